@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Assay's PDF pipeline and its tests need.
+# Guarded: a machine that already has them (or is not Debian) skips the step.
+set -euo pipefail
+need=()
+command -v pdfsig >/dev/null 2>&1 || need+=(poppler-utils)
+command -v qpdf >/dev/null 2>&1 || need+=(qpdf)
+# Without libharfbuzz-subset0 weasyprint stamps the current time into subset fonts,
+# which makes the unsigned PDF non-reproducible.
+ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset || need+=(libharfbuzz-subset0)
+ldconfig -p 2>/dev/null | grep -q libpango-1.0 || need+=(libpango-1.0-0 libpangoft2-1.0-0)
+fc-list 2>/dev/null | grep -qi "DejaVu Sans" || need+=(fonts-dejavu-core fontconfig)
+if ((${#need[@]} == 0)); then
+  exit 0
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "setup-system: missing ${need[*]} and no apt-get; install them by hand" >&2
+  exit 1
+fi
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+echo "setup-system: installing ${need[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

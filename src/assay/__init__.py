@@ -1,0 +1,1 @@
+"""Assay: policy-as-code compliance for AI systems in production."""

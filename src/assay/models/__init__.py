@@ -1,0 +1,1 @@
+"""Pydantic models: what people write (strict) and what the engine produces (frozen)."""

@@ -1,0 +1,209 @@
+"""The Assessment: the frozen result of evaluating one workflow, and the only input of
+every output format and of the audit pack.
+
+The verdict lives on the model (`Assessment.exit_code`). Its JSON form is canonical:
+keys sorted, lists in a stable order, no insignificant whitespace variation.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from .base import FrozenModel
+from .policy import Mappings, Severity
+
+Status = Literal["pass", "fail", "blocked", "waived", "not_applicable", "error"]
+CheckStatus = Literal["pass", "fail", "error"]
+FindingOutcome = Literal["pass", "fail", "error", "pending"]
+STATUSES: tuple[Status, ...] = ("fail", "error", "blocked", "waived", "pass", "not_applicable")
+ACCEPTED: frozenset[str] = frozenset({"pass", "waived", "not_applicable"})
+
+EXIT_COMPLIANT = 0
+EXIT_NONCOMPLIANT = 1
+EXIT_INPUT = 2
+EXIT_VERIFY = 3
+
+
+class SourcePointer(FrozenModel):
+    """A place in a policy, workflow or waiver file."""
+
+    file: str
+    line: int | None = None
+    column: int | None = None
+
+
+class EvidencePointer(FrozenModel):
+    """A record in an evidence file: path relative to the project, line, JSON pointer, digest."""
+
+    file: str
+    line: int | None = None
+    pointer: str = ""
+    record_id: str | None = None
+    kind: str | None = None
+    sha256: str
+
+
+class Finding(FrozenModel):
+    """One observation of a check, with the evidence it rests on and a plain sentence."""
+
+    outcome: FindingOutcome
+    message: str
+    evidence: list[EvidencePointer] = []
+
+
+class CheckResult(FrozenModel):
+    """The result of one check of a control."""
+
+    id: str
+    kind: str
+    description: str
+    status: CheckStatus
+    summary: str
+    """One sentence: what was expected and what was found."""
+    records: int
+    """How many records the check considered after its filters."""
+    findings: list[Finding] = []
+    """Failures first; long lists are cut (see `omitted`)."""
+    omitted: int = 0
+    """Findings not listed to keep reports readable."""
+    policy: SourcePointer
+
+
+class WaiverState(FrozenModel):
+    """A waiver as it stood at the as-of time."""
+
+    id: str
+    control: str
+    state: Literal["active", "expired", "not_yet_valid"]
+    reason: str
+    requested_by: str
+    approved_by: str
+    approved_at: datetime
+    expires_at: datetime
+    ticket: str | None = None
+    source: SourcePointer
+
+
+class ControlResult(FrozenModel):
+    """The verdict on one control, with its reasons."""
+
+    id: str
+    title: str
+    intent: str
+    severity: Severity
+    status: Status
+    summary: str
+    required_by: Literal["class", "hypercare"]
+    requires: list[str] = []
+    """Dependencies that apply at this class."""
+    blocked_by: list[str] = []
+    """Root-cause controls when blocked."""
+    params: dict[str, Any] = {}
+    """Parameter values after inheritance and hypercare."""
+    param_sources: dict[str, str] = {}
+    """Where each parameter value came from (class id, `hypercare`, or `default`)."""
+    checks: list[CheckResult] = []
+    waivers: list[WaiverState] = []
+    mappings: Mappings
+    remediation: str
+    policy: SourcePointer
+
+
+class InputDigest(FrozenModel):
+    """An input file of the assessment and its SHA-256."""
+
+    path: str
+    role: Literal["config", "policy", "workflow", "waiver", "evidence"]
+    sha256: str
+    records: int | None = None
+
+
+class WorkflowInfo(FrozenModel):
+    id: str
+    name: str
+    owner: str
+    risk_class: str
+    launched: date
+    eu_scope: bool
+    role: str
+
+
+class RiskClassInfo(FrozenModel):
+    id: str
+    title: str
+    level: int
+    prohibited: bool
+    lineage: list[str]
+    """The class and the classes it extends, highest first."""
+
+
+class HypercareState(FrozenModel):
+    active: bool
+    started: date
+    ends: datetime
+    extensions: int
+    """How many times hypercare was extended because no passing exit review exists."""
+
+
+class Summary(FrozenModel):
+    counts: dict[str, int]
+    compliant: bool
+    verdict: str
+
+
+class Engine(FrozenModel):
+    name: str = "assay"
+    version: str
+
+
+class Assessment(FrozenModel):
+    """The frozen, self-describing result of assessing one workflow as of a time."""
+
+    schema_version: Literal["1"] = "1"
+    engine: Engine
+    as_of: datetime
+    release: str | None = None
+    workflow: WorkflowInfo
+    risk_class: RiskClassInfo
+    hypercare: HypercareState
+    prohibited_reason: str | None = None
+    controls: list[ControlResult] = Field(default_factory=list)
+    inputs: list[InputDigest] = Field(default_factory=list)
+    summary: Summary
+
+    @property
+    def compliant(self) -> bool:
+        return self.summary.compliant
+
+    @property
+    def exit_code(self) -> int:
+        """0 when compliant, 1 when not."""
+        return EXIT_COMPLIANT if self.summary.compliant else EXIT_NONCOMPLIANT
+
+    def control(self, control_id: str) -> ControlResult:
+        for result in self.controls:
+            if result.id == control_id:
+                return result
+        raise KeyError(control_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+    def canonical_json(self) -> bytes:
+        """The canonical JSON bytes: sorted keys, two-space indent, trailing newline."""
+        return canonical_json(self.to_dict())
+
+
+def canonical_json(data: Any) -> bytes:
+    """Serialise plain data deterministically."""
+    return (json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def fleet_exit_code(assessments: Sequence[Assessment]) -> int:
+    """0 when every assessment is compliant, otherwise 1."""
+    return max((a.exit_code for a in assessments), default=EXIT_COMPLIANT)

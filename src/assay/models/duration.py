@@ -1,0 +1,136 @@
+"""Durations as policies write them: ``90d``, ``24h``, ``15m``, ``30s``, ``2w`` or ``5bd``.
+
+``bd`` means business days (Monday to Friday, UTC; public holidays are not modelled).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
+
+DURATION_PATTERN = r"^[0-9]+(s|m|h|d|w|bd)$"
+_DURATION_RE = re.compile(DURATION_PATTERN)
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_UNIT_WORDS = {
+    "s": "second",
+    "m": "minute",
+    "h": "hour",
+    "d": "day",
+    "w": "week",
+    "bd": "business day",
+}
+
+
+class Duration:
+    """A span of calendar time, or a number of business days."""
+
+    __slots__ = ("amount", "unit")
+
+    def __init__(self, amount: int, unit: str):
+        if unit not in _UNIT_WORDS:
+            raise ValueError(f"unknown duration unit {unit!r}")
+        if amount < 0:
+            raise ValueError("a duration cannot be negative")
+        self.amount = amount
+        self.unit = unit
+
+    @classmethod
+    def parse(cls, text: str) -> Duration:
+        """Parse ``"24h"``-style text; raise ValueError saying what is expected."""
+        match = _DURATION_RE.match(text.strip()) if isinstance(text, str) else None
+        if not match:
+            raise ValueError(
+                f"expected a duration like 90d, 24h, 15m, 30s, 2w or 5bd (business days), "
+                f"got {text!r}"
+            )
+        return cls(int(text.strip()[: match.start(1)]), match.group(1))
+
+    @property
+    def business(self) -> bool:
+        return self.unit == "bd"
+
+    def approx_seconds(self) -> float:
+        """Seconds, counting a business day as 7/5 calendar days (for comparisons only)."""
+        if self.unit == "bd":
+            return self.amount * 86400 * 7 / 5
+        return float(self.amount * _UNIT_SECONDS[self.unit])
+
+    def as_timedelta(self) -> timedelta:
+        """The calendar span; business days are not a fixed span, so they are refused."""
+        if self.unit == "bd":
+            raise ValueError("business days have no fixed length")
+        return timedelta(seconds=self.amount * _UNIT_SECONDS[self.unit])
+
+    def after(self, start: datetime) -> datetime:
+        """The instant this duration after ``start``: calendar arithmetic or business days."""
+        if self.unit != "bd":
+            return start + self.as_timedelta()
+        return add_business_days(start, self.amount)
+
+    def before(self, end: datetime) -> datetime:
+        """The instant this duration before ``end`` (business days counted backwards)."""
+        if self.unit != "bd":
+            return end - self.as_timedelta()
+        return add_business_days(end, -self.amount)
+
+    def describe(self) -> str:
+        word = _UNIT_WORDS[self.unit]
+        return f"{self.amount} {word}{'' if self.amount == 1 else 's'}"
+
+    def __str__(self) -> str:
+        return f"{self.amount}{self.unit}"
+
+    def __repr__(self) -> str:
+        return f"Duration({str(self)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Duration) and (self.amount, self.unit) == (other.amount, other.unit)
+
+    def __hash__(self) -> int:
+        return hash((self.amount, self.unit))
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: type[Any], handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        def validate(value: Any) -> Duration:
+            if isinstance(value, Duration):
+                return value
+            if not isinstance(value, str):
+                raise ValueError(f"expected a duration string like 24h or 5bd, got {value!r}")
+            return cls.parse(value)
+
+        return core_schema.no_info_plain_validator_function(
+            validate, serialization=core_schema.plain_serializer_function_ser_schema(str)
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {
+            "type": "string",
+            "pattern": DURATION_PATTERN,
+            "description": "A duration: 90d, 24h, 15m, 30s, 2w, or 5bd (business days).",
+        }
+
+
+def add_business_days(start: datetime, days: int) -> datetime:
+    """Move ``days`` business days (Mon-Fri) from ``start``, keeping the time of day.
+
+    Weekend days are skipped and the clock time is kept: from Friday 10:00, 1bd is
+    Monday 10:00; from Saturday 10:00, 1bd is also Monday 10:00.
+    """
+    step = 1 if days >= 0 else -1
+    remaining = abs(days)
+    current = start
+    while remaining:
+        current += timedelta(days=step)
+        if current.weekday() < 5:
+            remaining -= 1
+    return current

@@ -1,0 +1,41 @@
+"""Evidence records: the common envelope and one model per evidence kind.
+
+Every record carries the envelope of CATALOG.md §3. Each kind names its *time field*:
+the instant windows, freshness and deadlines are measured from.
+
+The kinds themselves live in :mod:`assay.models.evidence_kinds`; this module holds the
+envelope and the registry, so that loaders depend on one small surface.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import AwareDatetime, Field
+
+from .base import StrictModel
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$"
+
+
+class Evidence(StrictModel):
+    """The envelope every evidence record carries."""
+
+    TIME_FIELD: ClassVar[str] = "created_at"
+
+    id: str = Field(pattern=ID_PATTERN, max_length=200)
+    """Stable identifier of the record in its system of record."""
+    kind: str
+    """The evidence kind; decides which fields the record has."""
+    workflow: str = Field(pattern=ID_PATTERN, max_length=200)
+    """Id of the workflow this record is evidence for."""
+    created_at: AwareDatetime
+    """When the record was created (timezone-aware, e.g. 2026-05-01T12:00:00Z)."""
+    recorded_by: str = Field(min_length=1)
+    """Person or system that recorded it."""
+    source_uri: str = Field(min_length=1)
+    """Where the record lives in its system of record."""
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    """SHA-256 of the record in its system of record (hash-chained at C4)."""
+    body: str | None = None
+    """Free text: the body of a Markdown document after its front matter."""
