@@ -1,0 +1,202 @@
+"""What every check needs: the records it may see, parameters, CEL, and findings.
+
+A check never sees records of another workflow, nor records that did not exist yet at
+the as-of time (created later, or whose time lies in the future). Windows are
+(as_of - window, as_of].
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..load.evidence import Record
+from ..load.project import Project
+from ..models.assessment import CheckResult, CheckStatus, Finding, SourcePointer
+from ..models.duration import Duration
+from ..models.evidence_kinds import EVIDENCE_KINDS
+from ..resolve import ResolvedControl, ResolvedWorkflow, cel_params
+from .expr import Expression, ExpressionRuntimeError
+
+MAX_FINDINGS = 20
+
+
+class EvaluationError(Exception):
+    """A check could not be evaluated (fails closed as status `error`)."""
+
+
+@dataclass
+class CheckContext:
+    """The environment one control's checks run in."""
+
+    project: Project
+    workflow: ResolvedWorkflow
+    control: ResolvedControl
+    variables: dict[str, Any] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.variables = {
+            "params": cel_params(self.control.params),
+            "now": self.as_of,
+            "workflow": self.workflow.cel_workflow(),
+            "release": self.workflow.release or "",
+        }
+
+    @property
+    def as_of(self) -> datetime:
+        return self.workflow.as_of
+
+    def expression(self, check_id: str, name: str) -> Expression | None:
+        return self.project.expressions.get((self.control.control.id, check_id, name))
+
+    def param(self, value: Any) -> Any:
+        """Resolve a `$name` reference to this control's parameter value."""
+        if isinstance(value, str) and value.startswith("$"):
+            return self.control.params[value[1:]]
+        return value
+
+    def duration(self, value: Any) -> Duration | None:
+        resolved = self.param(value)
+        if resolved is None:
+            return None
+        if not isinstance(resolved, Duration):
+            raise EvaluationError(f"expected a duration, got {resolved!r}")
+        return resolved
+
+    def visible(self, kind: str) -> Sequence[Record]:
+        """Records of a kind for this workflow that existed at the as-of time."""
+        records = self.project.evidence.records(self.workflow.workflow.id, kind)
+        as_of = self.as_of
+        # Sorted by time field: cut what lies in the future, then drop late-created records.
+        field_name = EVIDENCE_KINDS[kind].TIME_FIELD
+        cut = bisect.bisect_right(records, as_of, key=lambda r: _time_or_min(getattr(r.data, field_name), as_of))
+        head = records[:cut]
+        if any(r.data.created_at > as_of for r in head):
+            return [r for r in head if r.data.created_at <= as_of]
+        return head
+
+    def window_start(self, window: Any) -> datetime | None:
+        span = self.duration(window)
+        return span.before(self.as_of) if span is not None else None
+
+    def select(self, check: Any) -> tuple[list[Record], list[Finding]]:
+        """The records a check considers: visible, in its window, matching `where`.
+
+        Returns them with error findings for records whose `where` could not be evaluated.
+        """
+        records = self.visible(check.evidence)
+        start = self.window_start(check.window)
+        field_name = check.time_field or EVIDENCE_KINDS[check.evidence].TIME_FIELD
+        if start is not None or check.time_field:
+            records = [
+                r for r in records
+                if (t := getattr(r.data, field_name)) is not None and t <= self.as_of
+                and (start is None or t > start)
+            ]
+        where = self.expression(check.id, "where")
+        if where is None:
+            return list(records), []
+        return self.filter(records, where, "where")
+
+    def filter(self, records: Iterable[Record], expr: Expression, name: str,
+               extra: dict[str, Any] | None = None) -> tuple[list[Record], list[Finding]]:
+        """Records for which ``expr`` is true; evaluation failures become error findings."""
+        kept: list[Record] = []
+        errors: list[Finding] = []
+        variables = dict(self.variables)
+        if extra:
+            variables.update(extra)
+        test = expr.test
+        for record in records:
+            variables["r"] = record.data
+            try:
+                if test(variables):
+                    kept.append(record)
+            except ExpressionRuntimeError as err:
+                errors.append(error_finding(name, record, err))
+        return kept, errors
+
+    def test(self, expr: Expression, record: Record, extra: dict[str, Any] | None = None) -> bool:
+        variables = dict(self.variables)
+        variables["r"] = record.data
+        if extra:
+            variables.update(extra)
+        return expr.test(variables)
+
+
+def _time_or_min(value: Any, as_of: datetime) -> datetime:
+    # Records without a time are kept (treated as "not in the future").
+    return value if isinstance(value, datetime) else as_of
+
+
+def error_finding(name: str, record: Record, err: ExpressionRuntimeError) -> Finding:
+    return Finding(
+        outcome="error",
+        message=f"could not evaluate `{name}` on {record.kind} {record.id}: {err.message}",
+        evidence=[record.pointer_model()],
+    )
+
+
+def fmt_time(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value.utcoffset() == _ZERO else value.isoformat()
+
+
+def fmt_age(seconds: float) -> str:
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} minutes"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} hours"
+    return f"{seconds / 86400:.1f} days"
+
+
+_ZERO = timedelta(0)
+
+
+def result(
+    check: Any,
+    policy: SourcePointer,
+    *,
+    records: int,
+    findings: list[Finding],
+    summary: str,
+    failed: bool,
+) -> CheckResult:
+    """Build a CheckResult: status from the findings, failures first, long lists cut."""
+    status: CheckStatus
+    if any(f.outcome == "error" for f in findings):
+        status = "error"
+    elif failed or any(f.outcome == "fail" for f in findings):
+        status = "fail"
+    else:
+        status = "pass"
+    order = {"error": 0, "fail": 1, "pending": 2, "pass": 3}
+    ranked = sorted(findings, key=lambda f: (order[f.outcome], _first_pointer(f), f.message))
+    shown = ranked[:MAX_FINDINGS]
+    return CheckResult(
+        id=check.id,
+        kind=check.kind,
+        description=check.description,
+        status=status,
+        summary=summary,
+        records=records,
+        findings=shown,
+        omitted=len(ranked) - len(shown),
+        policy=policy,
+    )
+
+
+def _first_pointer(finding: Finding) -> tuple[str, int]:
+    if not finding.evidence:
+        return ("", 0)
+    first = finding.evidence[0]
+    return (first.file, first.line or 0)
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+Runner = Callable[[Any, CheckContext], CheckResult]

@@ -1,0 +1,118 @@
+"""`covered`: every matching record has a linked record of another kind, in time.
+
+E.g. every SEV1 incident has a blameless postmortem within 5 business days of its
+resolution. A record whose deadline has not passed yet at the as-of time is *pending*,
+not failing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..load.evidence import Record
+from ..models.assessment import CheckResult, Finding, SourcePointer
+from ..models.evidence_kinds import EVIDENCE_KINDS
+from ..models.policy import CoveredCheck
+from .base import CheckContext, error_finding, fmt_time, plural, result
+from .expr import ExpressionRuntimeError
+
+
+def run(check: CoveredCheck, ctx: CheckContext, policy: SourcePointer) -> CheckResult:
+    """Pass when every matching record is covered in time (pending ones do not fail)."""
+    sources, findings = ctx.select(check)
+    link = check.by
+    deadline = ctx.duration(check.deadline)
+    from_field = check.from_field or EVIDENCE_KINDS[check.evidence].TIME_FIELD
+    to_field = check.to_field or EVIDENCE_KINDS[link.evidence].TIME_FIELD
+    table = ctx.project.evidence.by_key(ctx.workflow.workflow.id, link.evidence, link.key)
+    where = ctx.expression(check.id, "by.where")
+    condition = ctx.expression(check.id, "assert")
+    as_of = ctx.as_of
+    counts = {"pass": 0, "fail": 0, "pending": 0}
+
+    for src in sources:
+        key = getattr(src.data, link.source_key)
+        start = getattr(src.data, from_field)
+        due = deadline.after(start) if (deadline is not None and isinstance(start, datetime)) else None
+        candidates = [
+            r for r in table.get(key, ()) if r.data.created_at <= as_of
+            and ((t := r.time(to_field)) is None or t <= as_of)
+        ] if key is not None else []
+        usable: list[Record] = []
+        failed_reason = ""
+        for cand in candidates:
+            extra = {"src": src.data}
+            try:
+                if where is not None and not ctx.test(where, cand, extra):
+                    continue
+                if condition is not None and not ctx.test(condition, cand, extra):
+                    failed_reason = f"{link.evidence} {cand.id} does not satisfy the condition"
+                    continue
+            except ExpressionRuntimeError as err:
+                findings.append(error_finding("assert", cand, err))
+                continue
+            usable.append(cand)
+        on_time = [c for c in usable if due is None or ((t := c.time(to_field)) is not None and t <= due)]
+        label = f"{src.kind} {src.id}"
+        pointers = [src.pointer_model()]
+        if on_time:
+            best = on_time[0]
+            counts["pass"] += 1
+            findings.append(Finding(
+                outcome="pass",
+                message=f"{label} is covered by {link.evidence} {best.id}"
+                + (f" ({to_field} {fmt_time(t)}, due {fmt_time(due)})" if due and (t := best.time(to_field)) else ""),
+                evidence=pointers + [best.pointer_model()]))
+            continue
+        if deadline is not None and not isinstance(start, datetime) and not usable:
+            counts["pending"] += 1
+            findings.append(Finding(
+                outcome="pending",
+                message=f"{label} has no {from_field} yet, so its {link.evidence} is not due",
+                evidence=pointers))
+            continue
+        if usable:
+            late = usable[0]
+            t = late.time(to_field)
+            counts["fail"] += 1
+            findings.append(Finding(
+                outcome="fail",
+                message=f"{label}: {link.evidence} {late.id} came too late ({to_field} "
+                f"{fmt_time(t) if t else 'not set'}, due {fmt_time(due) if due else '?'}: "
+                f"{deadline.describe() if deadline else ''} after {from_field})",
+                evidence=pointers + [late.pointer_model()]))
+            continue
+        if due is not None and as_of < due:
+            counts["pending"] += 1
+            findings.append(Finding(
+                outcome="pending",
+                message=f"{label} has no {link.evidence} yet; it is due by {fmt_time(due)}",
+                evidence=pointers))
+            continue
+        counts["fail"] += 1
+        if key is None:
+            why = f"it has no {link.source_key}"
+        elif failed_reason:
+            why = failed_reason
+        elif due is not None:
+            why = f"no {link.evidence} within {deadline.describe() if deadline else ''} of its {from_field} (due {fmt_time(due)})"
+        else:
+            why = f"no {link.evidence} links to it ({link.key} = {key!r})"
+        findings.append(Finding(outcome="fail", message=f"{label}: {why}", evidence=pointers))
+
+    total = len(sources)
+    empty = total == 0 and not check.allow_empty
+    if empty:
+        findings.append(Finding(outcome="fail", message=f"no matching {check.evidence} record: no evidence"))
+        summary = f"Expected {check.evidence} records to check; found none (no evidence)."
+    else:
+        summary = (
+            f"Expected every matching {check.evidence} to be covered by a {link.evidence}"
+            + (f" within {deadline.describe()}" if deadline else "")
+            + f"; {counts['pass']} of {plural(total, 'record')} covered"
+            + (f", {counts['fail']} not" if counts["fail"] else "")
+            + (f", {counts['pending']} not yet due" if counts["pending"] else "")
+            + "."
+        )
+    return result(check, policy, records=total, findings=findings, summary=summary,
+                  failed=empty or counts["fail"] > 0)

@@ -1,0 +1,63 @@
+"""`every`: every matching record in the window satisfies `assert`."""
+
+from __future__ import annotations
+
+from ..models.assessment import CheckResult, Finding, SourcePointer
+from ..models.policy import EveryCheck
+from .base import CheckContext, EvaluationError, error_finding, plural, result
+from .expr import ExpressionRuntimeError
+
+
+def run(check: EveryCheck, ctx: CheckContext, policy: SourcePointer) -> CheckResult:
+    """Pass when no matching record violates the assertion (and some exist, unless allowed)."""
+    records, findings = ctx.select(check)
+    condition = ctx.expression(check.id, "assert")
+    if condition is None:
+        raise EvaluationError("`assert` is missing")
+    failing = []
+    for record in records:
+        try:
+            if not ctx.test(condition, record):
+                failing.append(record)
+        except ExpressionRuntimeError as err:
+            findings.append(error_finding("assert", record, err))
+    for record in failing:
+        findings.append(
+            Finding(
+                outcome="fail",
+                message=f"{record.kind} {record.id} does not satisfy: {check.description}",
+                evidence=[record.pointer_model()],
+            )
+        )
+    empty = not records
+    if empty and not check.allow_empty:
+        findings.append(
+            Finding(outcome="fail", message=f"no matching {check.evidence} record: no evidence")
+        )
+        summary = f"Expected {check.evidence} records to check; found none (no evidence)."
+    elif failing:
+        summary = (
+            f"Expected every matching {check.evidence} to satisfy the condition; "
+            f"{len(failing)} of {len(records)} do not."
+        )
+    else:
+        summary = (
+            f"All {plural(len(records), 'matching ' + check.evidence + ' record')} satisfy "
+            f"the condition."
+        )
+        if records:
+            findings.append(
+                Finding(
+                    outcome="pass",
+                    message=f"{plural(len(records), check.evidence + ' record')} checked",
+                    evidence=[r.pointer_model() for r in records[-5:]],
+                )
+            )
+    return result(
+        check,
+        policy,
+        records=len(records),
+        findings=findings,
+        summary=summary,
+        failed=bool(failing) or (empty and not check.allow_empty),
+    )

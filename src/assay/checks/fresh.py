@@ -1,0 +1,43 @@
+"""`fresh`: the newest matching record is no older than `max_age`."""
+
+from __future__ import annotations
+
+from ..models.assessment import CheckResult, Finding, SourcePointer
+from ..models.evidence_kinds import EVIDENCE_KINDS
+from ..models.policy import FreshCheck
+from .base import CheckContext, EvaluationError, fmt_age, fmt_time, result
+
+
+def run(check: FreshCheck, ctx: CheckContext, policy: SourcePointer) -> CheckResult:
+    """Pass when the newest matching record is recent enough."""
+    max_age = ctx.duration(check.max_age)
+    if max_age is None:
+        raise EvaluationError("`max_age` is required")
+    records, errors = ctx.select(check)
+    field = check.time_field or EVIDENCE_KINDS[check.evidence].TIME_FIELD
+    dated = [(t, r) for r in records if (t := r.time(field)) is not None]
+    oldest_allowed = max_age.before(ctx.as_of)
+    findings = list(errors)
+    if not dated:
+        summary = (
+            f"Expected a {check.evidence} no older than {max_age.describe()}; found none."
+        )
+        findings.append(Finding(outcome="fail", message=f"no matching {check.evidence} record"))
+        return result(check, policy, records=0, findings=findings, summary=summary, failed=True)
+    newest_time, newest = max(dated, key=lambda item: (item[0], item[1].id))
+    age = (ctx.as_of - newest_time).total_seconds()
+    ok = newest_time >= oldest_allowed
+    summary = (
+        f"Expected a {check.evidence} no older than {max_age.describe()}; the newest "
+        f"({newest.id}, {field} {fmt_time(newest_time)}) is {fmt_age(age)} old."
+    )
+    findings.append(
+        Finding(
+            outcome="pass" if ok else "fail",
+            message=f"newest {check.evidence} {newest.id} has {field} {fmt_time(newest_time)}, "
+            f"{fmt_age(age)} before the as-of time"
+            + ("" if ok else f" (older than the {max_age.describe()} allowed)"),
+            evidence=[newest.pointer_model()],
+        )
+    )
+    return result(check, policy, records=len(dated), findings=findings, summary=summary, failed=not ok)

@@ -1,0 +1,197 @@
+"""Evaluate one workflow: run the control graph over the evidence index, as of a time,
+and freeze the result into an :class:`~assay.models.assessment.Assessment`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from ._version import __version__
+from .checks import aggregate, covered, every, fresh, present
+from .checks.base import CheckContext, EvaluationError
+from .errors import UsageError
+from .graph import control_graph, evaluation_order, root_causes
+from .load.project import Project
+from .models.assessment import (
+    ACCEPTED,
+    STATUSES,
+    Assessment,
+    CheckResult,
+    ControlResult,
+    Engine,
+    Finding,
+    InputDigest,
+    RiskClassInfo,
+    Status,
+    Summary,
+    WorkflowInfo,
+)
+from .models.policy import AggregateCheck, CoveredCheck, EveryCheck, FreshCheck, PresentCheck
+from .resolve import ResolvedControl, ResolvedWorkflow, check_class_parameters, plain_params, resolve
+
+_RUNNERS: dict[type, Any] = {
+    PresentCheck: present.run,
+    FreshCheck: fresh.run,
+    EveryCheck: every.run,
+    CoveredCheck: covered.run,
+    AggregateCheck: aggregate.run,
+}
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def assess(
+    project: Project,
+    workflow: str,
+    as_of: datetime | None = None,
+    release: str | None = None,
+) -> Assessment:
+    """Assess ``workflow`` as of ``as_of`` (default: now, UTC).
+
+    Raises UsageError for an unknown workflow or a naive time, InputErrors for policy
+    problems found while resolving (e.g. a class that loosens a parameter).
+    """
+    if workflow not in project.workflows:
+        known = ", ".join(project.workflows) or "none"
+        raise UsageError(f"unknown workflow {workflow!r} (known: {known})")
+    when = as_of or utc_now()
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise UsageError("the as-of time must be timezone-aware, e.g. 2026-05-01T12:00:00Z")
+    when = when.astimezone(UTC)
+    check_class_parameters(project)
+    resolved = resolve(project, workflow, when, release)
+    results = [] if resolved.prohibited else _evaluate_controls(project, resolved)
+    return _freeze(project, resolved, results)
+
+
+def _evaluate_controls(project: Project, resolved: ResolvedWorkflow) -> list[ControlResult]:
+    graph = control_graph(rc.control for rc in resolved.controls.values())
+    statuses: dict[str, Status] = {}
+    results: dict[str, ControlResult] = {}
+    for control_id in evaluation_order(graph):
+        rc = resolved.controls[control_id]
+        deps = sorted(graph.successors(control_id))
+        if not rc.applicable:
+            checks: list[CheckResult] = []
+            own: Status = "not_applicable"
+        else:
+            checks = _run_checks(project, resolved, rc)
+            own = "error" if any(c.status == "error" for c in checks) else (
+                "fail" if any(c.status == "fail" for c in checks) else "pass")
+        blocked_by: list[str] = []
+        waiver = rc.active_waiver
+        if own in ("pass", "not_applicable"):
+            status: Status = own
+        elif waiver is not None:
+            status = "waived"
+        elif any(statuses[d] not in ACCEPTED for d in deps):
+            status = "blocked"
+            blocked_by = root_causes(graph, control_id, statuses)
+        else:
+            status = own
+        statuses[control_id] = status
+        results[control_id] = ControlResult(
+            id=control_id,
+            title=rc.control.title,
+            intent=rc.control.intent,
+            severity=rc.control.severity,
+            status=status,
+            summary=_summary(status, own, checks, blocked_by, rc),
+            required_by=rc.required_by,
+            requires=deps,
+            blocked_by=blocked_by,
+            params=plain_params(rc.params),
+            param_sources=rc.param_sources,
+            checks=checks,
+            waivers=sorted(rc.waivers, key=lambda w: (w.expires_at, w.id)),
+            mappings=rc.control.mappings,
+            remediation=rc.control.remediation,
+            policy=project.source(f"control:{control_id}"),
+        )
+    return [results[key] for key in sorted(results)]
+
+
+def _run_checks(project: Project, resolved: ResolvedWorkflow, rc: ResolvedControl) -> list[CheckResult]:
+    ctx = CheckContext(project, resolved, rc)
+    out: list[CheckResult] = []
+    for check in rc.control.checks:
+        policy = project.source(f"check:{rc.control.id}/{check.id}")
+        try:
+            out.append(_RUNNERS[type(check)](check, ctx, policy))
+        except EvaluationError as err:
+            out.append(CheckResult(
+                id=check.id, kind=check.kind, description=check.description, status="error",
+                summary=f"Could not evaluate: {err}", records=0,
+                findings=[Finding(outcome="error", message=str(err))], policy=policy))
+    return out
+
+
+def _summary(status: Status, own: Status, checks: list[CheckResult], blocked_by: list[str],
+             rc: ResolvedControl) -> str:
+    failing = [c for c in checks if c.status != "pass"]
+    expired = [w for w in rc.waivers if w.state == "expired"]
+    if status == "not_applicable":
+        return "Does not apply to this workflow (applies_if is false)."
+    if status == "pass":
+        return f"All {len(checks)} checks pass."
+    if status == "blocked":
+        return (f"Blocked: required control{'s' if len(blocked_by) != 1 else ''} "
+                f"{', '.join(blocked_by) or 'upstream'} did not pass"
+                + (f"; its own checks also fail ({failing[0].summary})" if own != "pass" and failing else "."))
+    first = failing[0].summary if failing else ""
+    if status == "waived":
+        waiver = rc.active_waiver
+        assert waiver is not None
+        return (f"Waived by {waiver.id} until {waiver.expires_at:%Y-%m-%d} "
+                f"(approved by {waiver.approved_by}): {first}")
+    text = f"{len(failing)} of {len(checks)} checks {'could not be evaluated' if status == 'error' else 'fail'}: {first}"
+    if expired:
+        text += f" Waiver {expired[0].id} expired on {expired[0].expires_at:%Y-%m-%d} and no longer applies."
+    return text
+
+
+def _freeze(project: Project, resolved: ResolvedWorkflow, results: list[ControlResult]) -> Assessment:
+    counts = {status: 0 for status in STATUSES}
+    for item in results:
+        counts[item.status] += 1
+    wf = resolved.workflow
+    if resolved.prohibited:
+        reason = (f"Risk class {resolved.risk_class.id} is prohibited (EU AI Act Art. 5): "
+                  f"every release of {wf.id} is denied.")
+        compliant = False
+        verdict = "PROHIBITED"
+    else:
+        reason = None
+        compliant = all(item.status in ACCEPTED for item in results) and bool(results)
+        verdict = "COMPLIANT" if compliant else "NON-COMPLIANT"
+    relevant = {
+        r.source.path for kind_records in _all_records(project, wf.id) for r in kind_records
+    }
+    inputs = [
+        InputDigest(path=f.path, role=f.role, sha256=f.sha256, records=f.records)
+        for f in project.files
+        if f.role != "evidence" or f.path in relevant
+    ]
+    return Assessment(
+        engine=Engine(version=__version__),
+        as_of=resolved.as_of,
+        release=resolved.release,
+        workflow=WorkflowInfo(id=wf.id, name=wf.name, owner=wf.owner, risk_class=wf.risk_class,
+                              launched=wf.launched, eu_scope=wf.eu_scope, role=wf.role),
+        risk_class=RiskClassInfo(id=resolved.risk_class.id, title=resolved.risk_class.title,
+                                 level=resolved.risk_class.level, prohibited=resolved.prohibited,
+                                 lineage=[r.id for r in resolved.lineage]),
+        hypercare=resolved.hypercare,
+        prohibited_reason=reason,
+        controls=results,
+        inputs=inputs,
+        summary=Summary(counts=counts, compliant=compliant, verdict=verdict),
+    )
+
+
+def _all_records(project: Project, workflow: str) -> list[Any]:
+    from .models.evidence_kinds import EVIDENCE_KINDS
+
+    return [project.evidence.records(workflow, kind) for kind in EVIDENCE_KINDS]

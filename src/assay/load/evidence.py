@@ -1,0 +1,222 @@
+"""Validate raw evidence records against their kind's model and index them.
+
+The index is built once while loading, keyed by (workflow, kind) and sorted by the
+kind's time field, so that checks narrow records cheaply before any CEL runs.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..errors import AssayError, InputError, Location
+from ..models.assessment import EvidencePointer
+from ..models.evidence import Evidence
+from ..models.evidence_kinds import EVIDENCE_KINDS
+from .readers import RawRecord
+from .validate import pydantic_errors
+
+MAX_ERRORS_PER_FILE = 50
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """An evidence file: its path relative to the project root and its SHA-256."""
+
+    path: str
+    sha256: str
+
+
+class Record:
+    """A validated evidence record and where it came from."""
+
+    __slots__ = ("data", "line", "pointer", "source")
+
+    def __init__(self, data: Evidence, source: SourceFile, line: int | None, pointer: str):
+        self.data = data
+        self.source = source
+        self.line = line
+        self.pointer = pointer
+
+    @property
+    def kind(self) -> str:
+        return self.data.kind
+
+    @property
+    def id(self) -> str:
+        return self.data.id
+
+    def time(self, field: str | None = None) -> datetime | None:
+        """The record's instant in ``field`` (default: its kind's time field)."""
+        value = getattr(self.data, field or self.data.TIME_FIELD)
+        return value if isinstance(value, datetime) else None
+
+    def pointer_model(self) -> EvidencePointer:
+        """An EvidencePointer for findings."""
+        return EvidencePointer(
+            file=self.source.path,
+            line=self.line,
+            pointer=self.pointer,
+            record_id=self.data.id,
+            kind=self.data.kind,
+            sha256=self.source.sha256,
+        )
+
+    def where(self) -> str:
+        return f"{self.source.path}:{self.line}" if self.line else self.source.path
+
+    def __repr__(self) -> str:
+        return f"Record({self.kind}:{self.id} @ {self.where()})"
+
+
+class EvidenceIndex:
+    """Evidence records by (workflow, kind), sorted by time, with lazy key lookups."""
+
+    def __init__(self, records: Iterable[Record]):
+        grouped: dict[tuple[str, str], list[Record]] = defaultdict(list)
+        for record in records:
+            grouped[(record.data.workflow, record.data.kind)].append(record)
+        for (_, kind), items in grouped.items():
+            field = EVIDENCE_KINDS[kind].TIME_FIELD
+            items.sort(key=lambda r: (_sort_time(getattr(r.data, field)), r.data.id))
+        self._records = dict(grouped)
+        self._keys: dict[tuple[str, str, str], dict[Any, list[Record]]] = {}
+
+    def records(self, workflow: str, kind: str) -> Sequence[Record]:
+        """Records of one kind for one workflow, oldest first."""
+        return self._records.get((workflow, kind), ())
+
+    def by_key(self, workflow: str, kind: str, field: str) -> dict[Any, list[Record]]:
+        """Records of a kind grouped by the value of ``field`` (built once, then cached)."""
+        cache_key = (workflow, kind, field)
+        table = self._keys.get(cache_key)
+        if table is None:
+            table = defaultdict(list)
+            for record in self.records(workflow, kind):
+                value = getattr(record.data, field, None)
+                if value is not None:
+                    table[value].append(record)
+            self._keys[cache_key] = table = dict(table)
+        return table
+
+    def workflows(self) -> set[str]:
+        return {workflow for workflow, _ in self._records}
+
+    def __len__(self) -> int:
+        return sum(len(items) for items in self._records.values())
+
+
+def _sort_time(value: Any) -> float:
+    # POSIX seconds order aware datetimes of any offset; records without a time sort first.
+    return value.timestamp() if isinstance(value, datetime) else float("-inf")
+
+
+def validate_records(
+    raw: Iterable[RawRecord], source: SourceFile, workflows: set[str]
+) -> tuple[list[Record], list[AssayError]]:
+    """Validate the raw records of one file; return the good records and every error."""
+    records: list[Record] = []
+    errors: list[AssayError] = []
+    file = source.path
+    suppressed = 0
+    for item in raw:
+        if len(errors) >= MAX_ERRORS_PER_FILE:
+            suppressed += 1
+            continue
+        problem = _validate_one(item, source, workflows, records)
+        if problem:
+            errors.extend(problem)
+    if suppressed:
+        errors.append(
+            InputError(
+                f"{suppressed} more invalid records in this file were not reported",
+                location=Location(file),
+                code="SCHEMA",
+            )
+        )
+    return records, errors
+
+
+def _located(item: RawRecord, file: str, pointer: str) -> Location:
+    if item.positions is not None:
+        loc = item.positions.location(pointer)
+        return Location(file, loc.line, loc.column, item.pointer + pointer or None)
+    return Location(file, item.line, None, item.pointer + pointer or None)
+
+
+def _validate_one(
+    item: RawRecord, source: SourceFile, workflows: set[str], out: list[Record]
+) -> list[AssayError]:
+    file = source.path
+    data = item.data
+    if not isinstance(data, dict):
+        return [
+            InputError(
+                f"an evidence record must be a mapping of fields, got {type(data).__name__}",
+                location=_located(item, file, ""),
+                code="SCHEMA",
+            )
+        ]
+    kind = data.get("kind")
+    model = EVIDENCE_KINDS.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        expected = ", ".join(sorted(EVIDENCE_KINDS))
+        what = "missing key 'kind'" if kind is None else f"unknown evidence kind {kind!r}"
+        return [
+            InputError(
+                f"{what} (expected one of: {expected})",
+                location=_located(item, file, "/kind" if kind is not None else ""),
+                code="SCHEMA",
+            )
+        ]
+    try:
+        record = model.model_validate(data)
+    except ValidationError as err:
+        return list(
+            pydantic_errors(
+                err,
+                data,
+                item.positions,
+                file=file,
+                base_pointer=item.pointer,
+                base_line=item.line,
+                model=model,
+            )
+        )
+    if record.workflow not in workflows:
+        known = ", ".join(sorted(workflows)) or "none defined"
+        return [
+            InputError(
+                f"evidence for unknown workflow {record.workflow!r} (known workflows: {known})",
+                location=_located(item, file, "/workflow"),
+                code="WORKFLOW",
+            )
+        ]
+    out.append(Record(record, source, item.line, item.pointer))
+    return []
+
+
+def check_duplicates(records: Sequence[Record]) -> list[AssayError]:
+    """The same (workflow, kind, id) twice is an error: evidence must be unambiguous."""
+    seen: dict[tuple[str, str, str], Record] = {}
+    errors: list[AssayError] = []
+    for record in records:
+        key = (record.data.workflow, record.data.kind, record.data.id)
+        first = seen.get(key)
+        if first is None:
+            seen[key] = record
+            continue
+        errors.append(
+            InputError(
+                f"duplicate {record.kind} id {record.id!r} for workflow {record.data.workflow!r} "
+                f"(first at {first.where()})",
+                location=Location(record.source.path, record.line, None, record.pointer or None),
+                code="DUPLICATE",
+            )
+        )
+    return errors

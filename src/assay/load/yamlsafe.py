@@ -1,0 +1,193 @@
+"""Safe YAML loading with source positions.
+
+Stricter than ``yaml.safe_load``: duplicate keys, anchors and aliases (billion-laughs),
+non-string keys, deep nesting and oversized documents are refused with a located error.
+Booleans follow YAML 1.2 (only true/false), so ``country: no`` stays a string.
+
+Every loaded document comes with a :class:`Positions` map from JSON pointer to
+(line, column), so that later validation errors can name the exact spot.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from ..errors import InputError, Location
+
+MAX_DEPTH = 64
+
+
+class _StrictSafeLoader(yaml.SafeLoader):
+    """SafeLoader that refuses anchors, aliases and duplicate or non-string keys."""
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            raise yaml.MarkedYAMLError(
+                None, None, "aliases (*name) are not allowed in Assay files", event.start_mark
+            )
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            raise yaml.MarkedYAMLError(
+                None, None, f"anchors (&{anchor}) are not allowed in Assay files", event.start_mark
+            )
+        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[str, Node] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise yaml.MarkedYAMLError(
+                    None, None, "merge keys (<<) are not allowed", key_node.start_mark
+                )
+            if not isinstance(key_node, ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
+                raise yaml.MarkedYAMLError(
+                    None,
+                    None,
+                    f"keys must be strings, got {key_node.tag.rsplit(':', 1)[-1]} "
+                    f"(quote the key)",
+                    key_node.start_mark,
+                )
+            if key_node.value in seen:
+                first = seen[key_node.value].start_mark.line + 1
+                raise yaml.MarkedYAMLError(
+                    None,
+                    None,
+                    f"duplicate key {key_node.value!r} (first defined at line {first})",
+                    key_node.start_mark,
+                )
+            seen[key_node.value] = key_node
+        return super().construct_mapping(node, deep=deep)
+
+
+# YAML 1.2 booleans only: drop the 1.1 yes/no/on/off resolver and add a strict one.
+_StrictSafeLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.copy().items()
+}
+_StrictSafeLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+class Positions:
+    """Maps JSON pointers of a document to 1-based (line, column)."""
+
+    def __init__(self, file: str, table: dict[str, tuple[int, int]], line_offset: int = 0):
+        self.file = file
+        self._table = table
+        self._offset = line_offset
+
+    def location(self, pointer: str = "") -> Location:
+        """The location of ``pointer``, or of its nearest ancestor that has one."""
+        probe = pointer
+        while True:
+            if probe in self._table:
+                line, column = self._table[probe]
+                return Location(self.file, line + self._offset, column, pointer or None)
+            if not probe:
+                return Location(self.file, None, None, pointer or None)
+            probe = probe.rsplit("/", 1)[0]
+
+    def key_location(self, pointer: str) -> Location:
+        """The location of the key that ``pointer`` names (for unknown-key errors)."""
+        found = self._table.get(pointer + "#key")
+        if found is None:
+            return self.location(pointer)
+        return Location(self.file, found[0] + self._offset, found[1], pointer or None)
+
+    def shifted(self, prefix: str) -> Positions:
+        """A view whose pointers are relative to ``prefix``."""
+        table = {
+            key[len(prefix) :]: value
+            for key, value in self._table.items()
+            if key == prefix or key.startswith(prefix + "/")
+        }
+        return Positions(self.file, table, self._offset)
+
+
+def escape_pointer_token(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def _positions(root: Node, file: str) -> dict[str, tuple[int, int]]:
+    table: dict[str, tuple[int, int]] = {}
+    stack: list[tuple[Node, str, int]] = [(root, "", 0)]
+    while stack:
+        node, pointer, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise InputError(
+                f"nesting deeper than {MAX_DEPTH} levels is not allowed",
+                location=Location(file, node.start_mark.line + 1, node.start_mark.column + 1),
+                code="YAML",
+            )
+        table[pointer] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if isinstance(node, MappingNode):
+            for key_node, value_node in node.value:
+                child = f"{pointer}/{escape_pointer_token(str(key_node.value))}"
+                # Point at the key: that is where a reader looks for "the field".
+                table[child + "#key"] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                stack.append((value_node, child, depth + 1))
+        elif isinstance(node, SequenceNode):
+            for i, item in enumerate(node.value):
+                stack.append((item, f"{pointer}/{i}", depth + 1))
+    return table
+
+
+def load_yaml(
+    data: bytes | str, file: str, *, max_bytes: int, line_offset: int = 0
+) -> tuple[Any, Positions]:
+    """Parse one YAML document safely; return the data and its position map.
+
+    Raises :class:`InputError` with file, line and column for every refusal.
+    """
+    size = len(data)
+    if size > max_bytes:
+        raise InputError(
+            f"file is {size} bytes, larger than the limit of {max_bytes} bytes",
+            location=Location(file),
+            code="SIZE",
+        )
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise InputError(
+                f"not valid UTF-8 (byte {err.start})", location=Location(file), code="ENCODING"
+            ) from None
+    else:
+        text = data
+    loader = _StrictSafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, Positions(file, {}, line_offset)
+        table = _positions(node, file)
+        value = loader.construct_document(node)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        problem = err.problem or err.context or "invalid YAML"
+        if err.context and err.problem:
+            problem = f"{err.context}: {err.problem}"
+        raise InputError(
+            str(problem),
+            location=Location(
+                file,
+                (mark.line + 1 + line_offset) if mark else None,
+                (mark.column + 1) if mark else None,
+            ),
+            code="YAML",
+        ) from None
+    except yaml.YAMLError as err:
+        raise InputError(f"invalid YAML: {err}", location=Location(file), code="YAML") from None
+    except RecursionError:
+        raise InputError(
+            "nesting too deep", location=Location(file), code="YAML"
+        ) from None
+    finally:
+        loader.dispose()
+    return value, Positions(file, table, line_offset)

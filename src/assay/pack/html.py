@@ -1,0 +1,240 @@
+"""The Assessment rendered as one self-contained HTML document (jinja2, autoescape on).
+
+The HTML carries its stylesheet and the control graph inline, so rendering it to PDF needs
+no URL at all. Every value from the assessment or the evidence goes through jinja's
+escaping; the only markup inserted unescaped is the SVG this package generates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from ..models.assessment import STATUSES, Assessment, ControlResult, EvidencePointer
+from .excerpts import ExcerptSource, created_span
+from .inputs import ProjectLike
+from .manifest import (
+    MANIFEST_NAME,
+    PackAttachment,
+    build_attachments,
+    input_attachment_name,
+    inputs_digest,
+)
+from .policy import resolved_policy_for
+from .svg import STATUS_STYLE, control_graph_svg
+
+STATUS_LABEL = {
+    "pass": "Pass",
+    "fail": "Fail",
+    "error": "Error",
+    "blocked": "Blocked",
+    "waived": "Waived",
+    "not_applicable": "Not applicable",
+}
+_RANK = {status: index for index, status in enumerate(STATUSES)}
+
+
+@dataclass(frozen=True)
+class PackContents:
+    """Everything a pack is made of, computed once: the attachments and the HTML inputs."""
+
+    assessment: Assessment
+    attachments: tuple[PackAttachment, ...]
+    resolved_policy: Mapping[str, Any]
+    excerpts: ExcerptSource
+
+
+def pack_contents(
+    assessment: Assessment,
+    project: ProjectLike,
+    resolved_policy: Mapping[str, Any] | None = None,
+) -> PackContents:
+    """Collect the attachments and excerpt sources of a pack (deterministic)."""
+    policy = resolved_policy if resolved_policy is not None else resolved_policy_for(
+        assessment, project
+    )
+    attachments = tuple(build_attachments(assessment, project, policy))
+    return PackContents(assessment, attachments, policy, ExcerptSource(project.files))
+
+
+def anchor(name: str) -> str:
+    """A stable HTML id for an attachment name."""
+    return "file-" + hashlib.sha256(name.encode()).hexdigest()[:12]
+
+
+def _fmt_time(moment: datetime) -> str:
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _w3c(moment: datetime) -> str:
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _fmt_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ", ".join(_fmt_value(v) for v in value) or "(none)"
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return str(value)
+
+
+_ENV = Environment(
+    loader=PackageLoader("assay.pack", "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+_ENV.filters["time"] = _fmt_time
+_ENV.filters["value"] = _fmt_value
+_ENV.filters["anchor"] = anchor
+_ENV.filters["label"] = lambda status: STATUS_LABEL.get(status, status)
+
+
+def _stylesheet() -> str:
+    return (resources.files("assay.pack") / "assets" / "pack.css").read_text(encoding="utf-8")
+
+
+def _pointer_view(pointer: EvidencePointer, excerpts: ExcerptSource) -> dict[str, Any]:
+    where = pointer.file + (f":{pointer.line}" if pointer.line is not None else "")
+    return {
+        "where": where,
+        "pointer": pointer.pointer,
+        "record_id": pointer.record_id,
+        "kind": pointer.kind,
+        "sha256": pointer.sha256,
+        "attachment": input_attachment_name(pointer.file),
+        "excerpt": excerpts.excerpt(pointer),
+    }
+
+
+def _control_view(control: ControlResult, excerpts: ExcerptSource) -> dict[str, Any]:
+    checks = []
+    for check in control.checks:
+        findings = [
+            {
+                "outcome": finding.outcome,
+                "message": finding.message,
+                "evidence": [_pointer_view(p, excerpts) for p in finding.evidence],
+            }
+            for finding in check.findings
+        ]
+        checks.append({"check": check, "findings": findings})
+    params = [
+        {
+            "name": name,
+            "value": control.params[name],
+            "source": control.param_sources.get(name, "default"),
+        }
+        for name in sorted(control.params)
+    ]
+    mappings = [
+        (label, values)
+        for label, values in (
+            ("EU AI Act", control.mappings.eu_ai_act),
+            ("NIST AI RMF 1.0", control.mappings.nist_ai_rmf),
+            ("ISO/IEC 42001:2023", control.mappings.iso_42001),
+            ("Other", control.mappings.other),
+        )
+        if values
+    ]
+    return {"c": control, "checks": checks, "params": params, "mappings": mappings}
+
+
+def _evidence_index(contents: PackContents) -> list[dict[str, Any]]:
+    records = {d.path: d.records for d in contents.assessment.inputs}
+    kinds: dict[str, set[str]] = {}
+    for control in contents.assessment.controls:
+        for check in control.checks:
+            for finding in check.findings:
+                for pointer in finding.evidence:
+                    if pointer.kind:
+                        kinds.setdefault(pointer.file, set()).add(pointer.kind)
+    rows = []
+    for item in contents.attachments:
+        if item.role != "evidence" or item.path is None:
+            continue
+        rows.append(
+            {
+                "name": item.name,
+                "path": item.path,
+                "kinds": ", ".join(sorted(kinds.get(item.path, ()))) or "—",
+                "records": records.get(item.path),
+                "sha256": item.sha256,
+                "span": created_span(item.data, item.path),
+            }
+        )
+    return rows
+
+
+def render_contents(contents: PackContents, *, signer: str | None = None) -> str:
+    """Render prepared pack contents to HTML."""
+    a = contents.assessment
+    controls = [_control_view(c, contents.excerpts) for c in a.controls]
+    ordered = sorted(a.controls, key=lambda c: (_RANK.get(c.status, 99), c.id))
+    counts = [(s, a.summary.counts.get(s, 0)) for s in STATUSES]
+    graph = control_graph_svg(
+        [(c.id, c.status) for c in a.controls],
+        [(c.id, dep) for c in a.controls for dep in c.requires],
+    )
+    waivers = sorted(
+        (w for c in a.controls for w in c.waivers), key=lambda w: (w.expires_at, w.id)
+    )
+    assessment_json = next(x for x in contents.attachments if x.name == "assessment.json")
+    manifest = next(x for x in contents.attachments if x.name == MANIFEST_NAME)
+    template = _ENV.get_template("pack.html.j2")
+    return template.render(
+        a=a,
+        css=Markup(_stylesheet()),
+        graph=Markup(graph),  # generated by svg.py, which escapes every label
+        controls=controls,
+        ordered=ordered,
+        attention=[c for c in ordered if c.status in ("fail", "error", "blocked")],
+        counts=counts,
+        waivers=waivers,
+        evidence=_evidence_index(contents),
+        attachments=contents.attachments,
+        resolved_policy=json.dumps(
+            contents.resolved_policy, sort_keys=True, indent=2, ensure_ascii=False
+        ),
+        inputs_digest=inputs_digest(a),
+        assessment_sha256=assessment_json.sha256,
+        manifest_sha256=manifest.sha256,
+        signer=signer,
+        created=_w3c(a.as_of),
+        status_style=STATUS_STYLE,
+    )
+
+
+def render_html(
+    assessment: Assessment,
+    project: ProjectLike,
+    *,
+    signer: str | None = None,
+    resolved_policy: Mapping[str, Any] | None = None,
+) -> str:
+    """Render the audit pack's HTML for ``assessment`` over ``project``'s files.
+
+    ``signer`` is the name shown on the cover (None: the pack is unsigned).
+    """
+    return render_contents(pack_contents(assessment, project, resolved_policy), signer=signer)
+
+
+def attachment_names(attachments: Sequence[PackAttachment]) -> list[str]:
+    """The names of the attachments, in pack order."""
+    return [a.name for a in attachments]

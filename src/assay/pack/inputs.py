@@ -1,0 +1,78 @@
+"""What the pack needs from a loaded project, as structural types.
+
+The pack reads a project only through these small protocols (root, files and their roles,
+digests and bytes), so it depends on the loader's data, not on its module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+from ..errors import InputError
+from ..models.assessment import Assessment
+
+PROJECT_ROLES = ("config", "policy", "workflow", "waiver", "evidence")
+
+
+class ProjectFileLike(Protocol):
+    """One input file of a project."""
+
+    @property
+    def path(self) -> str: ...  # posix, relative to the project root
+
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def sha256(self) -> str: ...
+
+    @property
+    def data(self) -> bytes: ...
+
+
+class ProjectLike(Protocol):
+    """A loaded project: its root and every input file, sorted by path."""
+
+    @property
+    def root(self) -> Path: ...
+
+    @property
+    def files(self) -> Sequence[ProjectFileLike]: ...
+
+
+def pack_inputs(assessment: Assessment, project: ProjectLike) -> list[ProjectFileLike]:
+    """The project files a pack embeds, sorted by path.
+
+    Every file the assessment lists as an input, plus every config, policy, workflow and
+    waiver file (a re-assessment must be able to load the project again). Evidence files the
+    assessment did not read (other workflows') stay out of the pack. A listed input that is
+    missing or whose bytes changed since the assessment is an input error: the pack would
+    not prove what it claims.
+    """
+    by_path = {f.path: f for f in project.files}
+    chosen: dict[str, ProjectFileLike] = {
+        f.path: f for f in project.files if f.role != "evidence"
+    }
+    for digest in assessment.inputs:
+        found = by_path.get(digest.path)
+        if found is None:
+            raise InputError(
+                f"input {digest.path} of the assessment is not in the project "
+                f"{project.root}; re-run the assessment on this project",
+                code="PACK-INPUT",
+            )
+        chosen[found.path] = found
+    for item in chosen.values():
+        actual = hashlib.sha256(item.data).hexdigest()
+        expected = item.sha256
+        listed = next((d.sha256 for d in assessment.inputs if d.path == item.path), expected)
+        if actual != expected or actual != listed:
+            raise InputError(
+                f"input {item.path} changed since it was assessed "
+                f"(sha256 {actual[:12]}…, assessed {listed[:12]}…); re-run the assessment",
+                code="PACK-INPUT",
+            )
+    return [chosen[path] for path in sorted(chosen)]

@@ -1,0 +1,84 @@
+"""HTML to an unsigned PDF/A-3b with weasyprint, byte-reproducible for identical inputs.
+
+Reproducibility rests on: document and attachment dates taken from ``as_of`` (never the
+clock), attachments in a stable order, the PDF identifier derived from the content (PDF/A
+variants do this), and deterministic font subsetting (Debian ``libharfbuzz-subset0``).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import weasyprint
+
+from ..errors import AssayError
+from .fetcher import SafeURLFetcher
+from .manifest import PackAttachment
+
+PDF_VARIANT = "pdf/a-3b"
+
+
+class RenderError(AssayError):
+    """weasyprint could not render the pack."""
+
+    code = "PACK-RENDER"
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    # weasyprint formats attachment dates with strftime('...Z'): give it UTC wall time.
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def html_to_pdf(
+    html: str,
+    attachments: Sequence[PackAttachment],
+    as_of: datetime,
+    *,
+    fetcher: SafeURLFetcher | None = None,
+) -> bytes:
+    """Render ``html`` to an unsigned PDF/A-3b with ``attachments`` as associated files.
+
+    ``fetcher`` lets a caller inspect what rendering asked for; by default a fresh
+    deny-all fetcher is used. Document dates must be given by the HTML's
+    ``dcterms.created``/``dcterms.modified`` meta tags; attachment dates are ``as_of``.
+    """
+    fetcher = fetcher or SafeURLFetcher()
+    stamp = _naive_utc(as_of)
+    pdf_attachments = [
+        weasyprint.Attachment(
+            file_obj=io.BytesIO(item.data),
+            url_fetcher=fetcher,
+            name=item.name,
+            description=item.description,
+            created=stamp,
+            modified=stamp,
+            relationship=item.relationship,
+        )
+        for item in attachments
+    ]
+    # weasyprint logs refused resources at ERROR level; they are expected (and recorded by
+    # the fetcher), so keep them out of the user's terminal.
+    logger = logging.getLogger("weasyprint")
+    previous = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        document = weasyprint.HTML(string=html, base_url=None, url_fetcher=fetcher)
+        data = document.write_pdf(
+            pdf_variant=PDF_VARIANT,
+            attachments=pdf_attachments,
+            uncompressed_pdf=False,
+        )
+    except AssayError:
+        raise
+    except Exception as exc:  # weasyprint raises many unrelated types; translate them all
+        raise RenderError(f"could not render the audit pack: {type(exc).__name__}: {exc}") from exc
+    finally:
+        logger.setLevel(previous)
+    if not isinstance(data, bytes):
+        raise RenderError("weasyprint returned no PDF bytes")
+    return data
