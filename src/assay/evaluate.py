@@ -27,7 +27,13 @@ from .models.assessment import (
     WorkflowInfo,
 )
 from .models.policy import AggregateCheck, CoveredCheck, EveryCheck, FreshCheck, PresentCheck
-from .resolve import ResolvedControl, ResolvedWorkflow, check_class_parameters, plain_params, resolve
+from .resolve import (
+    ResolvedControl,
+    ResolvedWorkflow,
+    check_class_parameters,
+    plain_params,
+    resolve,
+)
 
 _RUNNERS: dict[type, Any] = {
     PresentCheck: present.run,
@@ -78,15 +84,20 @@ def _evaluate_controls(project: Project, resolved: ResolvedWorkflow) -> list[Con
             own: Status = "not_applicable"
         else:
             checks = _run_checks(project, resolved, rc)
-            own = "error" if any(c.status == "error" for c in checks) else (
-                "fail" if any(c.status == "fail" for c in checks) else "pass")
+            own = (
+                "error"
+                if any(c.status == "error" for c in checks)
+                else ("fail" if any(c.status == "fail" for c in checks) else "pass")
+            )
         blocked_by: list[str] = []
         waiver = rc.active_waiver
-        if own in ("pass", "not_applicable"):
+        upstream_failed = any(statuses[d] not in ACCEPTED for d in deps)
+        if own == "not_applicable":
             status: Status = own
-        elif waiver is not None:
+        elif own != "pass" and waiver is not None:
             status = "waived"
-        elif any(statuses[d] not in ACCEPTED for d in deps):
+        elif upstream_failed:
+            # A control cannot be trusted when what it stands on failed: blocked, root cause named.
             status = "blocked"
             blocked_by = root_causes(graph, control_id, statuses)
         else:
@@ -113,7 +124,9 @@ def _evaluate_controls(project: Project, resolved: ResolvedWorkflow) -> list[Con
     return [results[key] for key in sorted(results)]
 
 
-def _run_checks(project: Project, resolved: ResolvedWorkflow, rc: ResolvedControl) -> list[CheckResult]:
+def _run_checks(
+    project: Project, resolved: ResolvedWorkflow, rc: ResolvedControl
+) -> list[CheckResult]:
     ctx = CheckContext(project, resolved, rc)
     out: list[CheckResult] = []
     for check in rc.control.checks:
@@ -121,45 +134,71 @@ def _run_checks(project: Project, resolved: ResolvedWorkflow, rc: ResolvedContro
         try:
             out.append(_RUNNERS[type(check)](check, ctx, policy))
         except EvaluationError as err:
-            out.append(CheckResult(
-                id=check.id, kind=check.kind, description=check.description, status="error",
-                summary=f"Could not evaluate: {err}", records=0,
-                findings=[Finding(outcome="error", message=str(err))], policy=policy))
+            out.append(
+                CheckResult(
+                    id=check.id,
+                    kind=check.kind,
+                    description=check.description,
+                    status="error",
+                    summary=f"Could not evaluate: {err}",
+                    records=0,
+                    findings=[Finding(outcome="error", message=str(err))],
+                    policy=policy,
+                )
+            )
     return out
 
 
-def _summary(status: Status, own: Status, checks: list[CheckResult], blocked_by: list[str],
-             rc: ResolvedControl) -> str:
+def _summary(
+    status: Status,
+    own: Status,
+    checks: list[CheckResult],
+    blocked_by: list[str],
+    rc: ResolvedControl,
+) -> str:
     failing = [c for c in checks if c.status != "pass"]
     expired = [w for w in rc.waivers if w.state == "expired"]
     if status == "not_applicable":
         return "Does not apply to this workflow (applies_if is false)."
     if status == "pass":
-        return f"All {len(checks)} checks pass."
+        return "The check passes." if len(checks) == 1 else f"All {len(checks)} checks pass."
     if status == "blocked":
-        return (f"Blocked: required control{'s' if len(blocked_by) != 1 else ''} "
-                f"{', '.join(blocked_by) or 'upstream'} did not pass"
-                + (f"; its own checks also fail ({failing[0].summary})" if own != "pass" and failing else "."))
+        return (
+            f"Blocked: required control{'s' if len(blocked_by) != 1 else ''} "
+            f"{', '.join(blocked_by) or 'upstream'} did not pass"
+            + (
+                f"; its own checks also fail ({failing[0].summary})"
+                if own != "pass" and failing
+                else "."
+            )
+        )
     first = failing[0].summary if failing else ""
     if status == "waived":
         waiver = rc.active_waiver
         assert waiver is not None
-        return (f"Waived by {waiver.id} until {waiver.expires_at:%Y-%m-%d} "
-                f"(approved by {waiver.approved_by}): {first}")
-    text = f"{len(failing)} of {len(checks)} checks {'could not be evaluated' if status == 'error' else 'fail'}: {first}"
+        return (
+            f"Waived by {waiver.id} until {waiver.expires_at:%Y-%m-%d} "
+            f"(approved by {waiver.approved_by}): {first}"
+        )
+    verb = "could not be evaluated" if status == "error" else "fail"
+    text = first if len(checks) == 1 else f"{len(failing)} of {len(checks)} checks {verb}: {first}"
     if expired:
         text += f" Waiver {expired[0].id} expired on {expired[0].expires_at:%Y-%m-%d} and no longer applies."
     return text
 
 
-def _freeze(project: Project, resolved: ResolvedWorkflow, results: list[ControlResult]) -> Assessment:
-    counts = {status: 0 for status in STATUSES}
+def _freeze(
+    project: Project, resolved: ResolvedWorkflow, results: list[ControlResult]
+) -> Assessment:
+    counts = dict.fromkeys(STATUSES, 0)
     for item in results:
         counts[item.status] += 1
     wf = resolved.workflow
     if resolved.prohibited:
-        reason = (f"Risk class {resolved.risk_class.id} is prohibited (EU AI Act Art. 5): "
-                  f"every release of {wf.id} is denied.")
+        reason = (
+            f"Risk class {resolved.risk_class.id} is prohibited (EU AI Act Art. 5): "
+            f"every release of {wf.id} is denied."
+        )
         compliant = False
         verdict = "PROHIBITED"
     else:
@@ -178,11 +217,22 @@ def _freeze(project: Project, resolved: ResolvedWorkflow, results: list[ControlR
         engine=Engine(version=__version__),
         as_of=resolved.as_of,
         release=resolved.release,
-        workflow=WorkflowInfo(id=wf.id, name=wf.name, owner=wf.owner, risk_class=wf.risk_class,
-                              launched=wf.launched, eu_scope=wf.eu_scope, role=wf.role),
-        risk_class=RiskClassInfo(id=resolved.risk_class.id, title=resolved.risk_class.title,
-                                 level=resolved.risk_class.level, prohibited=resolved.prohibited,
-                                 lineage=[r.id for r in resolved.lineage]),
+        workflow=WorkflowInfo(
+            id=wf.id,
+            name=wf.name,
+            owner=wf.owner,
+            risk_class=wf.risk_class,
+            launched=wf.launched,
+            eu_scope=wf.eu_scope,
+            role=wf.role,
+        ),
+        risk_class=RiskClassInfo(
+            id=resolved.risk_class.id,
+            title=resolved.risk_class.title,
+            level=resolved.risk_class.level,
+            prohibited=resolved.prohibited,
+            lineage=[r.id for r in resolved.lineage],
+        ),
         hypercare=resolved.hypercare,
         prohibited_reason=reason,
         controls=results,

@@ -75,15 +75,29 @@ def render_tree(graph: nx.DiGraph, statuses: Mapping[str, str] | None = None) ->
 
 def render_dot(graph: nx.DiGraph, statuses: Mapping[str, str] | None = None) -> str:
     """Graphviz DOT, sorted, with failing and blocked nodes marked."""
-    colours = {"pass": "palegreen", "fail": "salmon", "error": "orange", "blocked": "lightgrey",
-               "waived": "khaki", "not_applicable": "white"}
-    lines = ["digraph controls {", "  rankdir=LR;", '  node [shape=box, style=filled, fillcolor=white];']
+    colours = {
+        "pass": "palegreen",
+        "fail": "salmon",
+        "error": "orange",
+        "blocked": "lightgrey",
+        "waived": "khaki",
+        "not_applicable": "white",
+    }
+    lines = [
+        "digraph controls {",
+        "  rankdir=LR;",
+        "  node [shape=box, style=filled, fillcolor=white];",
+    ]
     for node in sorted(graph.nodes):
         status = (statuses or {}).get(node)
         attrs = f' [fillcolor={colours[status]}, xlabel="{status}"]' if status else ""
         lines.append(f'  "{node}"{attrs};')
     for a, b in sorted(graph.edges):
-        style = ' [style=dashed, color=red]' if statuses and statuses.get(b) not in (None, "pass", "waived", "not_applicable") else ""
+        style = (
+            " [style=dashed, color=red]"
+            if statuses and statuses.get(b) not in (None, "pass", "waived", "not_applicable")
+            else ""
+        )
         lines.append(f'  "{a}" -> "{b}"{style};')
     lines.append("}")
     return "\n".join(lines) + "\n"

@@ -130,34 +130,56 @@ def check_class_parameters(project: Project) -> None:
         for table_name in ("params", "hypercare"):
             inherited: dict[tuple[str, str], tuple[Any, str]] = {}
             for ancestor in reversed(chain):
-                table = ancestor.params if table_name == "params" else (
-                    ancestor.hypercare.params if ancestor.hypercare else {})
+                table = (
+                    ancestor.params
+                    if table_name == "params"
+                    else (ancestor.hypercare.params if ancestor.hypercare else {})
+                )
                 for control_id, values in table.items():
                     control = project.controls[control_id]
                     for name, raw in values.items():
                         spec = control.params[name]
                         value = typed_value(spec, raw)
                         before = inherited.get((control_id, name))
-                        if before is not None and ancestor.id == risk.id and _loosens(spec, before[0], value):
-                            errors.add(InputError(
-                                f"risk class {risk.id} loosens {control_id} {name} from "
-                                f"{_describe(before[0])} ({before[1]}) to {_describe(value)}; "
-                                f"a {spec.stricter} value is stricter",
-                                location=Location(file, source.line, None,
-                                                  f"/{'params' if table_name == 'params' else 'hypercare/params'}/{control_id}/{name}"),
-                                code="LOOSENS"))
+                        if (
+                            before is not None
+                            and ancestor.id == risk.id
+                            and _loosens(spec, before[0], value)
+                        ):
+                            errors.add(
+                                InputError(
+                                    f"risk class {risk.id} loosens {control_id} {name} from "
+                                    f"{_describe(before[0])} ({before[1]}) to {_describe(value)}; "
+                                    f"a {spec.stricter} value is stricter",
+                                    location=Location(
+                                        file,
+                                        source.line,
+                                        None,
+                                        f"/{'params' if table_name == 'params' else 'hypercare/params'}/{control_id}/{name}",
+                                    ),
+                                    code="LOOSENS",
+                                )
+                            )
                         inherited[(control_id, name)] = (value, ancestor.id)
         required = {cid for ancestor in chain for cid in ancestor.controls}
-        params = {key for ancestor in chain for cid, values in ancestor.params.items()
-                  for key in ((cid, n) for n in values)}
+        params = {
+            key
+            for ancestor in chain
+            for cid, values in ancestor.params.items()
+            for key in ((cid, n) for n in values)
+        }
         for control_id in sorted(required):
             control = project.controls[control_id]
             for name, spec in sorted(control.params.items()):
                 if spec.default is None and (control_id, name) not in params:
-                    errors.add(InputError(
-                        f"risk class {risk.id} requires {control_id} but sets no value for its "
-                        f"parameter {name!r} (and it has no default)",
-                        location=Location(file, source.line, None, "/params"), code="PARAM"))
+                    errors.add(
+                        InputError(
+                            f"risk class {risk.id} requires {control_id} but sets no value for its "
+                            f"parameter {name!r} (and it has no default)",
+                            location=Location(file, source.line, None, "/params"),
+                            code="PARAM",
+                        )
+                    )
     errors.raise_if_any()
 
 
@@ -165,8 +187,9 @@ def _hypercare_rules(chain: tuple[RiskClass, ...]) -> Hypercare | None:
     return next((risk.hypercare for risk in chain if risk.hypercare is not None), None)
 
 
-def hypercare_state(project: Project, workflow: Workflow, chain: tuple[RiskClass, ...],
-                    as_of: datetime) -> HypercareState:
+def hypercare_state(
+    project: Project, workflow: Workflow, chain: tuple[RiskClass, ...], as_of: datetime
+) -> HypercareState:
     """Hypercare runs `days` from launch, extended by `extension_days` at a time until a
     passing `hypercare_exit` review (held on or after the nominal end) exists."""
     rules = _hypercare_rules(chain) or Hypercare()
@@ -177,7 +200,8 @@ def hypercare_state(project: Project, workflow: Workflow, chain: tuple[RiskClass
         r.data.held_at  # type: ignore[attr-defined]
         for r in project.evidence.records(workflow.id, "quarterly_review")
         if r.data.review_type == "hypercare_exit"  # type: ignore[attr-defined]
-        and r.data.exit_criteria and all(r.data.exit_criteria.values())  # type: ignore[attr-defined]
+        and r.data.exit_criteria
+        and all(r.data.exit_criteria.values())  # type: ignore[attr-defined]
         and nominal_end <= r.data.held_at <= as_of  # type: ignore[attr-defined]
         and r.data.created_at <= as_of
     ]
@@ -188,8 +212,9 @@ def hypercare_state(project: Project, workflow: Workflow, chain: tuple[RiskClass
     else:
         extensions = (as_of - nominal_end) // step + 1
     end = nominal_end + extensions * step
-    return HypercareState(active=as_of < end, started=workflow.launched, ends=end,
-                          extensions=int(extensions))
+    return HypercareState(
+        active=as_of < end, started=workflow.launched, ends=end, extensions=int(extensions)
+    )
 
 
 def _waiver_state(waiver: Waiver, as_of: datetime, project: Project) -> WaiverState:
@@ -200,14 +225,22 @@ def _waiver_state(waiver: Waiver, as_of: datetime, project: Project) -> WaiverSt
     else:
         state = "active"
     return WaiverState(
-        id=waiver.id, control=waiver.control, state=state, reason=waiver.reason,
-        requested_by=waiver.requested_by, approved_by=waiver.approved_by,
-        approved_at=waiver.approved_at, expires_at=waiver.expires_at, ticket=waiver.ticket,
-        source=project.source(f"waiver:{waiver.id}"))
+        id=waiver.id,
+        control=waiver.control,
+        state=state,
+        reason=waiver.reason,
+        requested_by=waiver.requested_by,
+        approved_by=waiver.approved_by,
+        approved_at=waiver.approved_at,
+        expires_at=waiver.expires_at,
+        ticket=waiver.ticket,
+        source=project.source(f"waiver:{waiver.id}"),
+    )
 
 
-def resolve(project: Project, workflow_id: str, as_of: datetime, release: str | None = None
-            ) -> ResolvedWorkflow:
+def resolve(
+    project: Project, workflow_id: str, as_of: datetime, release: str | None = None
+) -> ResolvedWorkflow:
     """The controls, parameters, hypercare state and waivers for one workflow."""
     workflow = project.workflows[workflow_id]
     chain = lineage(project, workflow.risk_class)
@@ -229,15 +262,19 @@ def resolve(project: Project, workflow_id: str, as_of: datetime, release: str | 
             if w.workflow == workflow_id and w.control == control_id
         )
         resolved.controls[control_id] = ResolvedControl(
-            control=control, params=params, param_sources=sources,
+            control=control,
+            params=params,
+            param_sources=sources,
             required_by="class" if control_id in class_controls else "hypercare",
             applicable=_applies(project, control, params, cel_workflow, as_of, release),
-            waivers=waivers)
+            waivers=waivers,
+        )
     return resolved
 
 
-def _params(control: Control, chain: tuple[RiskClass, ...], in_hypercare: bool
-            ) -> tuple[dict[str, Any], dict[str, str]]:
+def _params(
+    control: Control, chain: tuple[RiskClass, ...], in_hypercare: bool
+) -> tuple[dict[str, Any], dict[str, str]]:
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for name, spec in control.params.items():
@@ -251,7 +288,9 @@ def _params(control: Control, chain: tuple[RiskClass, ...], in_hypercare: bool
                 sources[name] = risk.id
         if in_hypercare:
             for risk in reversed(chain):
-                raw = risk.hypercare.params.get(control.id, {}).get(name) if risk.hypercare else None
+                raw = (
+                    risk.hypercare.params.get(control.id, {}).get(name) if risk.hypercare else None
+                )
                 if raw is not None and name in values:
                     hc_value = typed_value(spec, raw)
                     chosen = stricter(spec, values[name], hc_value)
@@ -276,19 +315,33 @@ def cel_params(params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _applies(project: Project, control: Control, params: dict[str, Any],
-             cel_workflow: dict[str, Any], as_of: datetime, release: str | None) -> bool:
+def _applies(
+    project: Project,
+    control: Control,
+    params: dict[str, Any],
+    cel_workflow: dict[str, Any],
+    as_of: datetime,
+    release: str | None,
+) -> bool:
     expr = project.expressions.get((control.id, "", "applies_if"))
     if expr is None:
         return True
     try:
-        return expr.test({"workflow": cel_workflow, "params": cel_params(params), "now": as_of,
-                          "release": release or ""})
+        return expr.test(
+            {
+                "workflow": cel_workflow,
+                "params": cel_params(params),
+                "now": as_of,
+                "release": release or "",
+            }
+        )
     except ExpressionRuntimeError as err:
         src = project.source(f"control:{control.id}")
-        raise InputError(f"applies_if of {control.id} failed: {err.message}",
-                         location=Location(src.file, src.line, src.column, "/applies_if"),
-                         code="CEL") from None
+        raise InputError(
+            f"applies_if of {control.id} failed: {err.message}",
+            location=Location(src.file, src.line, src.column, "/applies_if"),
+            code="CEL",
+        ) from None
 
 
 def plain_params(params: dict[str, Any]) -> dict[str, Any]:

@@ -120,7 +120,9 @@ class Generator:
             return f"({self.value(kind, depth - 1)} {op} {self.value(kind, depth - 1)})"
         if kind == "timestamp" and rng.random() < 0.5:
             op = rng.choice(["+", "-"])
-            return f"({self.value('timestamp', depth - 1)} {op} {self.value('duration', depth - 1)})"
+            return (
+                f"({self.value('timestamp', depth - 1)} {op} {self.value('duration', depth - 1)})"
+            )
         if kind == "duration" and rng.random() < 0.5:
             if rng.random() < 0.5:
                 return f"({self.value('timestamp', depth - 1)} - {self.value('timestamp', 0)})"

@@ -24,7 +24,11 @@ from .base import CheckContext, EvaluationError, error_finding, fmt_age, plural,
 from .expr import ExpressionRuntimeError
 
 OPS: dict[str, Callable[[float, float], bool]] = {
-    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
 }
 
 
@@ -81,28 +85,42 @@ def run(check: AggregateCheck, ctx: CheckContext, policy: SourcePointer) -> Chec
             continue
         ok = compare(stat, threshold)
         failures += not ok
-        name = f"{check.function} for {check.group_by} {label}" if check.group_by else check.function
+        name = (
+            f"{check.function} for {check.group_by} {label}" if check.group_by else check.function
+        )
         shown_duration = is_duration or check.function == "max_gap"
-        findings.append(Finding(
-            outcome="pass" if ok else "fail",
-            message=f"{name} = {_show(stat, shown_duration)} over {plural(len(members), 'record')}; "
-            f"expected {check.op} {_show(threshold, shown_duration) if not is_duration else threshold_raw.describe()}",
-            evidence=[r.pointer_model() for r in members[-3:]],
-        ))
+        findings.append(
+            Finding(
+                outcome="pass" if ok else "fail",
+                message=f"{name} = {_show(stat, shown_duration)} over {plural(len(members), 'record')}; "
+                f"expected {check.op} {_show(threshold, shown_duration) if not is_duration else threshold_raw.describe()}",
+                evidence=[r.pointer_model() for r in members[-3:]],
+            )
+        )
     empty = not records and not check.allow_empty
     if empty:
-        findings.append(Finding(outcome="fail", message=f"no matching {check.evidence} record: no evidence"))
+        findings.append(
+            Finding(outcome="fail", message=f"no matching {check.evidence} record: no evidence")
+        )
         summary = f"Expected {check.evidence} records to aggregate; found none (no evidence)."
     else:
         target = threshold_raw.describe() if is_duration else f"{threshold:g}"
         per_group = f" for every {check.group_by}" if check.group_by else ""
-        summary = (
-            f"Expected {check.function}{per_group} {check.op} {target}; "
-            + (f"{failures} of {plural(len(groups), 'group')} do not meet it." if check.group_by and failures
-               else "it is not met." if failures else "it is met.")
+        summary = f"Expected {check.function}{per_group} {check.op} {target}; " + (
+            f"{failures} of {plural(len(groups), 'group')} do not meet it."
+            if check.group_by and failures
+            else "it is not met."
+            if failures
+            else "it is met."
         )
-    return result(check, policy, records=len(records), findings=findings, summary=summary,
-                  failed=empty or failures > 0)
+    return result(
+        check,
+        policy,
+        records=len(records),
+        findings=findings,
+        summary=summary,
+        failed=empty or failures > 0,
+    )
 
 
 class _RecordError(Exception):
@@ -110,8 +128,13 @@ class _RecordError(Exception):
         self.finding = finding
 
 
-def _statistic(check: AggregateCheck, ctx: CheckContext, members: list[Record],
-               time_field: str, effective_start: datetime) -> float:
+def _statistic(
+    check: AggregateCheck,
+    ctx: CheckContext,
+    members: list[Record],
+    time_field: str,
+    effective_start: datetime,
+) -> float:
     fn = check.function
     if fn == "count":
         return float(len(members))

@@ -8,6 +8,7 @@ the as-of time (created later, or whose time lies in the future). Windows are
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -72,7 +73,9 @@ class CheckContext:
         as_of = self.as_of
         # Sorted by time field: cut what lies in the future, then drop late-created records.
         field_name = EVIDENCE_KINDS[kind].TIME_FIELD
-        cut = bisect.bisect_right(records, as_of, key=lambda r: _time_or_min(getattr(r.data, field_name), as_of))
+        cut = bisect.bisect_right(
+            records, as_of, key=lambda r: _time_or_min(getattr(r.data, field_name), as_of)
+        )
         head = records[:cut]
         if any(r.data.created_at > as_of for r in head):
             return [r for r in head if r.data.created_at <= as_of]
@@ -92,8 +95,10 @@ class CheckContext:
         field_name = check.time_field or EVIDENCE_KINDS[check.evidence].TIME_FIELD
         if start is not None or check.time_field:
             records = [
-                r for r in records
-                if (t := getattr(r.data, field_name)) is not None and t <= self.as_of
+                r
+                for r in records
+                if (t := getattr(r.data, field_name)) is not None
+                and t <= self.as_of
                 and (start is None or t > start)
             ]
         where = self.expression(check.id, "where")
@@ -101,8 +106,13 @@ class CheckContext:
             return list(records), []
         return self.filter(records, where, "where")
 
-    def filter(self, records: Iterable[Record], expr: Expression, name: str,
-               extra: dict[str, Any] | None = None) -> tuple[list[Record], list[Finding]]:
+    def filter(
+        self,
+        records: Iterable[Record],
+        expr: Expression,
+        name: str,
+        extra: dict[str, Any] | None = None,
+    ) -> tuple[list[Record], list[Finding]]:
         """Records for which ``expr`` is true; evaluation failures become error findings."""
         kept: list[Record] = []
         errors: list[Finding] = []
@@ -130,6 +140,40 @@ class CheckContext:
 def _time_or_min(value: Any, as_of: datetime) -> datetime:
     # Records without a time are kept (treated as "not in the future").
     return value if isinstance(value, datetime) else as_of
+
+
+_FIELD_USE = re.compile(r"\b(r|src)\.([a-z_][a-z0-9_]*)")
+_PARAM_USE = re.compile(r"\bparams\.([a-z_][a-z0-9_]*)")
+
+
+def _show_value(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, datetime):
+        return fmt_time(value)
+    if isinstance(value, list | tuple):
+        return f"[{len(value)} item{'' if len(value) == 1 else 's'}]"
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 40 else repr(value[:37] + "...")
+    return str(value)
+
+
+def explain_values(source: str, record: Record, ctx: CheckContext, src: Record | None = None) -> str:
+    """The record fields and parameters an expression uses, with their values: the *found*
+    half of a finding's sentence."""
+    parts: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    for var, name in _FIELD_USE.findall(source):
+        target = record if var == "r" else src
+        if target is None or (var, name) in seen:
+            continue
+        seen.add((var, name))
+        value = getattr(target.data, name, None)
+        parts.append(f"{name}={_show_value(value)}" if var == "r" else f"{src.kind if src else 'src'}.{name}={_show_value(value)}")
+    for name in dict.fromkeys(_PARAM_USE.findall(source)):
+        if name in ctx.control.params:
+            parts.append(f"{name}={ctx.control.params[name]}")
+    return ", ".join(parts)
 
 
 def error_finding(name: str, record: Record, err: ExpressionRuntimeError) -> Finding:

@@ -13,7 +13,7 @@ from ..load.evidence import Record
 from ..models.assessment import CheckResult, Finding, SourcePointer
 from ..models.evidence_kinds import EVIDENCE_KINDS
 from ..models.policy import CoveredCheck
-from .base import CheckContext, error_finding, fmt_time, plural, result
+from .base import CheckContext, error_finding, explain_values, fmt_time, plural, result
 from .expr import ExpressionRuntimeError
 
 
@@ -33,11 +33,20 @@ def run(check: CoveredCheck, ctx: CheckContext, policy: SourcePointer) -> CheckR
     for src in sources:
         key = getattr(src.data, link.source_key)
         start = getattr(src.data, from_field)
-        due = deadline.after(start) if (deadline is not None and isinstance(start, datetime)) else None
-        candidates = [
-            r for r in table.get(key, ()) if r.data.created_at <= as_of
-            and ((t := r.time(to_field)) is None or t <= as_of)
-        ] if key is not None else []
+        due = (
+            deadline.after(start)
+            if (deadline is not None and isinstance(start, datetime))
+            else None
+        )
+        candidates = (
+            [
+                r
+                for r in table.get(key, ())
+                if r.data.created_at <= as_of and ((t := r.time(to_field)) is None or t <= as_of)
+            ]
+            if key is not None
+            else []
+        )
         usable: list[Record] = []
         failed_reason = ""
         for cand in candidates:
@@ -46,48 +55,69 @@ def run(check: CoveredCheck, ctx: CheckContext, policy: SourcePointer) -> CheckR
                 if where is not None and not ctx.test(where, cand, extra):
                     continue
                 if condition is not None and not ctx.test(condition, cand, extra):
-                    failed_reason = f"{link.evidence} {cand.id} does not satisfy the condition"
+                    failed_reason = (
+                        f"{link.evidence} {cand.id} does not meet `{condition.source}` "
+                        f"({explain_values(condition.source, cand, ctx, src)})"
+                    )
                     continue
             except ExpressionRuntimeError as err:
                 findings.append(error_finding("assert", cand, err))
                 continue
             usable.append(cand)
-        on_time = [c for c in usable if due is None or ((t := c.time(to_field)) is not None and t <= due)]
+        on_time = [
+            c for c in usable if due is None or ((t := c.time(to_field)) is not None and t <= due)
+        ]
         label = f"{src.kind} {src.id}"
         pointers = [src.pointer_model()]
         if on_time:
             best = on_time[0]
             counts["pass"] += 1
-            findings.append(Finding(
-                outcome="pass",
-                message=f"{label} is covered by {link.evidence} {best.id}"
-                + (f" ({to_field} {fmt_time(t)}, due {fmt_time(due)})" if due and (t := best.time(to_field)) else ""),
-                evidence=pointers + [best.pointer_model()]))
+            findings.append(
+                Finding(
+                    outcome="pass",
+                    message=f"{label} is covered by {link.evidence} {best.id}"
+                    + (
+                        f" ({to_field} {fmt_time(t)}, due {fmt_time(due)})"
+                        if due and (t := best.time(to_field))
+                        else ""
+                    ),
+                    evidence=pointers + [best.pointer_model()],
+                )
+            )
             continue
         if deadline is not None and not isinstance(start, datetime) and not usable:
             counts["pending"] += 1
-            findings.append(Finding(
-                outcome="pending",
-                message=f"{label} has no {from_field} yet, so its {link.evidence} is not due",
-                evidence=pointers))
+            findings.append(
+                Finding(
+                    outcome="pending",
+                    message=f"{label} has no {from_field} yet, so its {link.evidence} is not due",
+                    evidence=pointers,
+                )
+            )
             continue
         if usable:
             late = usable[0]
             t = late.time(to_field)
             counts["fail"] += 1
-            findings.append(Finding(
-                outcome="fail",
-                message=f"{label}: {link.evidence} {late.id} came too late ({to_field} "
-                f"{fmt_time(t) if t else 'not set'}, due {fmt_time(due) if due else '?'}: "
-                f"{deadline.describe() if deadline else ''} after {from_field})",
-                evidence=pointers + [late.pointer_model()]))
+            findings.append(
+                Finding(
+                    outcome="fail",
+                    message=f"{label}: {link.evidence} {late.id} came too late ({to_field} "
+                    f"{fmt_time(t) if t else 'not set'}, due {fmt_time(due) if due else '?'}: "
+                    f"{deadline.describe() if deadline else ''} after {from_field})",
+                    evidence=pointers + [late.pointer_model()],
+                )
+            )
             continue
         if due is not None and as_of < due:
             counts["pending"] += 1
-            findings.append(Finding(
-                outcome="pending",
-                message=f"{label} has no {link.evidence} yet; it is due by {fmt_time(due)}",
-                evidence=pointers))
+            findings.append(
+                Finding(
+                    outcome="pending",
+                    message=f"{label} has no {link.evidence} yet; it is due by {fmt_time(due)}",
+                    evidence=pointers,
+                )
+            )
             continue
         counts["fail"] += 1
         if key is None:
@@ -103,7 +133,9 @@ def run(check: CoveredCheck, ctx: CheckContext, policy: SourcePointer) -> CheckR
     total = len(sources)
     empty = total == 0 and not check.allow_empty
     if empty:
-        findings.append(Finding(outcome="fail", message=f"no matching {check.evidence} record: no evidence"))
+        findings.append(
+            Finding(outcome="fail", message=f"no matching {check.evidence} record: no evidence")
+        )
         summary = f"Expected {check.evidence} records to check; found none (no evidence)."
     else:
         summary = (
@@ -114,5 +146,11 @@ def run(check: CoveredCheck, ctx: CheckContext, policy: SourcePointer) -> CheckR
             + (f", {counts['pending']} not yet due" if counts["pending"] else "")
             + "."
         )
-    return result(check, policy, records=total, findings=findings, summary=summary,
-                  failed=empty or counts["fail"] > 0)
+    return result(
+        check,
+        policy,
+        records=total,
+        findings=findings,
+        summary=summary,
+        failed=empty or counts["fail"] > 0,
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..models.assessment import CheckResult, Finding, SourcePointer
 from ..models.policy import EveryCheck
-from .base import CheckContext, EvaluationError, error_finding, plural, result
+from .base import CheckContext, EvaluationError, error_finding, explain_values, plural, result
 from .expr import ExpressionRuntimeError
 
 
@@ -25,7 +25,8 @@ def run(check: EveryCheck, ctx: CheckContext, policy: SourcePointer) -> CheckRes
         findings.append(
             Finding(
                 outcome="fail",
-                message=f"{record.kind} {record.id} does not satisfy: {check.description}",
+                message=f"{record.kind} {record.id} does not meet `{condition.source}` "
+                f"({explain_values(condition.source, record, ctx)})",
                 evidence=[record.pointer_model()],
             )
         )
@@ -37,13 +38,13 @@ def run(check: EveryCheck, ctx: CheckContext, policy: SourcePointer) -> CheckRes
         summary = f"Expected {check.evidence} records to check; found none (no evidence)."
     elif failing:
         summary = (
-            f"Expected every matching {check.evidence} to satisfy the condition; "
-            f"{len(failing)} of {len(records)} do not."
+            f"{check.description.rstrip('.')}: {len(failing)} of "
+            f"{plural(len(records), check.evidence + ' record')} do not."
         )
     else:
         summary = (
-            f"All {plural(len(records), 'matching ' + check.evidence + ' record')} satisfy "
-            f"the condition."
+            f"{check.description.rstrip('.')}: all "
+            f"{plural(len(records), 'matching ' + check.evidence + ' record')} do."
         )
         if records:
             findings.append(

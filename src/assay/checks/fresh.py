@@ -19,9 +19,7 @@ def run(check: FreshCheck, ctx: CheckContext, policy: SourcePointer) -> CheckRes
     oldest_allowed = max_age.before(ctx.as_of)
     findings = list(errors)
     if not dated:
-        summary = (
-            f"Expected a {check.evidence} no older than {max_age.describe()}; found none."
-        )
+        summary = f"Expected a {check.evidence} no older than {max_age.describe()}; found none."
         findings.append(Finding(outcome="fail", message=f"no matching {check.evidence} record"))
         return result(check, policy, records=0, findings=findings, summary=summary, failed=True)
     newest_time, newest = max(dated, key=lambda item: (item[0], item[1].id))
@@ -40,4 +38,6 @@ def run(check: FreshCheck, ctx: CheckContext, policy: SourcePointer) -> CheckRes
             evidence=[newest.pointer_model()],
         )
     )
-    return result(check, policy, records=len(dated), findings=findings, summary=summary, failed=not ok)
+    return result(
+        check, policy, records=len(dated), findings=findings, summary=summary, failed=not ok
+    )

@@ -103,11 +103,17 @@ def _read(path: Path, display: str) -> bytes:
     try:
         return path.read_bytes()
     except PermissionError:
-        raise InputError("cannot read file: permission denied", location=Location(display), code="IO") from None
+        raise InputError(
+            "cannot read file: permission denied", location=Location(display), code="IO"
+        ) from None
     except IsADirectoryError:
-        raise InputError("expected a file, found a folder", location=Location(display), code="IO") from None
+        raise InputError(
+            "expected a file, found a folder", location=Location(display), code="IO"
+        ) from None
     except OSError as err:
-        raise InputError(f"cannot read file: {err.strerror}", location=Location(display), code="IO") from None
+        raise InputError(
+            f"cannot read file: {err.strerror}", location=Location(display), code="IO"
+        ) from None
 
 
 def _rel(root: Path, path: Path) -> str:
@@ -117,15 +123,24 @@ def _rel(root: Path, path: Path) -> str:
         return path.as_posix()
 
 
-def _discover(root: Path, entries: Iterable[str], suffixes: tuple[str, ...] | None, what: str,
-              errors: ErrorCollector, *, required: bool) -> list[Path]:
+def _discover(
+    root: Path,
+    entries: Iterable[str],
+    suffixes: tuple[str, ...] | None,
+    what: str,
+    errors: ErrorCollector,
+    *,
+    required: bool,
+) -> list[Path]:
     """Files under the configured folders, sorted; hidden files are skipped."""
     found: list[Path] = []
     for entry in entries:
         base = (root / entry).resolve()
         if not base.exists():
             if required:
-                errors.add(InputError(f"{what} folder does not exist", location=Location(entry), code="IO"))
+                errors.add(
+                    InputError(f"{what} folder does not exist", location=Location(entry), code="IO")
+                )
             continue
         if base.is_file():
             found.append(base)
@@ -158,7 +173,9 @@ def load_config(root: Path) -> tuple[ProjectConfig, ProjectFile | None]:
         try:
             table = tomllib.loads(data.decode("utf-8")).get("tool", {}).get("assay")
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-            raise InputError(f"invalid TOML: {err}", location=Location("pyproject.toml"), code="TOML") from None
+            raise InputError(
+                f"invalid TOML: {err}", location=Location("pyproject.toml"), code="TOML"
+            ) from None
         if table is not None:
             config = validate_model(ProjectConfig, table, None, file="pyproject.toml [tool.assay]")
             digest = hashlib.sha256(data).hexdigest()
@@ -195,9 +212,12 @@ class _Loader:
         self.expressions: dict[tuple[str, str, str], Expression] = {}
 
     # -- files -----------------------------------------------------------------------
-    def _yaml_files(self, entries: list[str], role: Role, what: str, *, required: bool
-                    ) -> Iterator[tuple[str, Any, Positions]]:
-        for path in _discover(self.root, entries, YAML_SUFFIXES, what, self.errors, required=required):
+    def _yaml_files(
+        self, entries: list[str], role: Role, what: str, *, required: bool
+    ) -> Iterator[tuple[str, Any, Positions]]:
+        for path in _discover(
+            self.root, entries, YAML_SUFFIXES, what, self.errors, required=required
+        ):
             rel = _rel(self.root, path)
             try:
                 data = _read(path, rel)
@@ -218,7 +238,9 @@ class _Loader:
     # -- policies --------------------------------------------------------------------
     def load_policies(self) -> None:
         seen_any = False
-        for rel, value, positions in self._yaml_files(self.config.policies, "policy", "policies", required=True):
+        for rel, value, positions in self._yaml_files(
+            self.config.policies, "policy", "policies", required=True
+        ):
             seen_any = True
             if isinstance(value, dict) and "catalog" in value:
                 catalog = self._validate(Catalog, value, positions, rel)
@@ -228,37 +250,55 @@ class _Loader:
                     pointer = f"/controls/{index}"
                     if control.id in self.controls:
                         first = self.sources[f"control:{control.id}"]
-                        self.errors.add(InputError(
-                            f"control {control.id} is defined twice (first in {first.file}:{first.line})",
-                            location=positions.location(pointer + "/id"), code="DUPLICATE"))
+                        self.errors.add(
+                            InputError(
+                                f"control {control.id} is defined twice (first in {first.file}:{first.line})",
+                                location=positions.location(pointer + "/id"),
+                                code="DUPLICATE",
+                            )
+                        )
                         continue
                     self.controls[control.id] = control
                     self.control_positions[control.id] = positions.shifted(pointer)
                     self.sources[f"control:{control.id}"] = _pointer(positions, pointer)
                     for ci, check in enumerate(control.checks):
-                        self.sources[f"check:{control.id}/{check.id}"] = _pointer(positions, f"{pointer}/checks/{ci}")
+                        self.sources[f"check:{control.id}/{check.id}"] = _pointer(
+                            positions, f"{pointer}/checks/{ci}"
+                        )
             elif isinstance(value, dict):
                 risk = self._validate(RiskClass, value, positions, rel)
                 if risk is None:
                     continue
                 if risk.id in self.classes:
                     first = self.sources[f"class:{risk.id}"]
-                    self.errors.add(InputError(
-                        f"risk class {risk.id} is defined twice (first in {first.file}:{first.line})",
-                        location=positions.location("/id"), code="DUPLICATE"))
+                    self.errors.add(
+                        InputError(
+                            f"risk class {risk.id} is defined twice (first in {first.file}:{first.line})",
+                            location=positions.location("/id"),
+                            code="DUPLICATE",
+                        )
+                    )
                     continue
                 self.classes[risk.id] = risk
                 self.class_positions[risk.id] = positions
                 self.sources[f"class:{risk.id}"] = _pointer(positions, "")
             else:
-                self.errors.add(InputError(
-                    "expected a control catalog (a mapping with `catalog:` and `controls:`) "
-                    "or a risk class (a mapping with `id:`, `title:`, `level:`)",
-                    location=positions.location(""), code="SCHEMA"))
+                self.errors.add(
+                    InputError(
+                        "expected a control catalog (a mapping with `catalog:` and `controls:`) "
+                        "or a risk class (a mapping with `id:`, `title:`, `level:`)",
+                        location=positions.location(""),
+                        code="SCHEMA",
+                    )
+                )
         if not seen_any:
-            self.errors.add(InputError(
-                "no policy files found (expected .yaml files with a catalog and risk classes)",
-                location=Location(", ".join(self.config.policies)), code="EMPTY"))
+            self.errors.add(
+                InputError(
+                    "no policy files found (expected .yaml files with a catalog and risk classes)",
+                    location=Location(", ".join(self.config.policies)),
+                    code="EMPTY",
+                )
+            )
         self._check_catalog()
         self._check_classes()
 
@@ -269,9 +309,13 @@ class _Loader:
             graph.add_node(control.id)
             for index, dep in enumerate(control.requires):
                 if dep not in self.controls:
-                    self.errors.add(InputError(
-                        f"{control.id} requires unknown control {dep!r}",
-                        location=pos.location(f"/requires/{index}"), code="UNKNOWN-CONTROL"))
+                    self.errors.add(
+                        InputError(
+                            f"{control.id} requires unknown control {dep!r}",
+                            location=pos.location(f"/requires/{index}"),
+                            code="UNKNOWN-CONTROL",
+                        )
+                    )
                 else:
                     graph.add_edge(control.id, dep)
             for index, kind in enumerate(control.evidence):
@@ -284,12 +328,23 @@ class _Loader:
             return
         path = " -> ".join([edge[0] for edge in cycle] + [cycle[0][0]])
         first = cycle[0][0]
-        self.errors.add(InputError(
-            f"dependency cycle in `requires`: {path}",
-            location=self.control_positions[first].location("/requires"), code="CYCLE"))
+        self.errors.add(
+            InputError(
+                f"dependency cycle in `requires`: {path}",
+                location=self.control_positions[first].location("/requires"),
+                code="CYCLE",
+            )
+        )
 
-    def _compile(self, control: Control, check_id: str, name: str, source: str | None,
-                 allowed: frozenset[str], location: Location) -> None:
+    def _compile(
+        self,
+        control: Control,
+        check_id: str,
+        name: str,
+        source: str | None,
+        allowed: frozenset[str],
+        location: Location,
+    ) -> None:
         if source is None:
             return
         try:
@@ -302,69 +357,136 @@ class _Loader:
                 column = err.column
             elif column is not None:
                 column += err.column - 1
-            self.errors.add(InputError(
-                f"invalid CEL in `{name}`: {err.message}",
-                location=Location(location.file, line, column, location.pointer), code="CEL"))
+            self.errors.add(
+                InputError(
+                    f"invalid CEL in `{name}`: {err.message}",
+                    location=Location(location.file, line, column, location.pointer),
+                    code="CEL",
+                )
+            )
             return
         for used in _PARAM_USE.findall(source):
             spec = control.params.get(used)
             if spec is None:
-                self.errors.add(InputError(
-                    f"`{name}` uses params.{used}, which {control.id} does not declare "
-                    f"(declared: {', '.join(sorted(control.params)) or 'none'})",
-                    location=location, code="PARAM"))
+                self.errors.add(
+                    InputError(
+                        f"`{name}` uses params.{used}, which {control.id} does not declare "
+                        f"(declared: {', '.join(sorted(control.params)) or 'none'})",
+                        location=location,
+                        code="PARAM",
+                    )
+                )
         self.expressions[(control.id, check_id, name)] = expr
 
     def _check_checks(self, control: Control, pos: Positions) -> None:
-        self._compile(control, "", "applies_if", control.applies_if, WORKFLOW_VARS,
-                      pos.location("/applies_if"))
+        self._compile(
+            control,
+            "",
+            "applies_if",
+            control.applies_if,
+            WORKFLOW_VARS,
+            pos.location("/applies_if"),
+        )
         seen: set[str] = set()
         for index, check in enumerate(control.checks):
             base = f"/checks/{index}"
             if check.id in seen:
-                self.errors.add(InputError(f"check id {check.id!r} is used twice in {control.id}",
-                                           location=pos.location(base + "/id"), code="DUPLICATE"))
+                self.errors.add(
+                    InputError(
+                        f"check id {check.id!r} is used twice in {control.id}",
+                        location=pos.location(base + "/id"),
+                        code="DUPLICATE",
+                    )
+                )
             seen.add(check.id)
             model = EVIDENCE_KINDS.get(check.evidence)
             if model is None:
                 self.errors.add(_unknown_kind(check.evidence, pos.location(base + "/evidence")))
-            fields: list[tuple[str, str | None, str | None]] = [("time_field", check.time_field, check.evidence)]
-            self._compile(control, check.id, "where", check.where, RECORD_VARS, pos.location(base + "/where"))
+            fields: list[tuple[str, str | None, str | None]] = [
+                ("time_field", check.time_field, check.evidence)
+            ]
+            self._compile(
+                control, check.id, "where", check.where, RECORD_VARS, pos.location(base + "/where")
+            )
             refs: list[tuple[str, Any]] = [("window", check.window)]
             if isinstance(check, PresentCheck):
                 refs.append(("min", check.min))
             elif isinstance(check, FreshCheck):
                 refs.append(("max_age", check.max_age))
             elif isinstance(check, EveryCheck):
-                self._compile(control, check.id, "assert", check.assert_, RECORD_VARS, pos.location(base + "/assert"))
+                self._compile(
+                    control,
+                    check.id,
+                    "assert",
+                    check.assert_,
+                    RECORD_VARS,
+                    pos.location(base + "/assert"),
+                )
             elif isinstance(check, CoveredCheck):
                 refs.append(("deadline", check.deadline))
                 if check.by.evidence not in EVIDENCE_KINDS:
-                    self.errors.add(_unknown_kind(check.by.evidence, pos.location(base + "/by/evidence")))
-                fields += [("by/key", check.by.key, check.by.evidence),
-                           ("by/source_key", check.by.source_key, check.evidence),
-                           ("from_field", check.from_field, check.evidence),
-                           ("to_field", check.to_field, check.by.evidence)]
-                self._compile(control, check.id, "by.where", check.by.where, COVER_VARS, pos.location(base + "/by/where"))
-                self._compile(control, check.id, "assert", check.assert_, COVER_VARS, pos.location(base + "/assert"))
+                    self.errors.add(
+                        _unknown_kind(check.by.evidence, pos.location(base + "/by/evidence"))
+                    )
+                fields += [
+                    ("by/key", check.by.key, check.by.evidence),
+                    ("by/source_key", check.by.source_key, check.evidence),
+                    ("from_field", check.from_field, check.evidence),
+                    ("to_field", check.to_field, check.by.evidence),
+                ]
+                self._compile(
+                    control,
+                    check.id,
+                    "by.where",
+                    check.by.where,
+                    COVER_VARS,
+                    pos.location(base + "/by/where"),
+                )
+                self._compile(
+                    control,
+                    check.id,
+                    "assert",
+                    check.assert_,
+                    COVER_VARS,
+                    pos.location(base + "/assert"),
+                )
             elif isinstance(check, AggregateCheck):
                 refs += [("per", check.per), ("threshold", check.threshold)]
                 fields.append(("group_by", check.group_by, check.evidence))
-                self._compile(control, check.id, "value", check.value, RECORD_VARS, pos.location(base + "/value"))
+                self._compile(
+                    control,
+                    check.id,
+                    "value",
+                    check.value,
+                    RECORD_VARS,
+                    pos.location(base + "/value"),
+                )
             for name, field_name, kind in fields:
                 kind_model = EVIDENCE_KINDS.get(kind or "")
                 if field_name is None or kind_model is None:
                     continue
                 if field_name not in kind_model.model_fields:
-                    self.errors.add(InputError(
-                        f"{kind} has no field {field_name!r} (fields: {', '.join(sorted(kind_model.model_fields))})",
-                        location=pos.location(f"{base}/{name}"), code="FIELD"))
+                    self.errors.add(
+                        InputError(
+                            f"{kind} has no field {field_name!r} (fields: {', '.join(sorted(kind_model.model_fields))})",
+                            location=pos.location(f"{base}/{name}"),
+                            code="FIELD",
+                        )
+                    )
             for name, value in refs:
-                if isinstance(value, str) and value.startswith("$") and value[1:] not in control.params:
-                    self.errors.add(InputError(
-                        f"`{name}` refers to ${value[1:]}, which {control.id} does not declare "
-                        f"(declared: {', '.join(sorted(control.params)) or 'none'})",
-                        location=pos.location(f"{base}/{name}"), code="PARAM"))
+                if (
+                    isinstance(value, str)
+                    and value.startswith("$")
+                    and value[1:] not in control.params
+                ):
+                    self.errors.add(
+                        InputError(
+                            f"`{name}` refers to ${value[1:]}, which {control.id} does not declare "
+                            f"(declared: {', '.join(sorted(control.params)) or 'none'})",
+                            location=pos.location(f"{base}/{name}"),
+                            code="PARAM",
+                        )
+                    )
 
     def _check_classes(self) -> None:
         for risk in self.classes.values():
@@ -372,48 +494,74 @@ class _Loader:
             if risk.extends is not None:
                 parent = self.classes.get(risk.extends)
                 if parent is None:
-                    self.errors.add(InputError(
-                        f"risk class {risk.id} extends unknown class {risk.extends!r} "
-                        f"(known: {', '.join(sorted(self.classes))})",
-                        location=pos.location("/extends"), code="UNKNOWN-CLASS"))
+                    self.errors.add(
+                        InputError(
+                            f"risk class {risk.id} extends unknown class {risk.extends!r} "
+                            f"(known: {', '.join(sorted(self.classes))})",
+                            location=pos.location("/extends"),
+                            code="UNKNOWN-CLASS",
+                        )
+                    )
                 elif parent.level >= risk.level:
-                    self.errors.add(InputError(
-                        f"risk class {risk.id} (level {risk.level}) extends {parent.id}, whose level "
-                        f"{parent.level} is not lower",
-                        location=pos.location("/extends"), code="CLASS"))
+                    self.errors.add(
+                        InputError(
+                            f"risk class {risk.id} (level {risk.level}) extends {parent.id}, whose level "
+                            f"{parent.level} is not lower",
+                            location=pos.location("/extends"),
+                            code="CLASS",
+                        )
+                    )
             for index, control_id in enumerate(risk.controls):
                 if control_id not in self.controls:
-                    self.errors.add(InputError(
-                        f"risk class {risk.id} requires unknown control {control_id!r}",
-                        location=pos.location(f"/controls/{index}"), code="UNKNOWN-CONTROL"))
+                    self.errors.add(
+                        InputError(
+                            f"risk class {risk.id} requires unknown control {control_id!r}",
+                            location=pos.location(f"/controls/{index}"),
+                            code="UNKNOWN-CONTROL",
+                        )
+                    )
             tables = [("/params", risk.params)]
             if risk.hypercare is not None:
                 tables.append(("/hypercare/params", risk.hypercare.params))
                 for index, control_id in enumerate(risk.hypercare.controls):
                     if control_id not in self.controls:
-                        self.errors.add(InputError(
-                            f"hypercare of {risk.id} requires unknown control {control_id!r}",
-                            location=pos.location(f"/hypercare/controls/{index}"), code="UNKNOWN-CONTROL"))
+                        self.errors.add(
+                            InputError(
+                                f"hypercare of {risk.id} requires unknown control {control_id!r}",
+                                location=pos.location(f"/hypercare/controls/{index}"),
+                                code="UNKNOWN-CONTROL",
+                            )
+                        )
             for prefix, table in tables:
                 for control_id, values in table.items():
                     control = self.controls.get(control_id)
                     if control is None:
-                        self.errors.add(InputError(
-                            f"parameters for unknown control {control_id!r}",
-                            location=pos.key_location(f"{prefix}/{control_id}"), code="UNKNOWN-CONTROL"))
+                        self.errors.add(
+                            InputError(
+                                f"parameters for unknown control {control_id!r}",
+                                location=pos.key_location(f"{prefix}/{control_id}"),
+                                code="UNKNOWN-CONTROL",
+                            )
+                        )
                         continue
                     for name, value in values.items():
                         where = f"{prefix}/{control_id}/{name}"
                         spec = control.params.get(name)
                         if spec is None:
-                            self.errors.add(InputError(
-                                f"{control_id} has no parameter {name!r} "
-                                f"(declared: {', '.join(sorted(control.params)) or 'none'})",
-                                location=pos.key_location(where), code="PARAM"))
+                            self.errors.add(
+                                InputError(
+                                    f"{control_id} has no parameter {name!r} "
+                                    f"(declared: {', '.join(sorted(control.params)) or 'none'})",
+                                    location=pos.key_location(where),
+                                    code="PARAM",
+                                )
+                            )
                             continue
                         problem = param_type_problem(spec, value)
                         if problem:
-                            self.errors.add(InputError(problem, location=pos.location(where), code="PARAM"))
+                            self.errors.add(
+                                InputError(problem, location=pos.location(where), code="PARAM")
+                            )
         self._check_extends_cycles()
 
     def _check_extends_cycles(self) -> None:
@@ -426,13 +574,20 @@ class _Loader:
         except nx.NetworkXNoCycle:
             return
         path = " -> ".join([edge[0] for edge in cycle] + [cycle[0][0]])
-        self.errors.add(InputError(f"cycle in risk class `extends`: {path}",
-                                   location=self.class_positions[cycle[0][0]].location("/extends"), code="CYCLE"))
+        self.errors.add(
+            InputError(
+                f"cycle in risk class `extends`: {path}",
+                location=self.class_positions[cycle[0][0]].location("/extends"),
+                code="CYCLE",
+            )
+        )
 
     # -- workflows and waivers ---------------------------------------------------------
     def load_workflows(self) -> dict[str, Workflow]:
         workflows: dict[str, Workflow] = {}
-        for rel, value, positions in self._yaml_files(self.config.workflows, "workflow", "workflows", required=True):
+        for rel, value, positions in self._yaml_files(
+            self.config.workflows, "workflow", "workflows", required=True
+        ):
             items = value if isinstance(value, list) else [value]
             for index, item in enumerate(items):
                 pointer = f"/{index}" if isinstance(value, list) else ""
@@ -442,23 +597,40 @@ class _Loader:
                     continue
                 if workflow.id in workflows:
                     first = self.sources[f"workflow:{workflow.id}"]
-                    self.errors.add(InputError(f"workflow {workflow.id} is defined twice (first in {first.file}:{first.line})",
-                                               location=sub.location("/id"), code="DUPLICATE"))
+                    self.errors.add(
+                        InputError(
+                            f"workflow {workflow.id} is defined twice (first in {first.file}:{first.line})",
+                            location=sub.location("/id"),
+                            code="DUPLICATE",
+                        )
+                    )
                     continue
                 if workflow.risk_class not in self.classes:
-                    self.errors.add(InputError(
-                        f"unknown risk class {workflow.risk_class!r} (known: {', '.join(sorted(self.classes))})",
-                        location=sub.location("/risk_class"), code="UNKNOWN-CLASS"))
+                    self.errors.add(
+                        InputError(
+                            f"unknown risk class {workflow.risk_class!r} (known: {', '.join(sorted(self.classes))})",
+                            location=sub.location("/risk_class"),
+                            code="UNKNOWN-CLASS",
+                        )
+                    )
                     continue
                 workflows[workflow.id] = workflow
                 self.sources[f"workflow:{workflow.id}"] = _pointer(sub, "")
         if not workflows and not self.errors.errors:
-            self.errors.add(InputError("no workflows defined", location=Location(", ".join(self.config.workflows)), code="EMPTY"))
+            self.errors.add(
+                InputError(
+                    "no workflows defined",
+                    location=Location(", ".join(self.config.workflows)),
+                    code="EMPTY",
+                )
+            )
         return workflows
 
     def load_waivers(self, workflows: dict[str, Workflow]) -> tuple[Waiver, ...]:
         waivers: dict[str, Waiver] = {}
-        for rel, value, positions in self._yaml_files(self.config.waivers, "waiver", "waivers", required=False):
+        for rel, value, positions in self._yaml_files(
+            self.config.waivers, "waiver", "waivers", required=False
+        ):
             items = value if isinstance(value, list) else [value]
             for index, item in enumerate(items):
                 pointer = f"/{index}" if isinstance(value, list) else ""
@@ -467,15 +639,31 @@ class _Loader:
                 if waiver is None:
                     continue
                 if waiver.id in waivers:
-                    self.errors.add(InputError(f"waiver {waiver.id} is defined twice", location=sub.location("/id"), code="DUPLICATE"))
+                    self.errors.add(
+                        InputError(
+                            f"waiver {waiver.id} is defined twice",
+                            location=sub.location("/id"),
+                            code="DUPLICATE",
+                        )
+                    )
                     continue
                 if waiver.workflow not in workflows:
-                    self.errors.add(InputError(f"waiver for unknown workflow {waiver.workflow!r}",
-                                               location=sub.location("/workflow"), code="WORKFLOW"))
+                    self.errors.add(
+                        InputError(
+                            f"waiver for unknown workflow {waiver.workflow!r}",
+                            location=sub.location("/workflow"),
+                            code="WORKFLOW",
+                        )
+                    )
                     continue
                 if waiver.control not in self.controls:
-                    self.errors.add(InputError(f"waiver for unknown control {waiver.control!r}",
-                                               location=sub.location("/control"), code="UNKNOWN-CONTROL"))
+                    self.errors.add(
+                        InputError(
+                            f"waiver for unknown control {waiver.control!r}",
+                            location=sub.location("/control"),
+                            code="UNKNOWN-CONTROL",
+                        )
+                    )
                     continue
                 waivers[waiver.id] = waiver
                 self.sources[f"waiver:{waiver.id}"] = _pointer(sub, "")
@@ -484,20 +672,30 @@ class _Loader:
     # -- evidence --------------------------------------------------------------------
     def load_evidence(self, workflows: set[str]) -> EvidenceIndex:
         limits = ReaderLimits(self.config.max_yaml_bytes, self.config.max_evidence_bytes)
-        paths = _discover(self.root, self.config.evidence, None, "evidence", self.errors, required=True)
+        paths = _discover(
+            self.root, self.config.evidence, None, "evidence", self.errors, required=True
+        )
         records: list[Record] = []
         if not paths and all((self.root / e).is_dir() for e in self.config.evidence):
-            self.errors.add(InputError(
-                f"no evidence files found (expected {', '.join(supported_suffixes())} files)",
-                location=Location(", ".join(self.config.evidence)), code="EMPTY"))
+            self.errors.add(
+                InputError(
+                    f"no evidence files found (expected {', '.join(supported_suffixes())} files)",
+                    location=Location(", ".join(self.config.evidence)),
+                    code="EMPTY",
+                )
+            )
         for path in paths:
             rel = _rel(self.root, path)
             reader = reader_for(path.suffix)
             if reader is None:
-                self.errors.add(InputError(
-                    f"unsupported evidence file type {path.suffix or '(none)'!r} "
-                    f"(expected {', '.join(supported_suffixes())})",
-                    location=Location(rel), code="FORMAT"))
+                self.errors.add(
+                    InputError(
+                        f"unsupported evidence file type {path.suffix or '(none)'!r} "
+                        f"(expected {', '.join(supported_suffixes())})",
+                        location=Location(rel),
+                        code="FORMAT",
+                    )
+                )
                 continue
             try:
                 data = _read(path, rel)
@@ -542,7 +740,9 @@ def _pointer(positions: Positions, pointer: str) -> SourcePointer:
 def _unknown_kind(kind: str, location: Location) -> InputError:
     return InputError(
         f"unknown evidence kind {kind!r} (expected one of: {', '.join(sorted(EVIDENCE_KINDS))})",
-        location=location, code="UNKNOWN-KIND")
+        location=location,
+        code="UNKNOWN-KIND",
+    )
 
 
 def param_type_problem(spec: ParamSpec, value: Any) -> str | None:
@@ -563,6 +763,8 @@ def param_type_problem(spec: ParamSpec, value: Any) -> str | None:
         return f"expected true or false, got {value!r}"
     if spec.type == "string" and not isinstance(value, str):
         return f"expected a string, got {value!r}"
-    if spec.type == "list" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+    if spec.type == "list" and not (
+        isinstance(value, list) and all(isinstance(v, str) for v in value)
+    ):
         return f"expected a list of strings, got {value!r}"
     return None

@@ -68,9 +68,7 @@ def _known_keys(model: type[BaseModel], loc: Sequence[int | str]) -> list[str]:
         if isinstance(part, int) and args:
             current = args[0]
     if isinstance(current, type) and issubclass(current, BaseModel):
-        return sorted(
-            (f.alias or name) for name, f in current.model_fields.items()
-        )
+        return sorted((f.alias or name) for name, f in current.model_fields.items())
     return []
 
 
@@ -118,9 +116,7 @@ def pydantic_errors(
     return out
 
 
-def validate_model(
-    model: type[M], data: Any, positions: Positions | None, *, file: str
-) -> M:
+def validate_model(model: type[M], data: Any, positions: Positions | None, *, file: str) -> M:
     """Validate ``data`` as ``model``; raise every problem at once, each with its location."""
     try:
         return model.model_validate(data)

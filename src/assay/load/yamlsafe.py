@@ -48,8 +48,7 @@ class _StrictSafeLoader(yaml.SafeLoader):
                 raise yaml.MarkedYAMLError(
                     None,
                     None,
-                    f"keys must be strings, got {key_node.tag.rsplit(':', 1)[-1]} "
-                    f"(quote the key)",
+                    f"keys must be strings, got {key_node.tag.rsplit(':', 1)[-1]} (quote the key)",
                     key_node.start_mark,
                 )
             if key_node.value in seen:
@@ -130,7 +129,10 @@ def _positions(root: Node, file: str) -> dict[str, tuple[int, int]]:
             for key_node, value_node in node.value:
                 child = f"{pointer}/{escape_pointer_token(str(key_node.value))}"
                 # Point at the key: that is where a reader looks for "the field".
-                table[child + "#key"] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                table[child + "#key"] = (
+                    key_node.start_mark.line + 1,
+                    key_node.start_mark.column + 1,
+                )
                 stack.append((value_node, child, depth + 1))
         elif isinstance(node, SequenceNode):
             for i, item in enumerate(node.value):
@@ -185,9 +187,7 @@ def load_yaml(
     except yaml.YAMLError as err:
         raise InputError(f"invalid YAML: {err}", location=Location(file), code="YAML") from None
     except RecursionError:
-        raise InputError(
-            "nesting too deep", location=Location(file), code="YAML"
-        ) from None
+        raise InputError("nesting too deep", location=Location(file), code="YAML") from None
     finally:
         loader.dispose()
     return value, Positions(file, table, line_offset)

@@ -89,7 +89,10 @@ class Duration:
         return f"Duration({str(self)!r})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Duration) and (self.amount, self.unit) == (other.amount, other.unit)
+        return isinstance(other, Duration) and (self.amount, self.unit) == (
+            other.amount,
+            other.unit,
+        )
 
     def __hash__(self) -> int:
         return hash((self.amount, self.unit))

@@ -20,7 +20,9 @@ NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 PARAM_REF_PATTERN = r"^\$[a-z][a-z0-9_]*$"
 CLASS_ID_PATTERN = r"^[a-z][a-z0-9_-]*$"
 
-ControlId = Annotated[str, Field(pattern=CONTROL_ID_PATTERN, description="A control id, e.g. PROD-CANARY-01.")]
+ControlId = Annotated[
+    str, Field(pattern=CONTROL_ID_PATTERN, description="A control id, e.g. PROD-CANARY-01.")
+]
 ParamRef = Annotated[
     str, Field(pattern=PARAM_REF_PATTERN, description="A reference to a parameter: $name.")
 ]

@@ -91,7 +91,7 @@ def inputs_digest(assessment: Assessment) -> str:
 def build_attachments(
     assessment: Assessment, project: ProjectLike, resolved_policy: Mapping[str, Any]
 ) -> list[PackAttachment]:
-    """Every file the pack embeds, manifest last, the rest sorted by name."""
+    """Every file the pack embeds, `manifest.json` included, sorted by name."""
     items = [
         PackAttachment(
             name=input_attachment_name(f.path),
@@ -117,9 +117,10 @@ def build_attachments(
             description="The effective controls and parameters after inheritance and hypercare",
         )
     )
-    items.sort(key=lambda a: a.name)
     manifest = build_manifest(assessment, items)
-    return [*items, PackAttachment(MANIFEST_NAME, manifest, "manifest", "SHA-256 of every file")]
+    items.append(PackAttachment(MANIFEST_NAME, manifest, "manifest", "SHA-256 of every file"))
+    # Sorted by name: the PDF's EmbeddedFiles name tree must be in key order.
+    return sorted(items, key=lambda a: a.name)
 
 
 def build_manifest(assessment: Assessment, attachments: Sequence[PackAttachment]) -> bytes:
