@@ -1,1 +1,70 @@
-"""Assay: policy-as-code compliance for AI systems in production."""
+"""Assay: policy-as-code compliance for AI systems in production.
+
+The library API does everything the CLI does::
+
+    project = assay.load_project(".")
+    assessment = assay.assess(project, "fraud-scoring", as_of=..., release="2.4.0")
+    assessment.exit_code                      # 0 compliant, 1 non-compliant
+    pdf = assay.build_pack(assessment, project, signer=assay.Signer.from_pkcs12(path, b"..."))
+    report = assay.verify_pack(pdf, trust=[ca_pem], reassess=True)
+
+Pack names are imported lazily: the PDF stack is heavy and the gate does not need it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
+from .errors import (
+    AssayError,
+    InputError,
+    InputErrors,
+    Location,
+    SigningError,
+    UsageError,
+    VerificationError,
+)
+from .evaluate import assess
+from .formats import Format, get_formatter
+from .load.project import Project, ProjectFile, load_project
+from .models.assessment import Assessment, fleet_exit_code
+from .resolve import resolved_policy
+
+if TYPE_CHECKING:
+    from .pack import Signer, VerifyReport, build_pack, render_html, verify_pack
+
+_LAZY = {"Signer", "VerifyReport", "build_pack", "render_html", "verify_pack"}
+
+__all__ = [
+    "AssayError",
+    "Assessment",
+    "Format",
+    "InputError",
+    "InputErrors",
+    "Location",
+    "Project",
+    "ProjectFile",
+    "Signer",
+    "SigningError",
+    "UsageError",
+    "VerificationError",
+    "VerifyReport",
+    "__version__",
+    "assess",
+    "build_pack",
+    "fleet_exit_code",
+    "get_formatter",
+    "load_project",
+    "render_html",
+    "resolved_policy",
+    "verify_pack",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from . import pack
+
+        return getattr(pack, name)
+    raise AttributeError(f"module 'assay' has no attribute {name!r}")

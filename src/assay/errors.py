@@ -77,6 +77,8 @@ class InputError(AssayError):
 class InputErrors(InputError):
     """All the input errors of a run, sorted by location, reported together."""
 
+    errors: list[AssayError]
+
     def __init__(self, errors: Iterable[AssayError]):
         flat: list[AssayError] = []
         for err in errors:

@@ -82,9 +82,9 @@ def explain_control(project: Project, control_id: str, assessment: Assessment | 
             out.append(f"  {result.status.upper()}: {result.summary}")
             if result.requires:
                 out.append(f"  depends on (at this class): {', '.join(result.requires)}")
-            for check in result.checks:
-                out.append(f"  [{check.status}] {check.id}: {check.summary}")
-                for finding in check.findings:
+            for outcome in result.checks:
+                out.append(f"  [{outcome.status}] {outcome.id}: {outcome.summary}")
+                for finding in outcome.findings:
                     if finding.outcome == "pass":
                         continue
                     where = ", ".join(
@@ -94,8 +94,8 @@ def explain_control(project: Project, control_id: str, assessment: Assessment | 
                         f"      {finding.outcome}: {finding.message}"
                         + (f"  ({where})" if where else "")
                     )
-                if check.omitted:
-                    out.append(f"      … {check.omitted} more findings not shown")
+                if outcome.omitted:
+                    out.append(f"      … {outcome.omitted} more findings not shown")
             for waiver in result.waivers:
                 out.append(
                     f"  waiver {waiver.id}: {waiver.state}, expires {waiver.expires_at.isoformat()}"

@@ -16,6 +16,7 @@ from .errors import ErrorCollector, InputError, Location
 from .load.project import Project
 from .models.assessment import HypercareState, WaiverState
 from .models.duration import Duration
+from .models.evidence_kinds import QuarterlyReview
 from .models.policy import Control, Hypercare, ParamSpec, ParamValue, RiskClass
 from .models.workflow import Waiver, Workflow
 
@@ -98,10 +99,10 @@ def stricter(spec: ParamSpec, a: Any, b: Any) -> Any:
         return bool(a) or bool(b)
     if spec.stricter == "superset":
         return tuple(sorted(set(a) | set(b)))
-    key = (lambda v: v.approx_seconds()) if spec.type == "duration" else (lambda v: v)
+    ka, kb = (a.approx_seconds(), b.approx_seconds()) if spec.type == "duration" else (a, b)
     if spec.stricter == "higher":
-        return a if key(a) > key(b) else b
-    return a if key(a) < key(b) else b
+        return a if ka > kb else b
+    return a if ka < kb else b
 
 
 def _loosens(spec: ParamSpec, inherited: Any, new: Any) -> bool:
@@ -197,13 +198,14 @@ def hypercare_state(
     nominal_end = start + timedelta(days=rules.days)
     step = timedelta(days=rules.extension_days)
     passing = [
-        r.data.held_at  # type: ignore[attr-defined]
+        review.held_at
         for r in project.evidence.records(workflow.id, "quarterly_review")
-        if r.data.review_type == "hypercare_exit"  # type: ignore[attr-defined]
-        and r.data.exit_criteria
-        and all(r.data.exit_criteria.values())  # type: ignore[attr-defined]
-        and nominal_end <= r.data.held_at <= as_of  # type: ignore[attr-defined]
-        and r.data.created_at <= as_of
+        if isinstance(review := r.data, QuarterlyReview)
+        and review.review_type == "hypercare_exit"
+        and review.exit_criteria
+        and all(review.exit_criteria.values())
+        and nominal_end <= review.held_at <= as_of
+        and review.created_at <= as_of
     ]
     if passing:
         extensions = -(-(min(passing) - nominal_end) // step)  # ceiling division
@@ -355,3 +357,39 @@ def plain_params(params: dict[str, Any]) -> dict[str, Any]:
         else:
             out[name] = value
     return out
+
+
+def resolved_policy(
+    project: Project, workflow: str, as_of: datetime, release: str | None = None
+) -> dict[str, Any]:
+    """The effective policy of one workflow as plain JSON-able data (embedded in packs):
+    its class lineage, hypercare state, and each required control with its parameters
+    after inheritance and hypercare, their sources, and its checks."""
+    resolved = resolve(project, workflow, as_of, release)
+    present = set(resolved.controls)
+    return {
+        "workflow": resolved.workflow.model_dump(mode="json"),
+        "as_of": as_of.isoformat(),
+        "risk_class": resolved.risk_class.id,
+        "lineage": [risk.id for risk in resolved.lineage],
+        "prohibited": resolved.prohibited,
+        "hypercare": resolved.hypercare.model_dump(mode="json"),
+        "controls": [
+            {
+                "id": cid,
+                "title": rc.control.title,
+                "required_by": rc.required_by,
+                "applicable": rc.applicable,
+                "requires": sorted(d for d in rc.control.requires if d in present),
+                "params": plain_params(rc.params),
+                "param_sources": rc.param_sources,
+                "checks": [
+                    c.model_dump(mode="json", by_alias=True, exclude_none=True)
+                    for c in rc.control.checks
+                ],
+                "waivers": [w.model_dump(mode="json") for w in rc.waivers],
+                "source": project.source(f"control:{cid}").model_dump(mode="json"),
+            }
+            for cid, rc in sorted(resolved.controls.items())
+        ],
+    }

@@ -84,8 +84,10 @@ def _record(kind: str, rid: str, day: int, **extra: Any) -> dict[str, Any]:
 
 def project_files() -> dict[str, tuple[str, bytes]]:
     """path -> (role, bytes) of the sample project."""
-    deploys = [_record("deploy_record", f"dep-{i}", 1 + i, approvers=["ann", "bob"][: 1 + i % 2])
-               for i in range(6)]
+    deploys = [
+        _record("deploy_record", f"dep-{i}", 1 + i, approvers=["ann", "bob"][: 1 + i % 2])
+        for i in range(6)
+    ]
     changes = [_record("change_request", "chg-7", 3, approved=False, note=HOSTILE)]
     return {
         "assay.yaml": ("config", b"policies: [policies]\nevidence: [evidence]\n"),
@@ -151,8 +153,10 @@ MAPPINGS = Mappings(
 
 
 def make_assessment(project: FakeProject) -> Assessment:
-    deploy_ptrs = [_ptr(project, "evidence/deploys.jsonl", i + 1, f"dep-{i}", "deploy_record")
-                   for i in range(3)]
+    deploy_ptrs = [
+        _ptr(project, "evidence/deploys.jsonl", i + 1, f"dep-{i}", "deploy_record")
+        for i in range(3)
+    ]
     hostile_ptr = _ptr(project, "evidence/changes.jsonl", 1, "chg-7", "change_request")
     pm_ptr = _ptr(project, "evidence/postmortems/pm-1.md", 2, "pm-1", "postmortem")
 
@@ -189,57 +193,158 @@ def make_assessment(project: FakeProject) -> Assessment:
         source=SourcePointer(file="waivers/canary.yaml", line=1),
     )
     controls = [
-        control("PROD-CLASS-01", "Risk class is current", "pass", "Reviewed 12 days ago.",
-                checks=[_check("review_fresh", "pass", "Newest review is 12 days old.", [],
-                               kind="fresh", records=2)]),
-        control("PROD-DOC-01", "Model card matches production", "pass",
-                "The model card was approved the day of the deploy.", requires=["PROD-CLASS-01"],
-                params={"approval_lag": "0d"}, param_sources={"approval_lag": "high"}),
-        control("PROD-CHG-01", "Only reviewed changes reach production", "fail",
-                "1 of 7 changes reached production without two approvals.",
-                requires=["PROD-CLASS-01", "PROD-DOC-01"],
-                params={"approvers": 2, "emergency_retro": "2bd"},
-                param_sources={"approvers": "high", "emergency_retro": "hypercare"},
-                checks=[_check("two_approvers", "fail", "Expected 2 approvals; chg-7 had none.",
-                               [Finding(outcome="fail", message="chg-7 was deployed unapproved.",
-                                        evidence=[hostile_ptr]),
-                                *[Finding(outcome="pass", message=f"dep-{i} had approvals.",
-                                          evidence=[deploy_ptrs[i]]) for i in range(3)]],
-                               records=7, omitted=3)]),
-        control("PROD-ONCALL-01", "A named responder is always reachable", "pass",
-                "The rota covers the next 21 days.", severity="critical"),
-        control("PROD-OBS-01", "Signals are emitted and alerts reach a human", "pass",
-                "All 9 signals reported within 15 minutes.", requires=["PROD-ONCALL-01"]),
-        control("PROD-CANARY-01", "Canary before promotion", "blocked",
-                "Blocked: PROD-CHG-01 did not pass.", requires=["PROD-CHG-01", "PROD-OBS-01"],
-                blocked_by=["PROD-CHG-01"], params={"duration": "48h", "traffic_max": 5},
-                param_sources={"duration": "hypercare", "traffic_max": "high"}),
-        control("PROD-ROLLBACK-01", "Rollback drill", "error",
-                "Could not evaluate: field rto_minutes is missing in drill-3.",
-                requires=["PROD-CHG-01"],
-                checks=[_check("drill_recent", "error", "Field rto_minutes is missing.",
-                               [Finding(outcome="error", message="drill-3 has no rto_minutes.",
-                                        evidence=[deploy_ptrs[0]])], kind="aggregate")]),
-        control("PROD-INC-01", "Every issue is triaged", "waived",
-                "Waived by W-12 until 2026-06-01.", requires=["PROD-ONCALL-01", "PROD-OBS-01"],
-                waivers=[waiver]),
-        control("PROD-PM-01", "Blameless postmortems", "pass",
-                "Every SEV1 has a postmortem within 5 business days.", requires=["PROD-INC-01"],
-                checks=[_check("sev1_covered", "pass", "1 of 1 SEV1 covered.",
-                               [Finding(outcome="pass", message="inc-4 covered by pm-1.",
-                                        evidence=[pm_ptr])], kind="covered")]),
-        control("PROD-TRANSP-01", "Required notices are live", "not_applicable",
-                "Not applicable: no person interacts with this workflow.", severity="medium",
-                requires=["PROD-CHG-01"]),
+        control(
+            "PROD-CLASS-01",
+            "Risk class is current",
+            "pass",
+            "Reviewed 12 days ago.",
+            checks=[
+                _check(
+                    "review_fresh",
+                    "pass",
+                    "Newest review is 12 days old.",
+                    [],
+                    kind="fresh",
+                    records=2,
+                )
+            ],
+        ),
+        control(
+            "PROD-DOC-01",
+            "Model card matches production",
+            "pass",
+            "The model card was approved the day of the deploy.",
+            requires=["PROD-CLASS-01"],
+            params={"approval_lag": "0d"},
+            param_sources={"approval_lag": "high"},
+        ),
+        control(
+            "PROD-CHG-01",
+            "Only reviewed changes reach production",
+            "fail",
+            "1 of 7 changes reached production without two approvals.",
+            requires=["PROD-CLASS-01", "PROD-DOC-01"],
+            params={"approvers": 2, "emergency_retro": "2bd"},
+            param_sources={"approvers": "high", "emergency_retro": "hypercare"},
+            checks=[
+                _check(
+                    "two_approvers",
+                    "fail",
+                    "Expected 2 approvals; chg-7 had none.",
+                    [
+                        Finding(
+                            outcome="fail",
+                            message="chg-7 was deployed unapproved.",
+                            evidence=[hostile_ptr],
+                        ),
+                        *[
+                            Finding(
+                                outcome="pass",
+                                message=f"dep-{i} had approvals.",
+                                evidence=[deploy_ptrs[i]],
+                            )
+                            for i in range(3)
+                        ],
+                    ],
+                    records=7,
+                    omitted=3,
+                )
+            ],
+        ),
+        control(
+            "PROD-ONCALL-01",
+            "A named responder is always reachable",
+            "pass",
+            "The rota covers the next 21 days.",
+            severity="critical",
+        ),
+        control(
+            "PROD-OBS-01",
+            "Signals are emitted and alerts reach a human",
+            "pass",
+            "All 9 signals reported within 15 minutes.",
+            requires=["PROD-ONCALL-01"],
+        ),
+        control(
+            "PROD-CANARY-01",
+            "Canary before promotion",
+            "blocked",
+            "Blocked: PROD-CHG-01 did not pass.",
+            requires=["PROD-CHG-01", "PROD-OBS-01"],
+            blocked_by=["PROD-CHG-01"],
+            params={"duration": "48h", "traffic_max": 5},
+            param_sources={"duration": "hypercare", "traffic_max": "high"},
+        ),
+        control(
+            "PROD-ROLLBACK-01",
+            "Rollback drill",
+            "error",
+            "Could not evaluate: field rto_minutes is missing in drill-3.",
+            requires=["PROD-CHG-01"],
+            checks=[
+                _check(
+                    "drill_recent",
+                    "error",
+                    "Field rto_minutes is missing.",
+                    [
+                        Finding(
+                            outcome="error",
+                            message="drill-3 has no rto_minutes.",
+                            evidence=[deploy_ptrs[0]],
+                        )
+                    ],
+                    kind="aggregate",
+                )
+            ],
+        ),
+        control(
+            "PROD-INC-01",
+            "Every issue is triaged",
+            "waived",
+            "Waived by W-12 until 2026-06-01.",
+            requires=["PROD-ONCALL-01", "PROD-OBS-01"],
+            waivers=[waiver],
+        ),
+        control(
+            "PROD-PM-01",
+            "Blameless postmortems",
+            "pass",
+            "Every SEV1 has a postmortem within 5 business days.",
+            requires=["PROD-INC-01"],
+            checks=[
+                _check(
+                    "sev1_covered",
+                    "pass",
+                    "1 of 1 SEV1 covered.",
+                    [Finding(outcome="pass", message="inc-4 covered by pm-1.", evidence=[pm_ptr])],
+                    kind="covered",
+                )
+            ],
+        ),
+        control(
+            "PROD-TRANSP-01",
+            "Required notices are live",
+            "not_applicable",
+            "Not applicable: no person interacts with this workflow.",
+            severity="medium",
+            requires=["PROD-CHG-01"],
+        ),
     ]
     counts: dict[str, int] = {}
     for c in controls:
         counts[c.status] = counts.get(c.status, 0) + 1
-    evidence_paths = ["evidence/changes.jsonl", "evidence/deploys.jsonl",
-                      "evidence/postmortems/pm-1.md"]
+    evidence_paths = [
+        "evidence/changes.jsonl",
+        "evidence/deploys.jsonl",
+        "evidence/postmortems/pm-1.md",
+    ]
     inputs = [
-        InputDigest(path=f.path, role=f.role, sha256=f.sha256,  # type: ignore[arg-type]
-                    records=(6 if "deploys" in f.path else 1) if f.role == "evidence" else None)
+        InputDigest(
+            path=f.path,
+            role=f.role,
+            sha256=f.sha256,  # type: ignore[arg-type]
+            records=(6 if "deploys" in f.path else 1) if f.role == "evidence" else None,
+        )
         for f in project.files
         if f.role != "evidence" or f.path in evidence_paths
     ]
@@ -247,18 +352,35 @@ def make_assessment(project: FakeProject) -> Assessment:
         engine=Engine(version="0.1.0"),
         as_of=AS_OF,
         release="2.4.0",
-        workflow=WorkflowInfo(id="fraud-scoring", name="Fraud scoring", owner="risk-ml@example.com",
-                              risk_class="high", launched=date(2026, 3, 1), eu_scope=True,
-                              role="provider"),
-        risk_class=RiskClassInfo(id="high", title="C3 High", level=3, prohibited=False,
-                                 lineage=["high", "limited", "minimal"]),
-        hypercare=HypercareState(active=True, started=date(2026, 3, 1),
-                                 ends=datetime(2026, 5, 30, tzinfo=UTC), extensions=0),
+        workflow=WorkflowInfo(
+            id="fraud-scoring",
+            name="Fraud scoring",
+            owner="risk-ml@example.com",
+            risk_class="high",
+            launched=date(2026, 3, 1),
+            eu_scope=True,
+            role="provider",
+        ),
+        risk_class=RiskClassInfo(
+            id="high",
+            title="C3 High",
+            level=3,
+            prohibited=False,
+            lineage=["high", "limited", "minimal"],
+        ),
+        hypercare=HypercareState(
+            active=True,
+            started=date(2026, 3, 1),
+            ends=datetime(2026, 5, 30, tzinfo=UTC),
+            extensions=0,
+        ),
         controls=controls,
         inputs=inputs,
-        summary=Summary(counts=counts, compliant=False,
-                        verdict="2 of 10 required controls failed or could not be evaluated; "
-                                "1 is blocked."),
+        summary=Summary(
+            counts=counts,
+            compliant=False,
+            verdict="2 of 10 required controls failed or could not be evaluated; 1 is blocked.",
+        ),
     )
 
 
@@ -295,21 +417,36 @@ def make_keys(
         .not_valid_after(start + timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(
-            x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,
-                          data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                          crl_sign=False, encipher_only=False, decipher_only=False),
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
             critical=True,
         )
         .sign(key, hashes.SHA256())
     )
     key_path, cert_path, p12_path = out / "key.pem", out / "cert.pem", out / "signer.p12"
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     cert_pem = cert.public_bytes(serialization.Encoding.PEM)
     cert_path.write_bytes(cert_pem)
-    p12_path.write_bytes(pkcs12.serialize_key_and_certificates(
-        b"signer", key, cert, None, serialization.BestAvailableEncryption(PASSPHRASE)))
+    p12_path.write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            b"signer", key, cert, None, serialization.BestAvailableEncryption(PASSPHRASE)
+        )
+    )
     return KeySet(out, key_path, cert_path, p12_path, cert_pem)
 
 
@@ -368,8 +505,9 @@ def run_tool() -> Callable[..., subprocess.CompletedProcess[str]]:
     def run(*argv: str | Path, check: bool = False) -> subprocess.CompletedProcess[str]:
         if shutil.which(str(argv[0])) is None:
             pytest.fail(f"{argv[0]} is not installed; run scripts/setup-system.sh")
-        return subprocess.run([str(a) for a in argv], capture_output=True, text=True,
-                              check=check, timeout=120)
+        return subprocess.run(
+            [str(a) for a in argv], capture_output=True, text=True, check=check, timeout=120
+        )
 
     return run
 
@@ -377,3 +515,8 @@ def run_tool() -> Callable[..., subprocess.CompletedProcess[str]]:
 @pytest.fixture()
 def workdir(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path
+
+
+@pytest.fixture(scope="session")
+def unsigned_html(unsigned_render: Render) -> str:
+    return unsigned_render.html

@@ -158,7 +158,9 @@ def _show_value(value: Any) -> str:
     return str(value)
 
 
-def explain_values(source: str, record: Record, ctx: CheckContext, src: Record | None = None) -> str:
+def explain_values(
+    source: str, record: Record, ctx: CheckContext, src: Record | None = None
+) -> str:
     """The record fields and parameters an expression uses, with their values: the *found*
     half of a finding's sentence."""
     parts: list[str] = []
@@ -169,7 +171,11 @@ def explain_values(source: str, record: Record, ctx: CheckContext, src: Record |
             continue
         seen.add((var, name))
         value = getattr(target.data, name, None)
-        parts.append(f"{name}={_show_value(value)}" if var == "r" else f"{src.kind if src else 'src'}.{name}={_show_value(value)}")
+        parts.append(
+            f"{name}={_show_value(value)}"
+            if var == "r"
+            else f"{src.kind if src else 'src'}.{name}={_show_value(value)}"
+        )
     for name in dict.fromkeys(_PARAM_USE.findall(source)):
         if name in ctx.control.params:
             parts.append(f"{name}={ctx.control.params[name]}")

@@ -25,8 +25,8 @@ class _StrictSafeLoader(yaml.SafeLoader):
     """SafeLoader that refuses anchors, aliases and duplicate or non-string keys."""
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
-        event = self.peek_event()
-        if isinstance(event, yaml.AliasEvent):
+        event: Any = self.peek_event()  # type: ignore[no-untyped-call]
+        if type(event) is yaml.AliasEvent:
             raise yaml.MarkedYAMLError(
                 None, None, "aliases (*name) are not allowed in Assay files", event.start_mark
             )
@@ -35,7 +35,7 @@ class _StrictSafeLoader(yaml.SafeLoader):
             raise yaml.MarkedYAMLError(
                 None, None, f"anchors (&{anchor}) are not allowed in Assay files", event.start_mark
             )
-        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        return super().compose_node(parent, index)
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[str, Node] = {}

@@ -18,7 +18,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse, URLFetchingError
 ASSETS_DIR = (Path(__file__).parent / "assets").resolve()
 
 
-class DeniedURLError(URLFetchingError):
+class DeniedURLError(URLFetchingError):  # type: ignore[misc]  # weasyprint is untyped
     """A URL the pack renderer refuses to fetch (weasyprint skips the resource)."""
 
 

@@ -58,8 +58,8 @@ def pack_contents(
     resolved_policy: Mapping[str, Any] | None = None,
 ) -> PackContents:
     """Collect the attachments and excerpt sources of a pack (deterministic)."""
-    policy = resolved_policy if resolved_policy is not None else resolved_policy_for(
-        assessment, project
+    policy = (
+        resolved_policy if resolved_policy is not None else resolved_policy_for(assessment, project)
     )
     attachments = tuple(build_attachments(assessment, project, policy))
     return PackContents(assessment, attachments, policy, ExcerptSource(project.files))
@@ -192,9 +192,7 @@ def render_contents(contents: PackContents, *, signer: str | None = None) -> str
         [(c.id, c.status) for c in a.controls],
         [(c.id, dep) for c in a.controls for dep in c.requires],
     )
-    waivers = sorted(
-        (w for c in a.controls for w in c.waivers), key=lambda w: (w.expires_at, w.id)
-    )
+    waivers = sorted((w for c in a.controls for w in c.waivers), key=lambda w: (w.expires_at, w.id))
     assessment_json = next(x for x in contents.attachments if x.name == "assessment.json")
     manifest = next(x for x in contents.attachments if x.name == MANIFEST_NAME)
     template = _ENV.get_template("pack.html.j2")

@@ -53,9 +53,7 @@ def pack_inputs(assessment: Assessment, project: ProjectLike) -> list[ProjectFil
     not prove what it claims.
     """
     by_path = {f.path: f for f in project.files}
-    chosen: dict[str, ProjectFileLike] = {
-        f.path: f for f in project.files if f.role != "evidence"
-    }
+    chosen: dict[str, ProjectFileLike] = {f.path: f for f in project.files if f.role != "evidence"}
     for digest in assessment.inputs:
         found = by_path.get(digest.path)
         if found is None:

@@ -8,7 +8,6 @@ pyhanko's own ``load_pkcs12`` returns None on a wrong passphrase and logs, so it
 
 from __future__ import annotations
 
-import asyncio
 import io
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -30,8 +29,11 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from ..errors import SigningError
 
 SIGNATURE_FIELD = "AssaySignature"
-SignKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey | (
-    ed448.Ed448PrivateKey
+SignKey = (
+    ec.EllipticCurvePrivateKey
+    | rsa.RSAPrivateKey
+    | ed25519.Ed25519PrivateKey
+    | (ed448.Ed448PrivateKey)
 )
 
 
@@ -157,7 +159,7 @@ class Signer:
         return cls(checked, certs[0], [*certs[1:], *chain])
 
     def _pyhanko_signer(self) -> signers.SimpleSigner:
-        registry = SimpleCertificateStore()
+        registry = SimpleCertificateStore()  # type: ignore[no-untyped-call]
         registry.register_multiple(
             [translate_pyca_cryptography_cert_to_asn1(c) for c in self.chain]
         )
@@ -183,13 +185,12 @@ class Signer:
         timestamper = HTTPTimeStamper(tsa_url, timeout=20) if tsa_url else None
         try:
             writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-            out = signers.sign_pdf(writer, meta, signer=self._pyhanko_signer(),
-                                   timestamper=timestamper)
-        except asyncio.TimeoutError:
+            out = signers.sign_pdf(
+                writer, meta, signer=self._pyhanko_signer(), timestamper=timestamper
+            )
+        except TimeoutError:
             raise SigningError(f"the timestamp authority {tsa_url} did not answer") from None
         except Exception as exc:  # pyhanko and aiohttp raise many types; translate them all
             what = f"timestamp authority {tsa_url}" if tsa_url else "signer"
-            raise SigningError(
-                f"signing failed ({what}): {type(exc).__name__}: {exc}"
-            ) from None
+            raise SigningError(f"signing failed ({what}): {type(exc).__name__}: {exc}") from None
         return out.getvalue()  # type: ignore[no-any-return]

@@ -50,6 +50,7 @@ def _layers(nodes: Sequence[str], edges: Sequence[tuple[str, str]]) -> list[list
     position: dict[str, float] = {}
     ordered: list[list[str]] = []
     for layer in generations:
+
         def key(node: str) -> tuple[float, str]:
             preds = [position[p] for p in graph.predecessors(node) if p in position]
             return (sum(preds) / len(preds) if preds else -1.0, node)
@@ -61,9 +62,7 @@ def _layers(nodes: Sequence[str], edges: Sequence[tuple[str, str]]) -> list[list
     return ordered
 
 
-def control_graph_svg(
-    nodes: Sequence[tuple[str, str]], edges: Sequence[tuple[str, str]]
-) -> str:
+def control_graph_svg(nodes: Sequence[tuple[str, str]], edges: Sequence[tuple[str, str]]) -> str:
     """Draw the control dependency graph as SVG markup.
 
     ``nodes`` are ``(control id, status)``; ``edges`` are ``(requirer, required)``. Edges
@@ -76,7 +75,8 @@ def control_graph_svg(
 
     node_w = max([len(n) for n in status] + [14]) * _CHAR_W + 20.0
     widest = max((len(layer) for layer in layers), default=1)
-    width = _MARGIN * 2 + widest * node_w + (widest - 1) * _GAP_X
+    legend_w = sum(32 + len(s) * 6.0 for s in _LEGEND_ORDER) + 31 + 110
+    width = max(_MARGIN * 2 + widest * node_w + (widest - 1) * _GAP_X, legend_w + _MARGIN * 2)
     height = _MARGIN * 2 + len(layers) * _NODE_H + max(len(layers) - 1, 0) * _GAP_Y + _LEGEND_H
 
     centre: dict[str, tuple[float, float]] = {}
@@ -142,13 +142,14 @@ def control_graph_svg(
     for state in _LEGEND_ORDER:
         line, fill = STATUS_STYLE[state]
         label = state.replace("_", " ")
+        # Each legend item: swatch and padding (32px) plus its label (see legend_w).
         out.append(
             f'<rect x="{x:.1f}" y="{legend_y - 9:.1f}" width="12" height="12" rx="2" '
             f'fill="{fill}" stroke="{line}"/>'
             f'<text x="{x + 16:.1f}" y="{legend_y + 1:.1f}" font-size="9.5" '
             f'fill="#1f2328">{label}</text>'
         )
-        x += 16 + len(label) * 6.0 + 16
+        x += 32 + len(label) * 6.0
     out.append(
         f'<path d="M{x:.1f},{legend_y - 3:.1f} L{x + 26:.1f},{legend_y - 3:.1f}" '
         f'stroke="#b35900" stroke-width="2.2" stroke-dasharray="6 3"/>'

@@ -20,12 +20,11 @@ from the certificates given.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import io
 import json
 import logging
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -40,6 +39,7 @@ from pyhanko_certvalidator import ValidationContext
 
 from ..errors import AssayError, InputError
 from ..models.assessment import EXIT_VERIFY, Assessment
+from . import engine
 from .manifest import (
     ASSESSMENT_NAME,
     INPUT_PREFIX,
@@ -240,7 +240,9 @@ def _check_attachments(
     except InputError as exc:
         c.add("manifest", False, exc.message)
         return None, None
-    c.add("manifest", True, f"{len(manifest.entries)} files listed (engine {manifest.engine_version})")
+    c.add(
+        "manifest", True, f"{len(manifest.entries)} files listed (engine {manifest.engine_version})"
+    )
     problems: list[str] = []
     listed = {e.name for e in manifest.entries}
     for entry in manifest.entries:
@@ -250,8 +252,9 @@ def _check_attachments(
         elif hashlib.sha256(data).hexdigest() != entry.sha256 or len(data) != entry.size:
             problems.append(f"{entry.name} does not match its SHA-256")
     problems.extend(
-        f"{name} is not in the manifest" for name in sorted(files) if name not in listed
-        and name != MANIFEST_NAME
+        f"{name} is not in the manifest"
+        for name in sorted(files)
+        if name not in listed and name != MANIFEST_NAME
     )
     c.add(
         "attachments",
@@ -265,8 +268,11 @@ def _check_attachments(
     try:
         assessment = Assessment.model_validate_json(data)
     except ValidationError as exc:
-        c.add("assessment", False, f"assessment.json is not a valid assessment: "
-              f"{exc.error_count()} error(s)")
+        c.add(
+            "assessment",
+            False,
+            f"assessment.json is not a valid assessment: {exc.error_count()} error(s)",
+        )
         return manifest, None
     mismatch = [
         what
@@ -282,22 +288,11 @@ def _check_attachments(
     c.add(
         "assessment",
         not mismatch,
-        f"differs from the manifest in {', '.join(mismatch)}" if mismatch
+        f"differs from the manifest in {', '.join(mismatch)}"
+        if mismatch
         else f"{assessment.summary.verdict}",
     )
     return manifest, assessment
-
-
-EngineFns = tuple[Callable[[Path], Any], Callable[..., Assessment]]
-
-
-def _engine() -> EngineFns:
-    """The library's load_project and assess, looked up at call time (no import cycle)."""
-    module = importlib.import_module("assay")
-    load, assess = getattr(module, "load_project", None), getattr(module, "assess", None)
-    if not callable(load) or not callable(assess):
-        raise InputError("this Assay build has no assessment engine to re-assess with")
-    return load, assess
 
 
 def _diff(embedded: Assessment, fresh: Assessment) -> str:
@@ -318,7 +313,7 @@ def _diff(embedded: Assessment, fresh: Assessment) -> str:
 
 def _check_reassessment(files: dict[str, bytes], assessment: Assessment, c: _Collector) -> None:
     try:
-        load_project, assess = _engine()
+        load_project, assess = engine.engine_functions()
         with tempfile.TemporaryDirectory(prefix="assay-reassess-") as tmp:
             root = Path(tmp)
             for name, data in sorted(files.items()):

@@ -1,0 +1,116 @@
+"""Development signing keys: a self-signed ECDSA P-256 certificate. NOT for production.
+
+A production pack is signed with a key whose certificate the auditor can trust for other
+reasons (an organisation CA, a qualified certificate). This key pair only lets a developer
+try the whole sign-and-verify loop.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
+
+from ..errors import UsageError
+
+DEV_WARNING = (
+    "DEVELOPMENT KEY - NOT FOR PRODUCTION: this certificate is self-signed and anyone can "
+    "make one like it; a pack signed with it proves nothing to an auditor who did not "
+    "receive this exact certificate from you through a trusted channel."
+)
+
+
+@dataclass(frozen=True)
+class DevKeyFiles:
+    """Paths written by :func:`make_dev_keys`."""
+
+    key: Path
+    cert: Path
+    pkcs12: Path | None
+
+
+def make_dev_keys(
+    out: Path,
+    *,
+    passphrase: bytes | None,
+    common_name: str = "Assay development signer (NOT FOR PRODUCTION)",
+    days: int = 365,
+    now: datetime | None = None,
+) -> DevKeyFiles:
+    """Write ``key.pem`` (unencrypted, mode 0600), ``cert.pem`` and, with a passphrase,
+    ``signer.p12`` into ``out``. Existing files are never overwritten."""
+    out = Path(out)
+    key_path, cert_path, p12_path = out / "key.pem", out / "cert.pem", out / "signer.p12"
+    existing = [p for p in (key_path, cert_path, p12_path) if p.exists()]
+    if existing:
+        raise UsageError(f"{existing[0]} already exists; choose another --out folder")
+    start = (now or datetime.now(UTC)) - timedelta(minutes=5)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Assay development (self-signed)"),
+        ]
+    )
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+        .sign(key, hashes.SHA256())
+    )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(
+                key.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                )
+            )
+        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        written_p12: Path | None = None
+        if passphrase:
+            fd = os.open(p12_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(
+                    pkcs12.serialize_key_and_certificates(
+                        b"assay-dev",
+                        key,
+                        cert,
+                        None,
+                        serialization.BestAvailableEncryption(passphrase),
+                    )
+                )
+            written_p12 = p12_path
+    except OSError as exc:
+        raise UsageError(f"cannot write keys to {out}: {exc.strerror}") from None
+    return DevKeyFiles(key_path, cert_path, written_p12)

@@ -1,0 +1,57 @@
+"""render_html: exact output (golden file), escaping of hostile evidence, contents."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from conftest import HOSTILE, FakeProject
+
+from assay.models.assessment import Assessment
+from assay.pack import render_html
+from assay.pack.manifest import MANIFEST_NAME
+
+GOLDEN = Path(__file__).parent / "golden" / "pack.html"
+
+
+def test_render_html_matches_golden(
+    sample_assessment: Assessment, sample_project: FakeProject
+) -> None:
+    html = render_html(sample_assessment, sample_project, signer="Assay Test Signer")
+    if os.environ.get("ASSAY_UPDATE_GOLDEN") == "1":
+        GOLDEN.parent.mkdir(exist_ok=True)
+        GOLDEN.write_text(html, encoding="utf-8")
+    assert html == GOLDEN.read_text(encoding="utf-8"), (
+        "pack HTML changed; review it and re-run with ASSAY_UPDATE_GOLDEN=1"
+    )
+
+
+def test_hostile_evidence_is_escaped(unsigned_html: str) -> None:
+    assert HOSTILE not in unsigned_html
+    assert "<script" not in unsigned_html
+    assert '<img src="file:' not in unsigned_html and "<link rel=" not in unsigned_html
+    assert "&lt;img src=\\&#34;file:///etc/passwd\\&#34;&gt;" in unsigned_html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in unsigned_html
+
+
+def test_html_names_every_control_and_verdict(
+    unsigned_html: str, sample_assessment: Assessment
+) -> None:
+    assert "NOT COMPLIANT" in unsigned_html
+    for control in sample_assessment.controls:
+        assert f'id="control-{control.id}"' in unsigned_html
+        assert f'href="#control-{control.id}"' in unsigned_html
+    assert "unsigned</strong>" in unsigned_html
+    assert 'name="dcterms.created" content="2026-05-01T12:00:00Z"' in unsigned_html
+
+
+def test_findings_link_to_the_evidence_index(unsigned_html: str) -> None:
+    from assay.pack.html import anchor
+
+    target = anchor("inputs/evidence/changes.jsonl")
+    assert f'href="#{target}"' in unsigned_html and f'id="{target}"' in unsigned_html
+    assert MANIFEST_NAME in unsigned_html
+
+
+def test_other_workflows_evidence_stays_out(unsigned_html: str) -> None:
+    assert "evidence/other.jsonl" not in unsigned_html
