@@ -16,7 +16,6 @@ from .errors import ErrorCollector, InputError, Location
 from .load.project import Project
 from .models.assessment import HypercareState, WaiverState
 from .models.duration import Duration
-from .models.evidence_kinds import QuarterlyReview
 from .models.policy import Control, Hypercare, ParamSpec, ParamValue, RiskClass
 from .models.workflow import Waiver, Workflow
 
@@ -200,8 +199,7 @@ def hypercare_state(
     passing = [
         review.held_at
         for r in project.evidence.records(workflow.id, "quarterly_review")
-        if isinstance(review := r.data, QuarterlyReview)
-        and review.review_type == "hypercare_exit"
+        if (review := r.data).review_type == "hypercare_exit"
         and review.exit_criteria
         and all(review.exit_criteria.values())
         and nominal_end <= review.held_at <= as_of

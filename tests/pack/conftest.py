@@ -138,7 +138,7 @@ def _check(cid: str, status: str, summary: str, findings: list[Finding], **kw: A
         id=cid,
         kind=kw.get("kind", "every"),
         description=kw.get("description", f"Check {cid} holds for every matching record."),
-        status=status,  # type: ignore[arg-type]
+        status=status,
         summary=summary,
         records=kw.get("records", len(findings)),
         findings=findings,
@@ -166,7 +166,7 @@ def make_assessment(project: FakeProject) -> Assessment:
             title=title,
             intent=kw.get("intent", f"{title}: the intent of the control in one sentence."),
             severity=kw.get("severity", "high"),
-            status=status,  # type: ignore[arg-type]
+            status=status,
             summary=summary,
             required_by=kw.get("required_by", "class"),
             requires=kw.get("requires", []),
@@ -342,7 +342,7 @@ def make_assessment(project: FakeProject) -> Assessment:
         InputDigest(
             path=f.path,
             role=f.role,
-            sha256=f.sha256,  # type: ignore[arg-type]
+            sha256=f.sha256,
             records=(6 if "deploys" in f.path else 1) if f.role == "evidence" else None,
         )
         for f in project.files

@@ -10,7 +10,12 @@ import pytest
 from assay.errors import UsageError
 from assay.pack.svg import STATUS_STYLE, control_graph_svg
 
-NODES = [("A-ROOT-01", "fail"), ("B-MID-01", "blocked"), ("C-LEAF-01", "pass"), ("D-X-01", "waived")]
+NODES = [
+    ("A-ROOT-01", "fail"),
+    ("B-MID-01", "blocked"),
+    ("C-LEAF-01", "pass"),
+    ("D-X-01", "waived"),
+]
 EDGES = [("B-MID-01", "A-ROOT-01"), ("C-LEAF-01", "B-MID-01"), ("D-X-01", "C-LEAF-01")]
 NS = {"s": "http://www.w3.org/2000/svg"}
 
@@ -62,5 +67,6 @@ def test_no_external_references_and_labels_escaped() -> None:
 
 def test_cycle_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="cycle"):
-        control_graph_svg([("A-A-01", "pass"), ("B-B-01", "pass")],
-                          [("A-A-01", "B-B-01"), ("B-B-01", "A-A-01")])
+        control_graph_svg(
+            [("A-A-01", "pass"), ("B-B-01", "pass")], [("A-A-01", "B-B-01"), ("B-B-01", "A-A-01")]
+        )

@@ -34,6 +34,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import cel
+import msgspec
+import msgspec.structs
 from pydantic import BaseModel
 
 __all__ = [
@@ -110,8 +112,8 @@ def to_cel_value(value: Any) -> Any:
     if kind is dict:
         return {k: x if type(x) in _SCALARS else to_cel_value(x) for k, x in value.items()}
     if _is_model(value):
-        fields = value.__dict__
-        converted = fields.copy()  # copy, then convert only the non-scalar fields
+        fields = _field_map(value)
+        converted = dict(fields)  # copy, then convert only the non-scalar fields
         for name, item in fields.items():
             if type(item) not in _SCALARS:
                 converted[name] = to_cel_value(item)
@@ -125,11 +127,31 @@ _MODEL_TYPES: dict[type, bool] = {}
 
 
 def _is_model(value: Any) -> bool:
+    """Records are pydantic models or the msgspec Structs the evidence codec makes."""
     kind = type(value)
     known = _MODEL_TYPES.get(kind)
     if known is None:
-        known = _MODEL_TYPES[kind] = isinstance(value, BaseModel)
+        known = _MODEL_TYPES[kind] = isinstance(value, BaseModel | msgspec.Struct)
     return known
+
+
+def _field_map(value: Any) -> Mapping[str, Any]:
+    if isinstance(value, msgspec.Struct):
+        return msgspec.structs.asdict(value)
+    return value.__dict__  # type: ignore[no-any-return]
+
+
+_STRUCT_FIELDS: dict[type, frozenset[str]] = {}
+
+
+def _struct_get(value: Any, name: str) -> Any:
+    kind = type(value)
+    fields = _STRUCT_FIELDS.get(kind)
+    if fields is None:
+        fields = _STRUCT_FIELDS[kind] = frozenset(kind.__struct_fields__)
+    if name not in fields:
+        raise KeyError(name)
+    return getattr(value, name)
 
 
 def _kind(value: Any) -> str:
@@ -165,7 +187,7 @@ def _type_name(value: Any) -> str:
 
 
 def _as_map(value: Any) -> Mapping[str, Any]:
-    return value.__dict__ if _is_model(value) else value  # type: ignore[no-any-return]
+    return _field_map(value) if _is_model(value) else value  # type: ignore[no-any-return]
 
 
 def _describe(value: Any) -> str:
@@ -659,6 +681,8 @@ class _Compiler:
                     raise _EvalError(f"no such key '{name}' in {where}") from None
             if _is_model(value):
                 try:
+                    if isinstance(value, msgspec.Struct):
+                        return _struct_get(value, name)
                     return value.__dict__[name]
                 except KeyError:
                     raise _EvalError(f"no such field '{name}' on {where}") from None
@@ -682,7 +706,7 @@ class _Compiler:
             if type(value) is dict:
                 return name in value
             if _is_model(value):
-                return name in value.__dict__
+                return name in _field_map(value)
             if isinstance(value, Mapping):
                 raise _Unsure
             raise _EvalError(f"has() needs a map or record, but {where} is {_type_name(value)}")

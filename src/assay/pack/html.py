@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -231,8 +231,3 @@ def render_html(
     ``signer`` is the name shown on the cover (None: the pack is unsigned).
     """
     return render_contents(pack_contents(assessment, project, resolved_policy), signer=signer)
-
-
-def attachment_names(attachments: Sequence[PackAttachment]) -> list[str]:
-    """The names of the attachments, in pack order."""
-    return [a.name for a in attachments]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+import warnings
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -67,12 +68,16 @@ def html_to_pdf(
     previous = logger.level
     logger.setLevel(logging.CRITICAL)
     try:
-        document = weasyprint.HTML(string=html, base_url=None, url_fetcher=fetcher)
-        data = document.write_pdf(
-            pdf_variant=PDF_VARIANT,
-            attachments=pdf_attachments,
-            uncompressed_pdf=False,
-        )
+        with warnings.catch_warnings():
+            # weasyprint 70 opens its sRGB profile without closing it (PDF/A output intent);
+            # the ResourceWarning is its bug, not the caller's.
+            warnings.simplefilter("ignore", ResourceWarning)
+            document = weasyprint.HTML(string=html, base_url=None, url_fetcher=fetcher)
+            data = document.write_pdf(
+                pdf_variant=PDF_VARIANT,
+                attachments=pdf_attachments,
+                uncompressed_pdf=False,
+            )
     except AssayError:
         raise
     except Exception as exc:  # weasyprint raises many unrelated types; translate them all

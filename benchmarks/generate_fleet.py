@@ -1,0 +1,1285 @@
+"""Generate a synthetic fleet: a complete Assay project with realistic evidence volumes.
+
+    python benchmarks/generate_fleet.py --out benchmarks/data/fleet
+
+writes ``assay.yaml`` (pointing at the repository's bundled ``policies/``), one workflow
+file per workflow under ``workflows/`` and, per workflow, evidence under
+``evidence/<workflow>/``: drift logs as JSON Lines (the volume), deploys with their change
+requests and canary reports, incidents with postmortems (SEV1 postmortems as Markdown
+documents), feedback, reviews (the latest as a Markdown document), retraining runs, drills,
+log audits, oversight reports, budgets, on-call schedules, observability configs and model
+cards (the current card as YAML).
+
+The data is mostly compliant. About a fifth of the workflows are "troubled": each gets one
+or two realistic failures (a canary cut short, a SEV1 without a postmortem, an untriaged
+drift breach, a stale review, ...), so that the gate has something to find.
+
+Output is deterministic: a seeded random generator and a fixed ``--as-of`` instant, never
+the wall clock. Re-running with the same arguments writes byte-identical files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import math
+import os
+import random
+import shutil
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _fleet_common import DEFAULT_AS_OF, REPO_ROOT, iso, parse_instant  # noqa: E402
+
+Record = dict[str, Any]
+
+MIN = 60
+HOUR = 3600
+DAY = 86400
+
+# --- the risk classes, with values that meet CATALOG.md (hypercare included) -----------
+
+
+@dataclass(frozen=True)
+class ClassSpec:
+    """What a compliant workflow of one class looks like (the strictest of class and HC)."""
+
+    code: str
+    eu_class: str
+    weight: float
+    canary_hours: float
+    canary_traffic_pct: float
+    canary_samples: int
+    ack_sla_min: int
+    rto_min: float
+    review_every_days: int
+    review_type: str
+    coverage: str
+    tiers: tuple[str, ...]
+    signals: tuple[str, ...]
+    use_cases: tuple[str, ...]
+
+
+_SIGNALS_A = ("availability", "errors", "latency")
+_SIGNALS_B = (
+    *_SIGNALS_A,
+    "output_distribution",
+    "schema_violations",
+    "abuse_detection",
+    "cost",
+    "dependency_versions",
+)
+_SIGNALS_C = (*_SIGNALS_B, "labelled_quality", "override_rate", "segments")
+_SIGNALS_D = (*_SIGNALS_C, "safety", "alerting")
+
+CLASSES: dict[str, ClassSpec] = {
+    "minimal": ClassSpec(
+        code="C1",
+        eu_class="minimal",
+        weight=0.20,
+        canary_hours=2.5,
+        canary_traffic_pct=10.0,
+        canary_samples=2_000,
+        ack_sla_min=480,
+        rto_min=60,
+        review_every_days=85,
+        review_type="quarterly",
+        coverage="business_hours",
+        tiers=("primary",),
+        signals=_SIGNALS_A,
+        use_cases=(
+            "spam-filter",
+            "search-ranking",
+            "image-tagging",
+            "log-anomaly",
+            "code-suggest",
+            "doc-summarise",
+        ),
+    ),
+    "limited": ClassSpec(
+        code="C2",
+        eu_class="limited",
+        weight=0.30,
+        canary_hours=3.0,
+        canary_traffic_pct=5.0,
+        canary_samples=3_000,
+        ack_sla_min=30,
+        rto_min=30,
+        review_every_days=85,
+        review_type="quarterly",
+        coverage="24x7",
+        tiers=("primary", "secondary"),
+        signals=_SIGNALS_B,
+        use_cases=(
+            "support-chatbot",
+            "content-generator",
+            "voice-assistant",
+            "email-drafter",
+            "translation",
+            "faq-bot",
+        ),
+    ),
+    "high": ClassSpec(
+        code="C3",
+        eu_class="high",
+        weight=0.35,
+        canary_hours=50.0,
+        canary_traffic_pct=2.5,
+        canary_samples=12_000,
+        ack_sla_min=15,
+        rto_min=20,
+        review_every_days=85,
+        review_type="quarterly",
+        coverage="24x7",
+        tiers=("primary", "secondary"),
+        signals=_SIGNALS_C,
+        use_cases=(
+            "credit-scoring",
+            "cv-screening",
+            "exam-proctoring",
+            "insurance-pricing",
+            "benefits-eligibility",
+            "tenant-screening",
+        ),
+    ),
+    "critical": ClassSpec(
+        code="C4",
+        eu_class="high",
+        weight=0.15,
+        canary_hours=146.0,
+        canary_traffic_pct=1.0,
+        canary_samples=25_000,
+        ack_sla_min=5,
+        rto_min=8,
+        review_every_days=28,
+        review_type="monthly",
+        coverage="24x7",
+        tiers=("primary", "secondary", "ml_expert"),
+        signals=_SIGNALS_D,
+        use_cases=(
+            "grid-load-forecast",
+            "water-treatment-control",
+            "triage-assistant",
+            "medication-dosing",
+            "rail-signalling",
+        ),
+    ),
+}
+
+HYPERCARE_DAYS = 90
+
+FAILURE_MODES = (
+    "canary_short",
+    "canary_failed",
+    "cr_one_approver",
+    "drift_untriaged",
+    "drift_gap",
+    "sev1_no_postmortem",
+    "postmortem_late",
+    "ack_slow",
+    "review_stale",
+    "signal_missing",
+    "telemetry_stale",
+    "feedback_untriaged",
+    "drill_failed",
+    "oncall_gap",
+)
+
+_FIRST = (
+    "ada alan amara ana ben carla chen dana emil eva farah gil hana ivan jia kai lea "
+    "leo mara mei nia noah omar pia raj rosa sam sara tara theo uma vera wen yara zoe"
+).split()
+_LAST = (
+    "adams baker costa diaz evans fischer garcia haas ito jensen kim lopez moreau "
+    "novak okafor patel quinn rossi sato tanaka urban varga weber xu young zhang"
+).split()
+_TEAMS = (
+    "risk-ml payments-ml growth-ml trust-safety support-ai platform-ml health-ai "
+    "energy-ml search-ml people-analytics"
+).split()
+_FEATURES = (
+    "income age tenure region device amount basket_size session_length "
+    "query_length language channel"
+).split()
+_SEGMENTS = ("region=eu", "region=us", "region=apac", "new_users", "returning_users")
+
+
+# --- plumbing ---------------------------------------------------------------------------
+
+
+def split_total(total: int, weights: Sequence[float], minimum: int = 0) -> list[int]:
+    """Split ``total`` into integers proportional to ``weights`` (largest remainder),
+    each at least ``minimum`` when the total allows it."""
+    n = len(weights)
+    if n == 0:
+        return []
+    floor = min(minimum, total // n)
+    rest = total - floor * n
+    scale = sum(weights) or 1.0
+    shares = [rest * w / scale for w in weights]
+    counts = [int(s) for s in shares]
+    order = sorted(range(n), key=lambda i: (-(shares[i] - counts[i]), i))
+    for i in order[: rest - sum(counts)]:
+        counts[i] += 1
+    return [c + floor for c in counts]
+
+
+def seal(record: Record) -> Record:
+    """Set the envelope's ``sha256``: the digest of the record as its system stores it."""
+    record["sha256"] = hashlib.sha256(orjson.dumps(record)).hexdigest()
+    return record
+
+
+def envelope(
+    kind: str, rid: str, workflow: str, created: float, by: str, uri: str, **fields: Any
+) -> Record:
+    """A record with the common envelope (``sha256`` is set by :func:`seal`)."""
+    record: Record = {
+        "id": rid,
+        "kind": kind,
+        "workflow": workflow,
+        "created_at": iso(created),
+        "recorded_by": by,
+        "source_uri": uri,
+    }
+    record.update(fields)
+    return seal(record)
+
+
+class _NoAliasDumper(yaml.SafeDumper):
+    """Assay refuses YAML anchors and aliases, so never emit them."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def dump_yaml(value: Any) -> str:
+    text: str = yaml.dump(
+        value, Dumper=_NoAliasDumper, sort_keys=False, allow_unicode=True, width=100
+    )
+    return text
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def write_jsonl(path: Path, records: Iterable[Record]) -> int:
+    lines = [orjson.dumps(r) for r in records]
+    if lines:
+        write_bytes(path, b"\n".join(lines) + b"\n")
+    return len(lines)
+
+
+def write_json(path: Path, records: list[Record]) -> int:
+    if records:
+        write_bytes(path, orjson.dumps(records, option=orjson.OPT_INDENT_2) + b"\n")
+    return len(records)
+
+
+def write_markdown(path: Path, record: Record, body: str) -> int:
+    front = dump_yaml(record)
+    write_bytes(path, f"---\n{front}---\n{body.rstrip()}\n".encode())
+    return 1
+
+
+# --- the fleet plan ---------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """One workflow of the fleet and how much evidence it gets."""
+
+    id: str
+    name: str
+    use_case: str
+    risk_class: str
+    spec: ClassSpec
+    owner: str
+    team: str
+    people: list[str]
+    launch_ts: int
+    launched: str
+    eu_scope: bool
+    role: str
+    deploys: int = 0
+    incidents: int = 0
+    drift: int = 0
+    feedback: int = 0
+    failures: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Args:
+    out: Path
+    workflows: int
+    drift_records: int
+    deploys: int
+    incidents: int
+    feedback: int
+    seed: int
+    as_of: str
+    policies: Path
+    troubled_share: float
+
+
+def plan_fleet(args: Args, rng: random.Random, as_of: int) -> list[Plan]:
+    people = sorted({f"{f}.{last}" for f in _FIRST for last in _LAST})
+    classes = list(CLASSES)
+    per_class = split_total(args.workflows, [CLASSES[c].weight for c in classes])
+    plans: list[Plan] = []
+    index = 0
+    for cls, count in zip(classes, per_class, strict=True):
+        spec = CLASSES[cls]
+        for n in range(count):
+            index += 1
+            use_case = spec.use_cases[n % len(spec.use_cases)]
+            wid = f"{use_case}-{index:03d}"
+            # A quarter of the fleet launched less than 90 days ago: in hypercare.
+            days_ago = rng.randint(30, 89) if rng.random() < 0.25 else rng.randint(90, 365)
+            launch_day = (as_of // DAY - days_ago) * DAY
+            team = rng.choice(_TEAMS)
+            crew = rng.sample(people, 7)
+            plans.append(
+                Plan(
+                    id=wid,
+                    name=f"{use_case.replace('-', ' ').capitalize()} #{index}",
+                    use_case=use_case,
+                    risk_class=cls,
+                    spec=spec,
+                    owner=crew[0],
+                    team=team,
+                    people=crew[1:],
+                    launch_ts=launch_day + 10 * HOUR,
+                    launched=iso(launch_day)[:10],
+                    eu_scope=rng.random() < 0.7,
+                    role="provider" if rng.random() < 0.6 else "deployer",
+                )
+            )
+    lifetimes = [max(1.0, (as_of - p.launch_ts) / DAY) for p in plans]
+    for p, d in zip(plans, split_total(args.deploys, lifetimes, minimum=3), strict=True):
+        p.deploys = d
+    for p, i in zip(plans, split_total(args.incidents, lifetimes, minimum=1), strict=True):
+        p.incidents = i
+    for p, f in zip(plans, split_total(args.feedback, lifetimes), strict=True):
+        p.feedback = f
+    for p, r in zip(plans, split_total(args.drift_records, [1.0] * len(plans)), strict=True):
+        p.drift = r
+    troubled = rng.sample(range(len(plans)), round(len(plans) * args.troubled_share))
+    for i in sorted(troubled):
+        modes = rng.sample(FAILURE_MODES, rng.choice((1, 1, 2)))
+        plans[i].failures.update(modes)
+    return plans
+
+
+# --- one workflow's evidence ------------------------------------------------------------
+
+
+class WorkflowGen:
+    """Builds every evidence record of one workflow."""
+
+    def __init__(self, plan: Plan, as_of: int, rng: random.Random):
+        self.p = plan
+        self.wf = plan.id
+        self.as_of = as_of
+        self.rng = rng
+        self.spec = plan.spec
+        self.level = int(plan.spec.code[1])
+        self.hypercare = as_of < plan.launch_ts + HYPERCARE_DAYS * DAY
+        self.rotation = f"{plan.id}-oncall"
+        self.deps = {
+            "feature-store-client": f"4.{rng.randint(0, 9)}.{rng.randint(0, 20)}",
+            "serving-runtime": f"2.{rng.randint(10, 40)}.0",
+        }
+        if plan.risk_class in ("limited", "critical"):
+            self.deps["vendor-llm"] = f"2026-0{rng.randint(1, 9)}-01"
+        # Filled as the generation goes.
+        self.versions: list[tuple[str, int]] = []  # (model_version, first deploy start)
+        self.cr_ids: list[str] = []
+        self.incident_ids: list[tuple[str, int]] = []
+        self.feedback_seq = 0
+
+    def failing(self, mode: str) -> bool:
+        return mode in self.p.failures
+
+    def uri(self, system: str, rid: str) -> str:
+        return f"https://{system}.example.com/{self.wf}/{rid}"
+
+    def person(self, exclude: Iterable[str] = ()) -> str:
+        banned = set(exclude)
+        return self.rng.choice([x for x in self.p.people if x not in banned])
+
+    # -- model cards, change requests, deploys, canaries, retraining ------------------
+    def releases(self) -> dict[str, list[Record]]:
+        rng, p, spec = self.rng, self.p, self.spec
+        # Leave room for the longest canary to finish before the as-of time.
+        start = p.launch_ts
+        end = self.as_of - DAY - int(spec.canary_hours * 1.3 * HOUR) - 2 * HOUR
+        times = sorted(rng.randint(start + 2 * HOUR, end) for _ in range(p.deploys - 1))
+        times = [start, *times]
+        recent = [k for k, t in enumerate(times) if t > self.as_of - 60 * DAY]
+        bad_deploy = recent[-1] if recent else len(times) - 1
+        cards: list[Record] = []
+        crs: list[Record] = []
+        deploys: list[Record] = []
+        canaries: list[Record] = []
+        runs: list[Record] = []
+        major, minor = rng.randint(1, 3), 0
+        version = f"{major}.{minor}.0"
+        for k, t in enumerate(times):
+            new_version = k == 0 or rng.random() < 0.12
+            if new_version and k > 0:
+                minor += 1
+                version = f"{major}.{minor}.0"
+            if new_version:
+                previous = self.versions[-1][0] if self.versions else f"{major}.0.0-rc"
+                self.versions.append((version, t))
+                cards.append(self._card(version, previous, t))
+            cr_id = f"{self.wf}-CR-{k + 1:05d}"
+            dep_id = f"{self.wf}-DEP-{k + 1:05d}"
+            emergency = k > 0 and rng.random() < 0.02
+            author = self.person()
+            approvers = [x for x in self.p.people if x != author]
+            chosen = rng.sample(approvers, 2)
+            if self.failing("cr_one_approver") and k == bad_deploy:
+                chosen = chosen[:1]
+            approve_base = t + 4 * HOUR if emergency else t - 2 * DAY
+            approvals = [
+                {"id": who, "approved_at": iso(approve_base + i * 40 * MIN)}
+                for i, who in enumerate([*chosen, p.owner])
+            ]
+            change_type = (
+                "model" if new_version else rng.choice(("prompt", "config", "data", "infra"))
+            )
+            substantial = change_type == "model" and self.level >= 3 and rng.random() < 0.05
+            cr_fields: Record = {
+                "title": f"{'Ship model ' + version if new_version else change_type + ' change'}",
+                "change_type": change_type,
+                "author": author,
+                "eval_passed": True,
+                "rollback_plan_ref": f"https://runbooks.example.com/{self.wf}/rollback",
+                "approvers": approvals,
+                "emergency": emergency,
+                "alters_system": change_type in ("model", "data"),
+                "substantial_mod_assessed": True,
+                "substantial_mod": substantial,
+            }
+            if substantial:
+                cr_fields["conformity_ref"] = f"https://qms.example.com/{self.wf}/ca-{k + 1}"
+            created = t - (1 * HOUR if emergency else 3 * DAY)
+            crs.append(
+                envelope(
+                    "change_request",
+                    cr_id,
+                    self.wf,
+                    created,
+                    author,
+                    self.uri("changes", cr_id),
+                    **cr_fields,
+                )
+            )
+            self.cr_ids.append(cr_id)
+            hours = spec.canary_hours * rng.uniform(1.0, 1.3)
+            if self.failing("canary_short") and k == bad_deploy:
+                hours = spec.canary_hours / 4
+            canary_end = t + int(hours * HOUR)
+            promoted = canary_end + rng.randint(10, 90) * MIN
+            verdict = "pass"
+            if self.failing("canary_failed") and k == bad_deploy:
+                verdict = "fail"
+            canaries.append(
+                envelope(
+                    "canary_report",
+                    f"{self.wf}-CAN-{k + 1:05d}",
+                    self.wf,
+                    canary_end + 5 * MIN,
+                    "canary-analyzer",
+                    self.uri("canary", f"CAN-{k + 1:05d}"),
+                    deploy_id=dep_id,
+                    started_at=iso(t),
+                    ended_at=iso(canary_end),
+                    max_traffic_pct=spec.canary_traffic_pct,
+                    sample_size=int(spec.canary_samples * rng.uniform(1.05, 1.6)),
+                    metrics=self._canary_metrics(verdict == "pass"),
+                    verdict=verdict,
+                    signed_off_by=self.person(exclude=[author]),
+                )
+            )
+            deploys.append(
+                envelope(
+                    "deploy_record",
+                    dep_id,
+                    self.wf,
+                    t,
+                    "deploy-bot",
+                    self.uri("deploys", dep_id),
+                    change_request_id=cr_id,
+                    model_version=version,
+                    environment="prod",
+                    started_at=iso(t),
+                    promoted_at=iso(promoted),
+                    is_launch=k == 0,
+                    error_budget_remaining_pct=round(rng.uniform(35, 98), 1),
+                    disclosure_check="pass" if self.level >= 2 else "n/a",
+                    emergency=emergency,
+                )
+            )
+            if new_version and k > 0 and self.level >= 2:
+                runs.append(self._retraining(version, t, cr_id, promoted=True))
+        # A few candidates that were evaluated and not promoted.
+        for _ in range(rng.randint(1, 3) if self.level >= 2 else 0):
+            t = rng.randint(p.launch_ts + DAY, self.as_of - 2 * DAY)
+            runs.append(self._retraining(f"{major}.{minor}.{rng.randint(1, 9)}-cand", t, None))
+        return {
+            "model_card": cards,
+            "change_request": crs,
+            "deploy_record": deploys,
+            "canary_report": canaries,
+            "retraining_run": sorted(runs, key=lambda r: (r["created_at"], r["id"])),
+        }
+
+    def _canary_metrics(self, ok: bool) -> list[Record]:
+        rng = self.rng
+        control = round(rng.uniform(0.002, 0.01), 4)
+        canary = round(control * (rng.uniform(0.9, 1.1) if ok else 3.5), 4)
+        lat = rng.randint(80, 400)
+        return [
+            {"name": "error_rate", "canary": canary, "control": control, "threshold": 0.005},
+            {
+                "name": "latency_p95_ms",
+                "canary": float(lat + rng.randint(-10, 15)),
+                "control": float(lat),
+                "threshold": 50.0,
+            },
+        ]
+
+    def _card(self, version: str, previous: str, first_deploy: int) -> Record:
+        rng, p, spec = self.rng, self.p, self.spec
+        reviewed = first_deploy - 3 * DAY
+        approved = first_deploy - 2 * DAY
+        rid = f"{self.wf}-CARD-{version}"
+        transparency = {"art50_1": True} if self.level >= 2 else {}
+        if self.level >= 3:
+            transparency["art13"] = True
+            transparency["art26_11"] = p.role == "deployer"
+        return envelope(
+            "model_card",
+            rid,
+            self.wf,
+            reviewed,
+            p.owner,
+            self.uri("modelcards", rid),
+            model_version=version,
+            risk_class=spec.code,
+            eu_class=spec.eu_class,
+            eu_scope=p.eu_scope,
+            role=p.role,
+            intended_purpose=f"{p.use_case.replace('-', ' ')} for {p.team}",
+            art5_screen="clear",
+            reviewed_at=iso(reviewed),
+            declared_metrics={
+                "accuracy": round(rng.uniform(0.88, 0.96), 3),
+                "auc": round(rng.uniform(0.85, 0.97), 3),
+            },
+            limitations="Not evaluated on traffic outside the declared regions; "
+            "degrades on inputs longer than 4k tokens.",
+            predetermined_changes="Retraining on fresh data with the same features and "
+            "architecture, within the declared metric margins.",
+            dependencies=[{"name": n, "pinned_version": v} for n, v in sorted(self.deps.items())],
+            transparency=transparency,
+            pmm_plan_ref=f"https://qms.example.com/{self.wf}/pmm-plan",
+            previous_good_version=previous,
+            approved_at=iso(approved),
+        )
+
+    def _retraining(self, version: str, deploy_t: int, cr_id: str | None, **kw: bool) -> Record:
+        rng = self.rng
+        t = deploy_t - 6 * DAY
+        rid = f"{self.wf}-RT-{version}"
+        evals = []
+        segments: list[str | None] = [None]
+        if self.level >= 3:
+            segments += list(_SEGMENTS[:3])
+        for metric in ("accuracy", "auc"):
+            for seg in segments:
+                champion = round(rng.uniform(0.86, 0.95), 4)
+                row: Record = {
+                    "metric": metric,
+                    "candidate": round(champion + rng.uniform(-0.004, 0.01), 4),
+                    "champion": champion,
+                    "margin": 0.01,
+                }
+                if seg:
+                    row["segment"] = seg
+                evals.append(row)
+        fields: Record = {
+            "trigger": rng.choice(("schedule", "schedule", "drift")),
+            "model_version": version,
+            "data_hash": "sha256:" + hashlib.sha256(f"{rid}/data".encode()).hexdigest(),
+            "code_commit": hashlib.sha1(f"{rid}/code".encode()).hexdigest(),  # noqa: S324
+            "config_hash": "sha256:" + hashlib.sha256(f"{rid}/cfg".encode()).hexdigest(),
+            "data_quality_passed": True,
+            "poisoning_scan": "pass",
+            "eval": evals,
+            "in_envelope": True,
+            "promoted": bool(kw.get("promoted", False)),
+        }
+        if self.level >= 3:
+            fields["independent_reviewer"] = self.person()
+        if cr_id is not None:
+            fields["change_request_id"] = cr_id
+        return envelope(
+            "retraining_run", rid, self.wf, t, "training-pipeline", self.uri("training", rid), **fields
+        )
+
+    # -- incidents, postmortems, serious-incident reports, safety feedback ------------
+    def incidents(self) -> tuple[dict[str, list[Record]], list[tuple[Record, str]], list[Record]]:
+        rng, p, spec = self.rng, self.p, self.spec
+        incidents: list[Record] = []
+        postmortems: list[Record] = []
+        documents: list[tuple[Record, str]] = []
+        reports: list[Record] = []
+        safety: list[Record] = []
+        lo, hi = p.launch_ts + DAY, self.as_of - 4 * DAY
+        times = sorted(rng.randint(lo, hi) for _ in range(p.incidents))
+        # The latest incident is a SEV1 for the workflows whose failure is about postmortems.
+        forced_sev1 = (
+            len(times) - 1
+            if (self.failing("sev1_no_postmortem") or self.failing("postmortem_late"))
+            else -1
+        )
+        for k, aware in enumerate(times):
+            iid = f"{self.wf}-INC-{k + 1:04d}"
+            roll = rng.random()
+            severity = (
+                "SEV1" if roll < 0.05 else "SEV2" if roll < 0.2 else "SEV3" if roll < 0.6 else "SEV4"
+            )
+            if k == forced_sev1:
+                severity = "SEV1"
+            paged = aware + rng.randint(30, 180)
+            ack_delay = rng.randint(30, max(60, min(spec.ack_sla_min, 4) * MIN))
+            if self.failing("ack_slow") and k == len(times) - 1:
+                ack_delay = spec.ack_sla_min * MIN * 3
+            acked = paged + ack_delay
+            resolved = acked + rng.randint(30 * MIN, 6 * HOUR)
+            serious = (
+                self.level >= 3 and p.eu_scope and severity == "SEV1" and rng.random() < 0.25
+            )
+            users = severity in ("SEV1", "SEV2") and rng.random() < 0.5
+            owner = self.person()
+            fields: Record = {
+                "title": rng.choice(
+                    (
+                        "Elevated error rate after config push",
+                        "Latency regression in feature lookup",
+                        "Model scores skewed for one segment",
+                        "Upstream vendor API timeouts",
+                        "Schema violations from a new client",
+                        "Drift alert on a key feature",
+                    )
+                ),
+                "severity": severity,
+                "aware_at": iso(aware),
+                "paged_at": iso(paged),
+                "acked_at": iso(acked),
+                "resolved_at": iso(resolved),
+                "owner": owner,
+                "timeline": [
+                    {"ts": iso(paged), "entry": "Alert fired; primary paged"},
+                    {"ts": iso(acked), "entry": f"Acknowledged by {owner}"},
+                    {"ts": iso(acked + 20 * MIN), "entry": "Mitigation: traffic shifted"},
+                    {"ts": iso(resolved), "entry": "Resolved; monitoring"},
+                ],
+                "users_affected": users,
+                "budget_burn_pct": round(
+                    rng.uniform(4, 18) if severity == "SEV1" else rng.uniform(0.1, 5), 2
+                ),
+                "model_quality": rng.random() < 0.2,
+                "si_screened_at": iso(aware + rng.randint(1, 8) * HOUR),
+                "si_determination": "serious" if serious else "no",
+                "widespread_infringement": False,
+            }
+            if users:
+                fields["user_comms_at"] = iso(aware + rng.randint(15, 60) * MIN)
+            if serious:
+                fields["si_category"] = "health" if self.level == 4 else "fundamental_rights"
+            incidents.append(
+                envelope(
+                    "incident", iid, self.wf, aware, "incident-bot", self.uri("incidents", iid), **fields
+                )
+            )
+            self.incident_ids.append((iid, aware))
+            if fields["model_quality"] and rng.random() < 0.5:
+                safety.append(self._feedback(aware - 20 * MIN, safety_incident=iid))
+            if serious:
+                for j, (kind, delay) in enumerate((("initial", 1 * DAY), ("complete", 9 * DAY))):
+                    rid = f"{self.wf}-SIR-{k + 1:04d}-{j + 1}"
+                    reports.append(
+                        envelope(
+                            "serious_incident_report",
+                            rid,
+                            self.wf,
+                            aware + delay,
+                            owner,
+                            self.uri("regulatory", rid),
+                            incident_id=iid,
+                            authority="Market surveillance authority (NL)",
+                            report_type=kind,
+                            submitted_at=iso(aware + delay),
+                            reference=f"MSA-2026-{rng.randint(1000, 9999)}",
+                        )
+                    )
+            if k == forced_sev1 and self.failing("sev1_no_postmortem"):
+                continue
+            delay = rng.randint(4, 26) * HOUR
+            if k == forced_sev1 and self.failing("postmortem_late"):
+                delay = 15 * DAY
+            published = resolved + delay
+            pm_id = f"{self.wf}-PM-{k + 1:04d}"
+            actions = []
+            for a in range(rng.randint(1, 3)):
+                due = published + rng.randint(7, 30) * DAY
+                action: Record = {
+                    "owner": self.person(),
+                    "priority": rng.choice(("P0", "P1", "P2", "P2", "P3")),
+                    "due": iso(due),
+                    "description": ("Add an alert", "Pin the dependency", "Add a regression test")[
+                        a
+                    ],
+                }
+                if due < self.as_of:
+                    action["closed_at"] = iso(due - rng.randint(1, 5) * DAY)
+                actions.append(action)
+            pm = envelope(
+                "postmortem",
+                pm_id,
+                self.wf,
+                published,
+                owner,
+                self.uri("wiki", pm_id),
+                incident_id=iid,
+                published_at=iso(published),
+                blameless=True,
+                root_causes=[
+                    rng.choice(
+                        (
+                            "A config change skipped the canary stage",
+                            "A feature pipeline silently dropped a column",
+                            "The vendor changed rate limits without notice",
+                            "An alert threshold was too loose to fire",
+                        )
+                    )
+                ],
+                actions=actions,
+            )
+            if severity == "SEV1":
+                body = (
+                    f"# Postmortem: {fields['title']}\n\n## Summary\n\n{severity} on {self.wf}, "
+                    f"resolved after {(resolved - aware) // MIN} minutes.\n\n## What went well\n\n"
+                    "Paging worked and the rollback was quick.\n\n## What went wrong\n\n"
+                    f"{pm['root_causes'][0]}.\n"
+                )
+                documents.append((pm, body))
+            else:
+                postmortems.append(pm)
+        return (
+            {
+                "incident": incidents,
+                "postmortem": postmortems,
+                "serious_incident_report": reports,
+            },
+            documents,
+            safety,
+        )
+
+    # -- feedback ---------------------------------------------------------------------
+    def _feedback(self, received: int, safety_incident: str | None = None) -> Record:
+        rng = self.rng
+        self.feedback_seq += 1
+        rid = f"{self.wf}-FB-{self.feedback_seq:05d}"
+        appeal = safety_incident is None and rng.random() < 0.1
+        triaged = received + rng.randint(5, 90) * MIN
+        fields: Record = {
+            "received_at": iso(received),
+            "safety_flag": safety_incident is not None,
+            "is_appeal": appeal,
+            "triaged_at": iso(triaged),
+        }
+        if appeal:
+            fields["human_reviewer"] = self.person()
+        if safety_incident is not None:
+            fields["incident_id"] = safety_incident
+        closed = received + rng.randint(2 * HOUR, 12 * DAY)
+        if closed < self.as_of:
+            fields["closed_at"] = iso(closed)
+        return envelope(
+            "feedback_item", rid, self.wf, received, "feedback-widget", self.uri("feedback", rid), **fields
+        )
+
+    def feedback(self, safety: list[Record]) -> list[Record]:
+        rng = self.rng
+        n = max(0, self.p.feedback - len(safety))
+        items = [
+            self._feedback(rng.randint(self.p.launch_ts, self.as_of - 3 * HOUR)) for _ in range(n)
+        ]
+        if self.failing("feedback_untriaged") and items:
+            last = max(items, key=lambda r: r["received_at"])
+            del last["triaged_at"]
+            last.pop("closed_at", None)
+            seal(last)
+        return sorted([*items, *safety], key=lambda r: (r["received_at"], r["id"]))
+
+    # -- drift ------------------------------------------------------------------------
+    def drift(self) -> list[Record]:
+        rng, p = self.rng, self.p
+        life_hours = (self.as_of - p.launch_ts) // HOUR - 24
+        n_series = max(rng.randint(5, 8), math.ceil(p.drift / max(1, life_hours)))
+        series: list[tuple[str, str | None, float, float, bool]] = []
+        features = rng.sample(_FEATURES, min(len(_FEATURES), n_series))
+        for i in range(n_series):
+            if i == 0 or (i == 1 and self.level >= 2):
+                seg = None if i == 0 else rng.choice(_SEGMENTS)
+                series.append(("accuracy", seg, 0.85, rng.uniform(0.88, 0.94), False))
+            else:
+                series.append((f"psi_{features[i % len(features)]}", None, 0.2, rng.uniform(0.02, 0.08), True))
+        # Distinct metric/segment pairs (a feature may repeat if n_series is large).
+        seen: set[tuple[str, str | None]] = set()
+        for i, (m, s, th, base, up) in enumerate(series):
+            if (m, s) in seen:
+                series[i] = (f"{m}_{i}", s, th, base, up)
+            seen.add((series[i][0], s))
+        last_hour = (self.as_of // HOUR) * HOUR
+        gap = range(0, 0)
+        if self.failing("drift_gap"):
+            start = rng.randint(3 * 24, 20 * 24)
+            gap = range(start, start + 30)
+        untriaged_at = rng.randint(48, 10 * 24) if self.failing("drift_untriaged") else -1
+        refs = [i for i, _ in self.incident_ids] or self.cr_ids
+        slots: list[tuple[int, int]] = []
+        h = 0
+        while len(slots) < p.drift:
+            for s in range(n_series):
+                if len(slots) >= p.drift:
+                    break
+                if s == 0 and h in gap:
+                    continue
+                slots.append((h, s))
+            h += 1
+        slots.reverse()
+        out: list[Record] = []
+        for n, (h, s) in enumerate(slots, start=1):
+            metric, seg, threshold, base, up = series[s]
+            ts = last_hour - h * HOUR + s * 2 * MIN - 30 * MIN
+            breach = rng.random() < 0.0008 or (s == 1 and h == untriaged_at)
+            noise = rng.gauss(0, 0.01)
+            if breach:
+                value = threshold + 0.03 if up else threshold - 0.03
+            else:
+                value = base + noise
+                value = min(value, threshold - 0.001) if up else max(value, threshold + 0.001)
+            rid = f"{self.wf}-DL-{n:06d}"
+            record: Record = {
+                "id": rid,
+                "kind": "drift_log",
+                "workflow": self.wf,
+                "created_at": iso(ts + 40),
+                "recorded_by": "drift-monitor",
+                "source_uri": f"https://monitoring.example.com/{self.wf}/drift/{n}",
+                "run_at": iso(ts),
+                "metric": metric,
+            }
+            if seg is not None:
+                record["segment"] = seg
+            record["value"] = round(value, 4)
+            record["threshold"] = threshold
+            record["breach"] = breach
+            if breach and h != untriaged_at:
+                record["triage_ref"] = rng.choice(refs)
+                record["triaged_at"] = iso(ts + rng.randint(10, 110) * MIN)
+            out.append(seal(record))
+        return out
+
+    # -- operations: on-call, observability, audits, drills, oversight ----------------
+    def operations(self) -> dict[str, list[Record]]:
+        rng, p, spec = self.rng, self.p, self.spec
+        week = 7 * DAY
+        first = ((self.as_of - 84 * DAY) // week) * week
+        shifts = []
+        gap_week = 6 if self.failing("oncall_gap") else -1
+        for w in range((self.as_of + 28 * DAY - first) // week + 1):
+            for tier in spec.tiers:
+                if w == gap_week and tier == "primary":
+                    continue
+                shifts.append(
+                    {
+                        "start": iso(first + w * week),
+                        "end": iso(first + (w + 1) * week),
+                        "person": self.person() if tier != "primary" else p.people[w % 3],
+                        "tier": tier,
+                    }
+                )
+        oncall = envelope(
+            "oncall_schedule",
+            self.rotation,
+            self.wf,
+            self.as_of - 6 * DAY,
+            "pagerduty-export",
+            self.uri("oncall", self.rotation),
+            rotation_id=self.rotation,
+            coverage=spec.coverage,
+            shifts=shifts,
+            ack_sla_min=spec.ack_sla_min,
+        )
+        signals = list(spec.signals)
+        if self.failing("signal_missing"):
+            signals.remove("latency")
+        telemetry = self.as_of - (3 * HOUR if self.failing("telemetry_stale") else 45)
+        obs = envelope(
+            "observability_config",
+            f"{self.wf}-OBS",
+            self.wf,
+            self.as_of - 20 * DAY,
+            "observability-sync",
+            self.uri("observability", "config"),
+            signals=signals,
+            alerts=[
+                {"signal": s, "threshold": t, "rotation_id": self.rotation}
+                for s, t in (
+                    ("availability", "< 99.5%"),
+                    ("errors", "rate > 1%"),
+                    ("latency", "p95 > 800ms"),
+                )
+            ],
+            log_retention_days=400,
+            log_integrity="hash_chain" if self.level >= 3 else "none",
+            last_telemetry_at=iso(telemetry),
+            observed_dependency_versions=dict(sorted(self.deps.items())),
+        )
+        audits = []
+        t = p.launch_ts + 2 * DAY
+        while t < self.as_of:
+            rid = f"{self.wf}-LA-{iso(t)[:10]}"
+            audits.append(
+                envelope(
+                    "log_audit",
+                    rid,
+                    self.wf,
+                    t,
+                    "log-auditor",
+                    self.uri("audits", rid),
+                    retention_days_config=400,
+                    oldest_log_at=iso(p.launch_ts - 14 * DAY),
+                    missing_field_rate=round(rng.uniform(0.0, 0.0008), 5),
+                    integrity_verified=True,
+                )
+            )
+            t += 7 * DAY
+        drills = []
+        kinds = ["rollback"] + (["kill_switch"] if self.level >= 3 else [])
+        t = p.launch_ts - 10 * DAY
+        step = (28, 25, 25, 25)[self.level - 1] * DAY
+        n = 0
+        while t < self.as_of:
+            for kind in kinds:
+                n += 1
+                result = "pass"
+                if self.failing("drill_failed") and t + step >= self.as_of:
+                    result = "fail"
+                rid = f"{self.wf}-DR-{n:03d}"
+                drills.append(
+                    envelope(
+                        "drill_record",
+                        rid,
+                        self.wf,
+                        t,
+                        p.owner,
+                        self.uri("drills", rid),
+                        drill_type=kind,
+                        performed_at=iso(t),
+                        measured_rto_min=round(spec.rto_min * rng.uniform(0.3, 0.9), 1),
+                        result=result,
+                    )
+                )
+            t = p.launch_ts + 28 * DAY if t < p.launch_ts else t + step
+        oversight = []
+        if self.level >= 3 or (self.level == 2 and p.role == "deployer"):
+            overseers = [
+                {"id": who, "trained_at": iso(self.as_of - rng.randint(30, 300) * DAY)}
+                for who in p.people[:3]
+            ]
+            t = p.launch_ts + DAY
+            while t < self.as_of:
+                rid = f"{self.wf}-OV-{iso(t)[:10]}"
+                oversight.append(
+                    envelope(
+                        "oversight_report",
+                        rid,
+                        self.wf,
+                        t + HOUR,
+                        p.owner,
+                        self.uri("oversight", rid),
+                        period_end=iso(t),
+                        overseers=overseers,
+                        override_rate=round(rng.uniform(0.04, 0.11), 3),
+                        override_band=[0.02, 0.15],
+                        stop_tested_at=iso(t - rng.randint(3, 40) * DAY),
+                    )
+                )
+                daily = self.level == 4 and t < p.launch_ts + 30 * DAY
+                t += DAY if daily else 7 * DAY
+        return {
+            "oncall_schedule": [oncall],
+            "observability_config": [obs],
+            "log_audit": audits,
+            "drill_record": drills,
+            "oversight_report": oversight,
+        }
+
+    # -- reviews and budgets ----------------------------------------------------------
+    def governance(self) -> tuple[list[Record], Record | None, list[Record]]:
+        rng, p, spec = self.rng, self.p, self.spec
+        times: list[tuple[int, str]] = []
+        if self.level >= 2:
+            times += [(p.launch_ts + 30 * DAY, "hypercare_30"), (p.launch_ts + 60 * DAY, "hypercare_60")]
+        exit_at = p.launch_ts + (HYPERCARE_DAYS + 1) * DAY
+        times.append((exit_at, "hypercare_exit"))
+        t = self.as_of - rng.randint(1, 10) * DAY
+        if self.failing("review_stale"):
+            t -= spec.review_every_days * DAY + 20 * DAY
+        while t > exit_at + 10 * DAY:
+            times.append((t, spec.review_type))
+            t -= spec.review_every_days * DAY
+        times = sorted((x, kind) for x, kind in times if x < self.as_of)
+        reviews = []
+        for n, (t, kind) in enumerate(times, start=1):
+            rid = f"{self.wf}-QR-{n:03d}"
+            fields: Record = {
+                "review_type": kind,
+                "held_at": iso(t),
+                "sections": {
+                    name: f"https://wiki.example.com/{self.wf}/reviews/{n}#{name}"
+                    for name in ("performance", "drift", "incidents", "feedback", "budget")
+                },
+                "pmm_plan_ref": f"https://qms.example.com/{self.wf}/pmm-plan",
+                "pmm_coverage": 1.0 if self.level == 4 else round(rng.uniform(0.96, 1.0), 2),
+                "risk_register_updated": True,
+                "decision": "continue",
+                "actions": [
+                    {
+                        "owner": self.person(),
+                        "due": iso(t + 30 * DAY),
+                        "description": "Refresh the segment evaluation set",
+                    }
+                ],
+                "signed_off_by": p.owner,
+            }
+            if kind.startswith("hypercare"):
+                fields["exit_criteria"] = {
+                    "no_open_sev1_sev2": True,
+                    "drift_breaches_resolved": True,
+                    "budget_above_floor": True,
+                    "p0_actions_closed": True,
+                    "page_load_within_limit": True,
+                }
+            reviews.append(
+                envelope(
+                    "quarterly_review", rid, self.wf, t + 2 * HOUR, p.owner, self.uri("wiki", rid), **fields
+                )
+            )
+        latest = reviews.pop() if reviews else None
+        lines = ["compute", "observability", "oncall"]
+        if self.level >= 2:
+            lines += ["labelling", "retraining"]
+        if self.level >= 3:
+            lines += ["legal_reporting", "audit"]
+        budgets = []
+        t, n = p.launch_ts - 20 * DAY, 0
+        while t < self.as_of:
+            n += 1
+            rid = f"{self.wf}-BUD-{n:02d}"
+            budgets.append(
+                envelope(
+                    "budget_record",
+                    rid,
+                    self.wf,
+                    t,
+                    "finance-sync",
+                    self.uri("finance", rid),
+                    approved_by=rng.choice(("cfo.office", "vp.engineering")),
+                    period_start=iso(t),
+                    period_end=iso(t + 365 * DAY),
+                    currency="EUR",
+                    lines=[
+                        {"category": c, "amount": float(rng.randint(5, 80) * 1000)} for c in lines
+                    ],
+                    variance_pct=round(rng.uniform(-8, 12), 1),
+                    runway_months=round(12 - (n - 1) * 2.5 + rng.uniform(0, 1), 1),
+                )
+            )
+            t += 90 * DAY
+        return reviews, latest, budgets
+
+
+def _review_body(record: Record) -> str:
+    return (
+        f"# {record['review_type'].replace('_', ' ').capitalize()} review of {record['workflow']}\n\n"
+        "## Monitoring plan\n\nAll planned checks ran; see the linked sections.\n\n"
+        f"## Decision\n\n{record['decision'].capitalize()}, signed off by "
+        f"{record['signed_off_by']}.\n"
+    )
+
+
+# --- writing the project ----------------------------------------------------------------
+
+
+def _policies_entry(out: Path, policies: Path) -> str:
+    try:
+        return os.path.relpath(policies.resolve(), out.resolve())
+    except ValueError:  # a different drive on Windows
+        return str(policies.resolve())
+
+
+def generate(args: Args) -> dict[str, int]:
+    """Write the fleet to ``args.out`` and return the number of records per kind."""
+    as_of = parse_instant(args.as_of)
+    rng = random.Random(args.seed)
+    out = args.out
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    config = {
+        "policies": [_policies_entry(out, args.policies)],
+        "workflows": ["workflows"],
+        "waivers": ["waivers"],
+        "evidence": ["evidence"],
+    }
+    (out / "assay.yaml").write_text(
+        "# A synthetic fleet written by benchmarks/generate_fleet.py; do not edit.\n"
+        + dump_yaml(config)
+    )
+    plans = plan_fleet(args, rng, as_of)
+    counts: dict[str, int] = {}
+    for plan in plans:
+        workflow = {
+            "id": plan.id,
+            "name": plan.name,
+            "owner": plan.owner,
+            "risk_class": plan.risk_class,
+            "launched": plan.launched,
+            "eu_scope": plan.eu_scope,
+            "role": plan.role,
+            "metadata": {
+                "team": plan.team,
+                "repository": f"https://git.example.com/{plan.team}/{plan.id}",
+                "synthetic_failures": sorted(plan.failures),
+            },
+        }
+        write_bytes(out / "workflows" / f"{plan.id}.yaml", dump_yaml(workflow).encode())
+        # One random stream per workflow: adding evidence to one does not shift the others.
+        gen = WorkflowGen(plan, as_of, random.Random(f"{args.seed}/{plan.id}"))
+        folder = out / "evidence" / plan.id
+        written: dict[str, int] = {}
+
+        def add(kind: str, n: int) -> None:
+            written[kind] = written.get(kind, 0) + n  # noqa: B023 - used in this iteration only
+
+        releases = gen.releases()
+        cards = releases.pop("model_card")
+        current = cards.pop()
+        add("model_card", write_jsonl(folder / "model_card.jsonl", cards))
+        write_bytes(folder / "model_card.yaml", dump_yaml(current).encode())
+        add("model_card", 1)
+        for kind, records in releases.items():
+            add(kind, write_jsonl(folder / f"{kind}.jsonl", records))
+        tables, documents, safety = gen.incidents()
+        for kind, records in tables.items():
+            if kind == "serious_incident_report":
+                add(kind, write_json(folder / f"{kind}.json", records))
+            else:
+                add(kind, write_jsonl(folder / f"{kind}.jsonl", records))
+        for record, body in documents:
+            add("postmortem", write_markdown(folder / "postmortems" / f"{record['id']}.md", record, body))
+        add("feedback_item", write_jsonl(folder / "feedback_item.jsonl", gen.feedback(safety)))
+        add("drift_log", write_jsonl(folder / "drift_log.jsonl", gen.drift()))
+        ops = gen.operations()
+        add("oncall_schedule", write_json(folder / "oncall_schedule.json", ops.pop("oncall_schedule")))
+        obs = ops.pop("observability_config")
+        write_bytes(folder / "observability_config.yaml", dump_yaml(obs[0]).encode())
+        add("observability_config", 1)
+        for kind, records in ops.items():
+            add(kind, write_jsonl(folder / f"{kind}.jsonl", records))
+        reviews, latest, budgets = gen.governance()
+        add("quarterly_review", write_jsonl(folder / "quarterly_review.jsonl", reviews))
+        if latest is not None:
+            add(
+                "quarterly_review",
+                write_markdown(folder / "reviews" / f"{latest['id']}.md", latest, _review_body(latest)),
+            )
+        add("budget_record", write_json(folder / "budget_record.json", budgets))
+        for kind, n in written.items():
+            counts[kind] = counts.get(kind, 0) + n
+    return dict(sorted(counts.items()))
+
+
+def parse_args(argv: Sequence[str] | None = None) -> Args:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--out", type=Path, required=True, help="Folder to write (replaced).")
+    parser.add_argument("--workflows", type=int, default=200)
+    parser.add_argument("--drift-records", type=int, default=1_000_000)
+    parser.add_argument("--deploys", type=int, default=20_000)
+    parser.add_argument("--incidents", type=int, default=2_000)
+    parser.add_argument("--feedback", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--as-of", default=DEFAULT_AS_OF, help="Fixed 'now' of the fleet (UTC).")
+    parser.add_argument(
+        "--policies",
+        type=Path,
+        default=REPO_ROOT / "policies",
+        help="Policies folder the fleet's assay.yaml points at (default: the bundled one).",
+    )
+    parser.add_argument(
+        "--troubled-share",
+        type=float,
+        default=0.2,
+        help="Share of workflows given one or two realistic failures.",
+    )
+    ns = parser.parse_args(argv)
+    if ns.workflows < 1:
+        parser.error("--workflows must be at least 1")
+    for name in ("drift_records", "deploys", "incidents", "feedback"):
+        if getattr(ns, name) < 0:
+            parser.error(f"--{name.replace('_', '-')} must not be negative")
+    return Args(
+        out=ns.out,
+        workflows=ns.workflows,
+        drift_records=ns.drift_records,
+        deploys=ns.deploys,
+        incidents=ns.incidents,
+        feedback=ns.feedback,
+        seed=ns.seed,
+        as_of=ns.as_of,
+        policies=ns.policies,
+        troubled_share=ns.troubled_share,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    counts = generate(args)
+    total = sum(counts.values())
+    print(f"wrote {args.out}: {args.workflows} workflows, {total:,} evidence records")
+    for kind, n in counts.items():
+        print(f"  {kind:<26} {n:>10,}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,61 @@
+"""End to end with the real engine: load, assess, pack, sign, verify --reassess."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from conftest import KeySet
+from pyhanko.pdf_utils.reader import PdfFileReader
+
+import assay
+from assay.pack import Signer, build_pack, verify_pack
+from assay.pack.verify import embedded_files
+
+SCENARIO = Path(__file__).parent.parent / "scenarios" / "basic"
+AS_OF = datetime(2026, 5, 1, 12, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def real_pack(tmp_path_factory: pytest.TempPathFactory, keys: KeySet) -> tuple[bytes, Path]:
+    root = tmp_path_factory.mktemp("scenario") / "basic"
+    shutil.copytree(SCENARIO, root)
+    project = assay.load_project(root)
+    workflow = sorted(project.workflows)[0]
+    assessment = assay.assess(project, workflow, as_of=AS_OF, release="1.0")
+    pdf = build_pack(assessment, project, Signer.from_pem(keys.key, keys.cert))
+    return pdf, root
+
+
+def test_real_pack_reassesses_to_the_same_bytes(
+    real_pack: tuple[bytes, Path], keys: KeySet
+) -> None:
+    pdf, root = real_pack
+    report = verify_pack(pdf, [keys.cert_pem], reassess=True)
+    assert report.ok, report.text()
+    assert report.checks[-1].name == "reassessment"
+    files = embedded_files(PdfFileReader(io.BytesIO(pdf)))
+    for path in root.rglob("*"):
+        if path.is_file():
+            assert files[f"inputs/{path.relative_to(root).as_posix()}"] == path.read_bytes()
+    assert b'"controls"' in files["resolved-policy.json"]
+
+
+def test_reassessment_that_differs_fails(
+    real_pack: tuple[bytes, Path], keys: KeySet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assay.pack import engine
+
+    load, assess = engine.engine_functions()
+
+    def later(project: object, **kw: object) -> assay.Assessment:
+        kw["as_of"] = datetime(2030, 1, 1, tzinfo=UTC)
+        return assess(project, **kw)
+
+    monkeypatch.setattr(engine, "engine_functions", lambda: (load, later))
+    report = verify_pack(real_pack[0], [keys.cert_pem], reassess=True)
+    assert report.failed == ["reassessment"]
+    assert "the re-run differs" in report.checks[-1].detail
