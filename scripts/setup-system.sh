@@ -5,6 +5,7 @@ set -euo pipefail
 need=()
 command -v pdfsig >/dev/null 2>&1 || need+=(poppler-utils)
 command -v qpdf >/dev/null 2>&1 || need+=(qpdf)
+command -v certutil >/dev/null 2>&1 || need+=(libnss3-tools)  # NSS trust db for pdfsig tests
 # Without libharfbuzz-subset0 weasyprint stamps the current time into subset fonts,
 # which makes the unsigned PDF non-reproducible.
 ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset || need+=(libharfbuzz-subset0)

@@ -187,7 +187,7 @@ def _type_name(value: Any) -> str:
 
 
 def _as_map(value: Any) -> Mapping[str, Any]:
-    return _field_map(value) if _is_model(value) else value  # type: ignore[no-any-return]
+    return _field_map(value) if _is_model(value) else value
 
 
 def _describe(value: Any) -> str:

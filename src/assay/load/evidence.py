@@ -51,11 +51,11 @@ class Record:
 
     @property
     def kind(self) -> str:
-        return self.data.kind
+        return str(self.data.kind)
 
     @property
     def id(self) -> str:
-        return self.data.id
+        return str(self.data.id)
 
     def time(self, field: str | None = None) -> datetime | None:
         """The record's instant in ``field`` (default: its kind's time field)."""

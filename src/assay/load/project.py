@@ -117,10 +117,9 @@ def _read(path: Path, display: str) -> bytes:
 
 
 def _rel(root: Path, path: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return path.as_posix()
+    """The path as reports show it: relative to the project root (``..`` when outside), so
+    that reports do not depend on where the project is checked out."""
+    return Path(os.path.relpath(path, root)).as_posix()
 
 
 def _discover(
@@ -135,7 +134,7 @@ def _discover(
     """Files under the configured folders, sorted; hidden files are skipped."""
     found: list[Path] = []
     for entry in entries:
-        base = (root / entry).resolve()
+        base = root / entry
         if not base.exists():
             if required:
                 errors.add(
@@ -145,7 +144,7 @@ def _discover(
         if base.is_file():
             found.append(base)
             continue
-        for dirpath, dirnames, filenames in os.walk(base):
+        for dirpath, dirnames, filenames in os.walk(base, followlinks=True):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             for name in sorted(filenames):
                 if name.startswith("."):

@@ -26,9 +26,10 @@ class _StrictSafeLoader(yaml.SafeLoader):
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         event: Any = self.peek_event()  # type: ignore[no-untyped-call]
-        if type(event) is yaml.AliasEvent:
+        mark: Any = event.start_mark
+        if isinstance(event, yaml.AliasEvent):
             raise yaml.MarkedYAMLError(
-                None, None, "aliases (*name) are not allowed in Assay files", event.start_mark
+                None, None, "aliases (*name) are not allowed in Assay files", mark
             )
         anchor = getattr(event, "anchor", None)
         if anchor is not None:

@@ -112,9 +112,8 @@ class _Builder:
             if info.is_required():
                 fields.append((name, field_type))
             elif info.default_factory is not None:
-                fields.append(
-                    (name, field_type, msgspec.field(default_factory=info.default_factory))
-                )  # type: ignore[arg-type]
+                factory: Any = info.default_factory
+                fields.append((name, field_type, msgspec.field(default_factory=factory)))
             elif isinstance(info.default, list | dict):
                 factory = type(info.default)
                 fields.append((name, field_type, msgspec.field(default_factory=factory)))
@@ -161,7 +160,7 @@ NEEDS_PYDANTIC: frozenset[str] = frozenset(
 )
 """Kinds whose models check more than types (cross-field rules): pydantic validates them too."""
 
-_ANY_KIND = Union[tuple(STRUCTS.values())]  # noqa: UP007
+_ANY_KIND: Any = Union[tuple(STRUCTS.values())]  # noqa: UP007
 _json_decoder = msgspec.json.Decoder(_ANY_KIND)
 
 DecodeError = (msgspec.ValidationError, msgspec.DecodeError)

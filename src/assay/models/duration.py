@@ -79,8 +79,20 @@ class Duration:
         return add_business_days(end, -self.amount)
 
     def describe(self) -> str:
-        word = _UNIT_WORDS[self.unit]
-        return f"{self.amount} {word}{'' if self.amount == 1 else 's'}"
+        """Words for reports: ``5 business days``, ``7 minutes 30 seconds``."""
+        if self.unit == "bd":
+            return _words(self.amount, "bd")
+        seconds = self.amount * _UNIT_SECONDS[self.unit]
+        parts: list[str] = []
+        for unit in ("d", "h", "m", "s"):
+            size = _UNIT_SECONDS[unit]
+            if seconds >= size and (seconds % size == 0 or unit in ("h", "m", "s") or seconds // size >= 1):
+                count, seconds = divmod(seconds, size)
+                if count:
+                    parts.append(_words(count, unit))
+            if len(parts) == 2 or not seconds:
+                break
+        return " ".join(parts) or "0 seconds"
 
     def __str__(self) -> str:
         return f"{self.amount}{self.unit}"
@@ -121,6 +133,11 @@ class Duration:
             "pattern": DURATION_PATTERN,
             "description": "A duration: 90d, 24h, 15m, 30s, 2w, or 5bd (business days).",
         }
+
+
+def _words(count: int, unit: str) -> str:
+    word = _UNIT_WORDS[unit]
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def add_business_days(start: datetime, days: int) -> datetime:
