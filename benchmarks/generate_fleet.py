@@ -76,8 +76,8 @@ _SIGNALS_B = (
     "cost",
     "dependency_versions",
 )
-_SIGNALS_C = (*_SIGNALS_B, "labelled_quality", "override_rate", "segments")
-_SIGNALS_D = (*_SIGNALS_C, "safety", "alerting")
+_SIGNALS_C = (*_SIGNALS_B, "labelled_quality", "override_rate", "segment_quality")
+_SIGNALS_D = (*_SIGNALS_C, "safety")
 
 CLASSES: dict[str, ClassSpec] = {
     "minimal": ClassSpec(
@@ -174,6 +174,9 @@ CLASSES: dict[str, ClassSpec] = {
 }
 
 HYPERCARE_DAYS = 90
+
+# Modes a C1 workflow's policies cannot see (no canary, business-hours on-call, weekly drift).
+_NOT_AT_C1 = {"canary_short", "canary_failed", "oncall_gap", "drift_gap"}
 
 FAILURE_MODES = (
     "canary_short",
@@ -371,12 +374,21 @@ def plan_fleet(args: Args, rng: random.Random, as_of: int) -> list[Plan]:
         p.incidents = i
     for p, f in zip(plans, split_total(args.feedback, lifetimes), strict=True):
         p.feedback = f
-    for p, r in zip(plans, split_total(args.drift_records, [1.0] * len(plans)), strict=True):
-        p.drift = r
     troubled = rng.sample(range(len(plans)), round(len(plans) * args.troubled_share))
     for i in sorted(troubled):
-        modes = rng.sample(FAILURE_MODES, rng.choice((1, 1, 2)))
-        plans[i].failures.update(modes)
+        options = [
+            m for m in FAILURE_MODES if plans[i].risk_class != "minimal" or m not in _NOT_AT_C1
+        ]
+        plans[i].failures.update(rng.sample(options, rng.choice((1, 1, 2))))
+    # Drift volume follows the cadence the policies demand: 15-minute runs for high and
+    # critical workflows in hypercare, one 15-minute critical feature at critical.
+    weights = []
+    for p in plans:
+        hypercare = as_of < p.launch_ts + HYPERCARE_DAYS * DAY
+        level = int(p.spec.code[1])
+        weights.append(3.5 if hypercare and level >= 3 else 2.0 if level == 4 else 1.0)
+    for p, r in zip(plans, split_total(args.drift_records, weights), strict=True):
+        p.drift = r
     return plans
 
 
@@ -405,6 +417,7 @@ class WorkflowGen:
         self.versions: list[tuple[str, int]] = []  # (model_version, first deploy start)
         self.cr_ids: list[str] = []
         self.incident_ids: list[tuple[str, int]] = []
+        self.initial_reports: list[int] = []  # submission times of initial Art. 73 reports
         self.feedback_seq = 0
 
     def failing(self, mode: str) -> bool:
@@ -445,13 +458,15 @@ class WorkflowGen:
                 cards.append(self._card(version, previous, t))
             cr_id = f"{self.wf}-CR-{k + 1:05d}"
             dep_id = f"{self.wf}-DEP-{k + 1:05d}"
-            emergency = k > 0 and rng.random() < 0.02
+            # A new model version never ships as an emergency (retraining must deploy normally).
+            emergency = k > 0 and not new_version and rng.random() < 0.02
             author = self.person()
             approvers = [x for x in self.p.people if x != author]
             chosen = rng.sample(approvers, 2)
             if self.failing("cr_one_approver") and k == bad_deploy:
                 chosen = chosen[:1]
-            approve_base = t + 4 * HOUR if emergency else t - 2 * DAY
+            # Emergency changes are approved after the fact, before the change record is filed.
+            approve_base = t + 2 * HOUR if emergency else t - 2 * DAY
             approvals = [
                 {"id": who, "approved_at": iso(approve_base + i * 40 * MIN)}
                 for i, who in enumerate([*chosen, p.owner])
@@ -468,13 +483,16 @@ class WorkflowGen:
                 "rollback_plan_ref": f"https://runbooks.example.com/{self.wf}/rollback",
                 "approvers": approvals,
                 "emergency": emergency,
-                "alters_system": change_type in ("model", "data"),
+                # Only a change made while a serious incident is being investigated can alter
+                # what the authority analyses (Art. 73(6)); it is approved after the report.
+                "alters_system": change_type in ("model", "data")
+                and any(0 <= approve_base - sub <= 60 * DAY for sub in self.initial_reports),
                 "substantial_mod_assessed": True,
                 "substantial_mod": substantial,
             }
             if substantial:
                 cr_fields["conformity_ref"] = f"https://qms.example.com/{self.wf}/ca-{k + 1}"
-            created = t - (1 * HOUR if emergency else 3 * DAY)
+            created = t + 6 * HOUR if emergency else t - 3 * DAY
             crs.append(
                 envelope(
                     "change_request",
@@ -533,11 +551,13 @@ class WorkflowGen:
                 )
             )
             if new_version and k > 0 and self.level >= 2:
-                runs.append(self._retraining(version, t, cr_id, promoted=True))
+                runs.append(self._retraining(version, t, cr_id, author, promoted=True))
         # A few candidates that were evaluated and not promoted.
         for _ in range(rng.randint(1, 3) if self.level >= 2 else 0):
             t = rng.randint(p.launch_ts + DAY, self.as_of - 2 * DAY)
-            runs.append(self._retraining(f"{major}.{minor}.{rng.randint(1, 9)}-cand", t, None))
+            runs.append(
+                self._retraining(f"{major}.{minor}.{rng.randint(1, 9)}-cand", t + 6 * DAY, None, "")
+            )
         return {
             "model_card": cards,
             "change_request": crs,
@@ -566,10 +586,16 @@ class WorkflowGen:
         reviewed = first_deploy - 3 * DAY
         approved = first_deploy - 2 * DAY
         rid = f"{self.wf}-CARD-{version}"
-        transparency = {"art50_1": True} if self.level >= 2 else {}
+        transparency: dict[str, bool] = {}
+        if self.level >= 2:
+            transparency = {
+                "art50_1": True,
+                "art50_2": p.use_case in ("content-generator", "email-drafter"),
+                "art50_3": False,
+                "art50_4": False,
+            }
         if self.level >= 3:
-            transparency["art13"] = True
-            transparency["art26_11"] = p.role == "deployer"
+            transparency["art13" if p.role == "provider" else "art26_11"] = True
         return envelope(
             "model_card",
             rid,
@@ -600,7 +626,9 @@ class WorkflowGen:
             approved_at=iso(approved),
         )
 
-    def _retraining(self, version: str, deploy_t: int, cr_id: str | None, **kw: bool) -> Record:
+    def _retraining(
+        self, version: str, deploy_t: int, cr_id: str | None, author: str, **kw: bool
+    ) -> Record:
         rng = self.rng
         t = deploy_t - 6 * DAY
         rid = f"{self.wf}-RT-{version}"
@@ -620,8 +648,11 @@ class WorkflowGen:
                 if seg:
                     row["segment"] = seg
                 evals.append(row)
+        trigger = rng.choice(("schedule", "schedule", "drift"))
+        if self.level == 4 and self.hypercare:
+            trigger = "incident"  # critical workflows in hypercare retrain for incident fixes only
         fields: Record = {
-            "trigger": rng.choice(("schedule", "schedule", "drift")),
+            "trigger": trigger,
             "model_version": version,
             "data_hash": "sha256:" + hashlib.sha256(f"{rid}/data".encode()).hexdigest(),
             "code_commit": hashlib.sha1(f"{rid}/code".encode()).hexdigest(),  # noqa: S324
@@ -633,7 +664,7 @@ class WorkflowGen:
             "promoted": bool(kw.get("promoted", False)),
         }
         if self.level >= 3:
-            fields["independent_reviewer"] = self.person()
+            fields["independent_reviewer"] = self.person(exclude=[author])
         if cr_id is not None:
             fields["change_request_id"] = cr_id
         return envelope(
@@ -720,6 +751,7 @@ class WorkflowGen:
             if fields["model_quality"] and rng.random() < 0.5:
                 safety.append(self._feedback(aware - 20 * MIN, safety_incident=iid))
             if serious:
+                self.initial_reports.append(aware + DAY)
                 for j, (kind, delay) in enumerate((("initial", 1 * DAY), ("complete", 9 * DAY))):
                     rid = f"{self.wf}-SIR-{k + 1:04d}-{j + 1}"
                     reports.append(
@@ -839,72 +871,95 @@ class WorkflowGen:
 
     # -- drift ------------------------------------------------------------------------
     def drift(self) -> list[Record]:
+        """Drift runs per metric (hourly; every 15 minutes where the class demands it) and
+        daily per-segment evaluations, newest at the as-of time, going back as far as this
+        workflow's share of the volume reaches (at least the policies' 30-day window)."""
         rng, p = self.rng, self.p
-        life_hours = (self.as_of - p.launch_ts) // HOUR - 24
-        n_series = max(rng.randint(5, 8), math.ceil(p.drift / max(1, life_hours)))
-        series: list[tuple[str, str | None, float, float, bool]] = []
-        features = rng.sample(_FEATURES, min(len(_FEATURES), n_series))
-        for i in range(n_series):
-            if i == 0 or (i == 1 and self.level >= 2):
-                seg = None if i == 0 else rng.choice(_SEGMENTS)
-                series.append(("accuracy", seg, 0.85, rng.uniform(0.88, 0.94), False))
-            else:
-                series.append((f"psi_{features[i % len(features)]}", None, 0.2, rng.uniform(0.02, 0.08), True))
-        # Distinct metric/segment pairs (a feature may repeat if n_series is large).
-        seen: set[tuple[str, str | None]] = set()
-        for i, (m, s, th, base, up) in enumerate(series):
-            if (m, s) in seen:
-                series[i] = (f"{m}_{i}", s, th, base, up)
-            seen.add((series[i][0], s))
-        last_hour = (self.as_of // HOUR) * HOUR
+        fast = self.level >= 3 and self.hypercare
+        period = 15 * MIN if fast else HOUR
+        budget = p.drift
+        series: list[DriftSeries] = []
+        # Daily per-segment evaluation of accuracy over the 90-day window.
+        days = min(95, (self.as_of - p.launch_ts) // DAY + 2)
+        for seg in _SEGMENTS[:3]:
+            n = min(days, budget)
+            series.append(DriftSeries("accuracy", seg, 0.85, rng.uniform(0.88, 0.94), False, DAY, n))
+            budget -= n
+        features = rng.sample(_FEATURES, 8)
+        need = (31 * DAY) // (15 * MIN) + 8
+        if self.level == 4:
+            # One critical feature checked every 15 minutes (metadata.critical_features).
+            n = min(need, budget)
+            series.append(DriftSeries(f"psi_{features[0]}", None, 0.2, 0.05, True, 15 * MIN, n))
+            budget -= n
+        need = (31 * DAY) // period + 8
+        k = max(1, min(7, budget // need))
+        names = ["accuracy"] + [f"psi_{f}" for f in features[1:]]
+        for i, n in enumerate(split_total(max(0, budget), [1.0] * k)):
+            up = names[i] != "accuracy"
+            base = rng.uniform(0.02, 0.08) if up else rng.uniform(0.88, 0.94)
+            series.append(
+                DriftSeries(names[i], None, 0.2 if up else 0.85, base, up, period, n)
+            )
+        main = len(series) - k  # the first per-metric series
         gap = range(0, 0)
         if self.failing("drift_gap"):
-            start = rng.randint(3 * 24, 20 * 24)
-            gap = range(start, start + 30)
-        untriaged_at = rng.randint(48, 10 * 24) if self.failing("drift_untriaged") else -1
-        refs = [i for i, _ in self.incident_ids] or self.cr_ids
-        slots: list[tuple[int, int]] = []
-        h = 0
-        while len(slots) < p.drift:
-            for s in range(n_series):
-                if len(slots) >= p.drift:
-                    break
-                if s == 0 and h in gap:
-                    continue
-                slots.append((h, s))
-            h += 1
-        slots.reverse()
+            start = rng.randint(4 * DAY, 20 * DAY) // period
+            gap = range(start, start + (3 * DAY) // period)
+        untriaged = (
+            rng.randint(2 * DAY, 10 * DAY) // period if self.failing("drift_untriaged") else -1
+        )
+        refs = [i for i, _ in self.incident_ids] or self.cr_ids or ["unknown"]
+        rows: list[tuple[int, str, str, Record]] = []
+        for s_index, spec in enumerate(series):
+            anchor = (self.as_of // spec.period) * spec.period - (s_index * 37) % spec.period
+            j = made = 0
+            while made < spec.count:
+                skip = s_index == main and j in gap
+                if not skip:
+                    ts = anchor - j * spec.period
+                    forced = s_index == main and j == untriaged
+                    breach = forced or rng.random() < 0.0008
+                    if breach:
+                        value = spec.threshold + (0.03 if spec.up else -0.03)
+                    else:
+                        value = spec.base + rng.gauss(0, 0.01)
+                        value = (
+                            min(value, spec.threshold - 0.001)
+                            if spec.up
+                            else max(value, spec.threshold + 0.001)
+                        )
+                    record: Record = {
+                        "kind": "drift_log",
+                        "workflow": self.wf,
+                        "created_at": iso(ts + 40),
+                        "recorded_by": "drift-monitor",
+                        "run_at": iso(ts),
+                        "metric": spec.metric,
+                    }
+                    if spec.segment is not None:
+                        record["segment"] = spec.segment
+                    record["value"] = round(value, 4)
+                    record["threshold"] = spec.threshold
+                    record["breach"] = breach
+                    if breach and not forced:
+                        record["triage_ref"] = rng.choice(refs)
+                        record["triaged_at"] = iso(ts + rng.randint(10, 110) * MIN)
+                    rows.append((ts, spec.metric, spec.segment or "", record))
+                    made += 1
+                j += 1
+        rows.sort(key=lambda row: row[:3])
         out: list[Record] = []
-        for n, (h, s) in enumerate(slots, start=1):
-            metric, seg, threshold, base, up = series[s]
-            ts = last_hour - h * HOUR + s * 2 * MIN - 30 * MIN
-            breach = rng.random() < 0.0008 or (s == 1 and h == untriaged_at)
-            noise = rng.gauss(0, 0.01)
-            if breach:
-                value = threshold + 0.03 if up else threshold - 0.03
-            else:
-                value = base + noise
-                value = min(value, threshold - 0.001) if up else max(value, threshold + 0.001)
+        for n, (_, _, _, body) in enumerate(rows, start=1):
             rid = f"{self.wf}-DL-{n:06d}"
-            record: Record = {
+            record = {
                 "id": rid,
-                "kind": "drift_log",
-                "workflow": self.wf,
-                "created_at": iso(ts + 40),
-                "recorded_by": "drift-monitor",
+                **body,
                 "source_uri": f"https://monitoring.example.com/{self.wf}/drift/{n}",
-                "run_at": iso(ts),
-                "metric": metric,
             }
-            if seg is not None:
-                record["segment"] = seg
-            record["value"] = round(value, 4)
-            record["threshold"] = threshold
-            record["breach"] = breach
-            if breach and h != untriaged_at:
-                record["triage_ref"] = rng.choice(refs)
-                record["triaged_at"] = iso(ts + rng.randint(10, 110) * MIN)
             out.append(seal(record))
+        if self.level == 4:
+            self.critical_features = [series[3].metric]
         return out
 
     # -- operations: on-call, observability, audits, drills, oversight ----------------
@@ -912,17 +967,26 @@ class WorkflowGen:
         rng, p, spec = self.rng, self.p, self.spec
         week = 7 * DAY
         first = ((self.as_of - 84 * DAY) // week) * week
+        now_week = (self.as_of - first) // week
+        # A missing primary shift next week: the rota has a hole before it is published.
+        gap_week = now_week + 1 if self.failing("oncall_gap") else -1
+        owner_secondary = self.hypercare and self.level >= 2
         shifts = []
-        gap_week = 6 if self.failing("oncall_gap") else -1
         for w in range((self.as_of + 28 * DAY - first) // week + 1):
             for tier in spec.tiers:
                 if w == gap_week and tier == "primary":
                     continue
+                if tier == "primary":
+                    who = p.people[w % 3]
+                elif tier == "secondary":
+                    who = p.owner if owner_secondary else p.people[3 + w % 2]
+                else:
+                    who = p.people[5]
                 shifts.append(
                     {
                         "start": iso(first + w * week),
                         "end": iso(first + (w + 1) * week),
-                        "person": self.person() if tier != "primary" else p.people[w % 3],
+                        "person": who,
                         "tier": tier,
                     }
                 )
@@ -942,30 +1006,35 @@ class WorkflowGen:
         if self.failing("signal_missing"):
             signals.remove("latency")
         telemetry = self.as_of - (3 * HOUR if self.failing("telemetry_stale") else 45)
+        alerted = [
+            ("availability", "< 99.5%"),
+            ("errors", "rate > 1%"),
+            ("latency", "p95 > 800ms"),
+            ("labelled_quality", "accuracy < declared - 2pp"),
+            ("safety", "any unsafe output flagged"),
+        ]
         obs = envelope(
             "observability_config",
             f"{self.wf}-OBS",
             self.wf,
-            self.as_of - 20 * DAY,
+            self.as_of - 2 * DAY,
             "observability-sync",
             self.uri("observability", "config"),
             signals=signals,
             alerts=[
                 {"signal": s, "threshold": t, "rotation_id": self.rotation}
-                for s, t in (
-                    ("availability", "< 99.5%"),
-                    ("errors", "rate > 1%"),
-                    ("latency", "p95 > 800ms"),
-                )
+                for s, t in alerted
+                if s in spec.signals
             ],
             log_retention_days=400,
             log_integrity="hash_chain" if self.level >= 3 else "none",
             last_telemetry_at=iso(telemetry),
             observed_dependency_versions=dict(sorted(self.deps.items())),
         )
+        # Weekly log audits, the latest a few days ago.
         audits = []
-        t = p.launch_ts + 2 * DAY
-        while t < self.as_of:
+        t = self.as_of - rng.randint(1, 4) * DAY
+        while t > p.launch_ts:
             rid = f"{self.wf}-LA-{iso(t)[:10]}"
             audits.append(
                 envelope(
@@ -981,17 +1050,23 @@ class WorkflowGen:
                     integrity_verified=True,
                 )
             )
-            t += 7 * DAY
+            t -= 7 * DAY
+        audits.reverse()
+        # Drills: 10 days before launch, near day 30, then every few weeks.
         drills = []
         kinds = ["rollback"] + (["kill_switch"] if self.level >= 3 else [])
-        t = p.launch_ts - 10 * DAY
         step = (28, 25, 25, 25)[self.level - 1] * DAY
-        n = 0
+        when = [p.launch_ts - 10 * DAY]
+        t = p.launch_ts + 28 * DAY
         while t < self.as_of:
+            when.append(t)
+            t += step
+        n = 0
+        for t in when:
             for kind in kinds:
                 n += 1
                 result = "pass"
-                if self.failing("drill_failed") and t + step >= self.as_of:
+                if self.failing("drill_failed") and t == when[-1]:
                     result = "fail"
                 rid = f"{self.wf}-DR-{n:03d}"
                 drills.append(
@@ -1008,16 +1083,15 @@ class WorkflowGen:
                         result=result,
                     )
                 )
-            t = p.launch_ts + 28 * DAY if t < p.launch_ts else t + step
         oversight = []
-        if self.level >= 3 or (self.level == 2 and p.role == "deployer"):
+        if self.level >= 3 or self.decides_about_people:
             overseers = [
                 {"id": who, "trained_at": iso(self.as_of - rng.randint(30, 300) * DAY)}
                 for who in p.people[:3]
             ]
-            t = p.launch_ts + DAY
+            t = p.launch_ts + 12 * HOUR
             while t < self.as_of:
-                rid = f"{self.wf}-OV-{iso(t)[:10]}"
+                rid = f"{self.wf}-OV-{iso(t)[:13]}"
                 oversight.append(
                     envelope(
                         "oversight_report",
@@ -1033,7 +1107,8 @@ class WorkflowGen:
                         stop_tested_at=iso(t - rng.randint(3, 40) * DAY),
                     )
                 )
-                daily = self.level == 4 and t < p.launch_ts + 30 * DAY
+                # Critical workflows report daily during hypercare, everyone else weekly.
+                daily = self.level == 4 and t < p.launch_ts + (HYPERCARE_DAYS + 1) * DAY
                 t += DAY if daily else 7 * DAY
         return {
             "oncall_schedule": [oncall],
@@ -1043,12 +1118,15 @@ class WorkflowGen:
             "oversight_report": oversight,
         }
 
-    # -- reviews and budgets ----------------------------------------------------------
-    def governance(self) -> tuple[list[Record], Record | None, list[Record]]:
+    # -- reviews, card re-reviews and budgets -----------------------------------------
+    def governance(self) -> tuple[list[Record], list[Record], list[Record]]:
         rng, p, spec = self.rng, self.p, self.spec
         times: list[tuple[int, str]] = []
         if self.level >= 2:
-            times += [(p.launch_ts + 30 * DAY, "hypercare_30"), (p.launch_ts + 60 * DAY, "hypercare_60")]
+            times += [
+                (p.launch_ts + 30 * DAY, "hypercare_30"),
+                (p.launch_ts + 60 * DAY, "hypercare_60"),
+            ]
         exit_at = p.launch_ts + (HYPERCARE_DAYS + 1) * DAY
         times.append((exit_at, "hypercare_exit"))
         t = self.as_of - rng.randint(1, 10) * DAY
@@ -1059,6 +1137,7 @@ class WorkflowGen:
             t -= spec.review_every_days * DAY
         times = sorted((x, kind) for x, kind in times if x < self.as_of)
         reviews = []
+        cards = []
         for n, (t, kind) in enumerate(times, start=1):
             rid = f"{self.wf}-QR-{n:03d}"
             fields: Record = {
@@ -1082,24 +1161,32 @@ class WorkflowGen:
                 "signed_off_by": p.owner,
             }
             if kind.startswith("hypercare"):
-                fields["exit_criteria"] = {
-                    "no_open_sev1_sev2": True,
-                    "drift_breaches_resolved": True,
-                    "budget_above_floor": True,
-                    "p0_actions_closed": True,
-                    "page_load_within_limit": True,
-                }
+                fields["exit_criteria"] = dict.fromkeys(EXIT_CRITERIA, True)
             reviews.append(
                 envelope(
-                    "quarterly_review", rid, self.wf, t + 2 * HOUR, p.owner, self.uri("wiki", rid), **fields
+                    "quarterly_review",
+                    rid,
+                    self.wf,
+                    t + 2 * HOUR,
+                    p.owner,
+                    self.uri("wiki", rid),
+                    **fields,
                 )
             )
-        latest = reviews.pop() if reviews else None
+            # The review re-confirms the model card of the version in production.
+            live = [v for v in self.versions if v[1] <= t]
+            if live:
+                version = live[-1][0]
+                previous = self.versions[len(live) - 2][0] if len(live) > 1 else version
+                cards.append(
+                    self._card(version, previous, t, t, f"{self.wf}-CARD-{version}-R{n:03d}")
+                )
         lines = ["compute", "observability", "oncall"]
         if self.level >= 2:
             lines += ["labelling", "retraining"]
         if self.level >= 3:
             lines += ["legal_reporting", "audit"]
+        # The budget is re-forecast monthly, a 12-month period from each forecast.
         budgets = []
         t, n = p.launch_ts - 20 * DAY, 0
         while t < self.as_of:
@@ -1121,11 +1208,11 @@ class WorkflowGen:
                         {"category": c, "amount": float(rng.randint(5, 80) * 1000)} for c in lines
                     ],
                     variance_pct=round(rng.uniform(-8, 12), 1),
-                    runway_months=round(12 - (n - 1) * 2.5 + rng.uniform(0, 1), 1),
+                    runway_months=round(rng.uniform(8, 14), 1),
                 )
             )
-            t += 90 * DAY
-        return reviews, latest, budgets
+            t += 30 * DAY
+        return reviews, cards, budgets
 
 
 def _review_body(record: Record) -> str:

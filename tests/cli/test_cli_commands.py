@@ -12,7 +12,6 @@ from projectkit import (
     control,
     incident,
     param,
-    postmortem,
     review,
     risk_class,
     workflow,
@@ -42,14 +41,20 @@ def project(kit: Kit, ack_minutes: int = 5) -> Kit:
         [ACK, REVIEW],
         [
             risk_class(
-                "high", 3, ["T-ACK-01", "T-REV-01"], {"T-ACK-01": {"ack_sla": "15m"}}, hypercare=hypercare
+                "high",
+                3,
+                ["T-ACK-01", "T-REV-01"],
+                {"T-ACK-01": {"ack_sla": "15m"}},
+                hypercare=hypercare,
             )
         ],
         [workflow("good", launched="2026-04-01"), workflow("bad", launched="2025-01-06")],
         [
             incident("I-1", "2026-05-01T10:00:00Z", workflow="good", acked_at=stamp),
             review("R-1", "2026-05-02T00:00:00Z", workflow="good"),
-            incident("I-2", "2026-05-01T10:00:00Z", workflow="bad", acked_at="2026-05-01T10:45:00Z"),
+            incident(
+                "I-2", "2026-05-01T10:00:00Z", workflow="bad", acked_at="2026-05-01T10:45:00Z"
+            ),
             review("R-2", "2026-05-02T00:00:00Z", workflow="bad"),
             review(
                 "R-3",
@@ -93,7 +98,10 @@ def test_gate_hypercare_parameter_applies(kit: Kit) -> None:
         (("gate", "-w", "good", "--all", *AS_OF), "give --workflow ID"),
         (("gate", "-w", "good", "--format", "yaml", *AS_OF), "unknown output format 'yaml'"),
         (("gate", "-w", "good", "--format", "json=", *AS_OF), "expected FORMAT=FILE"),
-        (("gate", "-w", "good", "--format", "json", "--format", "text", *AS_OF), "only one --format"),
+        (
+            ("gate", "-w", "good", "--format", "json", "--format", "text", *AS_OF),
+            "only one --format",
+        ),
         (("gate", "-w", "good", "--as-of", "yesterday"), "expected an ISO 8601 timestamp"),
         (("gate", "-w", "good", "--bogus"), "No such option"),
     ],
@@ -143,7 +151,14 @@ def test_output_writes_exactly_one_format(kit: Kit, tmp_path: Path) -> None:
 
 def test_output_needs_a_format_without_file(kit: Kit, tmp_path: Path) -> None:
     run = project(kit).run(
-        "gate", "-w", "bad", *AS_OF, "--format", f"json={tmp_path / 'x.json'}", "--output", str(tmp_path / "y")
+        "gate",
+        "-w",
+        "bad",
+        *AS_OF,
+        "--format",
+        f"json={tmp_path / 'x.json'}",
+        "--output",
+        str(tmp_path / "y"),
     )
     assert run.code == 2
     assert "--output needs a --format" in run.err

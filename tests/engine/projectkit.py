@@ -184,7 +184,9 @@ def drift(id_: str, run_at: str, **fields: Any) -> dict[str, Any]:
     return record("drift_log", id_, **base)
 
 
-def waiver(id_: str, control_id: str, approved_at: str, expires_at: str, **extra: Any) -> dict[str, Any]:
+def waiver(
+    id_: str, control_id: str, approved_at: str, expires_at: str, **extra: Any
+) -> dict[str, Any]:
     return {
         "id": id_,
         "workflow": WF,
@@ -256,7 +258,9 @@ class Kit:
         waivers: list[dict[str, Any]] | None = None,
     ) -> Kit:
         """Write a catalog, one file per class, the workflows, evidence and waivers."""
-        self.dump("policies/catalog.yaml", {"catalog": "test", "version": "1", "controls": controls})
+        self.dump(
+            "policies/catalog.yaml", {"catalog": "test", "version": "1", "controls": controls}
+        )
         for item in classes:
             self.dump(f"policies/class-{item['id']}.yaml", item)
         self.dump("workflows/workflows.yaml", workflows if workflows is not None else [workflow()])
@@ -268,7 +272,9 @@ class Kit:
     def load(self) -> Project:
         return load_project(self.root)
 
-    def assess(self, as_of: str = AS_OF, workflow_id: str = WF, release: str | None = None) -> Assessment:
+    def assess(
+        self, as_of: str = AS_OF, workflow_id: str = WF, release: str | None = None
+    ) -> Assessment:
         return assess(self.load(), workflow_id, parse_instant(as_of), release)
 
     def control(self, control_id: str, as_of: str = AS_OF) -> ControlResult:

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -89,7 +90,10 @@ def test_record_created_after_as_of_is_ignored(kit: Kit) -> None:
     assert result.status == "fail"
     assert result.records == 0
     # As of a later time both exist and count.
-    assert single(kit, PRESENT, [late, future], N, {"n": 2}, as_of="2026-06-10T00:00:00Z").status == "pass"
+    assert (
+        single(kit, PRESENT, [late, future], N, {"n": 2}, as_of="2026-06-10T00:00:00Z").status
+        == "pass"
+    )
 
 
 # --- fresh ------------------------------------------------------------------------------
@@ -136,7 +140,9 @@ def test_every_pass(kit: Kit) -> None:
 
 def test_every_fail_names_the_record_and_values(kit: Kit) -> None:
     slow = incident("I-2", "2026-05-10T10:00:00Z", acked_at="2026-05-10T10:30:00Z")
-    result = single(kit, EVERY, [incident("I-1", "2026-05-01T10:00:00Z"), slow], ACK, {"ack_sla": "15m"})
+    result = single(
+        kit, EVERY, [incident("I-1", "2026-05-01T10:00:00Z"), slow], ACK, {"ack_sla": "15m"}
+    )
     assert result.status == "fail"
     assert result.summary == "A every check: 1 of 2 incident records do not."
     (finding,) = [f for f in result.findings if f.outcome == "fail"]
@@ -145,7 +151,12 @@ def test_every_fail_names_the_record_and_values(kit: Kit) -> None:
         "(acked_at=2026-05-10 10:30 UTC, paged_at=2026-05-10 10:00 UTC, ack_sla=15m)"
     )
     (pointer,) = finding.evidence
-    assert (pointer.file, pointer.line, pointer.record_id, pointer.kind) == (EVIDENCE_FILE, 2, "I-2", "incident")
+    assert (pointer.file, pointer.line, pointer.record_id, pointer.kind) == (
+        EVIDENCE_FILE,
+        2,
+        "I-2",
+        "incident",
+    )
     assert len(pointer.sha256) == 64
 
 
@@ -183,7 +194,9 @@ FRIDAY = "2026-05-15T10:00:00Z"
         ("1bd", "2026-05-18T10:00:00Z", "pass"),  # Monday 10:00 is one business day
     ],
 )
-def test_covered_business_days_across_a_weekend(kit: Kit, deadline: str, published: str, status: str) -> None:
+def test_covered_business_days_across_a_weekend(
+    kit: Kit, deadline: str, published: str, status: str
+) -> None:
     evidence = [incident("I-1", FRIDAY), postmortem("PM-1", "I-1", published)]
     result = single(kit, covered(deadline), evidence)
     assert result.status == status
@@ -193,7 +206,9 @@ def test_covered_business_days_across_a_weekend(kit: Kit, deadline: str, publish
 
 
 def test_covered_missing_postmortem_after_deadline_fails(kit: Kit) -> None:
-    result = single(kit, covered("5bd"), [incident("I-1", FRIDAY), incident("I-2", FRIDAY, severity="SEV3")])
+    result = single(
+        kit, covered("5bd"), [incident("I-1", FRIDAY), incident("I-2", FRIDAY, severity="SEV3")]
+    )
     assert result.status == "fail"
     assert result.summary == (
         "Expected every matching incident to be covered by a postmortem within 5 business days; "
@@ -213,10 +228,16 @@ def test_covered_pending_before_the_deadline(kit: Kit) -> None:
 
 
 def test_covered_assert_failure_is_explained(kit: Kit) -> None:
-    evidence = [incident("I-1", FRIDAY), postmortem("PM-1", "I-1", "2026-05-18T00:00:00Z", blameless=False)]
+    evidence = [
+        incident("I-1", FRIDAY),
+        postmortem("PM-1", "I-1", "2026-05-18T00:00:00Z", blameless=False),
+    ]
     result = single(kit, covered("5bd"), evidence)
     assert result.status == "fail"
-    assert "postmortem PM-1 does not meet `r.blameless` (blameless=False)" in result.findings[0].message
+    assert (
+        "postmortem PM-1 does not meet `r.blameless` (blameless=False)"
+        in result.findings[0].message
+    )
 
 
 # --- aggregate --------------------------------------------------------------------------
@@ -224,12 +245,23 @@ def test_covered_assert_failure_is_explained(kit: Kit) -> None:
 
 def acks(minutes: list[int]) -> list[dict[str, Any]]:
     return [
-        incident(f"I-{i}", f"2026-05-{i + 1:02d}T10:00:00Z", acked_at=f"2026-05-{i + 1:02d}T10:{m:02d}:00Z")
+        incident(
+            f"I-{i}",
+            f"2026-05-{i + 1:02d}T10:00:00Z",
+            acked_at=f"2026-05-{i + 1:02d}T10:{m:02d}:00Z",
+        )
         for i, m in enumerate(minutes)
     ]
 
 
-P95 = check("aggregate", function="p95", value="r.acked_at - r.paged_at", op="<=", threshold="$p95", window="90d")
+P95 = check(
+    "aggregate",
+    function="p95",
+    value="r.acked_at - r.paged_at",
+    op="<=",
+    threshold="$p95",
+    window="90d",
+)
 
 
 def test_aggregate_p95_pass(kit: Kit) -> None:
@@ -249,16 +281,26 @@ def test_aggregate_p95_fail(kit: Kit) -> None:
 
 def daily(days: list[int], metric: str = "psi") -> list[dict[str, Any]]:
     """Drift runs on the given days before the as-of time (2026-06-01)."""
-    from datetime import datetime, timedelta
-
     base = datetime(2026, 6, 1, 0, 0)
     return [
-        drift(f"D-{metric}-{d}", (base - timedelta(days=d)).strftime("%Y-%m-%dT%H:%M:%SZ"), metric=metric)
+        drift(
+            f"D-{metric}-{d}",
+            (base - timedelta(days=d)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            metric=metric,
+        )
         for d in days
     ]
 
 
-RATE = check("aggregate", evidence="drift_log", function="rate", per="1d", op=">=", threshold=0.95, window="30d")
+RATE = check(
+    "aggregate",
+    evidence="drift_log",
+    function="rate",
+    per="1d",
+    op=">=",
+    threshold=0.95,
+    window="30d",
+)
 
 
 def test_aggregate_rate(kit: Kit) -> None:
@@ -268,7 +310,9 @@ def test_aggregate_rate(kit: Kit) -> None:
     assert result.findings[0].message.startswith("rate = 0.5 over 15 records")
 
 
-GAP = check("aggregate", evidence="drift_log", function="max_gap", op="<=", threshold="2d", window="30d")
+GAP = check(
+    "aggregate", evidence="drift_log", function="max_gap", op="<=", threshold="2d", window="30d"
+)
 
 
 def test_aggregate_max_gap(kit: Kit) -> None:
@@ -283,7 +327,15 @@ def test_aggregate_max_gap_counts_the_time_since_the_last_record(kit: Kit) -> No
 
 
 def test_aggregate_group_by_every_group_must_meet(kit: Kit) -> None:
-    count = check("aggregate", evidence="drift_log", function="count", group_by="metric", op=">=", threshold=10, window="30d")
+    count = check(
+        "aggregate",
+        evidence="drift_log",
+        function="count",
+        group_by="metric",
+        op=">=",
+        threshold=10,
+        window="30d",
+    )
     result = single(kit, count, daily(list(range(20)), "psi") + daily([1, 2], "accuracy"))
     assert result.status == "fail"
     assert result.summary == "Expected count for every metric >= 10; 1 of 2 groups do not meet it."
@@ -294,7 +346,15 @@ def test_aggregate_group_by_every_group_must_meet(kit: Kit) -> None:
 
 
 def test_aggregate_ratio(kit: Kit) -> None:
-    ratio = check("aggregate", evidence="drift_log", function="ratio", value="!r.breach", op=">=", threshold=0.9, window="30d")
+    ratio = check(
+        "aggregate",
+        evidence="drift_log",
+        function="ratio",
+        value="!r.breach",
+        op=">=",
+        threshold=0.9,
+        window="30d",
+    )
     records = daily(list(range(10)))
     records[0]["breach"] = True
     assert single(kit, ratio, records).status == "pass"

@@ -116,7 +116,12 @@ def test_cel_runtime_error_fails_closed(kit: Kit) -> None:
 
 def test_not_applicable(kit: Kit) -> None:
     controls = [control("T-A-01", FAILING, applies_if="workflow.eu_scope")]
-    kit.setup(controls, [risk_class("high", 3, ["T-A-01"])], [workflow()], [incident("I-1", "2026-05-01T00:00:00Z")])
+    kit.setup(
+        controls,
+        [risk_class("high", 3, ["T-A-01"])],
+        [workflow()],
+        [incident("I-1", "2026-05-01T00:00:00Z")],
+    )
     assessment = kit.assess()
     assert assessment.control("T-A-01").status == "not_applicable"
     assert assessment.exit_code == 0

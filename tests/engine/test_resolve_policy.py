@@ -32,12 +32,16 @@ REVIEW = control(
 )
 
 
-def classes(high_ack: str = "15m", hypercare: dict[str, object] | None = None) -> list[dict[str, object]]:
+def classes(
+    high_ack: str = "15m", hypercare: dict[str, object] | None = None
+) -> list[dict[str, object]]:
     high = risk_class("high", 3, ["T-REV-01"], {"T-ACK-01": {"ack_sla": high_ack}}, extends="low")
     if hypercare is not None:
         high["hypercare"] = hypercare
     return [
-        risk_class("low", 1, ["T-ACK-01"], {"T-ACK-01": {"ack_sla": "60m"}, "T-REV-01": {"cadence": "92d"}}),
+        risk_class(
+            "low", 1, ["T-ACK-01"], {"T-ACK-01": {"ack_sla": "60m"}, "T-REV-01": {"cadence": "92d"}}
+        ),
         high,
     ]
 
@@ -75,7 +79,10 @@ def test_loosening_exits_2_on_the_cli(kit: Kit) -> None:
 def hc_kit(kit: Kit, *evidence: dict[str, object], hc_ack: str = "5m") -> Kit:
     hypercare = {"days": 90, "extension_days": 30, "params": {"T-ACK-01": {"ack_sla": hc_ack}}}
     return kit.setup(
-        [ACK, REVIEW], classes(hypercare=hypercare), [workflow(launched="2026-01-05")], list(evidence)
+        [ACK, REVIEW],
+        classes(hypercare=hypercare),
+        [workflow(launched="2026-01-05")],
+        list(evidence),
     )
 
 

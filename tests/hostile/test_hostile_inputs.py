@@ -168,7 +168,9 @@ def replace(kit: Kit, rel: str, old: str, new: str) -> str:
     return text
 
 
-def at(rel: str, text: str, needle: str, fragment: str, *, column: bool = True, nth: int = 1) -> Expect:
+def at(
+    rel: str, text: str, needle: str, fragment: str, *, column: bool = True, nth: int = 1
+) -> Expect:
     line, col = line_col(text, needle, nth)
     return Expect(rel, line, col if column else None, fragment)
 
@@ -183,37 +185,51 @@ def malformed_yaml(kit: Kit) -> Expect:
 
 
 def duplicate_key_policy(kit: Kit) -> Expect:
-    text = replace(kit, "policies/catalog.yaml", "    severity: high\n", "    severity: high\n    title: Again\n")
+    text = replace(
+        kit,
+        "policies/catalog.yaml",
+        "    severity: high\n",
+        "    severity: high\n    title: Again\n",
+    )
     return at("policies/catalog.yaml", text, "title: Again", "duplicate key 'title'")
 
 
 def duplicate_key_workflow(kit: Kit) -> Expect:
-    text = replace(kit, "workflows/wf.yaml", "risk_class: high\n", "risk_class: high\nowner: someone\n")
+    text = replace(
+        kit, "workflows/wf.yaml", "risk_class: high\n", "risk_class: high\nowner: someone\n"
+    )
     return at("workflows/wf.yaml", text, "owner: someone", "duplicate key 'owner'")
 
 
 def duplicate_key_yaml_evidence(kit: Kit) -> Expect:
-    text = replace(kit, "evidence/incident.yaml", "owner: alice\n", "owner: alice\nseverity: SEV1\n")
+    text = replace(
+        kit, "evidence/incident.yaml", "owner: alice\n", "owner: alice\nseverity: SEV1\n"
+    )
     return at("evidence/incident.yaml", text, "severity: SEV1", "duplicate key 'severity'")
 
 
 def duplicate_key_json_evidence(kit: Kit) -> Expect:
-    text = replace(kit, "evidence/incident.json", '"owner": "alice",\n', '"owner": "alice",\n"severity": "SEV1",\n')
+    text = replace(
+        kit,
+        "evidence/incident.json",
+        '"owner": "alice",\n',
+        '"owner": "alice",\n"severity": "SEV1",\n',
+    )
     line, _ = line_col(text, '"severity": "SEV1"')
     return Expect("evidence/incident.json", line, None, "duplicate key 'severity'")
 
 
 def alias_bomb(kit: Kit) -> Expect:
-    bomb = "".join(
-        f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]\n" for i in range(1, 10)
-    )
+    bomb = "".join(f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]\n" for i in range(1, 10))
     text = kit.text("evidence/incident.yaml") + 'l0: &l0 "lol"\n' + bomb
     kit.write("evidence/incident.yaml", text)
     return at("evidence/incident.yaml", text, "&l0", "anchors (&l0) are not allowed")
 
 
 def merge_key(kit: Kit) -> Expect:
-    text = replace(kit, "workflows/wf.yaml", "owner: risk-ml\n", "owner: risk-ml\nmetadata:\n  <<: {team: a}\n")
+    text = replace(
+        kit, "workflows/wf.yaml", "owner: risk-ml\n", "owner: risk-ml\nmetadata:\n  <<: {team: a}\n"
+    )
     return at("workflows/wf.yaml", text, "<<", "merge keys (<<) are not allowed")
 
 
@@ -252,7 +268,9 @@ def unknown_control_in_class(kit: Kit) -> Expect:
 
 
 def unknown_control_in_requires(kit: Kit) -> Expect:
-    text = replace(kit, "policies/catalog.yaml", "requires: [T-INC-01]", "requires: [T-INC-01, T-NOPE-01]")
+    text = replace(
+        kit, "policies/catalog.yaml", "requires: [T-INC-01]", "requires: [T-INC-01, T-NOPE-01]"
+    )
     return at("policies/catalog.yaml", text, "T-NOPE-01", "unknown control 'T-NOPE-01'")
 
 
@@ -267,7 +285,12 @@ def unknown_kind_in_evidence(kit: Kit) -> Expect:
 
 
 def unknown_kind_in_catalog(kit: Kit) -> Expect:
-    text = replace(kit, "policies/catalog.yaml", "evidence: [incident, postmortem]", "evidence: [incident, postmortems]")
+    text = replace(
+        kit,
+        "policies/catalog.yaml",
+        "evidence: [incident, postmortem]",
+        "evidence: [incident, postmortems]",
+    )
     return at("policies/catalog.yaml", text, "postmortems", "unknown evidence kind 'postmortems'")
 
 
@@ -282,18 +305,27 @@ def string_for_integer_param(kit: Kit) -> Expect:
 
 
 def list_for_mapping(kit: Kit) -> Expect:
-    text = replace(kit, "workflows/wf.yaml", "owner: risk-ml\n", "owner: risk-ml\nmetadata: [team, repo]\n")
+    text = replace(
+        kit, "workflows/wf.yaml", "owner: risk-ml\n", "owner: risk-ml\nmetadata: [team, repo]\n"
+    )
     return at("workflows/wf.yaml", text, "[team, repo]", "dictionary")
 
 
 def naive_timestamp_yaml(kit: Kit) -> Expect:
-    text = replace(kit, "evidence/incident.yaml", "paged_at: 2026-05-02T10:00:00Z", "paged_at: 2026-05-02T10:00:00")
+    text = replace(
+        kit,
+        "evidence/incident.yaml",
+        "paged_at: 2026-05-02T10:00:00Z",
+        "paged_at: 2026-05-02T10:00:00",
+    )
     return at("evidence/incident.yaml", text, "2026-05-02T10:00:00\n", "timezone-aware")
 
 
 def naive_timestamp_jsonl(kit: Kit) -> Expect:
     lines = JSONL.splitlines(keepends=True)
-    lines[1] = lines[1].replace('"paged_at": "2026-05-01T10:00:00Z"', '"paged_at": "2026-05-01T10:00:00"')
+    lines[1] = lines[1].replace(
+        '"paged_at": "2026-05-01T10:00:00Z"', '"paged_at": "2026-05-01T10:00:00"'
+    )
     kit.write("evidence/incidents.jsonl", "".join(lines))
     return Expect("evidence/incidents.jsonl", 2, None, "timezone-aware")
 
@@ -350,7 +382,11 @@ def unreadable_file(kit: Kit) -> Expect:
 
 
 def invalid_utf8(kit: Kit) -> Expect:
-    data = YAML_RECORD.replace("owner: alice", "owner: al\xffice").encode("utf-8").replace(b"\xc3\xbf", b"\xff")
+    data = (
+        YAML_RECORD.replace("owner: alice", "owner: al\xffice")
+        .encode("utf-8")
+        .replace(b"\xc3\xbf", b"\xff")
+    )
     kit.write("evidence/incident.yaml", data)
     line, _ = line_col(YAML_RECORD, "owner: alice")
     return Expect("evidence/incident.yaml", line, None, "not valid UTF-8")
@@ -370,8 +406,18 @@ def unknown_key_workflow(kit: Kit) -> Expect:
 
 
 def unknown_key_control(kit: Kit) -> Expect:
-    text = replace(kit, "policies/catalog.yaml", "    remediation: Write the postmortem.", "    remediaton: Write the postmortem.")
-    return at("policies/catalog.yaml", text, "remediaton", "unknown key 'remediaton' (did you mean 'remediation'?)")
+    text = replace(
+        kit,
+        "policies/catalog.yaml",
+        "    remediation: Write the postmortem.",
+        "    remediaton: Write the postmortem.",
+    )
+    return at(
+        "policies/catalog.yaml",
+        text,
+        "remediaton",
+        "unknown key 'remediaton' (did you mean 'remediation'?)",
+    )
 
 
 def unknown_key_evidence(kit: Kit) -> Expect:

@@ -130,6 +130,8 @@ def test_validate_model_collects_all_problems_with_did_you_mean() -> None:
     with pytest.raises(InputErrors) as info:
         validate_model(Workflow, value, positions, file="wf.yaml")
     lines = info.value.lines()
-    assert any(line.startswith("wf.yaml:2:1 (at /nam)") and "did you mean 'name'" in line for line in lines)
+    assert any(
+        line.startswith("wf.yaml:2:1 (at /nam)") and "did you mean 'name'" in line for line in lines
+    )
     assert any(line.startswith("wf.yaml:5:11 (at /launched)") for line in lines)
     assert lines == sorted(lines, key=lambda s: (s.split(":")[0], int(s.split(":")[1])))

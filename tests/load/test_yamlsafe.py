@@ -22,7 +22,10 @@ def test_positions_map_pointers_to_values_and_keys() -> None:
     assert value["nested"]["list"][1] == {"a": 1, "b": "two"}
     loc = positions.location("/owner")
     assert (loc.file, loc.line, loc.column, loc.pointer) == ("f.yaml", 2, 8, "/owner")
-    assert (positions.location("/nested/list/0").line, positions.location("/nested/list/0").column) == (5, 7)
+    assert (
+        positions.location("/nested/list/0").line,
+        positions.location("/nested/list/0").column,
+    ) == (5, 7)
     b = positions.location("/nested/list/1/b")
     assert (b.line, b.column) == (6, 17)
     key = positions.key_location("/nested/list/1/b")

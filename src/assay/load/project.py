@@ -342,24 +342,19 @@ class _Loader:
         name: str,
         source: str | None,
         allowed: frozenset[str],
-        location: Location,
+        positions: Positions,
+        pointer: str,
     ) -> None:
         if source is None:
             return
+        location = positions.location(pointer)
         try:
             expr = compile_expression(source, allowed_variables=allowed)
         except ExpressionSyntaxError as err:
-            line = location.line
-            column = location.column
-            if line is not None and err.line > 1:
-                line += err.line  # block scalars start on the next line
-                column = err.column
-            elif column is not None:
-                column += err.column - 1
             self.errors.add(
                 InputError(
                     f"invalid CEL in `{name}`: {err.message}",
-                    location=Location(location.file, line, column, location.pointer),
+                    location=positions.text_location(pointer, err.line, err.column),
                     code="CEL",
                 )
             )
@@ -384,7 +379,8 @@ class _Loader:
             "applies_if",
             control.applies_if,
             WORKFLOW_VARS,
-            pos.location("/applies_if"),
+            pos,
+            "/applies_if",
         )
         seen: set[str] = set()
         for index, check in enumerate(control.checks):
@@ -405,7 +401,7 @@ class _Loader:
                 ("time_field", check.time_field, check.evidence)
             ]
             self._compile(
-                control, check.id, "where", check.where, RECORD_VARS, pos.location(base + "/where")
+                control, check.id, "where", check.where, RECORD_VARS, pos, base + "/where"
             )
             refs: list[tuple[str, Any]] = [("window", check.window)]
             if isinstance(check, PresentCheck):
@@ -419,7 +415,8 @@ class _Loader:
                     "assert",
                     check.assert_,
                     RECORD_VARS,
-                    pos.location(base + "/assert"),
+                    pos,
+                    base + "/assert",
                 )
             elif isinstance(check, CoveredCheck):
                 refs.append(("deadline", check.deadline))
@@ -439,7 +436,8 @@ class _Loader:
                     "by.where",
                     check.by.where,
                     COVER_VARS,
-                    pos.location(base + "/by/where"),
+                    pos,
+                    base + "/by/where",
                 )
                 self._compile(
                     control,
@@ -447,7 +445,8 @@ class _Loader:
                     "assert",
                     check.assert_,
                     COVER_VARS,
-                    pos.location(base + "/assert"),
+                    pos,
+                    base + "/assert",
                 )
             elif isinstance(check, AggregateCheck):
                 refs += [("per", check.per), ("threshold", check.threshold)]
@@ -458,7 +457,8 @@ class _Loader:
                     "value",
                     check.value,
                     RECORD_VARS,
-                    pos.location(base + "/value"),
+                    pos,
+                    base + "/value",
                 )
             for name, field_name, kind in fields:
                 kind_model = EVIDENCE_KINDS.get(kind or "")

@@ -21,6 +21,20 @@ from ..errors import InputError, Location
 MAX_DEPTH = 64
 
 
+def decode_utf8(data: bytes, file: str) -> str:
+    """Decode UTF-8 or raise an InputError at the line and column of the first bad byte."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        raise InputError(
+            f"not valid UTF-8 (byte 0x{data[err.start]:02x})",
+            location=Location(file, line, column),
+            code="ENCODING",
+        ) from None
+
+
 class _StrictSafeLoader(yaml.SafeLoader):
     """SafeLoader that refuses anchors, aliases and duplicate or non-string keys."""
 
@@ -77,10 +91,41 @@ _StrictSafeLoader.add_implicit_resolver(
 class Positions:
     """Maps JSON pointers of a document to 1-based (line, column)."""
 
-    def __init__(self, file: str, table: dict[str, tuple[int, int]], line_offset: int = 0):
+    def __init__(
+        self,
+        file: str,
+        table: dict[str, tuple[int, int]],
+        line_offset: int = 0,
+        content: dict[str, tuple[int, int, str]] | None = None,
+    ):
         self.file = file
         self._table = table
         self._offset = line_offset
+        self._content = content or {}
+
+    def text_location(self, pointer: str, line: int, column: int) -> Location:
+        """The location of (1-based) ``line``/``column`` inside the string value at ``pointer``,
+        taking quotes and block scalars (``|``, ``>``) into account."""
+        found = self._content.get(pointer)
+        if found is None:
+            return self.location(pointer)
+        first_line, first_column, style = found
+        if style in ("|", ">"):
+            # Block scalar: content starts on the next line at its indentation.
+            return Location(
+                self.file,
+                first_line + line - 1 + self._offset,
+                first_column + column - 1,
+                pointer or None,
+            )
+        if line > 1:
+            return Location(
+                self.file, first_line + line - 1 + self._offset, column, pointer or None
+            )
+        shift = 1 if style in ("'", '"') else 0
+        return Location(
+            self.file, first_line + self._offset, first_column + shift + column - 1, pointer or None
+        )
 
     def location(self, pointer: str = "") -> Location:
         """The location of ``pointer``, or of its nearest ancestor that has one."""
@@ -107,15 +152,23 @@ class Positions:
             for key, value in self._table.items()
             if key == prefix or key.startswith(prefix + "/")
         }
-        return Positions(self.file, table, self._offset)
+        content = {
+            key[len(prefix) :]: value
+            for key, value in self._content.items()
+            if key == prefix or key.startswith(prefix + "/")
+        }
+        return Positions(self.file, table, self._offset, content)
 
 
 def escape_pointer_token(token: str) -> str:
     return token.replace("~", "~0").replace("/", "~1")
 
 
-def _positions(root: Node, file: str) -> dict[str, tuple[int, int]]:
+def _positions(
+    root: Node, file: str, lines: list[str]
+) -> tuple[dict[str, tuple[int, int]], dict[str, tuple[int, int, str]]]:
     table: dict[str, tuple[int, int]] = {}
+    content: dict[str, tuple[int, int, str]] = {}
     stack: list[tuple[Node, str, int]] = [(root, "", 0)]
     while stack:
         node, pointer, depth = stack.pop()
@@ -126,6 +179,16 @@ def _positions(root: Node, file: str) -> dict[str, tuple[int, int]]:
                 code="YAML",
             )
         table[pointer] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if isinstance(node, ScalarNode):
+            style = node.style or ""
+            if style in ("|", ">"):
+                # Content starts on the line after the indicator, at that line's indentation.
+                index = node.start_mark.line + 1
+                text = lines[index] if index < len(lines) else ""
+                indent = len(text) - len(text.lstrip(" "))
+                content[pointer] = (index + 1, indent + 1, style)
+            else:
+                content[pointer] = (node.start_mark.line + 1, node.start_mark.column + 1, style)
         if isinstance(node, MappingNode):
             for key_node, value_node in node.value:
                 child = f"{pointer}/{escape_pointer_token(str(key_node.value))}"
@@ -138,7 +201,7 @@ def _positions(root: Node, file: str) -> dict[str, tuple[int, int]]:
         elif isinstance(node, SequenceNode):
             for i, item in enumerate(node.value):
                 stack.append((item, f"{pointer}/{i}", depth + 1))
-    return table
+    return table, content
 
 
 def load_yaml(
@@ -155,21 +218,13 @@ def load_yaml(
             location=Location(file),
             code="SIZE",
         )
-    if isinstance(data, bytes):
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as err:
-            raise InputError(
-                f"not valid UTF-8 (byte {err.start})", location=Location(file), code="ENCODING"
-            ) from None
-    else:
-        text = data
+    text = decode_utf8(data, file) if isinstance(data, bytes) else data
     loader = _StrictSafeLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return None, Positions(file, {}, line_offset)
-        table = _positions(node, file)
+        table, content = _positions(node, file, text.split("\n"))
         value = loader.construct_document(node)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
@@ -191,4 +246,4 @@ def load_yaml(
         raise InputError("nesting too deep", location=Location(file), code="YAML") from None
     finally:
         loader.dispose()
-    return value, Positions(file, table, line_offset)
+    return value, Positions(file, table, line_offset, content)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import bisect
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
 from ...errors import InputError, Location
+from ..yamlsafe import decode_utf8
 from .base import RawRecord, ReaderLimits
 
 
@@ -38,12 +40,7 @@ def read(data: bytes, file: str, limits: ReaderLimits) -> Iterator[RawRecord]:
             location=Location(file),
             code="SIZE",
         )
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise InputError(
-            f"not valid UTF-8 (byte {err.start})", location=Location(file), code="ENCODING"
-        ) from None
+    text = decode_utf8(data, file)
     newlines = [i for i, ch in enumerate(text) if ch == "\n"]
 
     def line_of(offset: int) -> int:
@@ -81,8 +78,13 @@ def read(data: bytes, file: str, limits: ReaderLimits) -> Iterator[RawRecord]:
     except json.JSONDecodeError as err:
         raise _decode_error(err, file) from None
     except _DuplicateKey as err:
+        # The hook does not know where it is: find the second occurrence of the key after
+        # the start of the record being decoded.
+        key = err.args[0]
+        hits = [m.start() for m in re.finditer(re.escape(json.dumps(key)) + r"\s*:", text[pos:])]
+        offset = pos + hits[1] if len(hits) > 1 else pos
         raise InputError(
-            f"duplicate key {err.args[0]!r}", location=Location(file, line_of(pos)), code="JSON"
+            f"duplicate key {key!r}", location=Location(file, line_of(offset)), code="JSON"
         ) from None
     except RecursionError:
         raise InputError("nesting too deep", location=Location(file), code="JSON") from None

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...errors import InputError, Location
-from ..yamlsafe import load_yaml
+from ..yamlsafe import decode_utf8, load_yaml
 from .base import RawRecord, ReaderLimits
 
 
@@ -21,12 +21,7 @@ def read(data: bytes, file: str, limits: ReaderLimits) -> Iterator[RawRecord]:
             location=Location(file),
             code="SIZE",
         )
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise InputError(
-            f"not valid UTF-8 (byte {err.start})", location=Location(file), code="ENCODING"
-        ) from None
+    text = decode_utf8(data, file)
     lines = text.split("\n")
     if not lines or lines[0].strip() != "---":
         raise InputError(
