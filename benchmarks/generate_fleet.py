@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import math
 import os
 import random
 import shutil
@@ -174,6 +173,13 @@ CLASSES: dict[str, ClassSpec] = {
 }
 
 HYPERCARE_DAYS = 90
+EXIT_CRITERIA = (
+    "no_open_sev1_sev2",
+    "no_unresolved_drift_breach_14d",
+    "budget_above_floor",
+    "p0_actions_closed",
+    "page_load_within_limit",
+)
 
 # Modes a C1 workflow's policies cannot see (no canary, business-hours on-call, weekly drift).
 _NOT_AT_C1 = {"canary_short", "canary_failed", "oncall_gap", "drift_gap"}
@@ -320,6 +326,20 @@ class Plan:
     failures: set[str] = field(default_factory=set)
 
 
+@dataclass(frozen=True)
+class DriftSeries:
+    """One drift metric (or one segment's evaluation) checked at a fixed period."""
+
+    metric: str
+    segment: str | None
+    threshold: float
+    base: float
+    up: bool
+    """True when a breach is the value going above the threshold (PSI), else below."""
+    period: int
+    count: int
+
+
 @dataclass
 class Args:
     out: Path
@@ -407,6 +427,10 @@ class WorkflowGen:
         self.level = int(plan.spec.code[1])
         self.hypercare = as_of < plan.launch_ts + HYPERCARE_DAYS * DAY
         self.rotation = f"{plan.id}-oncall"
+        self.features = rng.sample(_FEATURES, 8)
+        # Critical workflows name one feature whose drift is checked every 15 minutes.
+        self.critical_features = [f"psi_{self.features[0]}"] if self.level == 4 else []
+        self.decides_about_people = self.level == 2 and plan.role == "deployer"
         self.deps = {
             "feature-store-client": f"4.{rng.randint(0, 9)}.{rng.randint(0, 20)}",
             "serving-runtime": f"2.{rng.randint(10, 40)}.0",
@@ -419,6 +443,7 @@ class WorkflowGen:
         self.incident_ids: list[tuple[str, int]] = []
         self.initial_reports: list[int] = []  # submission times of initial Art. 73 reports
         self.feedback_seq = 0
+        self.run_seq = 0
 
     def failing(self, mode: str) -> bool:
         return mode in self.p.failures
@@ -455,7 +480,11 @@ class WorkflowGen:
             if new_version:
                 previous = self.versions[-1][0] if self.versions else f"{major}.0.0-rc"
                 self.versions.append((version, t))
-                cards.append(self._card(version, previous, t))
+                cards.append(
+                    self._card(
+                        version, previous, t - 3 * DAY, t - 2 * DAY, f"{self.wf}-CARD-{version}"
+                    )
+                )
             cr_id = f"{self.wf}-CR-{k + 1:05d}"
             dep_id = f"{self.wf}-DEP-{k + 1:05d}"
             # A new model version never ships as an emergency (retraining must deploy normally).
@@ -581,11 +610,8 @@ class WorkflowGen:
             },
         ]
 
-    def _card(self, version: str, previous: str, first_deploy: int) -> Record:
+    def _card(self, version: str, previous: str, reviewed: int, approved: int, rid: str) -> Record:
         rng, p, spec = self.rng, self.p, self.spec
-        reviewed = first_deploy - 3 * DAY
-        approved = first_deploy - 2 * DAY
-        rid = f"{self.wf}-CARD-{version}"
         transparency: dict[str, bool] = {}
         if self.level >= 2:
             transparency = {
@@ -631,7 +657,8 @@ class WorkflowGen:
     ) -> Record:
         rng = self.rng
         t = deploy_t - 6 * DAY
-        rid = f"{self.wf}-RT-{version}"
+        self.run_seq += 1
+        rid = f"{self.wf}-RT-{self.run_seq:04d}"
         evals = []
         segments: list[str | None] = [None]
         if self.level >= 3:
@@ -668,7 +695,13 @@ class WorkflowGen:
         if cr_id is not None:
             fields["change_request_id"] = cr_id
         return envelope(
-            "retraining_run", rid, self.wf, t, "training-pipeline", self.uri("training", rid), **fields
+            "retraining_run",
+            rid,
+            self.wf,
+            t,
+            "training-pipeline",
+            self.uri("training", rid),
+            **fields,
         )
 
     # -- incidents, postmortems, serious-incident reports, safety feedback ------------
@@ -691,7 +724,13 @@ class WorkflowGen:
             iid = f"{self.wf}-INC-{k + 1:04d}"
             roll = rng.random()
             severity = (
-                "SEV1" if roll < 0.05 else "SEV2" if roll < 0.2 else "SEV3" if roll < 0.6 else "SEV4"
+                "SEV1"
+                if roll < 0.05
+                else "SEV2"
+                if roll < 0.2
+                else "SEV3"
+                if roll < 0.6
+                else "SEV4"
             )
             if k == forced_sev1:
                 severity = "SEV1"
@@ -701,9 +740,7 @@ class WorkflowGen:
                 ack_delay = spec.ack_sla_min * MIN * 3
             acked = paged + ack_delay
             resolved = acked + rng.randint(30 * MIN, 6 * HOUR)
-            serious = (
-                self.level >= 3 and p.eu_scope and severity == "SEV1" and rng.random() < 0.25
-            )
+            serious = self.level >= 3 and p.eu_scope and severity == "SEV1" and rng.random() < 0.25
             users = severity in ("SEV1", "SEV2") and rng.random() < 0.5
             owner = self.person()
             fields: Record = {
@@ -744,7 +781,13 @@ class WorkflowGen:
                 fields["si_category"] = "health" if self.level == 4 else "fundamental_rights"
             incidents.append(
                 envelope(
-                    "incident", iid, self.wf, aware, "incident-bot", self.uri("incidents", iid), **fields
+                    "incident",
+                    iid,
+                    self.wf,
+                    aware,
+                    "incident-bot",
+                    self.uri("incidents", iid),
+                    **fields,
                 )
             )
             self.incident_ids.append((iid, aware))
@@ -853,7 +896,13 @@ class WorkflowGen:
         if closed < self.as_of:
             fields["closed_at"] = iso(closed)
         return envelope(
-            "feedback_item", rid, self.wf, received, "feedback-widget", self.uri("feedback", rid), **fields
+            "feedback_item",
+            rid,
+            self.wf,
+            received,
+            "feedback-widget",
+            self.uri("feedback", rid),
+            **fields,
         )
 
     def feedback(self, safety: list[Record]) -> list[Record]:
@@ -883,9 +932,11 @@ class WorkflowGen:
         days = min(95, (self.as_of - p.launch_ts) // DAY + 2)
         for seg in _SEGMENTS[:3]:
             n = min(days, budget)
-            series.append(DriftSeries("accuracy", seg, 0.85, rng.uniform(0.88, 0.94), False, DAY, n))
+            series.append(
+                DriftSeries("accuracy", seg, 0.85, rng.uniform(0.88, 0.94), False, DAY, n)
+            )
             budget -= n
-        features = rng.sample(_FEATURES, 8)
+        features = self.features
         need = (31 * DAY) // (15 * MIN) + 8
         if self.level == 4:
             # One critical feature checked every 15 minutes (metadata.critical_features).
@@ -898,9 +949,7 @@ class WorkflowGen:
         for i, n in enumerate(split_total(max(0, budget), [1.0] * k)):
             up = names[i] != "accuracy"
             base = rng.uniform(0.02, 0.08) if up else rng.uniform(0.88, 0.94)
-            series.append(
-                DriftSeries(names[i], None, 0.2 if up else 0.85, base, up, period, n)
-            )
+            series.append(DriftSeries(names[i], None, 0.2 if up else 0.85, base, up, period, n))
         main = len(series) - k  # the first per-metric series
         gap = range(0, 0)
         if self.failing("drift_gap"):
@@ -958,8 +1007,6 @@ class WorkflowGen:
                 "source_uri": f"https://monitoring.example.com/{self.wf}/drift/{n}",
             }
             out.append(seal(record))
-        if self.level == 4:
-            self.critical_features = [series[3].metric]
         return out
 
     # -- operations: on-call, observability, audits, drills, oversight ----------------
@@ -1234,6 +1281,54 @@ def _policies_entry(out: Path, policies: Path) -> str:
         return str(policies.resolve())
 
 
+def write_workflow_evidence(gen: WorkflowGen, folder: Path) -> dict[str, int]:
+    """Generate and write one workflow's evidence; return the records written per kind."""
+    written: dict[str, int] = {}
+
+    def add(kind: str, n: int) -> None:
+        written[kind] = written.get(kind, 0) + n
+
+    # Incidents first: releases need the serious-incident reports, drift the incident ids.
+    tables, documents, safety = gen.incidents()
+    releases = gen.releases()
+    drift = gen.drift()
+    ops = gen.operations()
+    reviews, review_cards, budgets = gen.governance()
+
+    cards = sorted(
+        [*releases.pop("model_card"), *review_cards], key=lambda r: (r["reviewed_at"], r["id"])
+    )
+    current = cards.pop()  # the card in force, kept as a YAML file like a person writes it
+    add("model_card", write_jsonl(folder / "model_card.jsonl", cards))
+    write_bytes(folder / "model_card.yaml", dump_yaml(current).encode())
+    add("model_card", 1)
+    for kind, records in releases.items():
+        add(kind, write_jsonl(folder / f"{kind}.jsonl", records))
+    for kind, records in tables.items():
+        if kind == "serious_incident_report":
+            add(kind, write_json(folder / f"{kind}.json", records))
+        else:
+            add(kind, write_jsonl(folder / f"{kind}.jsonl", records))
+    for record, body in documents:
+        path = folder / "postmortems" / f"{record['id']}.md"
+        add("postmortem", write_markdown(path, record, body))
+    add("feedback_item", write_jsonl(folder / "feedback_item.jsonl", gen.feedback(safety)))
+    add("drift_log", write_jsonl(folder / "drift_log.jsonl", drift))
+    add("oncall_schedule", write_json(folder / "oncall_schedule.json", ops.pop("oncall_schedule")))
+    obs = ops.pop("observability_config")
+    write_bytes(folder / "observability_config.yaml", dump_yaml(obs[0]).encode())
+    add("observability_config", 1)
+    for kind, records in ops.items():
+        add(kind, write_jsonl(folder / f"{kind}.jsonl", records))
+    if reviews:
+        latest = reviews.pop()  # the latest review as the document people read
+        path = folder / "reviews" / f"{latest['id']}.md"
+        add("quarterly_review", write_markdown(path, latest, _review_body(latest)))
+    add("quarterly_review", write_jsonl(folder / "quarterly_review.jsonl", reviews))
+    add("budget_record", write_json(folder / "budget_record.json", budgets))
+    return written
+
+
 def generate(args: Args) -> dict[str, int]:
     """Write the fleet to ``args.out`` and return the number of records per kind."""
     as_of = parse_instant(args.as_of)
@@ -1255,6 +1350,17 @@ def generate(args: Args) -> dict[str, int]:
     plans = plan_fleet(args, rng, as_of)
     counts: dict[str, int] = {}
     for plan in plans:
+        # One random stream per workflow: changing one workflow does not shift the others.
+        gen = WorkflowGen(plan, as_of, random.Random(f"{args.seed}/{plan.id}"))
+        metadata: Record = {
+            "team": plan.team,
+            "repository": f"https://git.example.com/{plan.team}/{plan.id}",
+            "synthetic_failures": sorted(plan.failures),
+        }
+        if gen.critical_features:
+            metadata["critical_features"] = gen.critical_features
+        if gen.decides_about_people:
+            metadata["decides_about_people"] = True
         workflow = {
             "id": plan.id,
             "name": plan.name,
@@ -1263,55 +1369,10 @@ def generate(args: Args) -> dict[str, int]:
             "launched": plan.launched,
             "eu_scope": plan.eu_scope,
             "role": plan.role,
-            "metadata": {
-                "team": plan.team,
-                "repository": f"https://git.example.com/{plan.team}/{plan.id}",
-                "synthetic_failures": sorted(plan.failures),
-            },
+            "metadata": metadata,
         }
         write_bytes(out / "workflows" / f"{plan.id}.yaml", dump_yaml(workflow).encode())
-        # One random stream per workflow: adding evidence to one does not shift the others.
-        gen = WorkflowGen(plan, as_of, random.Random(f"{args.seed}/{plan.id}"))
-        folder = out / "evidence" / plan.id
-        written: dict[str, int] = {}
-
-        def add(kind: str, n: int) -> None:
-            written[kind] = written.get(kind, 0) + n  # noqa: B023 - used in this iteration only
-
-        releases = gen.releases()
-        cards = releases.pop("model_card")
-        current = cards.pop()
-        add("model_card", write_jsonl(folder / "model_card.jsonl", cards))
-        write_bytes(folder / "model_card.yaml", dump_yaml(current).encode())
-        add("model_card", 1)
-        for kind, records in releases.items():
-            add(kind, write_jsonl(folder / f"{kind}.jsonl", records))
-        tables, documents, safety = gen.incidents()
-        for kind, records in tables.items():
-            if kind == "serious_incident_report":
-                add(kind, write_json(folder / f"{kind}.json", records))
-            else:
-                add(kind, write_jsonl(folder / f"{kind}.jsonl", records))
-        for record, body in documents:
-            add("postmortem", write_markdown(folder / "postmortems" / f"{record['id']}.md", record, body))
-        add("feedback_item", write_jsonl(folder / "feedback_item.jsonl", gen.feedback(safety)))
-        add("drift_log", write_jsonl(folder / "drift_log.jsonl", gen.drift()))
-        ops = gen.operations()
-        add("oncall_schedule", write_json(folder / "oncall_schedule.json", ops.pop("oncall_schedule")))
-        obs = ops.pop("observability_config")
-        write_bytes(folder / "observability_config.yaml", dump_yaml(obs[0]).encode())
-        add("observability_config", 1)
-        for kind, records in ops.items():
-            add(kind, write_jsonl(folder / f"{kind}.jsonl", records))
-        reviews, latest, budgets = gen.governance()
-        add("quarterly_review", write_jsonl(folder / "quarterly_review.jsonl", reviews))
-        if latest is not None:
-            add(
-                "quarterly_review",
-                write_markdown(folder / "reviews" / f"{latest['id']}.md", latest, _review_body(latest)),
-            )
-        add("budget_record", write_json(folder / "budget_record.json", budgets))
-        for kind, n in written.items():
+        for kind, n in write_workflow_evidence(gen, out / "evidence" / plan.id).items():
             counts[kind] = counts.get(kind, 0) + n
     return dict(sorted(counts.items()))
 

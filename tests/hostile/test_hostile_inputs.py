@@ -388,8 +388,9 @@ def invalid_utf8(kit: Kit) -> Expect:
         .replace(b"\xc3\xbf", b"\xff")
     )
     kit.write("evidence/incident.yaml", data)
-    line, _ = line_col(YAML_RECORD, "owner: alice")
-    return Expect("evidence/incident.yaml", line, None, "not valid UTF-8")
+    line, column = line_col(YAML_RECORD, "owner: alice")
+    # The column of the bad byte: "owner: al" is nine characters.
+    return Expect("evidence/incident.yaml", line, column + 9, "not valid UTF-8")
 
 
 def jsonl_not_json(kit: Kit) -> Expect:

@@ -86,10 +86,9 @@ class Duration:
         parts: list[str] = []
         for unit in ("d", "h", "m", "s"):
             size = _UNIT_SECONDS[unit]
-            if seconds >= size and (seconds % size == 0 or unit in ("h", "m", "s") or seconds // size >= 1):
+            if seconds >= size:
                 count, seconds = divmod(seconds, size)
-                if count:
-                    parts.append(_words(count, unit))
+                parts.append(_words(count, unit))
             if len(parts) == 2 or not seconds:
                 break
         return " ".join(parts) or "0 seconds"
