@@ -158,6 +158,7 @@ def _summary(
 ) -> str:
     failing = [c for c in checks if c.status != "pass"]
     expired = [w for w in rc.waivers if w.state == "expired"]
+    invalid = [w for w in rc.waivers if w.state == "invalid"]
     if status == "not_applicable":
         return "Does not apply to this workflow (applies_if is false)."
     if status == "pass":
@@ -184,6 +185,8 @@ def _summary(
     text = first if len(checks) == 1 else f"{len(failing)} of {len(checks)} checks {verb}: {first}"
     if expired:
         text += f" Waiver {expired[0].id} expired on {expired[0].expires_at:%Y-%m-%d} and no longer applies."
+    if invalid:
+        text += f" Waiver {invalid[0].id} does not apply: {invalid[0].problem}."
     return text
 
 

@@ -16,7 +16,7 @@ from .errors import ErrorCollector, InputError, Location
 from .load.project import Project
 from .models.assessment import HypercareState, WaiverState
 from .models.duration import Duration
-from .models.policy import Control, Hypercare, ParamSpec, ParamValue, RiskClass
+from .models.policy import Control, Hypercare, ParamSpec, ParamValue, RiskClass, WaiverRules
 from .models.workflow import Waiver, Workflow
 
 
@@ -120,6 +120,14 @@ def _describe(value: Any) -> str:
     return str(value)
 
 
+def _param_location(
+    project: Project, class_id: str, table: str, control_id: str, name: str
+) -> Location:
+    pointer = f"/{'params' if table == 'params' else 'hypercare/params'}/{control_id}/{name}"
+    src = project.source(f"param:{class_id}{pointer}")
+    return Location(src.file, src.line, src.column, pointer)
+
+
 def check_class_parameters(project: Project) -> None:
     """Reject a class that loosens an inherited parameter or omits one it needs."""
     errors = ErrorCollector()
@@ -151,11 +159,8 @@ def check_class_parameters(project: Project) -> None:
                                     f"risk class {risk.id} loosens {control_id} {name} from "
                                     f"{_describe(before[0])} ({before[1]}) to {_describe(value)}; "
                                     f"a {spec.stricter} value is stricter",
-                                    location=Location(
-                                        file,
-                                        source.line,
-                                        None,
-                                        f"/{'params' if table_name == 'params' else 'hypercare/params'}/{control_id}/{name}",
+                                    location=_param_location(
+                                        project, risk.id, table_name, control_id, name
                                     ),
                                     code="LOOSENS",
                                 )
@@ -217,9 +222,44 @@ def hypercare_state(
     )
 
 
-def _waiver_state(waiver: Waiver, as_of: datetime, project: Project) -> WaiverState:
-    if as_of < waiver.approved_at:
-        state: Literal["active", "expired", "not_yet_valid"] = "not_yet_valid"
+def waiver_rules(chain: tuple[RiskClass, ...]) -> tuple[WaiverRules | None, str | None]:
+    """The waiver rules of a class (the nearest class in its lineage that sets them)."""
+    for risk in chain:
+        if risk.waivers is not None:
+            return risk.waivers, risk.id
+    return None, None
+
+
+def waiver_problem(waiver: Waiver, rules: WaiverRules | None, class_id: str | None) -> str | None:
+    """Why ``waiver`` breaks its class's waiver rules, or None."""
+    if rules is None:
+        return None
+    days = (waiver.expires_at - waiver.approved_at).total_seconds() / 86400
+    if days > rules.max_days:
+        return (
+            f"it runs {days:.0f} days from approval to expiry, more than the "
+            f"{rules.max_days} days class {class_id} allows"
+        )
+    if rules.allowed_approvers and waiver.approved_by not in rules.allowed_approvers:
+        return (
+            f"{waiver.approved_by} may not approve waivers at class {class_id} "
+            f"(allowed: {', '.join(rules.allowed_approvers)})"
+        )
+    if rules.require_ticket and not waiver.ticket:
+        return f"class {class_id} requires a ticket reference on every waiver"
+    return None
+
+
+def waiver_state(waiver: Waiver, as_of: datetime, project: Project) -> WaiverState:
+    """A waiver as it stands at ``as_of``: active, expired, not yet valid, or invalid."""
+    chain = lineage(project, project.workflows[waiver.workflow].risk_class)
+    rules, class_id = waiver_rules(chain)
+    problem = waiver_problem(waiver, rules, class_id)
+    state: Literal["active", "expired", "not_yet_valid", "invalid"]
+    if problem is not None:
+        state = "invalid"
+    elif as_of < waiver.approved_at:
+        state = "not_yet_valid"
     elif as_of >= waiver.expires_at:
         state = "expired"
     else:
@@ -228,6 +268,7 @@ def _waiver_state(waiver: Waiver, as_of: datetime, project: Project) -> WaiverSt
         id=waiver.id,
         control=waiver.control,
         state=state,
+        problem=problem,
         reason=waiver.reason,
         requested_by=waiver.requested_by,
         approved_by=waiver.approved_by,
@@ -257,7 +298,7 @@ def resolve(
         control = project.controls[control_id]
         params, sources = _params(control, chain, hypercare.active)
         waivers = tuple(
-            _waiver_state(w, as_of, project)
+            waiver_state(w, as_of, project)
             for w in project.waivers
             if w.workflow == workflow_id and w.control == control_id
         )

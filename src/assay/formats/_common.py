@@ -92,6 +92,8 @@ def waiver_sentence(waiver: WaiverState) -> str:
         when = f"active until {expiry}"
     elif waiver.state == "expired":
         when = f"expired {expiry}, does not apply"
+    elif waiver.state == "invalid":
+        when = f"invalid ({waiver.problem}), does not apply"
     else:
         when = f"not yet valid (approved {timestamp(waiver.approved_at)}), does not apply"
     ticket = f", ticket {waiver.ticket}" if waiver.ticket else ""

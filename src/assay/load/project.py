@@ -545,6 +545,7 @@ class _Loader:
                         continue
                     for name, value in values.items():
                         where = f"{prefix}/{control_id}/{name}"
+                        self.sources[f"param:{risk.id}{where}"] = _pointer(pos, where)
                         spec = control.params.get(name)
                         if spec is None:
                             self.errors.add(

@@ -79,7 +79,10 @@ class WaiverState(FrozenModel):
 
     id: str
     control: str
-    state: Literal["active", "expired", "not_yet_valid"]
+    state: Literal["active", "expired", "not_yet_valid", "invalid"]
+    """Only an active waiver applies; an invalid one breaks its class's waiver rules."""
+    problem: str | None = None
+    """Why the waiver is invalid."""
     reason: str
     requested_by: str
     approved_by: str

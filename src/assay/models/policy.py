@@ -231,6 +231,17 @@ class Hypercare(StrictModel):
     """Parameter values during hypercare; the stricter of these and the class values applies."""
 
 
+class WaiverRules(StrictModel):
+    """How waivers for workflows of a class are governed."""
+
+    max_days: int = Field(ge=1)
+    """Longest a waiver may run, from approval to expiry, in days."""
+    allowed_approvers: list[str] = []
+    """Who may approve waivers at this class; empty means anyone but the requester."""
+    require_ticket: bool = False
+    """Every waiver must reference a risk-acceptance ticket."""
+
+
 class RiskClass(StrictModel):
     """A risk class: which controls its workflows need, with which parameters."""
 
@@ -252,3 +263,5 @@ class RiskClass(StrictModel):
     """Parameter values, by control id then parameter name."""
     hypercare: Hypercare | None = None
     """Hypercare rules; inherited from the extended class when absent."""
+    waivers: WaiverRules | None = None
+    """Waiver governance; inherited from the extended class when absent."""
