@@ -237,17 +237,30 @@ def evidence_validate(project_dir: Path) -> int:
     return 0
 
 
-def _register_pack_commands() -> None:
-    try:
-        from .cli_pack import keys_group, pack_command, verify_command
-    except ImportError:  # pragma: no cover - the pack extra is part of the base install
-        return
+def _register_commands() -> None:
+    """Commands that live in their own modules (they import heavier dependencies)."""
+    from .cli_pack import keys_group, pack_command, verify_command
+
     cli.add_command(pack_command, "pack")
     cli.add_command(verify_command, "verify")
     cli.add_command(keys_group, "keys")
+    try:
+        from .cli_policy_test import policy_test_command
+
+        policy.add_command(policy_test_command, "test")
+    except ImportError:
+        pass
+    try:
+        from .cli_authoring import catalog_group, diff_command, waivers_command
+
+        cli.add_command(catalog_group, "catalog")
+        cli.add_command(diff_command, "diff")
+        cli.add_command(waivers_command, "waivers")
+    except ImportError:
+        pass
 
 
-_register_pack_commands()
+_register_commands()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -49,6 +49,7 @@ from .yamlsafe import Positions, load_yaml
 Role = Literal["config", "policy", "workflow", "waiver", "evidence"]
 CONFIG_NAME = "assay.yaml"
 YAML_SUFFIXES = (".yaml", ".yml")
+TEST_SUFFIXES = (".test.yaml", ".test.yml")
 
 RECORD_VARS = frozenset({"r", "params", "now", "workflow", "release"})
 COVER_VARS = RECORD_VARS | {"src"}
@@ -150,10 +151,10 @@ def _discover(
                 if name.startswith("."):
                     continue
                 path = Path(dirpath) / name
+                if name.lower().endswith(TEST_SUFFIXES):
+                    continue  # policy test cases live next to policies (`assay policy test`)
                 if suffixes is None or path.suffix.lower() in suffixes:
                     found.append(path)
-                elif what != "evidence":
-                    continue
     return sorted(set(found))
 
 
