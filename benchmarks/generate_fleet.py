@@ -173,6 +173,7 @@ CLASSES: dict[str, ClassSpec] = {
 }
 
 HYPERCARE_DAYS = 90
+EXIT_REVIEW_DAY = 91
 EXIT_CRITERIA = (
     "no_open_sev1_sev2",
     "no_unresolved_drift_breach_14d",
@@ -182,12 +183,12 @@ EXIT_CRITERIA = (
 )
 
 # Modes a C1 workflow's policies cannot see (no canary, business-hours on-call, weekly drift).
-_NOT_AT_C1 = {"canary_short", "canary_failed", "oncall_gap", "drift_gap"}
+_NOT_AT_C1 = {"canary_short", "canary_failed", "oncall_gap", "drift_gap", "review_stale"}
 
 FAILURE_MODES = (
     "canary_short",
     "canary_failed",
-    "cr_one_approver",
+    "cr_self_approved",
     "drift_untriaged",
     "drift_gap",
     "sev1_no_postmortem",
@@ -220,6 +221,22 @@ _FEATURES = (
 _SEGMENTS = ("region=eu", "region=us", "region=apac", "new_users", "returning_users")
 
 
+def hypercare_end(launch_ts: int, as_of: int) -> int:
+    """When hypercare ends, as Assay computes it: 90 days from the launch date, extended by
+    30 days at a time until a passing exit review held on or after the nominal end.
+
+    The generator holds that review on day 91, so hypercare ends on day 120.
+    """
+    nominal = (launch_ts // DAY) * DAY + HYPERCARE_DAYS * DAY
+    exit_at = launch_ts + EXIT_REVIEW_DAY * DAY
+    step = 30 * DAY
+    if exit_at <= as_of:
+        return nominal + -(-(exit_at - nominal) // step) * step
+    if as_of < nominal:
+        return nominal
+    return nominal + ((as_of - nominal) // step + 1) * step
+
+
 # --- plumbing ---------------------------------------------------------------------------
 
 
@@ -242,6 +259,7 @@ def split_total(total: int, weights: Sequence[float], minimum: int = 0) -> list[
 
 def seal(record: Record) -> Record:
     """Set the envelope's ``sha256``: the digest of the record as its system stores it."""
+    record.pop("sha256", None)
     record["sha256"] = hashlib.sha256(orjson.dumps(record)).hexdigest()
     return record
 
@@ -396,15 +414,17 @@ def plan_fleet(args: Args, rng: random.Random, as_of: int) -> list[Plan]:
         p.feedback = f
     troubled = rng.sample(range(len(plans)), round(len(plans) * args.troubled_share))
     for i in sorted(troubled):
-        options = [
-            m for m in FAILURE_MODES if plans[i].risk_class != "minimal" or m not in _NOT_AT_C1
-        ]
+        p = plans[i]
+        level = int(p.spec.code[1])
+        options = [m for m in FAILURE_MODES if level > 1 or m not in _NOT_AT_C1]
+        if level == 2 and as_of >= hypercare_end(p.launch_ts, as_of):
+            options.remove("oncall_gap")  # business-hours cover is enough at C2 after hypercare
         plans[i].failures.update(rng.sample(options, rng.choice((1, 1, 2))))
     # Drift volume follows the cadence the policies demand: 15-minute runs for high and
     # critical workflows in hypercare, one 15-minute critical feature at critical.
     weights = []
     for p in plans:
-        hypercare = as_of < p.launch_ts + HYPERCARE_DAYS * DAY
+        hypercare = as_of < hypercare_end(p.launch_ts, as_of)
         level = int(p.spec.code[1])
         weights.append(3.5 if hypercare and level >= 3 else 2.0 if level == 4 else 1.0)
     for p, r in zip(plans, split_total(args.drift_records, weights), strict=True):
@@ -425,7 +445,7 @@ class WorkflowGen:
         self.rng = rng
         self.spec = plan.spec
         self.level = int(plan.spec.code[1])
-        self.hypercare = as_of < plan.launch_ts + HYPERCARE_DAYS * DAY
+        self.hypercare = as_of < hypercare_end(plan.launch_ts, as_of)
         self.rotation = f"{plan.id}-oncall"
         self.features = rng.sample(_FEATURES, 8)
         # Critical workflows name one feature whose drift is checked every 15 minutes.
@@ -492,13 +512,14 @@ class WorkflowGen:
             author = self.person()
             approvers = [x for x in self.p.people if x != author]
             chosen = rng.sample(approvers, 2)
-            if self.failing("cr_one_approver") and k == bad_deploy:
-                chosen = chosen[:1]
+            approving = [*chosen, p.owner]
+            if self.failing("cr_self_approved") and k == bad_deploy:
+                approving = [author]  # rushed through: the author approved their own change
             # Emergency changes are approved after the fact, before the change record is filed.
             approve_base = t + 2 * HOUR if emergency else t - 2 * DAY
             approvals = [
                 {"id": who, "approved_at": iso(approve_base + i * 40 * MIN)}
-                for i, who in enumerate([*chosen, p.owner])
+                for i, who in enumerate(approving)
             ]
             change_type = (
                 "model" if new_version else rng.choice(("prompt", "config", "data", "infra"))
@@ -715,11 +736,12 @@ class WorkflowGen:
         lo, hi = p.launch_ts + DAY, self.as_of - 4 * DAY
         times = sorted(rng.randint(lo, hi) for _ in range(p.incidents))
         # The latest incident is a SEV1 for the workflows whose failure is about postmortems.
-        forced_sev1 = (
-            len(times) - 1
-            if (self.failing("sev1_no_postmortem") or self.failing("postmortem_late"))
-            else -1
-        )
+        # For the postmortem failures: the latest incident old enough for its postmortem to
+        # be overdue (25 days), within the policies' 90-day window, becomes a SEV1.
+        forced_sev1 = -1
+        if self.failing("sev1_no_postmortem") or self.failing("postmortem_late"):
+            old = [k for k, t in enumerate(times) if t <= self.as_of - 25 * DAY]
+            forced_sev1 = old[-1] if old else len(times) - 1
         for k, aware in enumerate(times):
             iid = f"{self.wf}-INC-{k + 1:04d}"
             roll = rng.random()
@@ -737,7 +759,8 @@ class WorkflowGen:
             paged = aware + rng.randint(30, 180)
             ack_delay = rng.randint(30, max(60, min(spec.ack_sla_min, 4) * MIN))
             if self.failing("ack_slow") and k == len(times) - 1:
-                ack_delay = spec.ack_sla_min * MIN * 3
+                # A page nobody picked up: three times the SLA, or four days at C1.
+                ack_delay = 4 * DAY if self.level == 1 else spec.ack_sla_min * MIN * 3
             acked = paged + ack_delay
             resolved = acked + rng.randint(30 * MIN, 6 * HOUR)
             serious = self.level >= 3 and p.eu_scope and severity == "SEV1" and rng.random() < 0.25
@@ -912,10 +935,12 @@ class WorkflowGen:
             self._feedback(rng.randint(self.p.launch_ts, self.as_of - 3 * HOUR)) for _ in range(n)
         ]
         if self.failing("feedback_untriaged") and items:
-            last = max(items, key=lambda r: r["received_at"])
-            del last["triaged_at"]
-            last.pop("closed_at", None)
-            seal(last)
+            # An item from about three weeks ago that nobody triaged (its SLA has passed).
+            target = self.as_of - 20 * DAY
+            lost = min(items, key=lambda r: abs(parse_instant(r["received_at"]) - target))
+            del lost["triaged_at"]
+            lost.pop("closed_at", None)
+            seal(lost)
         return sorted([*items, *safety], key=lambda r: (r["received_at"], r["id"]))
 
     # -- drift ------------------------------------------------------------------------
@@ -956,7 +981,7 @@ class WorkflowGen:
             start = rng.randint(4 * DAY, 20 * DAY) // period
             gap = range(start, start + (3 * DAY) // period)
         untriaged = (
-            rng.randint(2 * DAY, 10 * DAY) // period if self.failing("drift_untriaged") else -1
+            rng.randint(8 * DAY, 20 * DAY) // period if self.failing("drift_untriaged") else -1
         )
         refs = [i for i, _ in self.incident_ids] or self.cr_ids or ["unknown"]
         rows: list[tuple[int, str, str, Record]] = []
@@ -1113,8 +1138,8 @@ class WorkflowGen:
             for kind in kinds:
                 n += 1
                 result = "pass"
-                if self.failing("drill_failed") and t == when[-1]:
-                    result = "fail"
+                if self.failing("drill_failed") and kind == "rollback" and t > p.launch_ts:
+                    result = "fail"  # rollback drills have failed since launch
                 rid = f"{self.wf}-DR-{n:03d}"
                 drills.append(
                     envelope(
@@ -1155,7 +1180,7 @@ class WorkflowGen:
                     )
                 )
                 # Critical workflows report daily during hypercare, everyone else weekly.
-                daily = self.level == 4 and t < p.launch_ts + (HYPERCARE_DAYS + 1) * DAY
+                daily = self.level == 4 and t < hypercare_end(p.launch_ts, self.as_of) + DAY
                 t += DAY if daily else 7 * DAY
         return {
             "oncall_schedule": [oncall],
@@ -1174,12 +1199,13 @@ class WorkflowGen:
                 (p.launch_ts + 30 * DAY, "hypercare_30"),
                 (p.launch_ts + 60 * DAY, "hypercare_60"),
             ]
-        exit_at = p.launch_ts + (HYPERCARE_DAYS + 1) * DAY
+        exit_at = p.launch_ts + EXIT_REVIEW_DAY * DAY
         times.append((exit_at, "hypercare_exit"))
         t = self.as_of - rng.randint(1, 10) * DAY
         if self.failing("review_stale"):
             t -= spec.review_every_days * DAY + 20 * DAY
-        while t > exit_at + 10 * DAY:
+        # Regular reviews back to a launch-readiness review a week before launch.
+        while t > p.launch_ts - 7 * DAY:
             times.append((t, spec.review_type))
             t -= spec.review_every_days * DAY
         times = sorted((x, kind) for x, kind in times if x < self.as_of)
@@ -1275,10 +1301,12 @@ def _review_body(record: Record) -> str:
 
 
 def _policies_entry(out: Path, policies: Path) -> str:
-    try:
-        return os.path.relpath(policies.resolve(), out.resolve())
-    except ValueError:  # a different drive on Windows
-        return str(policies.resolve())
+    """Relative to the fleet when both live in this repository (the fleet can move with
+    it), else absolute."""
+    target, base = policies.resolve(), out.resolve()
+    if base.is_relative_to(REPO_ROOT) and target.is_relative_to(REPO_ROOT):
+        return os.path.relpath(target, base)
+    return str(target)
 
 
 def write_workflow_evidence(gen: WorkflowGen, folder: Path) -> dict[str, int]:

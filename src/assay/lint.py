@@ -18,7 +18,7 @@ from .errors import AssayError, InputErrors, Location
 from .load.project import Project, load_project
 from .models.assessment import canonical_json
 from .models.policy import AggregateCheck, CoveredCheck, EveryCheck, PresentCheck
-from .resolve import check_class_parameters, lineage
+from .resolve import check_class_parameters, lineage, waiver_problem, waiver_rules
 
 MAPPING_PATTERNS = {
     "eu_ai_act": re.compile(
@@ -127,6 +127,19 @@ def lint_loaded(project: Project) -> list[LintFinding]:
                             f"{family} reference {ref!r} of {control.id} is not well-formed",
                         )
                     )
+    for waiver in project.waivers:
+        chain = lineage(project, project.workflows[waiver.workflow].risk_class)
+        rules, class_id = waiver_rules(chain)
+        problem = waiver_problem(waiver, rules, class_id)
+        if problem:
+            out.append(
+                LintFinding(
+                    _loc(project, f"waiver:{waiver.id}"),
+                    "error",
+                    "WAIVER",
+                    f"waiver {waiver.id} is invalid: {problem}",
+                )
+            )
     return out
 
 

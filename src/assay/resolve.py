@@ -211,12 +211,12 @@ def hypercare_state(
         and review.created_at <= as_of
     ]
     if passing:
-        extensions = -(-(min(passing) - nominal_end) // step)  # ceiling division
-    elif as_of < nominal_end:
-        extensions = 0
+        # Hypercare ends with the first passing exit review (on or after the nominal end).
+        end = min(passing)
+        extensions = -(-(end - nominal_end) // step)  # extension periods begun by then
     else:
-        extensions = (as_of - nominal_end) // step + 1
-    end = nominal_end + extensions * step
+        extensions = 0 if as_of < nominal_end else (as_of - nominal_end) // step + 1
+        end = nominal_end + extensions * step
     return HypercareState(
         active=as_of < end, started=workflow.launched, ends=end, extensions=int(extensions)
     )

@@ -122,7 +122,7 @@ def test_hypercare_ends_with_a_passing_exit_review(kit: Kit) -> None:
     resolved = resolve(project, "wf", at("2026-06-01T00:00:00Z"))
     assert not resolved.hypercare.active
     assert resolved.hypercare.extensions == 1
-    assert resolved.hypercare.ends == at("2026-05-05T00:00:00Z")
+    assert resolved.hypercare.ends == at("2026-04-10T00:00:00Z")  # ends with the exit review
     assert resolved.controls["T-ACK-01"].params["ack_sla"] == Duration(15, "m")
     # Before the review was held, hypercare was still running.
     assert resolve(project, "wf", at("2026-04-08T00:00:00Z")).hypercare.active

@@ -49,12 +49,14 @@ def run(check: CoveredCheck, ctx: CheckContext, policy: SourcePointer) -> CheckR
         )
         usable: list[Record] = []
         failed_reason = ""
+        rejected: Record | None = None
         for cand in candidates:
             extra = {"src": src.data}
             try:
                 if where is not None and not ctx.test(where, cand, extra):
                     continue
                 if condition is not None and not ctx.test(condition, cand, extra):
+                    rejected = cand
                     failed_reason = (
                         f"{link.evidence} {cand.id} does not meet `{condition.source}` "
                         f"({explain_values(condition.source, cand, ctx, src)})"
@@ -128,6 +130,8 @@ def run(check: CoveredCheck, ctx: CheckContext, policy: SourcePointer) -> CheckR
             why = f"no {link.evidence} within {deadline.describe() if deadline else ''} of its {from_field} (due {fmt_time(due)})"
         else:
             why = f"no {link.evidence} links to it ({link.key} = {key!r})"
+        if rejected is not None and failed_reason:
+            pointers.append(rejected.pointer_model())
         findings.append(Finding(outcome="fail", message=f"{label}: {why}", evidence=pointers))
 
     total = len(sources)

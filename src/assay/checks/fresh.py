@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from ..load.evidence import Record
 from ..models.assessment import CheckResult, Finding, SourcePointer
 from ..models.evidence_kinds import EVIDENCE_KINDS
 from ..models.policy import FreshCheck
-from .base import CheckContext, EvaluationError, fmt_age, fmt_time, result
+from .base import CheckContext, EvaluationError, explain_values, fmt_age, fmt_time, result
+
+
+def _newer_unmatched(
+    check: FreshCheck, ctx: CheckContext, field: str, newest: datetime
+) -> Record | None:
+    """The newest record of the kind that is newer than ``newest`` but fails `where`: the
+    reader's first question when a review or audit "exists" yet the check is stale."""
+    if check.where is None:
+        return None
+    later = [
+        r for r in ctx.visible(check.evidence) if (t := r.time(field)) is not None and t > newest
+    ]
+    return max(later, key=lambda r: (r.time(field), r.id)) if later else None
 
 
 def run(check: FreshCheck, ctx: CheckContext, policy: SourcePointer) -> CheckResult:
@@ -29,6 +45,18 @@ def run(check: FreshCheck, ctx: CheckContext, policy: SourcePointer) -> CheckRes
         f"Expected a {check.evidence} no older than {max_age.describe()}; the newest "
         f"({newest.id}, {field} {fmt_time(newest_time)}) is {fmt_age(age)} old."
     )
+    skipped = _newer_unmatched(check, ctx, field, newest_time)
+    skipped_time = skipped.time(field) if skipped is not None else None
+    if skipped is not None and skipped_time is not None and not ok:
+        findings.append(
+            Finding(
+                outcome="fail",
+                message=f"a newer {check.evidence}, {skipped.id} ({field} "
+                f"{fmt_time(skipped_time)}), does not count: it does not meet "
+                f"`{check.where}` ({explain_values(check.where or '', skipped, ctx)})",
+                evidence=[skipped.pointer_model()],
+            )
+        )
     findings.append(
         Finding(
             outcome="pass" if ok else "fail",
