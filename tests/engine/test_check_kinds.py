@@ -210,10 +210,8 @@ def test_covered_missing_postmortem_after_deadline_fails(kit: Kit) -> None:
         kit, covered("5bd"), [incident("I-1", FRIDAY), incident("I-2", FRIDAY, severity="SEV3")]
     )
     assert result.status == "fail"
-    assert result.summary == (
-        "Expected every matching incident to be covered by a postmortem within 5 business days; "
-        "0 of 1 record covered, 1 not."
-    )
+    # The summary leads with the check's own description, then what was found.
+    assert result.summary == "A covered check: 0 of 1 incident record covered, 1 not."
     assert result.findings[0].message == (
         "incident I-1: no postmortem within 5 business days of its resolved_at (due 2026-05-22 10:00 UTC)"
     )

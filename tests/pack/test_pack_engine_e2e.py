@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import KeySet
+from pack_support import KeySet
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 import assay

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from conftest import HOSTILE, FakeProject
+from pack_support import HOSTILE, FakeProject
 
 from assay.models.assessment import Assessment
 from assay.pack import render_html

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from conftest import AS_OF, FakeProject, Render
+from pack_support import AS_OF, FakeProject, Render
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from assay.models.assessment import Assessment

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PASSPHRASE, KeySet, make_keys
+from pack_support import PASSPHRASE, KeySet, make_keys
 
 from assay.errors import SigningError
 from assay.pack import Signer
@@ -119,7 +119,7 @@ def test_unreachable_timestamp_authority_is_a_signing_error(keys: KeySet) -> Non
 
 
 def _tiny_pdf() -> bytes:
-    from conftest import AS_OF
+    from pack_support import AS_OF
 
     from assay.pack.pdf import html_to_pdf
 

@@ -143,9 +143,8 @@ def run(check: CoveredCheck, ctx: CheckContext, policy: SourcePointer) -> CheckR
         summary = f"Expected {check.evidence} records to check; found none (no evidence)."
     else:
         summary = (
-            f"Expected every matching {check.evidence} to be covered by a {link.evidence}"
-            + (f" within {deadline.describe()}" if deadline else "")
-            + f"; {counts['pass']} of {plural(total, 'record')} covered"
+            f"{check.description.rstrip('.')}: {counts['pass']} of "
+            f"{plural(total, check.evidence + ' record')} covered"
             + (f", {counts['fail']} not" if counts["fail"] else "")
             + (f", {counts['pending']} not yet due" if counts["pending"] else "")
             + "."
