@@ -76,6 +76,7 @@ def _evaluate_controls(project: Project, resolved: ResolvedWorkflow) -> list[Con
     graph = control_graph(rc.control for rc in resolved.controls.values())
     statuses: dict[str, Status] = {}
     results: dict[str, ControlResult] = {}
+    cache: dict[Any, Any] = {}
     for control_id in evaluation_order(graph):
         rc = resolved.controls[control_id]
         deps = sorted(graph.successors(control_id))
@@ -83,7 +84,7 @@ def _evaluate_controls(project: Project, resolved: ResolvedWorkflow) -> list[Con
             checks: list[CheckResult] = []
             own: Status = "not_applicable"
         else:
-            checks = _run_checks(project, resolved, rc)
+            checks = _run_checks(project, resolved, rc, cache)
             own = (
                 "error"
                 if any(c.status == "error" for c in checks)
@@ -125,9 +126,9 @@ def _evaluate_controls(project: Project, resolved: ResolvedWorkflow) -> list[Con
 
 
 def _run_checks(
-    project: Project, resolved: ResolvedWorkflow, rc: ResolvedControl
+    project: Project, resolved: ResolvedWorkflow, rc: ResolvedControl, cache: dict[Any, Any]
 ) -> list[CheckResult]:
-    ctx = CheckContext(project, resolved, rc)
+    ctx = CheckContext(project, resolved, rc, cache)
     out: list[CheckResult] = []
     for check in rc.control.checks:
         policy = project.source(f"check:{rc.control.id}/{check.id}")

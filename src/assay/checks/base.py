@@ -36,6 +36,9 @@ class CheckContext:
     project: Project
     workflow: ResolvedWorkflow
     control: ResolvedControl
+    cache: dict[Any, Any] = field(default_factory=dict)
+    """Shared by the controls of one workflow's assessment: visible records and selections
+    are computed once (several checks often look at the same records the same way)."""
     variables: dict[str, Any] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -69,16 +72,19 @@ class CheckContext:
 
     def visible(self, kind: str) -> Sequence[Record]:
         """Records of a kind for this workflow that existed at the as-of time."""
+        key = ("visible", kind)
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
         records = self.project.evidence.records(self.workflow.workflow.id, kind)
         as_of = self.as_of
         # Sorted by time field: cut what lies in the future, then drop late-created records.
         field_name = EVIDENCE_KINDS[kind].TIME_FIELD
-        cut = bisect.bisect_right(
-            records, as_of, key=lambda r: _time_or_min(getattr(r.data, field_name), as_of)
-        )
+        cut = bisect.bisect_right(records, as_of, key=_time_key(field_name, as_of))
         head = records[:cut]
         if any(r.data.created_at > as_of for r in head):
-            return [r for r in head if r.data.created_at <= as_of]
+            head = [r for r in head if r.data.created_at <= as_of]
+        self.cache[key] = head
         return head
 
     def window_start(self, window: Any) -> datetime | None:
@@ -90,10 +96,23 @@ class CheckContext:
 
         Returns them with error findings for records whose `where` could not be evaluated.
         """
-        records = self.visible(check.evidence)
         start = self.window_start(check.window)
-        field_name = check.time_field or EVIDENCE_KINDS[check.evidence].TIME_FIELD
-        if start is not None or check.time_field:
+        default_field = EVIDENCE_KINDS[check.evidence].TIME_FIELD
+        field_name = check.time_field or default_field
+        where = self.expression(check.id, "where")
+        # `where` may read this control's parameters; then the selection is the control's own.
+        owner = self.control.control.id if where is not None and "params" in where.variables else ""
+        key = ("select", check.evidence, field_name, start, where.source if where else None, owner)
+        cached = self.cache.get(key)
+        if cached is not None:
+            return list(cached[0]), list(cached[1])
+        records = self.visible(check.evidence)
+        if field_name == default_field:
+            if start is not None:
+                # Already sorted by this field: the window is a slice.
+                lo = bisect.bisect_right(records, start, key=_time_key(field_name, start))
+                records = records[lo:]
+        else:
             records = [
                 r
                 for r in records
@@ -101,10 +120,12 @@ class CheckContext:
                 and t <= self.as_of
                 and (start is None or t > start)
             ]
-        where = self.expression(check.id, "where")
         if where is None:
-            return list(records), []
-        return self.filter(records, where, "where")
+            selected: tuple[list[Record], list[Finding]] = (list(records), [])
+        else:
+            selected = self.filter(records, where, "where")
+        self.cache[key] = selected
+        return list(selected[0]), list(selected[1])
 
     def filter(
         self,
@@ -137,9 +158,15 @@ class CheckContext:
         return expr.test(variables)
 
 
-def _time_or_min(value: Any, as_of: datetime) -> datetime:
-    # Records without a time are kept (treated as "not in the future").
-    return value if isinstance(value, datetime) else as_of
+def _time_key(field_name: str, missing: datetime) -> Callable[[Record], datetime]:
+    """Sort key of records by a time field; a record without a time counts as ``missing``
+    (kept as "not in the future", and outside any window)."""
+
+    def key(record: Record) -> datetime:
+        value = getattr(record.data, field_name)
+        return value if value is not None else missing
+
+    return key
 
 
 _FIELD_USE = re.compile(r"\b(r|src)\.([a-z_][a-z0-9_]*)")

@@ -24,7 +24,14 @@ def run(check: CoveredCheck, ctx: CheckContext, policy: SourcePointer) -> CheckR
     deadline = ctx.duration(check.deadline)
     from_field = check.from_field or EVIDENCE_KINDS[check.evidence].TIME_FIELD
     to_field = check.to_field or EVIDENCE_KINDS[link.evidence].TIME_FIELD
-    table = ctx.project.evidence.by_key(ctx.workflow.workflow.id, link.evidence, link.key)
+    # A record that covers itself (e.g. a drift breach triaged on the same record) needs no
+    # key table: building one over a million records would dominate the check.
+    self_cover = link.evidence == check.evidence and link.key == link.source_key == "id"
+    table = (
+        {getattr(r.data, link.key): [r] for r in sources}
+        if self_cover
+        else ctx.project.evidence.by_key(ctx.workflow.workflow.id, link.evidence, link.key)
+    )
     where = ctx.expression(check.id, "by.where")
     condition = ctx.expression(check.id, "assert")
     as_of = ctx.as_of

@@ -27,6 +27,8 @@ different.
 
 from __future__ import annotations
 
+import operator
+
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -142,6 +144,13 @@ def _field_map(value: Any) -> Mapping[str, Any]:
 
 
 _STRUCT_FIELDS: dict[type, frozenset[str]] = {}
+
+
+def _struct_has(kind: type, name: str) -> bool:
+    fields = _STRUCT_FIELDS.get(kind)
+    if fields is None:
+        fields = _STRUCT_FIELDS[kind] = frozenset(kind.__struct_fields__)  # type: ignore[attr-defined]
+    return name in fields
 
 
 def _struct_get(value: Any, name: str) -> Any:
@@ -672,8 +681,17 @@ class _Compiler:
         name: str = node.value
         where = self.text(node.target)
 
+        # Records of one kind share a type: remember how to read the field from it.
+        getters: dict[type, Callable[[Any], Any]] = {}
+
         def select(env: Env) -> Any:
             value = operand(env)
+            getter = getters.get(type(value))
+            if getter is not None:
+                return getter(value)
+            if isinstance(value, msgspec.Struct) and _struct_has(type(value), name):
+                getters[type(value)] = getter = operator.attrgetter(name)
+                return getter(value)
             if type(value) is dict:
                 try:
                     return value[name]

@@ -6,6 +6,7 @@ kind's time field, so that checks narrow records cheaply before any CEL runs.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -117,14 +118,10 @@ class EvidenceIndex:
 
 
 def _sort_records(items: list[Record], field: str) -> None:
-    """Oldest first, ties by id. Two stable C-speed sorts; evidence usually arrives in order,
-    which timsort handles in linear time."""
+    """Oldest first, ties by id: two stable C-speed sorts. Time fields are required, and
+    evidence usually arrives in order, which timsort handles in linear time."""
     items.sort(key=_record_id)
-    times = [getattr(r.data, field) for r in items]
-    if None in times:
-        items.sort(key=lambda r: (getattr(r.data, field) is not None, getattr(r.data, field) or 0))
-    else:
-        items.sort(key=lambda r: getattr(r.data, field))
+    items.sort(key=operator.attrgetter("data." + field))
 
 
 def _record_id(record: Record) -> str:

@@ -11,10 +11,16 @@ Every loaded document comes with a :class:`Positions` map from JSON pointer to
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.resolver import Resolver
+from yaml.scanner import Scanner
 
 from ..errors import InputError, Location
 
@@ -35,11 +41,13 @@ def decode_utf8(data: bytes, file: str) -> str:
         ) from None
 
 
-class _StrictSafeLoader(yaml.SafeLoader):
-    """SafeLoader that refuses anchors, aliases and duplicate or non-string keys."""
+class _Strict(Composer, SafeConstructor, Resolver):
+    """Composer and constructor hooks that refuse anchors, aliases, merge keys and duplicate
+    or non-string keys. Mixed with libyaml's C parser when available (the scanner is where
+    PyYAML spends its time), else with the pure-Python one."""
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
-        event: Any = self.peek_event()  # type: ignore[no-untyped-call]
+        event: Any = cast(Any, self).peek_event()
         mark: Any = event.start_mark
         if isinstance(event, yaml.AliasEvent):
             raise yaml.MarkedYAMLError(
@@ -50,7 +58,7 @@ class _StrictSafeLoader(yaml.SafeLoader):
             raise yaml.MarkedYAMLError(
                 None, None, f"anchors (&{anchor}) are not allowed in Assay files", event.start_mark
             )
-        return super().compose_node(parent, index)
+        return Composer.compose_node(self, parent, index)
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[str, Node] = {}
@@ -75,17 +83,48 @@ class _StrictSafeLoader(yaml.SafeLoader):
                     key_node.start_mark,
                 )
             seen[key_node.value] = key_node
-        return super().construct_mapping(node, deep=deep)
+        return SafeConstructor.construct_mapping(self, node, deep=deep)
 
 
 # YAML 1.2 booleans only: drop the 1.1 yes/no/on/off resolver and add a strict one.
-_StrictSafeLoader.yaml_implicit_resolvers = {
+_Strict.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.copy().items()
+    for first, resolvers in Resolver.yaml_implicit_resolvers.copy().items()
 }
-_StrictSafeLoader.add_implicit_resolver(
+_Strict.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
+
+
+class _PyParser(Reader, Scanner, Parser):
+    """The pure-Python parser, for a PyYAML built without libyaml."""
+
+    def __init__(self, stream: str) -> None:
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+
+
+def _parser_class() -> type:
+    try:
+        from yaml.cyaml import CParser  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover - PyYAML built without libyaml
+        return _PyParser
+    return CParser
+
+
+_PARSER: Any = _parser_class()
+
+
+def _init_loader(self: Any, stream: str) -> None:
+    _PARSER.__init__(self, stream)
+    Composer.__init__(self)
+    SafeConstructor.__init__(self)
+    Resolver.__init__(self)
+
+
+# Python composition (where the strict hooks live) over the fastest available parser.
+_StrictLoader: Any = type("_StrictLoader", (_Strict, _PARSER), {"__init__": _init_loader})
 
 
 class Positions:
@@ -219,7 +258,7 @@ def load_yaml(
             code="SIZE",
         )
     text = decode_utf8(data, file) if isinstance(data, bytes) else data
-    loader = _StrictSafeLoader(text)
+    loader = _StrictLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:

@@ -121,7 +121,9 @@ class _Builder:
                 fields.append((name, field_type, info.default))
         # Required fields must come before those with defaults.
         fields.sort(key=lambda f: len(f) > 2)
-        options: dict[str, Any] = {"forbid_unknown_fields": True, "frozen": True}
+        # gc=False: records hold only scalars and lists of records, never cycles; keeping a
+        # million of them out of the cyclic collector's generations saves seconds.
+        options: dict[str, Any] = {"forbid_unknown_fields": True, "frozen": True, "gc": False}
         if kind is not None:
             namespace["kind"] = kind
             namespace["TIME_FIELD"] = typing.cast(Any, model).TIME_FIELD
