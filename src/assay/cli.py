@@ -19,7 +19,7 @@ import click
 from . import graph as graph_mod
 from ._version import __version__
 from .errors import AssayError, UsageError
-from .evaluate import assess, utc_now
+from .evaluate import assess, assess_many, utc_now
 from .explain import explain_control
 from .fileio import write_atomic
 from .formats import Format, get_formatter
@@ -126,7 +126,7 @@ def gate(
         raise UsageError("give --workflow ID (repeatable) or --all")
     project = _load(project_dir)
     ids = list(project.workflows) if all_workflows else list(workflows)
-    assessments = [assess(project, wf, when, release) for wf in ids]
+    assessments = assess_many(project, ids, when, release)
     for name, path in targets:
         text = get_formatter(name)(assessments)
         if path is None:

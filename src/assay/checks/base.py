@@ -8,6 +8,7 @@ the as-of time (created later, or whose time lies in the future). Windows are
 from __future__ import annotations
 
 import bisect
+import operator
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -135,6 +136,11 @@ class CheckContext:
         extra: dict[str, Any] | None = None,
     ) -> tuple[list[Record], list[Finding]]:
         """Records for which ``expr`` is true; evaluation failures become error findings."""
+        records = list(records)
+        if not extra and records:
+            predicate = field_predicate(expr.source, records[0].kind)
+            if predicate is not None:
+                return [r for r in records if predicate(r.data)], []
         kept: list[Record] = []
         errors: list[Finding] = []
         variables = dict(self.variables)
@@ -156,6 +162,31 @@ class CheckContext:
         if extra:
             variables.update(extra)
         return expr.test(variables)
+
+
+_NULL_TEST = re.compile(r"^\s*r\.([a-z_][a-z0-9_]*)\s*(==|!=)\s*null\s*$")
+_BOOL_TEST = re.compile(r"^\s*(!?)\s*r\.([a-z_][a-z0-9_]*)\s*$")
+
+
+def field_predicate(source: str, kind: str) -> Callable[[Any], bool] | None:
+    """A plain-Python predicate for the commonest filters, `r.f == null`, `r.f != null`,
+    `r.f` and `!r.f` on a boolean field: the same answer as CEL (the field is known to
+    exist on the kind, and is a required boolean for the bare forms) at a fraction of the
+    cost. Anything else returns None and runs as CEL."""
+    fields = EVIDENCE_KINDS[kind].model_fields
+    match = _NULL_TEST.match(source)
+    if match and match.group(1) in fields:
+        getter = operator.attrgetter(match.group(1))
+        if match.group(2) == "==":
+            return lambda data: getter(data) is None
+        return lambda data: getter(data) is not None
+    match = _BOOL_TEST.match(source)
+    if match and match.group(2) in fields and fields[match.group(2)].annotation is bool:
+        getter = operator.attrgetter(match.group(2))
+        if match.group(1):
+            return lambda data: getter(data) is False
+        return lambda data: getter(data) is True
+    return None
 
 
 def _time_key(field_name: str, missing: datetime) -> Callable[[Record], datetime]:

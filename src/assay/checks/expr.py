@@ -28,7 +28,6 @@ different.
 from __future__ import annotations
 
 import operator
-
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field

@@ -42,7 +42,13 @@ from ..models.policy import (
     RiskClass,
 )
 from ..models.workflow import Waiver, Workflow
-from .evidence import EvidenceIndex, Record, SourceFile, check_duplicates, validate_records
+from .evidence import (
+    EvidenceIndex,
+    Record,
+    SourceFile,
+    validate_json_lines,
+    validate_records,
+)
 from .readers import ReaderLimits, reader_for, supported_suffixes
 from .validate import validate_model
 from .yamlsafe import Positions, load_yaml
@@ -51,6 +57,7 @@ Role = Literal["config", "policy", "workflow", "waiver", "evidence"]
 CONFIG_NAME = "assay.yaml"
 YAML_SUFFIXES = (".yaml", ".yml")
 TEST_SUFFIXES = (".test.yaml", ".test.yml")
+JSON_LINES = (".jsonl", ".ndjson")
 
 RECORD_VARS = frozenset({"r", "params", "now", "workflow", "release"})
 COVER_VARS = RECORD_VARS | {"src"}
@@ -713,7 +720,11 @@ class _Loader:
             try:
                 data = _read(path, rel)
                 source = SourceFile(rel, hashlib.sha256(data).hexdigest())
-                good, errors = validate_records(reader(data, rel, limits), source, workflows)
+                if path.suffix.lower() in JSON_LINES and len(data) <= limits.max_evidence_bytes:
+                    # High-volume evidence: the decode-and-keep hot path.
+                    good, errors = validate_json_lines(data, source, workflows)
+                else:
+                    good, errors = validate_records(reader(data, rel, limits), source, workflows)
             except AssayError as err:
                 self.errors.add(err)
                 continue
@@ -721,8 +732,9 @@ class _Loader:
             self.errors.extend(errors)
             records.extend(good)
             self.files.append(ProjectFile(rel, "evidence", source.sha256, path, len(good)))
-        self.errors.extend(check_duplicates(records))
-        return EvidenceIndex(records)
+        index = EvidenceIndex(records)
+        self.errors.extend(index.duplicates)
+        return index
 
     def load(self) -> Project:
         self.load_policies()
