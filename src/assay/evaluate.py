@@ -112,8 +112,10 @@ def assess_many(
     global _SHARED
     _SHARED = (project, when, release)
     # Objects loaded so far never change: keep the collector from touching (and so copying)
-    # their pages in the children.
-    gc.freeze()
+    # their pages in the children. A caller that froze them already keeps them frozen.
+    froze = gc.get_freeze_count() == 0
+    if froze:
+        gc.freeze()
     try:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
@@ -121,7 +123,8 @@ def assess_many(
             return list(pool.map(_assess_shared, workflows, chunksize=chunk))
     finally:
         _SHARED = None
-        gc.unfreeze()
+        if froze:
+            gc.unfreeze()
 
 
 def _evaluate_controls(project: Project, resolved: ResolvedWorkflow) -> list[ControlResult]:

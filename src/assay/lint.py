@@ -18,7 +18,14 @@ from .errors import AssayError, InputErrors, Location
 from .load.project import Project, load_project
 from .models.assessment import canonical_json
 from .models.policy import AggregateCheck, CoveredCheck, EveryCheck, PresentCheck
-from .resolve import check_class_parameters, lineage, waiver_problem, waiver_rules
+from .resolve import (
+    check_class_parameters,
+    lineage,
+    stricter,
+    typed_value,
+    waiver_problem,
+    waiver_rules,
+)
 
 MAPPING_PATTERNS = {
     "eu_ai_act": re.compile(
@@ -127,6 +134,7 @@ def lint_loaded(project: Project) -> list[LintFinding]:
                             f"{family} reference {ref!r} of {control.id} is not well-formed",
                         )
                     )
+    out.extend(_ineffective_hypercare(project))
     for waiver in project.waivers:
         chain = lineage(project, project.workflows[waiver.workflow].risk_class)
         rules, class_id = waiver_rules(chain)
@@ -140,6 +148,42 @@ def lint_loaded(project: Project) -> list[LintFinding]:
                     f"waiver {waiver.id} is invalid: {problem}",
                 )
             )
+    return out
+
+
+def _ineffective_hypercare(project: Project) -> list[LintFinding]:
+    """Hypercare values that are not stricter than the class value have no effect: the
+    stricter of the two always applies. Usually a typo or a misunderstanding."""
+    out: list[LintFinding] = []
+    for risk in project.classes.values():
+        if risk.hypercare is None:
+            continue
+        chain = lineage(project, risk.id)
+        for control_id, values in sorted(risk.hypercare.params.items()):
+            control = project.controls[control_id]
+            for name, raw in sorted(values.items()):
+                spec = control.params[name]
+                class_raw = next(
+                    (
+                        r.params[control_id][name]
+                        for r in chain
+                        if name in r.params.get(control_id, {})
+                    ),
+                    spec.default,
+                )
+                if class_raw is None or spec.stricter == "none":
+                    continue
+                class_value, hc_value = typed_value(spec, class_raw), typed_value(spec, raw)
+                if stricter(spec, class_value, hc_value) == class_value and hc_value != class_value:
+                    out.append(
+                        LintFinding(
+                            _loc(project, f"param:{risk.id}/hypercare/params/{control_id}/{name}"),
+                            "warning",
+                            "HYPERCARE-NO-EFFECT",
+                            f"hypercare value {raw!r} of {control_id} {name} at class {risk.id} is "
+                            f"looser than the class value {class_raw!r}: the class value applies",
+                        )
+                    )
     return out
 
 

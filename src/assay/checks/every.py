@@ -41,6 +41,12 @@ def run(check: EveryCheck, ctx: CheckContext, policy: SourcePointer) -> CheckRes
             f"{check.description.rstrip('.')}: {len(failing)} of "
             f"{plural(len(records), check.evidence + ' record')} do not."
         )
+    elif any(f.outcome == "error" for f in findings):
+        errors = sum(f.outcome == "error" for f in findings)
+        summary = (
+            f"{check.description.rstrip('.')}: could not be evaluated on "
+            f"{plural(errors, check.evidence + ' record')}."
+        )
     else:
         summary = (
             f"{check.description.rstrip('.')}: all "

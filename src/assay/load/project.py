@@ -218,6 +218,7 @@ class _Loader:
         self.classes: dict[str, RiskClass] = {}
         self.class_positions: dict[str, Positions] = {}
         self.expressions: dict[tuple[str, str, str], Expression] = {}
+        self.catalog_incomplete = False
 
     # -- files -----------------------------------------------------------------------
     def _yaml_files(
@@ -253,6 +254,8 @@ class _Loader:
             if isinstance(value, dict) and "catalog" in value:
                 catalog = self._validate(Catalog, value, positions, rel)
                 if catalog is None:
+                    # Its controls are unknown now: do not also report every reference to them.
+                    self.catalog_incomplete = True
                     continue
                 for index, control in enumerate(catalog.controls):
                     pointer = f"/controls/{index}"
@@ -740,6 +743,10 @@ class _Loader:
         self.load_policies()
         workflows = self.load_workflows()
         waivers = self.load_waivers(workflows)
+        if self.catalog_incomplete:
+            # A catalog that failed validation makes every reference to its controls look
+            # unknown; those are echoes of the real error, not problems of their own.
+            self.errors.errors = [e for e in self.errors.errors if e.code != "UNKNOWN-CONTROL"]
         self.errors.raise_if_any()
         evidence = self.load_evidence(set(workflows))
         self.errors.raise_if_any()

@@ -1,0 +1,96 @@
+"""Behaviour added while integrating: plain-Python filter predicates agree with CEL, lint
+flags ineffective hypercare values, a broken catalog does not echo through every class,
+and an `every` check that could not be evaluated says so."""
+
+from __future__ import annotations
+
+import itertools
+
+from projectkit import AS_OF, Kit, check, control, drift, incident, param, risk_class, workflow
+
+from assay.checks.base import field_predicate
+from assay.checks.expr import compile_expression
+from assay.lint import lint_loaded
+from assay.load.project import load_project
+from assay.models import codec
+
+VARIABLES = frozenset({"r", "params", "now", "workflow", "release"})
+
+
+def _drift_struct(**fields: object) -> object:
+    record = drift("D-1", "2026-05-01T00:00:00Z", **fields)
+    return codec.convert(record)
+
+
+def test_field_predicates_agree_with_cel() -> None:
+    sources = [
+        "r.segment == null",
+        "r.segment != null",
+        "r.triaged_at == null",
+        "r.breach",
+        "!r.breach",
+        " r.breach ",
+    ]
+    shapes = [
+        {"segment": segment, "breach": breach, "triaged_at": triaged}
+        for segment, breach, triaged in itertools.product(
+            [None, "region=eu"], [True, False], [None, "2026-05-02T00:00:00Z"]
+        )
+    ]
+    for source in sources:
+        predicate = field_predicate(source, "drift_log")
+        assert predicate is not None, source
+        expr = compile_expression(source, allowed_variables=VARIABLES)
+        for shape in shapes:
+            data = _drift_struct(**shape)
+            assert predicate(data) == expr.test({"r": data}), (source, shape)
+
+
+def test_field_predicate_declines_what_it_cannot_answer_exactly() -> None:
+    # Unknown fields, non-boolean bare fields and anything more complex run as CEL.
+    for source in ["r.nope == null", "r.metric", "r.breach && r.segment == null", "r.value > 1"]:
+        assert field_predicate(source, "drift_log") is None, source
+
+
+def test_hypercare_value_looser_than_the_class_is_flagged(kit: Kit) -> None:
+    ack = control(
+        "T-ACK-01",
+        check("every", assert_="r.acked_at - r.paged_at <= params.ack", allow_empty=True),
+        params={"ack": param()},
+    )
+    high = risk_class(
+        "high",
+        3,
+        ["T-ACK-01"],
+        params={"T-ACK-01": {"ack": "15m"}},
+        hypercare={"days": 90, "params": {"T-ACK-01": {"ack": "30m"}}},
+    )
+    kit.setup([ack], [high], [workflow()], [incident("I-1", "2026-05-01T00:00:00Z")])
+    findings = lint_loaded(load_project(kit.root))
+    codes = [(f.code, f.location.file, f.location.line) for f in findings]
+    text = kit.text("policies/class-high.yaml")
+    line = text.splitlines().index(next(x for x in text.splitlines() if "ack: 30m" in x)) + 1
+    assert ("HYPERCARE-NO-EFFECT", "policies/class-high.yaml", line) in codes
+
+
+def test_broken_catalog_is_reported_once_not_echoed_by_every_class(kit: Kit) -> None:
+    ack = control("T-ACK-01", check("present"), remediaton="typo")  # misspelled key
+    kit.setup([ack], [risk_class("high", 3, ["T-ACK-01"])], [workflow()], [])
+    kit.dump("evidence/records.jsonl", [incident("I-1", "2026-05-01T00:00:00Z")])
+    run = kit.run("gate", "--workflow", "wf", "--as-of", AS_OF)
+    assert run.code == 2
+    assert "unknown key 'remediaton'" in run.err
+    assert "UNKNOWN-CONTROL" not in run.err
+
+
+def test_every_check_that_could_not_be_evaluated_says_so(kit: Kit) -> None:
+    broken = control("T-ERR-01", check("every", assert_="r.no_such_field == 1"))
+    kit.setup(
+        [broken],
+        [risk_class("high", 3, ["T-ERR-01"])],
+        [workflow()],
+        [incident("I-1", "2026-05-01T00:00:00Z")],
+    )
+    result = kit.control("T-ERR-01")
+    assert result.status == "error"
+    assert "could not be evaluated on 1 incident record" in result.checks[0].summary
