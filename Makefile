@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_OUT := out/demo
 
-.PHONY: demo test setup system lint typecheck unit bench clean
+.PHONY: demo test setup lint typecheck unit bench clean
 
 $(STAMP): pyproject.toml
 	bash scripts/setup-system.sh
