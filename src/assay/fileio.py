@@ -13,6 +13,15 @@ def write_atomic(path: str | Path, data: bytes | str) -> None:
     """Write ``data`` to ``path`` via a temporary file in the same folder and a rename."""
     target = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
+    if target.exists() and not target.is_file():
+        # A device or pipe (/dev/null, /dev/stdout, a FIFO): renaming over it would replace
+        # it, so write into it; there is nothing partial to hide.
+        try:
+            with target.open("wb") as handle:
+                handle.write(payload)
+        except OSError as err:
+            raise UsageError(f"cannot write {target}: {err.strerror}") from None
+        return
     folder = target.parent if str(target.parent) else Path(".")
     try:
         folder.mkdir(parents=True, exist_ok=True)

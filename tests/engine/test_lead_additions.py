@@ -94,3 +94,14 @@ def test_every_check_that_could_not_be_evaluated_says_so(kit: Kit) -> None:
     result = kit.control("T-ERR-01")
     assert result.status == "error"
     assert "could not be evaluated on 1 incident record" in result.checks[0].summary
+
+
+def test_a_workflow_may_name_its_class_by_an_alias(kit: Kit) -> None:
+    present = control("T-P-01", check("present"))
+    high = risk_class("high", 3, ["T-P-01"], aliases=["C3"])
+    kit.setup(
+        [present], [high], [workflow(risk_class="C3")], [incident("I-1", "2026-05-01T00:00:00Z")]
+    )
+    assessment = kit.assess()
+    assert assessment.workflow.risk_class == "high"
+    assert assessment.control("T-P-01").status == "pass"

@@ -594,6 +594,12 @@ class _Loader:
             )
         )
 
+    def _class_alias(self, name: str) -> str | None:
+        """The class id an alias (e.g. C3) stands for, when ``name`` is not an id itself."""
+        if name in self.classes:
+            return None
+        return next((c.id for c in self.classes.values() if name in c.aliases), None)
+
     # -- workflows and waivers ---------------------------------------------------------
     def load_workflows(self) -> dict[str, Workflow]:
         workflows: dict[str, Workflow] = {}
@@ -617,6 +623,9 @@ class _Loader:
                         )
                     )
                     continue
+                alias = self._class_alias(workflow.risk_class)
+                if alias is not None:
+                    workflow = workflow.model_copy(update={"risk_class": alias})
                 if workflow.risk_class not in self.classes:
                     self.errors.add(
                         InputError(

@@ -251,6 +251,8 @@ class RiskClass(StrictModel):
     """Human title, e.g. "C3 High"."""
     level: int = Field(ge=0)
     """Rank of the class; a class may only extend a class of lower level."""
+    aliases: list[str] = []
+    """Other names workflows may use for this class, e.g. C3 for high."""
     description: str = ""
     """When this class applies."""
     extends: str | None = None
