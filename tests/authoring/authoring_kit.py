@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import regex  # type: ignore[import-untyped]
 from jsonschema import validators
 from jsonschema.exceptions import ValidationError
@@ -52,6 +53,8 @@ def oscal_validator(schema: dict[str, Any]) -> Any:
 
 
 def oscal_errors(schema_file: str, doc: Any) -> list[str]:
+    if not STANDARDS.is_dir():
+        pytest.skip(f"standards folder {STANDARDS} is absent (CI provides ../shared/standards)")
     schema = json.loads((STANDARDS / schema_file).read_text(encoding="utf-8"))
     validator = oscal_validator(schema)
     return [
