@@ -44,6 +44,10 @@ _DOCUMENTS: tuple[tuple[str, type[BaseModel], str], ...] = (
 )
 
 
+ONE_OR_MANY = frozenset({"waiver.schema.json", "workflow.schema.json"})
+"""Documents whose files may hold one item or a list of them."""
+
+
 class UndocumentedFieldError(Exception):
     """A model field has no description; add an attribute docstring to it."""
 
@@ -116,6 +120,11 @@ def build_schema(model: type[BaseModel], name: str, title: str) -> dict[str, Any
     description = schema.get("description") or (model.__doc__ or "").strip()
     if not description:
         raise UndocumentedFieldError(f"{model.__name__}: the model has no docstring")
+    if name in ONE_OR_MANY:
+        defs = schema.pop("$defs", {})
+        defs[model.__name__] = schema
+        ref = {"$ref": f"#/$defs/{model.__name__}"}
+        schema = {"$defs": defs, "anyOf": [ref, {"type": "array", "items": ref}]}
     schema.update(
         {
             "$schema": DRAFT,
