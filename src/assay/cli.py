@@ -19,6 +19,7 @@ import click
 
 from . import graph as graph_mod
 from ._version import __version__
+from .cli_options import as_of_option, project_option
 from .errors import AssayError, UsageError
 from .evaluate import assess, assess_many, utc_now
 from .explain import explain_control
@@ -29,20 +30,6 @@ from .models.assessment import Assessment, fleet_exit_code
 from .timeparse import parse_instant
 
 FORMAT_NAMES = [f.value for f in Format]
-project_option = click.option(
-    "--project",
-    "project_dir",
-    default=".",
-    show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Project folder (holds assay.yaml).",
-)
-as_of_option = click.option(
-    "--as-of",
-    "as_of",
-    metavar="TIME",
-    help="Evaluate as of this ISO 8601 time with a timezone (default: now, UTC).",
-)
 
 
 def _as_of(value: str | None) -> datetime:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from .cli_options import as_of_option, project_option
 from .diff import diff_assessments, format_diff, load_assessments
 from .errors import UsageError
 from .evaluate import utc_now
@@ -22,15 +23,6 @@ from .load.project import load_project
 from .models.duration import Duration
 from .timeparse import parse_instant
 from .waiver_report import DEFAULT_HORIZON, format_waiver_report, waiver_report
-
-_project_option = click.option(
-    "--project",
-    "project_dir",
-    default=".",
-    show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Project folder (holds assay.yaml).",
-)
 
 
 def _emit(text: str, output: Path | None) -> None:
@@ -46,7 +38,7 @@ def catalog_group() -> None:
 
 
 @catalog_group.command("export")
-@_project_option
+@project_option
 @click.option(
     "--format",
     "fmt",
@@ -113,13 +105,8 @@ def parse_horizon(text: str) -> timedelta:
 
 
 @click.command("waivers")
-@_project_option
-@click.option(
-    "--as-of",
-    "as_of",
-    metavar="TIME",
-    help="State of the waivers at this ISO 8601 time with a timezone (default: now, UTC).",
-)
+@project_option
+@as_of_option
 @click.option(
     "--horizon",
     default="30d",

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from .cli_options import as_of_option, project_option
 from .errors import SigningError, UsageError, VerificationError
 from .pack.build import build_pack
 from .pack.engine import engine_functions
@@ -109,16 +110,9 @@ def _signer(
 
 
 @click.command("pack")
-@click.option(
-    "--project",
-    "project_dir",
-    type=click.Path(path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="Project folder (with assay.yaml or the default layout).",
-)
+@project_option
 @click.option("--workflow", required=True, help="Id of the workflow to assess.")
-@click.option("--as-of", "as_of", help="ISO 8601 time to assess at (default: now, UTC).")
+@as_of_option
 @click.option("--release", help="Release under gate, shown on the cover.")
 @click.option(
     "--output",
