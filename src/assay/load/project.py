@@ -601,42 +601,45 @@ class _Loader:
         return next((c.id for c in self.classes.values() if name in c.aliases), None)
 
     # -- workflows and waivers ---------------------------------------------------------
-    def load_workflows(self) -> dict[str, Workflow]:
-        workflows: dict[str, Workflow] = {}
-        for rel, value, positions in self._yaml_files(
-            self.config.workflows, "workflow", "workflows", required=True
-        ):
+    def _documents(
+        self, entries: list[str], role: Role, model: Any, required: bool
+    ) -> Iterator[tuple[Any, Positions]]:
+        """Validated items of files holding one item or a list, with their positions."""
+        for rel, value, positions in self._yaml_files(entries, role, role + "s", required=required):
             items = value if isinstance(value, list) else [value]
             for index, item in enumerate(items):
-                pointer = f"/{index}" if isinstance(value, list) else ""
-                sub = positions.shifted(pointer) if pointer else positions
-                workflow = self._validate(Workflow, item, sub, rel)
-                if workflow is None:
-                    continue
-                if workflow.id in workflows:
-                    first = self.sources[f"workflow:{workflow.id}"]
-                    self.errors.add(
-                        InputError(
-                            f"workflow {workflow.id} is defined twice (first in {first.file}:{first.line})",
-                            location=sub.location("/id"),
-                            code="DUPLICATE",
-                        )
+                sub = positions.shifted(f"/{index}") if isinstance(value, list) else positions
+                validated = self._validate(model, item, sub, rel)
+                if validated is not None:
+                    yield validated, sub
+
+    def load_workflows(self) -> dict[str, Workflow]:
+        workflows: dict[str, Workflow] = {}
+        for workflow, sub in self._documents(self.config.workflows, "workflow", Workflow, True):
+            if workflow.id in workflows:
+                first = self.sources[f"workflow:{workflow.id}"]
+                self.errors.add(
+                    InputError(
+                        f"workflow {workflow.id} is defined twice (first in {first.file}:{first.line})",
+                        location=sub.location("/id"),
+                        code="DUPLICATE",
                     )
-                    continue
-                alias = self._class_alias(workflow.risk_class)
-                if alias is not None:
-                    workflow = workflow.model_copy(update={"risk_class": alias})
-                if workflow.risk_class not in self.classes:
-                    self.errors.add(
-                        InputError(
-                            f"unknown risk class {workflow.risk_class!r} (known: {', '.join(sorted(self.classes))})",
-                            location=sub.location("/risk_class"),
-                            code="UNKNOWN-CLASS",
-                        )
+                )
+                continue
+            alias = self._class_alias(workflow.risk_class)
+            if alias is not None:
+                workflow = workflow.model_copy(update={"risk_class": alias})
+            if workflow.risk_class not in self.classes:
+                self.errors.add(
+                    InputError(
+                        f"unknown risk class {workflow.risk_class!r} (known: {', '.join(sorted(self.classes))})",
+                        location=sub.location("/risk_class"),
+                        code="UNKNOWN-CLASS",
                     )
-                    continue
-                workflows[workflow.id] = workflow
-                self.sources[f"workflow:{workflow.id}"] = _pointer(sub, "")
+                )
+                continue
+            workflows[workflow.id] = workflow
+            self.sources[f"workflow:{workflow.id}"] = _pointer(sub, "")
         if not workflows and not self.errors.errors:
             self.errors.add(
                 InputError(
@@ -649,45 +652,36 @@ class _Loader:
 
     def load_waivers(self, workflows: dict[str, Workflow]) -> tuple[Waiver, ...]:
         waivers: dict[str, Waiver] = {}
-        for rel, value, positions in self._yaml_files(
-            self.config.waivers, "waiver", "waivers", required=False
-        ):
-            items = value if isinstance(value, list) else [value]
-            for index, item in enumerate(items):
-                pointer = f"/{index}" if isinstance(value, list) else ""
-                sub = positions.shifted(pointer) if pointer else positions
-                waiver = self._validate(Waiver, item, sub, rel)
-                if waiver is None:
-                    continue
-                if waiver.id in waivers:
-                    self.errors.add(
-                        InputError(
-                            f"waiver {waiver.id} is defined twice",
-                            location=sub.location("/id"),
-                            code="DUPLICATE",
-                        )
+        for waiver, sub in self._documents(self.config.waivers, "waiver", Waiver, False):
+            if waiver.id in waivers:
+                self.errors.add(
+                    InputError(
+                        f"waiver {waiver.id} is defined twice",
+                        location=sub.location("/id"),
+                        code="DUPLICATE",
                     )
-                    continue
-                if waiver.workflow not in workflows:
-                    self.errors.add(
-                        InputError(
-                            f"waiver for unknown workflow {waiver.workflow!r}",
-                            location=sub.location("/workflow"),
-                            code="WORKFLOW",
-                        )
+                )
+                continue
+            if waiver.workflow not in workflows:
+                self.errors.add(
+                    InputError(
+                        f"waiver for unknown workflow {waiver.workflow!r}",
+                        location=sub.location("/workflow"),
+                        code="WORKFLOW",
                     )
-                    continue
-                if waiver.control not in self.controls:
-                    self.errors.add(
-                        InputError(
-                            f"waiver for unknown control {waiver.control!r}",
-                            location=sub.location("/control"),
-                            code="UNKNOWN-CONTROL",
-                        )
+                )
+                continue
+            if waiver.control not in self.controls:
+                self.errors.add(
+                    InputError(
+                        f"waiver for unknown control {waiver.control!r}",
+                        location=sub.location("/control"),
+                        code="UNKNOWN-CONTROL",
                     )
-                    continue
-                waivers[waiver.id] = waiver
-                self.sources[f"waiver:{waiver.id}"] = _pointer(sub, "")
+                )
+                continue
+            waivers[waiver.id] = waiver
+            self.sources[f"waiver:{waiver.id}"] = _pointer(sub, "")
         return tuple(waivers[key] for key in sorted(waivers))
 
     # -- evidence --------------------------------------------------------------------
