@@ -105,3 +105,28 @@ def test_a_workflow_may_name_its_class_by_an_alias(kit: Kit) -> None:
     assessment = kit.assess()
     assert assessment.workflow.risk_class == "high"
     assert assessment.control("T-P-01").status == "pass"
+
+
+def test_pattern_errors_in_json_lines_are_located(kit: Kit) -> None:
+    present = control("T-P-01", check("present"))
+    good = incident("I-1", "2026-05-01T00:00:00Z")
+    bad_sha = {**incident("I-2", "2026-05-02T00:00:00Z"), "sha256": "not-a-digest"}
+    bad_id = {**incident("I 3", "2026-05-03T00:00:00Z")}
+    kit.setup([present], [risk_class("high", 3, ["T-P-01"])], [workflow()], [good, bad_sha, bad_id])
+    run = kit.run("gate", "--workflow", "wf", "--as-of", AS_OF)
+    assert run.code == 2
+    lines = run.err.splitlines()
+    assert any(x.startswith("evidence/records.jsonl:2") and "sha256" in x for x in lines), run.err
+    assert any(x.startswith("evidence/records.jsonl:3") and "/id" in x for x in lines), run.err
+    assert "Traceback" not in run.err
+
+
+def test_pattern_violations_find_each_culprit() -> None:
+    records = [codec.convert(drift(f"D-{i}", "2026-05-01T00:00:00Z")) for i in range(5)]
+    assert codec.pattern_violations("drift_log", records) == set()
+    import msgspec
+
+    broken = [msgspec.structs.replace(records[1], sha256="ABC"), records[2]]
+    broken.append(msgspec.structs.replace(records[3], id="has space"))
+    broken.append(msgspec.structs.replace(records[4], id="trailing\n"))
+    assert codec.pattern_violations("drift_log", broken) == {0, 2, 3}

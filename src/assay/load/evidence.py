@@ -170,6 +170,21 @@ def validate_json_lines(
             slow.append(RawRecord(line, number, "", None))
             continue
         append(Record(record, source, number, ""))
+    # Patterns (ids, digests) are checked per file in one pass; failures take the slow path.
+    by_kind: dict[str, list[int]] = defaultdict(list)
+    for index, record in enumerate(records):
+        by_kind[record.data.kind].append(index)
+    rejected: set[int] = set()
+    for kind, indices in by_kind.items():
+        bad = codec.pattern_violations(kind, [records[i].data for i in indices])
+        rejected.update(indices[i] for i in bad)
+    if rejected:
+        slow.extend(
+            RawRecord(data.split(b"\n")[r.line - 1], r.line, "", None)
+            for i, r in enumerate(records)
+            if i in rejected and r.line
+        )
+        records = [r for i, r in enumerate(records) if i not in rejected]
     if not slow:
         return records, []
     more, errors = validate_records(slow, source, workflows)
@@ -245,6 +260,8 @@ def _validate_one(
             record = codec.convert(data)
     except codec.DecodeError as err:
         fast_error = err
+    if record is not None and codec.pattern_violations(record.kind, [record]):
+        record = None  # pydantic words the pattern error below
     if record is None or record.kind in codec.NEEDS_PYDANTIC:
         if isinstance(data, bytes):
             try:

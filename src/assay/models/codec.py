@@ -14,6 +14,7 @@ The Structs are what the engine holds in memory (about half the size of a model)
 from __future__ import annotations
 
 import datetime as dt
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -60,9 +61,17 @@ def _meta(metadata: list[Any]) -> msgspec.Meta | None:
     return msgspec.Meta(**options) if options else None
 
 
+def _pattern_of(metadata: list[Any]) -> str | None:
+    return next((m.pattern for m in metadata if getattr(m, "pattern", None) is not None), None)
+
+
 class _Builder:
     def __init__(self) -> None:
         self.structs: dict[type[BaseModel], type[msgspec.Struct]] = {}
+        self.patterns: dict[str, list[tuple[str, str]]] = {}
+        """Per kind, the top-level (field, pattern) pairs left out of the Struct: msgspec runs
+        a Python regex per value, which tripled decoding; :func:`pattern_violations` checks
+        a whole file's values in one regex pass instead."""
 
     def type_of(self, annotation: Any, metadata: list[Any]) -> Any:
         meta = _meta(metadata)
@@ -108,7 +117,12 @@ class _Builder:
             if name == "kind" and issubclass(model, Evidence):
                 kind = get_args(info.annotation)[0]
                 continue
-            field_type = self.type_of(info.annotation, list(info.metadata))
+            metadata = list(info.metadata)
+            pattern = _pattern_of(metadata) if issubclass(model, Evidence) else None
+            if pattern is not None:
+                self.patterns.setdefault(model.__name__, []).append((name, pattern))
+                metadata = [m for m in metadata if getattr(m, "pattern", None) is None]
+            field_type = self.type_of(info.annotation, metadata)
             if info.is_required():
                 fields.append((name, field_type))
             elif info.default_factory is not None:
@@ -131,6 +145,15 @@ class _Builder:
         struct = msgspec.defstruct(model.__name__, fields, namespace=namespace, **options)
         self.structs[model] = struct
         return struct
+
+
+def _batch_pattern(pattern: str) -> re.Pattern[str]:
+    """``^P$`` → a pattern matching ``P\0P\0...P`` as a whole (values never hold NUL: if one
+    did it would fail ``P`` anyway, and the per-value check finds it)."""
+    if not (pattern.startswith("^") and pattern.endswith("$")):
+        raise UnsupportedType(f"pattern {pattern!r} must be anchored with ^ and $")
+    body = pattern[1:-1]
+    return re.compile(f"(?:{body})(?:\x00(?:{body}))*")
 
 
 def _has_validators(model: type[BaseModel]) -> bool:
@@ -156,6 +179,30 @@ STRUCTS: dict[str, type[msgspec.Struct]] = {
     kind: _builder.struct(model) for kind, model in EVIDENCE_KINDS.items()
 }
 """The generated Struct of each evidence kind."""
+
+_PATTERNS: dict[str, list[tuple[str, re.Pattern[str], re.Pattern[str]]]] = {
+    kind: [
+        (field, re.compile(pattern[1:-1]), _batch_pattern(pattern))
+        for field, pattern in _builder.patterns.get(model.__name__, [])
+    ]
+    for kind, model in EVIDENCE_KINDS.items()
+}
+
+
+def pattern_violations(kind: str, records: list[Any]) -> set[int]:
+    """Indices of ``records`` (all of ``kind``) whose pattern-constrained fields do not match.
+
+    One regex pass over all values of a field joined together; only when that fails is
+    each value tried on its own to find the culprits."""
+    bad: set[int] = set()
+    for field, single, batch in _PATTERNS.get(kind, ()):
+        values = [getattr(r, field) for r in records]
+        present = [v for v in values if v is not None]
+        if not present or batch.fullmatch("\x00".join(present)):
+            continue
+        bad.update(i for i, v in enumerate(values) if v is not None and not single.fullmatch(v))
+    return bad
+
 
 NEEDS_PYDANTIC: frozenset[str] = frozenset(
     kind for kind, model in EVIDENCE_KINDS.items() if _has_validators(model)
