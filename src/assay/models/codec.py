@@ -14,6 +14,7 @@ The Structs are what the engine holds in memory (about half the size of a model)
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
 import types
 import typing
@@ -119,6 +120,11 @@ class _Builder:
                 continue
             metadata = list(info.metadata)
             pattern = _pattern_of(metadata) if issubclass(model, Evidence) else None
+            if name == "workflow" and issubclass(model, Evidence):
+                # Every record's workflow must be one of the project's workflows, whose ids
+                # are validated where they are defined: the pattern adds nothing here.
+                pattern = None
+                metadata = [m for m in metadata if getattr(m, "pattern", None) is None]
             if pattern is not None:
                 self.patterns.setdefault(model.__name__, []).append((name, pattern))
                 metadata = [m for m in metadata if getattr(m, "pattern", None) is None]
@@ -196,8 +202,8 @@ def pattern_violations(kind: str, records: list[Any]) -> set[int]:
     each value tried on its own to find the culprits."""
     bad: set[int] = set()
     for field, single, batch in _PATTERNS.get(kind, ()):
-        values = [getattr(r, field) for r in records]
-        present = [v for v in values if v is not None]
+        values = list(map(operator.attrgetter(field), records))
+        present = [v for v in values if v is not None] if None in values else values
         if not present or batch.fullmatch("\x00".join(present)):
             continue
         bad.update(i for i, v in enumerate(values) if v is not None and not single.fullmatch(v))
