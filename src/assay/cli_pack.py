@@ -10,34 +10,24 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from .cli_options import as_of_option, project_option
 from .errors import SigningError, UsageError, VerificationError
-from .pack.build import build_pack
-from .pack.engine import engine_functions
-from .pack.keys import DEV_WARNING, make_dev_keys
-from .pack.sign import Signer
-from .pack.verify import report_json, verify_pack
+from .fileio import write_atomic
+from .timeparse import parse_instant
+
+if TYPE_CHECKING:
+    from .pack.sign import Signer
+
+# The PDF stack (weasyprint, pyhanko) is imported inside the commands: every other `assay`
+# command would otherwise pay for it at start-up.
 
 DEFAULT_PASSPHRASE_ENV = "ASSAY_KEY_PASSPHRASE"
-
-
-def parse_as_of(value: str | None) -> datetime:
-    """An ISO 8601 time (``Z`` accepted); a time without zone is UTC; None is now."""
-    if value is None:
-        return datetime.now(UTC).replace(microsecond=0)
-    try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise UsageError(
-            f"--as-of {value!r} is not an ISO 8601 time, e.g. 2026-05-01T12:00:00Z"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _interactive() -> bool:
@@ -62,25 +52,6 @@ def read_passphrase(env_name: str, what: str, *, required: bool) -> bytes | None
     return None
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and ``os.replace``."""
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
-
-
 def _signer(
     key: Path | None,
     cert: Path | None,
@@ -99,6 +70,8 @@ def _signer(
         if key or cert:
             raise UsageError("give either --pkcs12 or --key and --cert, not both")
         passphrase = read_passphrase(passphrase_env, str(pkcs12_path), required=True)
+        from .pack.sign import Signer
+
         return Signer.from_pkcs12(pkcs12_path, passphrase)
     if key is None or cert is None:
         raise UsageError(
@@ -106,6 +79,8 @@ def _signer(
         )
     encrypted = key.is_file() and b"ENCRYPTED" in key.read_bytes()[:200]
     passphrase = read_passphrase(passphrase_env, str(key), required=True) if encrypted else None
+    from .pack.sign import Signer
+
     return Signer.from_pem(key, cert, chain, passphrase)
 
 
@@ -159,8 +134,11 @@ def pack_command(
     """Build a signed PDF/A-3b audit pack of WORKFLOW with its evidence embedded."""
     if tsa_url and unsigned:
         raise UsageError("--tsa-url timestamps a signature; it cannot be used with --unsigned")
-    moment = parse_as_of(as_of)
+    moment = parse_instant(as_of) if as_of else datetime.now(UTC).replace(microsecond=0)
     signer = _signer(key, cert, chain, pkcs12_path, passphrase_env, unsigned)
+    from .pack.build import build_pack
+    from .pack.engine import engine_functions
+
     load_project, assess = engine_functions()
     project = load_project(project_dir)
     assessment = assess(project, workflow=workflow, as_of=moment, release=release)
@@ -204,6 +182,8 @@ def verify_command(pack_path: Path, trust: tuple[Path, ...], reassess: bool, fmt
     """
     pdf = _read_input(pack_path, "pack")
     roots = [_read_input(p, "trust certificate") for p in trust]
+    from .pack.verify import report_json, verify_pack
+
     report = verify_pack(pdf, roots, reassess=reassess)
     click.echo(report_json(report) if fmt == "json" else report.text(), nl=False)
     if not report.ok:
@@ -232,6 +212,8 @@ def keys_group() -> None:
 def keys_init_command(out_dir: Path, passphrase_env: str) -> None:
     """Make a self-signed DEVELOPMENT key pair. NOT for production."""
     passphrase = read_passphrase(passphrase_env, "the new PKCS#12 file", required=False)
+    from .pack.keys import DEV_WARNING, make_dev_keys
+
     files = make_dev_keys(out_dir, passphrase=passphrase)
     click.echo(DEV_WARNING)
     click.echo(f"wrote {files.key} (private key, keep it secret)")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from assay.cli_pack import keys_group, pack_command, parse_as_of, verify_command
+from assay.cli_pack import keys_group, pack_command, verify_command
 from assay.errors import SigningError, UsageError, VerificationError
 from assay.pack import Signer
 
@@ -119,6 +119,8 @@ def test_usage_errors(cli_env: dict[str, Path]) -> None:
     assert isinstance(both.exception, UsageError)
     missing = CliRunner().invoke(verify_command, [str(cli_env["base"] / "none.pdf")])
     assert isinstance(missing.exception, UsageError) and missing.exception.exit_code == 2
-    with pytest.raises(UsageError, match="ISO 8601"):
-        parse_as_of("yesterday")
-    assert parse_as_of("2026-05-01T12:00:00").tzinfo is not None
+    # --as-of is parsed like the gate's: an ISO 8601 time with a timezone, never a guess.
+    vague = _pack(cli_env, out, "--unsigned", "--as-of", "yesterday")
+    assert isinstance(vague.exception, UsageError) and "ISO 8601" in vague.exception.message
+    naive = _pack(cli_env, out, "--unsigned", "--as-of", "2026-05-01T12:00:00")
+    assert isinstance(naive.exception, UsageError) and "timezone" in naive.exception.message
