@@ -130,3 +130,18 @@ def test_pattern_violations_find_each_culprit() -> None:
     broken.append(msgspec.structs.replace(records[3], id="has space"))
     broken.append(msgspec.structs.replace(records[4], id="trailing\n"))
     assert codec.pattern_violations("drift_log", broken) == {0, 2, 3}
+
+
+def test_json_lines_keep_their_line_numbers_on_every_path(kit: Kit) -> None:
+    """The whole-file fast path and the per-line path (taken when blank lines are present)
+    point at the same lines."""
+    every = control("T-E-01", check("every", assert_='r.severity == "SEV4"'))
+    high = risk_class("high", 3, ["T-E-01"])
+    records = [incident(f"I-{i}", f"2026-05-0{i}T00:00:00Z") for i in range(1, 4)]
+    kit.setup([every], [high], [workflow()], records)
+    dense = kit.control("T-E-01").checks[0]
+    lines = kit.text("evidence/records.jsonl").splitlines()
+    kit.write("evidence/records.jsonl", "\n\n".join(lines) + "\n")
+    sparse = kit.control("T-E-01").checks[0]
+    assert [e.line for f in dense.findings for e in f.evidence] == [1, 2, 3]
+    assert [e.line for f in sparse.findings for e in f.evidence] == [1, 3, 5]

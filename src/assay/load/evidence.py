@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import repeat
 from typing import Any
 
 import orjson
@@ -153,7 +154,10 @@ def validate_json_lines(
     """The hot path for JSON Lines: decode each line straight into its Struct and keep it;
     any line that is not plainly valid goes through :func:`validate_records` for a worded,
     located error. Same result as the general path, a fraction of the per-record cost."""
-    records: list[Record] = []
+    records = _whole_file(data, source, workflows)
+    if records is not None:
+        return _check_patterns(records, data, [], source, workflows)
+    records = []
     slow: list[RawRecord] = []
     decode = codec.decode_json
     needs_pydantic = codec.NEEDS_PYDANTIC
@@ -170,20 +174,56 @@ def validate_json_lines(
             slow.append(RawRecord(line, number, "", None))
             continue
         append(Record(record, source, number, ""))
+    return _check_patterns(records, data, slow, source, workflows)
+
+
+def _whole_file(data: bytes, source: SourceFile, workflows: set[str]) -> list[Record] | None:
+    """The common case in one C call: every line a record, every record plainly valid,
+    of a kind pydantic need not see, for a known workflow. None when anything is off."""
+    try:
+        decoded = codec.decode_json_lines(data)
+    except codec.DecodeError:
+        return None
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    if not decoded or len(decoded) != lines:
+        return None  # blank lines: line numbers need the per-line path
+    if not set(map(_KIND, decoded)).isdisjoint(codec.NEEDS_PYDANTIC):
+        return None
+    if not set(map(_WORKFLOW, decoded)) <= workflows:
+        return None
+    return list(map(Record, decoded, repeat(source), range(1, lines + 1), repeat("")))
+
+
+_DATA = operator.attrgetter("data")
+_KIND = operator.attrgetter("kind")
+_WORKFLOW = operator.attrgetter("workflow")
+
+
+def _check_patterns(
+    records: list[Record],
+    data: bytes,
+    slow: list[RawRecord],
+    source: SourceFile,
+    workflows: set[str],
+) -> tuple[list[Record], list[AssayError]]:
     # Patterns (ids, digests) are checked per file in one pass; failures take the slow path.
-    by_kind: dict[str, list[int]] = defaultdict(list)
-    for index, record in enumerate(records):
-        by_kind[record.data.kind].append(index)
+    datas = list(map(_DATA, records))
+    kinds = set(map(_KIND, datas))
     rejected: set[int] = set()
-    for kind, indices in by_kind.items():
-        bad = codec.pattern_violations(kind, [records[i].data for i in indices])
-        rejected.update(indices[i] for i in bad)
+    if len(kinds) == 1:
+        rejected = codec.pattern_violations(kinds.pop(), datas)
+    else:
+        by_kind: dict[str, list[int]] = defaultdict(list)
+        for index, item in enumerate(datas):
+            by_kind[item.kind].append(index)
+        for kind, indices in by_kind.items():
+            bad = codec.pattern_violations(kind, [datas[i] for i in indices])
+            rejected.update(indices[i] for i in bad)
     if rejected:
-        slow.extend(
-            RawRecord(data.split(b"\n")[r.line - 1], r.line, "", None)
-            for i, r in enumerate(records)
-            if i in rejected and r.line
-        )
+        lines = data.split(b"\n")
+        for i in sorted(rejected):
+            number = records[i].line or 0  # JSON Lines records always have a line
+            slow.append(RawRecord(lines[number - 1], number, "", None))
         records = [r for i, r in enumerate(records) if i not in rejected]
     if not slow:
         return records, []

@@ -226,6 +226,12 @@ def decode_json(data: bytes) -> Any:
     return _json_decoder.decode(data)
 
 
+def decode_json_lines(data: bytes) -> list[Any]:
+    """Decode a whole JSON Lines buffer (blank lines skipped); raises msgspec errors."""
+    decoded: list[Any] = _json_decoder.decode_lines(data)
+    return decoded
+
+
 def convert(data: Mapping[str, Any]) -> Any:
     """Convert an already parsed record (YAML, JSON) into its kind's Struct."""
     return msgspec.convert(data, _ANY_KIND)
