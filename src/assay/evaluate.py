@@ -80,10 +80,10 @@ def assess(
 _SHARED: tuple[Project, datetime | None, str | None] | None = None
 
 
-def _assess_shared(workflow: str) -> Assessment:
+def _assess_share(workflows: list[str]) -> list[Assessment]:
     assert _SHARED is not None
     project, as_of, release = _SHARED
-    return assess(project, workflow, as_of, release)
+    return [assess(project, workflow, as_of, release) for workflow in workflows]
 
 
 def assess_many(
@@ -117,10 +117,18 @@ def assess_many(
     if froze:
         gc.freeze()
     try:
+        # jobs - 1 forked workers take every jobs-th workflow; this process does its share
+        # meanwhile (and so pays no pickling for it). Results return in the given order.
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            chunk = max(1, len(workflows) // (jobs * 4))
-            return list(pool.map(_assess_shared, workflows, chunksize=chunk))
+        shares = [list(workflows[k::jobs]) for k in range(jobs)]
+        with ProcessPoolExecutor(max_workers=jobs - 1, mp_context=context) as pool:
+            futures = [pool.submit(_assess_share, share) for share in shares[1:]]
+            done = [[assess(project, workflow, when, release) for workflow in shares[0]]]
+            done += [future.result() for future in futures]
+        ordered: list[Assessment] = []
+        for index in range(len(workflows)):
+            ordered.append(done[index % jobs][index // jobs])
+        return ordered
     finally:
         _SHARED = None
         if froze:
