@@ -106,7 +106,13 @@ def assess_many(
             raise UsageError(
                 f"unknown workflow {workflow!r} (known: {', '.join(project.workflows)})"
             )
-    jobs = jobs if jobs is not None else (os.cpu_count() or 1)
+    if jobs is None:
+        # The CPUs this process may use (a container may grant fewer than the machine has).
+        jobs = (
+            len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else os.cpu_count() or 1
+        )
     if jobs <= 1 or len(workflows) < 8 or "fork" not in multiprocessing.get_all_start_methods():
         return [assess(project, workflow, when, release) for workflow in workflows]
     global _SHARED

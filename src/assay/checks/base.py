@@ -21,7 +21,7 @@ from ..models.assessment import CheckResult, CheckStatus, Finding, SourcePointer
 from ..models.duration import Duration
 from ..models.evidence_kinds import EVIDENCE_KINDS
 from ..resolve import ResolvedControl, ResolvedWorkflow, cel_params
-from .expr import Expression, ExpressionRuntimeError
+from .expr import Expression, ExpressionRuntimeError, compile_expression, logic_parts
 
 MAX_FINDINGS = 20
 
@@ -138,6 +138,12 @@ class CheckContext:
         """Records for which ``expr`` is true; evaluation failures become error findings."""
         records = list(records)
         if not extra and records:
+            residual = self._residual(expr)
+            if residual is True:
+                return records, []
+            if residual is False:
+                return [], []
+            expr = residual
             predicate = field_predicate(expr.source, records[0].kind)
             if predicate is not None:
                 return [r for r in records if predicate(r.data)], []
@@ -156,12 +162,62 @@ class CheckContext:
                 errors.append(error_finding(name, record, err))
         return kept, errors
 
+    def _residual(self, expr: Expression) -> Expression | bool:
+        """``expr`` with the operands of a top-level ``&&``/``||`` chain that do not read the
+        record evaluated once: a constant when they decide the result, else the chain of
+        the record-dependent operands. CEL's ``&&`` and ``||`` are commutative, errors
+        included (``false && error`` is false), so this gives the same answer per record."""
+        plan = _plan(expr)
+        if plan is None:
+            return expr
+        op, constant, residual = plan
+        decisive = op == "||"  # the value that decides the chain
+        try:
+            values = [part.test(self.variables) for part in constant]
+        except ExpressionRuntimeError:
+            return expr  # let every record report the error as CEL would
+        if decisive in values:
+            return decisive
+        return residual if residual is not None else not decisive
+
     def test(self, expr: Expression, record: Record, extra: dict[str, Any] | None = None) -> bool:
         variables = dict(self.variables)
         variables["r"] = record.data
         if extra:
             variables.update(extra)
         return expr.test(variables)
+
+
+_PLANS: dict[str, tuple[str, list[Expression], Expression | None] | None] = {}
+_ALL_VARIABLES = frozenset({"r", "src", "params", "now", "workflow", "release"})
+
+
+def _plan(expr: Expression) -> tuple[str, list[Expression], Expression | None] | None:
+    """Split (once per source) a logic chain into record-independent operands and the
+    compiled chain of the others; None when there is nothing to gain."""
+    if expr.source in _PLANS:
+        return _PLANS[expr.source]
+    plan: tuple[str, list[Expression], Expression | None] | None = None
+    parts = logic_parts(expr.source)
+    if parts is not None:
+        op, texts = parts
+        compiled = [compile_expression(t, allowed_variables=_ALL_VARIABLES) for t in texts]
+        constant = [c for c in compiled if not c.variables & {"r", "src"}]
+        dependent = [t for t, c in zip(texts, compiled, strict=True) if c.variables & {"r", "src"}]
+        if constant:
+            residual = (
+                compile_expression(
+                    f" {op} ".join(f"({t})" for t in dependent), allowed_variables=_ALL_VARIABLES
+                )
+                if dependent
+                else None
+            )
+            if residual is not None and len(dependent) == 1:
+                # No parentheses: lets a plain field test be recognised as one.
+                residual = compile_expression(dependent[0], allowed_variables=_ALL_VARIABLES)
+            plan = (op, constant, residual)
+    _PLANS[expr.source] = plan
+    return plan
 
 
 _NULL_TEST = re.compile(r"^\s*r\.([a-z_][a-z0-9_]*)\s*(==|!=)\s*null\s*$")

@@ -1095,6 +1095,30 @@ class Expression:
             raise ExpressionRuntimeError(_cel_message(exc)) from None
 
 
+def logic_parts(source: str) -> tuple[str, list[str]] | None:
+    """For a top-level ``a && b && c`` (or ``||``) chain, the operator and the source text of
+    each operand; None for anything else. Lets a caller evaluate the operands that do not
+    depend on the record once, instead of once per record."""
+    try:
+        tree = _Parser(source).parse()
+    except (_Unsupported, RecursionError, ValueError, RuntimeError):
+        return None
+    if tree.kind != "binary" or tree.value not in ("&&", "||"):
+        return None
+    op: str = tree.value
+    parts: list[str] = []
+
+    def flatten(node: _Node) -> None:
+        if node.kind == "binary" and node.value == op:
+            flatten(node.args[0])
+            flatten(node.args[1])
+        else:
+            parts.append(source[node.start : node.end])
+
+    flatten(tree)
+    return op, parts
+
+
 def compile_expression(source: str, *, allowed_variables: frozenset[str]) -> Expression:
     """Compile CEL ``source``; raise ExpressionSyntaxError for bad syntax or unknown variables."""
     try:
