@@ -184,3 +184,26 @@ def test_record_independent_operands_are_folded_without_changing_answers(kit: Ki
                 conditions[i],
                 strict,
             )
+
+
+def test_a_failing_finding_names_only_the_unmet_part_of_a_condition(kit: Kit) -> None:
+    every = control(
+        "T-E-01",
+        check(
+            "every",
+            assert_='r.owner != "" && r.acked_at - r.paged_at <= params.ack && size(r.timeline) > 0',
+        ),
+        params={"ack": param()},
+    )
+    high = risk_class("high", 3, ["T-E-01"], params={"T-E-01": {"ack": "5m"}})
+    slow_ack = incident(
+        "I-1",
+        "2026-05-01T00:00:00Z",
+        acked_at="2026-05-01T00:30:00Z",
+        timeline=[{"ts": "2026-05-01T00:00:00Z", "entry": "paged"}],
+    )
+    kit.setup([every], [high], [workflow()], [slow_ack])
+    (finding,) = kit.control("T-E-01").checks[0].findings
+    assert "does not meet `r.acked_at - r.paged_at <= params.ack`" in finding.message
+    assert "size(r.timeline)" not in finding.message
+    assert "ack=5m" in finding.message

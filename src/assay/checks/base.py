@@ -272,6 +272,37 @@ def _show_value(value: Any) -> str:
     return str(value)
 
 
+def unmet_part(source: str, ctx: CheckContext, record: Record, src: Record | None = None) -> str:
+    """The operands of a top-level ``&&`` chain that the record does not satisfy (or that
+    could not be evaluated), joined: a reader sees which requirement failed, not the whole
+    condition. Anything else comes back whole."""
+    parts = logic_parts(source)
+    if parts is None or parts[0] != "&&":
+        return source
+    variables = dict(ctx.variables)
+    variables["r"] = record.data
+    if src is not None:
+        variables["src"] = src.data
+    failing: list[str] = []
+    for text in parts[1]:
+        try:
+            if not _sub_expression(text).test(variables):
+                failing.append(text)
+        except ExpressionRuntimeError:
+            failing.append(text)
+    return " && ".join(failing) if failing else source
+
+
+def _sub_expression(text: str) -> Expression:
+    expr = _SUB_EXPRESSIONS.get(text)
+    if expr is None:
+        expr = _SUB_EXPRESSIONS[text] = compile_expression(text, allowed_variables=_ALL_VARIABLES)
+    return expr
+
+
+_SUB_EXPRESSIONS: dict[str, Expression] = {}
+
+
 def explain_values(
     source: str, record: Record, ctx: CheckContext, src: Record | None = None
 ) -> str:

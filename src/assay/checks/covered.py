@@ -13,7 +13,15 @@ from ..load.evidence import Record
 from ..models.assessment import CheckResult, Finding, SourcePointer
 from ..models.evidence_kinds import EVIDENCE_KINDS
 from ..models.policy import CoveredCheck
-from .base import CheckContext, error_finding, explain_values, fmt_time, plural, result
+from .base import (
+    CheckContext,
+    error_finding,
+    explain_values,
+    fmt_time,
+    plural,
+    result,
+    unmet_part,
+)
 from .expr import ExpressionRuntimeError
 
 
@@ -64,9 +72,10 @@ def run(check: CoveredCheck, ctx: CheckContext, policy: SourcePointer) -> CheckR
                     continue
                 if condition is not None and not ctx.test(condition, cand, extra):
                     rejected = cand
+                    unmet = unmet_part(condition.source, ctx, cand, src)
                     failed_reason = (
-                        f"{link.evidence} {cand.id} does not meet `{condition.source}` "
-                        f"({explain_values(condition.source, cand, ctx, src)})"
+                        f"{link.evidence} {cand.id} does not meet `{unmet}` "
+                        f"({explain_values(unmet, cand, ctx, src)})"
                     )
                     continue
             except ExpressionRuntimeError as err:

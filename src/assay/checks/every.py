@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from ..models.assessment import CheckResult, Finding, SourcePointer
 from ..models.policy import EveryCheck
-from .base import CheckContext, EvaluationError, error_finding, explain_values, plural, result
+from .base import (
+    CheckContext,
+    EvaluationError,
+    error_finding,
+    explain_values,
+    plural,
+    result,
+    unmet_part,
+)
 from .expr import ExpressionRuntimeError
 
 
@@ -22,11 +30,12 @@ def run(check: EveryCheck, ctx: CheckContext, policy: SourcePointer) -> CheckRes
         except ExpressionRuntimeError as err:
             findings.append(error_finding("assert", record, err))
     for record in failing:
+        unmet = unmet_part(condition.source, ctx, record)
         findings.append(
             Finding(
                 outcome="fail",
-                message=f"{record.kind} {record.id} does not meet `{condition.source}` "
-                f"({explain_values(condition.source, record, ctx)})",
+                message=f"{record.kind} {record.id} does not meet `{unmet}` "
+                f"({explain_values(unmet, record, ctx)})",
                 evidence=[record.pointer_model()],
             )
         )

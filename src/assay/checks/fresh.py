@@ -8,7 +8,15 @@ from ..load.evidence import Record
 from ..models.assessment import CheckResult, Finding, SourcePointer
 from ..models.evidence_kinds import EVIDENCE_KINDS
 from ..models.policy import FreshCheck
-from .base import CheckContext, EvaluationError, explain_values, fmt_age, fmt_time, result
+from .base import (
+    CheckContext,
+    EvaluationError,
+    explain_values,
+    fmt_age,
+    fmt_time,
+    result,
+    unmet_part,
+)
 
 
 def _newer_unmatched(
@@ -48,12 +56,13 @@ def run(check: FreshCheck, ctx: CheckContext, policy: SourcePointer) -> CheckRes
     skipped = _newer_unmatched(check, ctx, field, newest_time)
     skipped_time = skipped.time(field) if skipped is not None else None
     if skipped is not None and skipped_time is not None and not ok:
+        unmet = unmet_part(check.where or "", ctx, skipped)
         findings.append(
             Finding(
                 outcome="fail",
                 message=f"a newer {check.evidence}, {skipped.id} ({field} "
                 f"{fmt_time(skipped_time)}), does not count: it does not meet "
-                f"`{check.where}` ({explain_values(check.where or '', skipped, ctx)})",
+                f"`{unmet}` ({explain_values(unmet, skipped, ctx)})",
                 evidence=[skipped.pointer_model()],
             )
         )
