@@ -111,7 +111,7 @@ def test_pattern_errors_in_json_lines_are_located(kit: Kit) -> None:
     present = control("T-P-01", check("present"))
     good = incident("I-1", "2026-05-01T00:00:00Z")
     bad_sha = {**incident("I-2", "2026-05-02T00:00:00Z"), "sha256": "not-a-digest"}
-    bad_id = {**incident("I 3", "2026-05-03T00:00:00Z")}
+    bad_id = {**incident(" I-3", "2026-05-03T00:00:00Z")}
     kit.setup([present], [risk_class("high", 3, ["T-P-01"])], [workflow()], [good, bad_sha, bad_id])
     run = kit.run("gate", "--workflow", "wf", "--as-of", AS_OF)
     assert run.code == 2
@@ -127,7 +127,7 @@ def test_pattern_violations_find_each_culprit() -> None:
     import msgspec
 
     broken = [msgspec.structs.replace(records[1], sha256="ABC"), records[2]]
-    broken.append(msgspec.structs.replace(records[3], id="has space"))
+    broken.append(msgspec.structs.replace(records[3], id=" leading space"))
     broken.append(msgspec.structs.replace(records[4], id="trailing\n"))
     assert codec.pattern_violations("drift_log", broken) == {0, 2, 3}
 

@@ -318,7 +318,7 @@ def test_required_fields_in_the_schema_match_the_model() -> None:
         ("quarterly_review", {"pmm_coverage": 1.2}, ("pmm_coverage",)),
         ("log_audit", {"missing_field_rate": -0.1}, ("missing_field_rate",)),
         ("canary_report", {"max_traffic_pct": 101}, ("max_traffic_pct",)),
-        ("model_card", {"sha256": "A" * 64}, ("sha256",)),
+        ("model_card", {"sha256": "g" * 64}, ("sha256",)),  # hex only (either case)
         (
             "incident",
             {"timeline": [{"ts": "2026-05-04T09:30:00", "entry": "paged"}]},

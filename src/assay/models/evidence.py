@@ -16,6 +16,10 @@ from pydantic import AwareDatetime, Field
 from .base import StrictModel
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$"
+"""Ids that people write and that name files: workflows."""
+RECORD_ID_PATTERN = r"^[^\s\x00-\x1f](?:[^\x00-\x1f]*[^\s\x00-\x1f])?$"
+"""Ids of evidence records come from other systems: any printable text without surrounding
+whitespace (`INC-2026-0042`, `PM/INC/42`, `ticket #42`)."""
 
 
 class Evidence(StrictModel):
@@ -23,7 +27,7 @@ class Evidence(StrictModel):
 
     TIME_FIELD: ClassVar[str] = "created_at"
 
-    id: str = Field(pattern=ID_PATTERN, max_length=200)
+    id: str = Field(pattern=RECORD_ID_PATTERN, max_length=200)
     """Stable identifier of the record in its system of record."""
     kind: str
     """The evidence kind; decides which fields the record has."""
@@ -35,7 +39,7 @@ class Evidence(StrictModel):
     """Person or system that recorded it."""
     source_uri: str = Field(min_length=1)
     """Where the record lives in its system of record."""
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
     """SHA-256 of the record in its system of record (hash-chained at C4)."""
     body: str | None = None
     """Free text: the body of a Markdown document after its front matter."""
