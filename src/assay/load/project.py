@@ -147,7 +147,12 @@ def _discover(
         if not base.exists():
             if required:
                 errors.add(
-                    InputError(f"{what} folder does not exist", location=Location(entry), code="IO")
+                    InputError(
+                        f"{what} folder does not exist (create it, or list the folders holding "
+                        f"the {what} under `{what}:` in assay.yaml)",
+                        location=Location(entry),
+                        code="IO",
+                    )
                 )
             continue
         if base.is_file():
@@ -302,7 +307,7 @@ class _Loader:
                         code="SCHEMA",
                     )
                 )
-        if not seen_any:
+        if not seen_any and all((self.root / entry).exists() for entry in self.config.policies):
             self.errors.add(
                 InputError(
                     "no policy files found (expected .yaml files with a catalog and risk classes)",
@@ -630,13 +635,16 @@ class _Loader:
             if alias is not None:
                 workflow = workflow.model_copy(update={"risk_class": alias})
             if workflow.risk_class not in self.classes:
-                self.errors.add(
-                    InputError(
-                        f"unknown risk class {workflow.risk_class!r} (known: {', '.join(sorted(self.classes))})",
-                        location=sub.location("/risk_class"),
-                        code="UNKNOWN-CLASS",
+                # Without any class the policy errors already say why; do not echo them.
+                if self.classes or not self.errors.errors:
+                    known = ", ".join(sorted(self.classes)) or "none defined"
+                    self.errors.add(
+                        InputError(
+                            f"unknown risk class {workflow.risk_class!r} (known: {known})",
+                            location=sub.location("/risk_class"),
+                            code="UNKNOWN-CLASS",
+                        )
                     )
-                )
                 continue
             workflows[workflow.id] = workflow
             self.sources[f"workflow:{workflow.id}"] = _pointer(sub, "")
