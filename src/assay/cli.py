@@ -25,6 +25,7 @@ from .evaluate import assess, assess_many, utc_now
 from .explain import explain_control
 from .fileio import write_atomic
 from .formats import Format, get_formatter
+from .formats.github import format_github
 from .load.project import Project, load_project
 from .models.assessment import Assessment, fleet_exit_code
 from .timeparse import parse_instant
@@ -120,7 +121,12 @@ def gate(
     ids = list(project.workflows) if all_workflows else list(workflows)
     assessments = assess_many(project, ids, when, release)
     for name, path in targets:
-        text = get_formatter(name)(assessments)
+        if name == Format.GITHUB:
+            # Annotations must name files relative to the repository, i.e. where CI runs.
+            prefix = Path(os.path.relpath(project_dir.resolve(), Path.cwd())).as_posix()
+            text = format_github(assessments, path_prefix="" if prefix == "." else prefix)
+        else:
+            text = get_formatter(name)(assessments)
         if path is None:
             click.echo(text, nl=False)
         else:

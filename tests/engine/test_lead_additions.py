@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
 from projectkit import AS_OF, Kit, check, control, drift, incident, param, risk_class, workflow
 
 from assay.checks.base import field_predicate
@@ -207,3 +208,14 @@ def test_a_failing_finding_names_only_the_unmet_part_of_a_condition(kit: Kit) ->
     assert "does not meet `r.acked_at - r.paged_at <= params.ack`" in finding.message
     assert "size(r.timeline)" not in finding.message
     assert "ack=5m" in finding.message
+
+
+def test_github_annotations_name_files_relative_to_where_ci_runs(
+    kit: Kit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    every = control("T-E-01", check("every", assert_='r.severity == "SEV4"'))
+    kit.setup([every], [risk_class("high", 3, ["T-E-01"])], [workflow()], [incident("I-1", AS_OF)])
+    monkeypatch.chdir(kit.root.parent)
+    run = kit.run("gate", "--workflow", "wf", "--as-of", AS_OF, "--format", "github")
+    assert run.code == 1
+    assert "::error file=project/evidence/records.jsonl,line=1," in run.out

@@ -9,6 +9,7 @@ and ``,``).
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Sequence
 
 from assay.models.assessment import Assessment, ControlResult
@@ -46,15 +47,20 @@ def command(name: str, message: str, **properties: str | int | None) -> str:
     return f"::{name}{' ' + props if props else ''}::{escape_data(message)}"
 
 
-def format_github(assessments: Sequence[Assessment]) -> str:
-    """Render assessments as GitHub Actions annotations and a final verdict notice."""
+def format_github(assessments: Sequence[Assessment], *, path_prefix: str = "") -> str:
+    """Render assessments as GitHub Actions annotations and a final verdict notice.
+
+    Paths in assessments are relative to the project; GitHub wants them relative to the
+    repository. ``path_prefix`` (e.g. ``compliance/`` when the project lives there) joins
+    the two; the CLI passes the project folder relative to where it runs.
+    """
     ordered = ordered_assessments(assessments)
     lines = [
         line
         for assessment in ordered
         for control in ordered_controls(assessment)
         if control.status not in ("pass", "not_applicable")
-        for line in _annotations(assessment, control)
+        for line in _annotations(assessment, control, path_prefix)
     ]
     verdicts = [
         f"{a.workflow.id}{' ' + a.release if a.release else ''}: {verdict_word(a)} "
@@ -67,7 +73,7 @@ def format_github(assessments: Sequence[Assessment]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _annotations(assessment: Assessment, control: ControlResult) -> list[str]:
+def _annotations(assessment: Assessment, control: ControlResult, prefix: str) -> list[str]:
     name = "warning" if control.status == "waived" else "error"
     title = f"{control.id} {one_line(control.title)} ({control.status}, {assessment.workflow.id})"
     context = [control.summary]
@@ -78,7 +84,9 @@ def _annotations(assessment: Assessment, control: ControlResult) -> list[str]:
     findings = failing_findings(control)
     if not findings:
         message = "\n".join([*context, f"Remediation: {control.remediation}"])
-        return [command(name, message, file=policy.file, line=policy.line, title=title)]
+        return [
+            command(name, message, file=_join(prefix, policy.file), line=policy.line, title=title)
+        ]
     lines = []
     for check_id, finding in findings:
         pointers = sorted(finding.evidence, key=lambda p: (p.file, p.line or 0, p.pointer))
@@ -89,5 +97,9 @@ def _annotations(assessment: Assessment, control: ControlResult) -> list[str]:
             file, line = pointers[0].file, pointers[0].line
         else:
             file, line = policy.file, policy.line
-        lines.append(command(name, message, file=file, line=line, title=title))
+        lines.append(command(name, message, file=_join(prefix, file), line=line, title=title))
     return lines
+
+
+def _join(prefix: str, path: str) -> str:
+    return posixpath.normpath(posixpath.join(prefix, path)) if prefix else path
