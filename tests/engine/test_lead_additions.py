@@ -219,3 +219,14 @@ def test_github_annotations_name_files_relative_to_where_ci_runs(
     run = kit.run("gate", "--workflow", "wf", "--as-of", AS_OF, "--format", "github")
     assert run.code == 1
     assert "::error file=project/evidence/records.jsonl,line=1," in run.out
+
+
+def test_a_symlink_loop_in_evidence_does_not_hang_the_loader(kit: Kit) -> None:
+    present = control("T-P-01", check("present"))
+    kit.setup(
+        [present], [risk_class("high", 3, ["T-P-01"])], [workflow()], [incident("I-1", AS_OF)]
+    )
+    (kit.root / "evidence" / "loop").symlink_to(kit.root / "evidence")
+    assessment = kit.assess()
+    assert assessment.control("T-P-01").status == "pass"
+    assert [i.path for i in assessment.inputs if i.role == "evidence"] == ["evidence/records.jsonl"]

@@ -158,7 +158,15 @@ def _discover(
         if base.is_file():
             found.append(base)
             continue
+        # Symlinked folders are followed (a project may link in shared policies), each real
+        # folder once: a link back up the tree must not send the walk round for ever.
+        seen: set[str] = set()
         for dirpath, dirnames, filenames in os.walk(base, followlinks=True):
+            real = os.path.realpath(dirpath)
+            if real in seen:
+                dirnames[:] = []
+                continue
+            seen.add(real)
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             for name in sorted(filenames):
                 if name.startswith("."):
