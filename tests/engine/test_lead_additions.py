@@ -230,3 +230,17 @@ def test_a_symlink_loop_in_evidence_does_not_hang_the_loader(kit: Kit) -> None:
     assessment = kit.assess()
     assert assessment.control("T-P-01").status == "pass"
     assert [i.path for i in assessment.inputs if i.role == "evidence"] == ["evidence/records.jsonl"]
+
+
+def test_a_pack_refuses_inputs_outside_the_project(kit: Kit) -> None:
+    present = control("T-P-01", check("present"))
+    kit.setup(
+        [present], [risk_class("high", 3, ["T-P-01"])], [workflow()], [incident("I-1", AS_OF)]
+    )
+    (kit.root / "policies").rename(kit.root.parent / "shared-policies")
+    kit.write("assay.yaml", "policies: [../shared-policies]\n")
+    out = kit.root / "pack.pdf"
+    run = kit.run("pack", "--workflow", "wf", "--as-of", AS_OF, "--unsigned", "--output", str(out))
+    assert run.code == 2
+    assert "input ../shared-policies/catalog.yaml lies outside the project folder" in run.err
+    assert not out.exists()

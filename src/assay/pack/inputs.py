@@ -64,6 +64,15 @@ def pack_inputs(assessment: Assessment, project: ProjectLike) -> list[ProjectFil
             )
         chosen[found.path] = found
     for item in chosen.values():
+        if item.path.startswith("../") or item.path.startswith("/"):
+            # Re-assessment rebuilds the project from the pack; a file outside the project
+            # folder has no place there (and verify refuses names that climb out).
+            raise InputError(
+                f"input {item.path} lies outside the project folder, so a pack cannot carry it "
+                f"for re-assessment; link it into the project instead "
+                f"(e.g. `ln -s ../policies policies`)",
+                code="PACK-INPUT",
+            )
         actual = hashlib.sha256(item.data).hexdigest()
         expected = item.sha256
         listed = next((d.sha256 for d in assessment.inputs if d.path == item.path), expected)
