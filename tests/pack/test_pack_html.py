@@ -55,3 +55,28 @@ def test_findings_link_to_the_evidence_index(unsigned_html: str) -> None:
 
 def test_other_workflows_evidence_stays_out(unsigned_html: str) -> None:
     assert "evidence/other.jsonl" not in unsigned_html
+
+
+def test_a_summary_that_restates_the_description_is_not_doubled(
+    sample_project: FakeProject, sample_assessment: Assessment
+) -> None:
+    control = sample_assessment.controls[0]
+    check = control.checks[0]
+    restated = check.model_copy(
+        update={"summary": f"{check.description.rstrip('.')}: 2 of 3 records do not."}
+    )
+    changed = sample_assessment.model_copy(
+        update={
+            "controls": [
+                control.model_copy(update={"checks": [restated, *control.checks[1:]]}),
+                *sample_assessment.controls[1:],
+            ]
+        }
+    )
+    html = render_html(changed, sample_project)
+    assert html.count(f'<p class="check-desc">{check.description}</p>') == 0
+    assert f"{check.description.rstrip('.')}: 2 of 3 records do not." in html
+    # The untouched assessment still shows the description on its own line.
+    assert f'<p class="check-desc">{check.description}</p>' in render_html(
+        sample_assessment, sample_project
+    )
