@@ -85,10 +85,19 @@ class Record:
 class EvidenceIndex:
     """Evidence records by (workflow, kind), sorted by time, with lazy key lookups."""
 
-    def __init__(self, records: Iterable[Record]):
+    def __init__(self, batches: Iterable[list[Record]]):
+        """Index ``batches`` of records (one per file: usually one workflow and one kind,
+        which are then moved as a whole rather than record by record)."""
         grouped: dict[tuple[str, str], list[Record]] = defaultdict(list)
-        for record in records:
-            grouped[(record.data.workflow, record.data.kind)].append(record)
+        for batch in batches:
+            datas = list(map(_DATA, batch))
+            workflows = set(map(_WORKFLOW, datas))
+            kinds = set(map(_KIND, datas))
+            if len(workflows) == 1 and len(kinds) == 1:
+                grouped[(workflows.pop(), kinds.pop())].extend(batch)
+                continue
+            for record in batch:
+                grouped[(record.data.workflow, record.data.kind)].append(record)
         self.duplicates: list[AssayError] = []
         """The same (workflow, kind, id) twice: evidence must be unambiguous."""
         for (_, kind), items in grouped.items():

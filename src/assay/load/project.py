@@ -717,7 +717,7 @@ class _Loader:
         paths = _discover(
             self.root, self.config.evidence, None, "evidence", self.errors, required=True
         )
-        records: list[Record] = []
+        batches: list[list[Record]] = []
         if not paths and all((self.root / e).is_dir() for e in self.config.evidence):
             self.errors.add(
                 InputError(
@@ -752,9 +752,9 @@ class _Loader:
                 continue
             del data
             self.errors.extend(errors)
-            records.extend(good)
+            batches.append(good)
             self.files.append(ProjectFile(rel, "evidence", source.sha256, path, len(good)))
-        index = EvidenceIndex(records)
+        index = EvidenceIndex(batches)
         self.errors.extend(index.duplicates)
         return index
 
