@@ -67,11 +67,21 @@ def assess(
     if workflow not in project.workflows:
         known = ", ".join(project.workflows) or "none"
         raise UsageError(f"unknown workflow {workflow!r} (known: {known})")
+    check_class_parameters(project)
+    return _assess_checked(project, workflow, _aware(as_of), release)
+
+
+def _aware(as_of: datetime | None) -> datetime:
     when = as_of or utc_now()
     if when.tzinfo is None or when.utcoffset() is None:
         raise UsageError("the as-of time must be timezone-aware, e.g. 2026-05-01T12:00:00Z")
-    when = when.astimezone(UTC)
-    check_class_parameters(project)
+    return when.astimezone(UTC)
+
+
+def _assess_checked(
+    project: Project, workflow: str, when: datetime, release: str | None
+) -> Assessment:
+    """`assess` once the workflow, the time and the class parameters are known to be good."""
     resolved = resolve(project, workflow, when, release)
     results = [] if resolved.prohibited else _evaluate_controls(project, resolved)
     return _freeze(project, resolved, results)
@@ -83,7 +93,8 @@ _SHARED: tuple[Project, datetime | None, str | None] | None = None
 def _assess_share(workflows: list[str]) -> list[Assessment]:
     assert _SHARED is not None
     project, as_of, release = _SHARED
-    return [assess(project, workflow, as_of, release) for workflow in workflows]
+    assert as_of is not None
+    return [_assess_checked(project, workflow, as_of, release) for workflow in workflows]
 
 
 def assess_many(
@@ -100,12 +111,13 @@ def assess_many(
     over forked processes that share the loaded project copy-on-write; the results are the
     same objects a sequential run gives.
     """
-    when = as_of or utc_now()
+    when = _aware(as_of)
     for workflow in workflows:
         if workflow not in project.workflows:
             raise UsageError(
                 f"unknown workflow {workflow!r} (known: {', '.join(project.workflows)})"
             )
+    check_class_parameters(project)  # once for the fleet, not once per workflow
     if jobs is None:
         # The CPUs this process may use (a container may grant fewer than the machine has).
         jobs = (
@@ -114,7 +126,7 @@ def assess_many(
             else os.cpu_count() or 1
         )
     if jobs <= 1 or len(workflows) < 8 or "fork" not in multiprocessing.get_all_start_methods():
-        return [assess(project, workflow, when, release) for workflow in workflows]
+        return [_assess_checked(project, workflow, when, release) for workflow in workflows]
     global _SHARED
     _SHARED = (project, when, release)
     # Objects loaded so far never change: keep the collector from touching (and so copying)
@@ -129,7 +141,7 @@ def assess_many(
         shares = [list(workflows[k::jobs]) for k in range(jobs)]
         with ProcessPoolExecutor(max_workers=jobs - 1, mp_context=context) as pool:
             futures = [pool.submit(_assess_share, share) for share in shares[1:]]
-            done = [[assess(project, workflow, when, release) for workflow in shares[0]]]
+            done = [[_assess_checked(project, workflow, when, release) for workflow in shares[0]]]
             done += [future.result() for future in futures]
         ordered: list[Assessment] = []
         for index in range(len(workflows)):
