@@ -290,9 +290,7 @@ def _freeze(
         reason = None
         compliant = all(item.status in ACCEPTED for item in results) and bool(results)
         verdict = "COMPLIANT" if compliant else "NON-COMPLIANT"
-    relevant = {
-        r.source.path for kind_records in _all_records(project, wf.id) for r in kind_records
-    }
+    relevant = project.evidence.files_of(wf.id)
     inputs = [
         InputDigest(path=f.path, role=f.role, sha256=f.sha256, records=f.records)
         for f in project.files
@@ -324,9 +322,3 @@ def _freeze(
         inputs=inputs,
         summary=Summary(counts=counts, compliant=compliant, verdict=verdict),
     )
-
-
-def _all_records(project: Project, workflow: str) -> list[Any]:
-    from .models.evidence_kinds import EVIDENCE_KINDS
-
-    return [project.evidence.records(workflow, kind) for kind in EVIDENCE_KINDS]

@@ -36,10 +36,6 @@ def evaluation_order(graph: nx.DiGraph) -> list[str]:
     return order
 
 
-def dependencies(graph: nx.DiGraph, control_id: str) -> list[str]:
-    return sorted(graph.successors(control_id))
-
-
 def root_causes(graph: nx.DiGraph, control_id: str, statuses: Mapping[str, str]) -> list[str]:
     """The not-accepted dependencies (transitively) that are not themselves blocked."""
     causes: set[str] = set()

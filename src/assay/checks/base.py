@@ -392,6 +392,3 @@ def _first_pointer(finding: Finding) -> tuple[str, int]:
 
 def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
-
-
-Runner = Callable[[Any, CheckContext], CheckResult]

@@ -122,8 +122,14 @@ class EvidenceIndex:
             self._keys[cache_key] = table = dict(table)
         return table
 
-    def workflows(self) -> set[str]:
-        return {workflow for workflow, _ in self._records}
+    def files_of(self, workflow: str) -> set[str]:
+        """Paths of the evidence files that hold records of ``workflow``."""
+        return {
+            record.source.path
+            for (owner, _), items in self._records.items()
+            if owner == workflow
+            for record in items
+        }
 
     def __len__(self) -> int:
         return sum(len(items) for items in self._records.values())

@@ -51,7 +51,7 @@ from .evidence import (
 )
 from .readers import ReaderLimits, reader_for, supported_suffixes
 from .validate import validate_model
-from .yamlsafe import Positions, load_yaml
+from .yamlsafe import Positions, check_size, load_yaml
 
 Role = Literal["config", "policy", "workflow", "waiver", "evidence"]
 CONFIG_NAME = "assay.yaml"
@@ -742,8 +742,9 @@ class _Loader:
             try:
                 data = _read(path, rel)
                 source = SourceFile(rel, hashlib.sha256(data).hexdigest())
-                if path.suffix.lower() in JSON_LINES and len(data) <= limits.max_evidence_bytes:
+                if path.suffix.lower() in JSON_LINES:
                     # High-volume evidence: the decode-and-keep hot path.
+                    check_size(data, rel, limits.max_evidence_bytes)
                     good, errors = validate_json_lines(data, source, workflows)
                 else:
                     good, errors = validate_records(reader(data, rel, limits), source, workflows)

@@ -27,6 +27,16 @@ from ..errors import InputError, Location
 MAX_DEPTH = 64
 
 
+def check_size(data: bytes | str, file: str, limit: int) -> None:
+    """Refuse a file over ``limit`` bytes (a guard against resource exhaustion)."""
+    if len(data) > limit:
+        raise InputError(
+            f"file is {len(data)} bytes, larger than the limit of {limit} bytes",
+            location=Location(file),
+            code="SIZE",
+        )
+
+
 def decode_utf8(data: bytes, file: str) -> str:
     """Decode UTF-8 or raise an InputError at the line and column of the first bad byte."""
     try:
@@ -250,13 +260,7 @@ def load_yaml(
 
     Raises :class:`InputError` with file, line and column for every refusal.
     """
-    size = len(data)
-    if size > max_bytes:
-        raise InputError(
-            f"file is {size} bytes, larger than the limit of {max_bytes} bytes",
-            location=Location(file),
-            code="SIZE",
-        )
+    check_size(data, file, max_bytes)
     text = decode_utf8(data, file) if isinstance(data, bytes) else data
     loader = _StrictLoader(text)
     try:

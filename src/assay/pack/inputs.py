@@ -14,8 +14,6 @@ from typing import Protocol
 from ..errors import InputError
 from ..models.assessment import Assessment
 
-PROJECT_ROLES = ("config", "policy", "workflow", "waiver", "evidence")
-
 
 class ProjectFileLike(Protocol):
     """One input file of a project."""

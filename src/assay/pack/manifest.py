@@ -24,15 +24,6 @@ RESOLVED_POLICY_NAME = "resolved-policy.json"
 INPUT_PREFIX = "inputs/"
 MANIFEST_SCHEMA = "assay-pack-manifest/1"
 
-_MIME = {
-    ".json": "application/json",
-    ".jsonl": "application/jsonl",
-    ".yaml": "application/yaml",
-    ".yml": "application/yaml",
-    ".md": "text/markdown",
-    ".toml": "application/toml",
-}
-
 # PDF/A-3 AFRelationship of each role: inputs are the source of the report, generated
 # JSON is its data in machine-readable form.
 _RELATIONSHIP = {
@@ -61,11 +52,6 @@ class PackAttachment:
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.data).hexdigest()
-
-    @property
-    def mime_type(self) -> str:
-        suffix = "." + self.name.rsplit(".", 1)[-1] if "." in self.name else ""
-        return _MIME.get(suffix.lower(), "application/octet-stream")
 
     @property
     def relationship(self) -> str:

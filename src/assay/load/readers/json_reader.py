@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ...errors import InputError, Location
-from ..yamlsafe import decode_utf8
+from ..yamlsafe import check_size, decode_utf8
 from .base import RawRecord, ReaderLimits
 
 
@@ -34,12 +34,7 @@ def _decode_error(err: json.JSONDecodeError, file: str) -> InputError:
 
 def read(data: bytes, file: str, limits: ReaderLimits) -> Iterator[RawRecord]:
     """Yield the records of a JSON document with the line each starts on."""
-    if len(data) > limits.max_evidence_bytes:
-        raise InputError(
-            f"file is {len(data)} bytes, larger than the limit of {limits.max_evidence_bytes}",
-            location=Location(file),
-            code="SIZE",
-        )
+    check_size(data, file, limits.max_evidence_bytes)
     text = decode_utf8(data, file)
     newlines = [i for i, ch in enumerate(text) if ch == "\n"]
 

@@ -10,18 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ...errors import InputError, Location
+from ..yamlsafe import check_size
 from .base import RawRecord, ReaderLimits
 
 
 def read(data: bytes, file: str, limits: ReaderLimits) -> Iterator[RawRecord]:
     """Yield one record per non-blank line."""
-    if len(data) > limits.max_evidence_bytes:
-        raise InputError(
-            f"file is {len(data)} bytes, larger than the limit of {limits.max_evidence_bytes}",
-            location=Location(file),
-            code="SIZE",
-        )
+    check_size(data, file, limits.max_evidence_bytes)
     for number, line in enumerate(data.split(b"\n"), start=1):
         if line.strip():
             yield RawRecord(line, number, "", None)

@@ -9,18 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...errors import InputError, Location
-from ..yamlsafe import decode_utf8, load_yaml
+from ..yamlsafe import check_size, decode_utf8, load_yaml
 from .base import RawRecord, ReaderLimits
 
 
 def read(data: bytes, file: str, limits: ReaderLimits) -> Iterator[RawRecord]:
     """Yield the single record of a Markdown document with front matter."""
-    if len(data) > limits.max_yaml_bytes:
-        raise InputError(
-            f"file is {len(data)} bytes, larger than the limit of {limits.max_yaml_bytes}",
-            location=Location(file),
-            code="SIZE",
-        )
+    check_size(data, file, limits.max_yaml_bytes)
     text = decode_utf8(data, file)
     lines = text.split("\n")
     if not lines or lines[0].strip() != "---":
