@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from standards import standards_dir
 
 from assay.models.assessment import (
     Assessment,
@@ -32,7 +33,6 @@ from assay.models.assessment import (
 from assay.models.policy import Mappings
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
-STANDARDS = Path(__file__).resolve().parents[2].parent / "shared" / "standards"
 AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 CATALOG = "policies/catalog.yaml"
 ODD_FILE = "evidence/canary runs, 2026: eu/deploys.jsonl"
@@ -340,9 +340,7 @@ def compliant() -> Assessment:
 
 @pytest.fixture
 def standards() -> Path:
-    if not STANDARDS.is_dir():
-        pytest.skip(f"standards folder {STANDARDS} is absent (CI provides ../shared/standards)")
-    return STANDARDS
+    return standards_dir()
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """Builders of small Assay projects in a temporary folder, shared by the engine, CLI and
-hostile-input tests (their conftest files put this folder on ``sys.path``).
+hostile-input tests (tests/support is on pytest's ``pythonpath``).
 
 Policies are built from dicts with sensible defaults for everything a test does not care
 about, so that each test states only what it is about. Evidence records get a complete
