@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
-from .checks.expr import ExpressionRuntimeError
+from .cel import ExpressionRuntimeError
 from .errors import ErrorCollector, InputError, Location
 from .load.project import Project
 from .models.assessment import HypercareState, WaiverState

@@ -14,14 +14,14 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..load.evidence import Record
+from ..cel import ExpressionRuntimeError
+from ..evidence.index import Record
 from ..models.assessment import CheckResult, Finding, SourcePointer
 from ..models.duration import Duration
 from ..models.evidence_kinds import EVIDENCE_KINDS
 from ..models.policy import AggregateCheck
 from ..resolve import midnight
 from .base import CheckContext, EvaluationError, error_finding, fmt_age, plural, result
-from .expr import ExpressionRuntimeError
 
 OPS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..load.evidence import Record
+from ..cel import ExpressionRuntimeError
+from ..evidence.index import Record
 from ..models.assessment import CheckResult, Finding, SourcePointer
 from ..models.evidence_kinds import EVIDENCE_KINDS
 from ..models.policy import CoveredCheck
@@ -22,7 +23,6 @@ from .base import (
     result,
     unmet_part,
 )
-from .expr import ExpressionRuntimeError
 
 
 def run(check: CoveredCheck, ctx: CheckContext, policy: SourcePointer) -> CheckResult:
@@ -72,7 +72,7 @@ def run(check: CoveredCheck, ctx: CheckContext, policy: SourcePointer) -> CheckR
                     continue
                 if condition is not None and not ctx.test(condition, cand, extra):
                     rejected = cand
-                    unmet = unmet_part(condition.source, ctx, cand, src)
+                    unmet = unmet_part(condition, ctx, cand, src)
                     failed_reason = (
                         f"{link.evidence} {cand.id} does not meet `{unmet}` "
                         f"({explain_values(unmet, cand, ctx, src)})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..cel import ExpressionRuntimeError
 from ..models.assessment import CheckResult, Finding, SourcePointer
 from ..models.policy import EveryCheck
 from .base import (
@@ -13,7 +14,6 @@ from .base import (
     result,
     unmet_part,
 )
-from .expr import ExpressionRuntimeError
 
 
 def run(check: EveryCheck, ctx: CheckContext, policy: SourcePointer) -> CheckResult:
@@ -30,7 +30,7 @@ def run(check: EveryCheck, ctx: CheckContext, policy: SourcePointer) -> CheckRes
         except ExpressionRuntimeError as err:
             findings.append(error_finding("assert", record, err))
     for record in failing:
-        unmet = unmet_part(condition.source, ctx, record)
+        unmet = unmet_part(condition, ctx, record)
         findings.append(
             Finding(
                 outcome="fail",

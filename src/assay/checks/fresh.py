@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..load.evidence import Record
+from ..evidence.index import Record
 from ..models.assessment import CheckResult, Finding, SourcePointer
 from ..models.evidence_kinds import EVIDENCE_KINDS
 from ..models.policy import FreshCheck
@@ -56,7 +56,8 @@ def run(check: FreshCheck, ctx: CheckContext, policy: SourcePointer) -> CheckRes
     skipped = _newer_unmatched(check, ctx, field, newest_time)
     skipped_time = skipped.time(field) if skipped is not None else None
     if skipped is not None and skipped_time is not None and not ok:
-        unmet = unmet_part(check.where or "", ctx, skipped)
+        where = ctx.expression(check.id, "where")
+        unmet = unmet_part(where, ctx, skipped) if where is not None else ""
         findings.append(
             Finding(
                 outcome="fail",

@@ -10,7 +10,7 @@ from .._version import __version__
 from .base import INFORMATION_URI
 
 if TYPE_CHECKING:
-    from ..lint import LintFinding
+    from ..authoring.lint import LintFinding
 
 
 def lint_sarif(findings: Sequence[LintFinding]) -> str:

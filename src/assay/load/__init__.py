@@ -1,6 +1,6 @@
-"""Loading: safe YAML, evidence readers, validation with locations, the project."""
+"""Loading a project: configuration, file discovery, policies, workflows, waivers, and the
+cross-checks between them; evidence is read through :mod:`assay.evidence`."""
 
-from .evidence import EvidenceIndex, Record, SourceFile
 from .project import Project, ProjectFile, load_project
 
-__all__ = ["EvidenceIndex", "Project", "ProjectFile", "Record", "SourceFile", "load_project"]
+__all__ = ["Project", "ProjectFile", "load_project"]

@@ -20,12 +20,20 @@ from typing import Any, Literal
 
 import networkx as nx
 
-from ..checks.expr import (
+from ..cel import (
     Expression,
     ExpressionSyntaxError,
     compile_expression,
 )
 from ..errors import AssayError, ErrorCollector, InputError, InputErrors, Location
+from ..evidence.index import (
+    EvidenceIndex,
+    Record,
+    SourceFile,
+    validate_json_lines,
+    validate_records,
+)
+from ..evidence.readers import ReaderLimits, reader_for, supported_suffixes
 from ..models.assessment import SourcePointer
 from ..models.config import ProjectConfig
 from ..models.duration import Duration
@@ -42,16 +50,8 @@ from ..models.policy import (
     RiskClass,
 )
 from ..models.workflow import Waiver, Workflow
-from .evidence import (
-    EvidenceIndex,
-    Record,
-    SourceFile,
-    validate_json_lines,
-    validate_records,
-)
-from .readers import ReaderLimits, reader_for, supported_suffixes
-from .validate import validate_model
-from .yamlsafe import Positions, check_size, load_yaml
+from ..parsing.validate import validate_model
+from ..parsing.yamlsafe import Positions, check_size, load_yaml
 
 Role = Literal["config", "policy", "workflow", "waiver", "evidence"]
 CONFIG_NAME = "assay.yaml"
