@@ -9,14 +9,12 @@ is not a well-formed reference.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from ..errors import AssayError, InputErrors, Location
 from ..load.project import Project, load_project
 from ..models.assessment import canonical_json
+from ..models.lint import LintFinding
 from ..models.policy import AggregateCheck, CoveredCheck, EveryCheck, PresentCheck
 from ..resolve import (
     check_class_parameters,
@@ -34,17 +32,6 @@ MAPPING_PATTERNS = {
     "nist_ai_rmf": re.compile(r"^(GV|MP|MS|MG)-\d+\.\d+$"),
     "iso_42001": re.compile(r"^(A\.\d+(\.\d+)*|cl\. \d+(\.\d+)*)$"),
 }
-
-
-@dataclass(frozen=True, order=True)
-class LintFinding:
-    location: Location
-    level: Literal["error", "warning"]
-    code: str
-    message: str
-
-    def line(self) -> str:
-        return f"{self.location}: {self.level}[{self.code}]: {self.message}"
 
 
 def lint_project(root: str | Path) -> list[LintFinding]:
@@ -199,16 +186,3 @@ def _never_fails(check: object) -> str | None:
     ):
         return "its window is empty and allow_empty is true"
     return None
-
-
-def format_lint(findings: Sequence[LintFinding], fmt: str) -> str:
-    """Lint findings as text lines or as a SARIF log."""
-    if fmt == "sarif":
-        from ..formats.lint_sarif import lint_sarif
-
-        return lint_sarif(findings)
-    lines = [f.line() for f in findings]
-    errors = sum(f.level == "error" for f in findings)
-    warnings = len(findings) - errors
-    lines.append(f"{errors} errors, {warnings} warnings")
-    return "\n".join(lines) + "\n"

@@ -25,6 +25,7 @@ from ..evaluate import assess, assess_many, utc_now
 from ..fileio import write_atomic
 from ..formats import Format, get_formatter
 from ..formats.github import format_github
+from ..formats.lint import LINT_FORMATTERS, LintFormat
 from ..load.project import Project, load_project
 from ..models.assessment import Assessment, fleet_exit_code
 from ..models.time import parse_instant
@@ -205,15 +206,20 @@ def policy() -> None:
 @policy.command("lint")
 @project_option
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "sarif"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice([f.value for f in LintFormat]),
+    default="text",
+    show_default=True,
+    help="Report format.",
 )
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 def policy_lint(project_dir: Path, fmt: str, strict: bool) -> int:
     """Check policies for errors and for what a reviewer would flag."""
-    from ..authoring.lint import format_lint, lint_project
+    from ..authoring.lint import lint_project
 
     findings = lint_project(project_dir)
-    click.echo(format_lint(findings, fmt), nl=False)
+    click.echo(LINT_FORMATTERS[LintFormat(fmt)](findings), nl=False)
     errors = [f for f in findings if f.level == "error" or (strict and f.level == "warning")]
     return 2 if errors else 0
 

@@ -1,16 +1,30 @@
-"""SARIF 2.1.0 for `assay policy lint --format sarif` (code scanning of policy files)."""
+"""The renderers of `assay policy lint`: text lines, or SARIF 2.1.0 for code scanning of
+policy files."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from enum import StrEnum
+from typing import Any
 
 from .._version import __version__
+from ..models.lint import LintFinding
 from .base import INFORMATION_URI
 
-if TYPE_CHECKING:
-    from ..authoring.lint import LintFinding
+
+class LintFormat(StrEnum):
+    TEXT = "text"
+    SARIF = "sarif"
+
+
+def lint_text(findings: Sequence[LintFinding]) -> str:
+    """One line per finding, then the counts."""
+    lines = [f.line() for f in findings]
+    errors = sum(f.level == "error" for f in findings)
+    warnings = len(findings) - errors
+    lines.append(f"{errors} errors, {warnings} warnings")
+    return "\n".join(lines) + "\n"
 
 
 def lint_sarif(findings: Sequence[LintFinding]) -> str:
@@ -62,3 +76,6 @@ def lint_sarif(findings: Sequence[LintFinding]) -> str:
         ],
     }
     return json.dumps(log, indent=2, sort_keys=True) + "\n"
+
+
+LINT_FORMATTERS = {LintFormat.TEXT: lint_text, LintFormat.SARIF: lint_sarif}
