@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ..errors import AssayError, InputError, Location, UsageError
+from ..errors import AssayError, ErrorCode, InputError, Location, UsageError
 from ..models.assessment import ACCEPTED, Assessment
 from ..parsing.validate import validate_model
 from ..parsing.yamlsafe import load_yaml
@@ -207,17 +207,19 @@ def load_assessments(path: str | Path) -> list[Assessment]:
         raw = Path(path).read_bytes()
     except OSError as err:
         raise InputError(
-            f"cannot read file: {err.strerror or err}", location=Location(file), code="IO"
+            f"cannot read file: {err.strerror or err}", location=Location(file), code=ErrorCode.IO
         ) from None
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as err:
         raise InputError(
-            f"not UTF-8 text (byte {err.start})", location=Location(file), code="JSON"
+            f"not UTF-8 text (byte {err.start})", location=Location(file), code=ErrorCode.JSON
         ) from None
     except json.JSONDecodeError as err:
         raise InputError(
-            f"invalid JSON: {err.msg}", location=Location(file, err.lineno, err.colno), code="JSON"
+            f"invalid JSON: {err.msg}",
+            location=Location(file, err.lineno, err.colno),
+            code=ErrorCode.JSON,
         ) from None
     if isinstance(data, dict) and "assessments" in data:
         items = data["assessments"]
@@ -225,7 +227,7 @@ def load_assessments(path: str | Path) -> list[Assessment]:
             raise InputError(
                 "expected a non-empty list of assessments",
                 location=Location(file, None, None, "/assessments"),
-                code="SCHEMA",
+                code=ErrorCode.SCHEMA,
             )
         return [_validate(item, raw, file, f"/assessments/{i}") for i, item in enumerate(items)]
     if not isinstance(data, dict) or "schema_version" not in data:
@@ -233,7 +235,7 @@ def load_assessments(path: str | Path) -> list[Assessment]:
             "not an Assay assessment: expected the JSON written by `assay gate --format json` "
             '(an object with "schema_version", or {"assessments": [...]})',
             location=Location(file, 1, 1),
-            code="SCHEMA",
+            code=ErrorCode.SCHEMA,
         )
     return [_validate(data, raw, file, "")]
 
@@ -251,7 +253,7 @@ def _validate(item: Any, raw: bytes, file: str, pointer: str) -> Assessment:
             f"not a valid assessment: {first.message}"
             + (f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""),
             location=location,
-            code="SCHEMA",
+            code=ErrorCode.SCHEMA,
         ) from None
 
 

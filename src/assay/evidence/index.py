@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from ..errors import AssayError, InputError, Location
+from ..errors import AssayError, ErrorCode, InputError, Location
 from ..models import codec
 from ..models.assessment import EvidencePointer
 from ..models.evidence_kinds import EVIDENCE_KINDS
@@ -155,7 +155,7 @@ def _duplicate(first: Record, again: Record) -> AssayError:
         f"duplicate {again.kind} id {again.id!r} for workflow {again.data.workflow!r} "
         f"(first at {first.where()})",
         location=Location(again.source.path, again.line, None, again.pointer or None),
-        code="DUPLICATE",
+        code=ErrorCode.DUPLICATE,
     )
 
 
@@ -272,7 +272,7 @@ def validate_records(
             InputError(
                 f"{suppressed} more invalid records in this file were not reported",
                 location=Location(file),
-                code="SCHEMA",
+                code=ErrorCode.SCHEMA,
             )
         )
     return records, errors
@@ -297,7 +297,9 @@ def _msgspec_error(err: Exception, item: RawRecord, file: str) -> InputError:
         pointer = re.sub(r"\[(\d+)\]", r"/\1", match.group(1)).replace(".", "/")
         text = text[: match.start()]
     return InputError(
-        f"{text[0].lower()}{text[1:]}", location=_located(item, file, pointer), code="SCHEMA"
+        f"{text[0].lower()}{text[1:]}",
+        location=_located(item, file, pointer),
+        code=ErrorCode.SCHEMA,
     )
 
 
@@ -326,7 +328,7 @@ def _validate_one(
                     InputError(
                         f"invalid JSON on this line: {err.msg}",
                         location=Location(file, item.line, err.colno),
-                        code="JSON",
+                        code=ErrorCode.JSON,
                     )
                 ]
         problems = _pydantic_problems(item, data, file)
@@ -340,7 +342,7 @@ def _validate_one(
             InputError(
                 f"evidence for unknown workflow {record.workflow!r} (known workflows: {known})",
                 location=_located(item, file, "/workflow"),
-                code="WORKFLOW",
+                code=ErrorCode.WORKFLOW,
             )
         ]
     out.append(Record(record, source, item.line, item.pointer))
@@ -354,7 +356,7 @@ def _pydantic_problems(item: RawRecord, data: Any, file: str) -> list[AssayError
             InputError(
                 f"an evidence record must be a mapping of fields, got {type(data).__name__}",
                 location=_located(item, file, ""),
-                code="SCHEMA",
+                code=ErrorCode.SCHEMA,
             )
         ]
     kind = data.get("kind")
@@ -366,7 +368,7 @@ def _pydantic_problems(item: RawRecord, data: Any, file: str) -> list[AssayError
             InputError(
                 f"{what} (expected one of: {expected})",
                 location=_located(item, file, "/kind" if kind is not None else ""),
-                code="SCHEMA",
+                code=ErrorCode.SCHEMA,
             )
         ]
     try:

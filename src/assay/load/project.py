@@ -25,7 +25,7 @@ from ..cel import (
     ExpressionSyntaxError,
     compile_expression,
 )
-from ..errors import AssayError, ErrorCollector, InputError, InputErrors, Location
+from ..errors import AssayError, ErrorCode, ErrorCollector, InputError, InputErrors, Location
 from ..evidence.index import (
     EvidenceIndex,
     Record,
@@ -81,7 +81,9 @@ class ProjectFile:
         content = _read(self.absolute, self.path)
         if hashlib.sha256(content).hexdigest() != self.sha256:
             raise InputError(
-                "file changed while Assay was running", location=Location(self.path), code="IO"
+                "file changed while Assay was running",
+                location=Location(self.path),
+                code=ErrorCode.IO,
             )
         return content
 
@@ -113,15 +115,15 @@ def _read(path: Path, display: str) -> bytes:
         return path.read_bytes()
     except PermissionError:
         raise InputError(
-            "cannot read file: permission denied", location=Location(display), code="IO"
+            "cannot read file: permission denied", location=Location(display), code=ErrorCode.IO
         ) from None
     except IsADirectoryError:
         raise InputError(
-            "expected a file, found a folder", location=Location(display), code="IO"
+            "expected a file, found a folder", location=Location(display), code=ErrorCode.IO
         ) from None
     except OSError as err:
         raise InputError(
-            f"cannot read file: {err.strerror}", location=Location(display), code="IO"
+            f"cannot read file: {err.strerror}", location=Location(display), code=ErrorCode.IO
         ) from None
 
 
@@ -151,7 +153,7 @@ def _discover(
                         f"{what} folder does not exist (create it, or list the folders holding "
                         f"the {what} under `{what}:` in assay.yaml)",
                         location=Location(entry),
-                        code="IO",
+                        code=ErrorCode.IO,
                     )
                 )
             continue
@@ -195,7 +197,7 @@ def load_config(root: Path) -> tuple[ProjectConfig, ProjectFile | None]:
             table = tomllib.loads(data.decode("utf-8")).get("tool", {}).get("assay")
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
             raise InputError(
-                f"invalid TOML: {err}", location=Location("pyproject.toml"), code="TOML"
+                f"invalid TOML: {err}", location=Location("pyproject.toml"), code=ErrorCode.TOML
             ) from None
         if table is not None:
             config = validate_model(ProjectConfig, table, None, file="pyproject.toml [tool.assay]")
@@ -211,7 +213,9 @@ def load_project(root: str | Path) -> Project:
     """
     root = Path(root).resolve()
     if not root.is_dir():
-        raise InputError("project folder does not exist", location=Location(str(root)), code="IO")
+        raise InputError(
+            "project folder does not exist", location=Location(str(root)), code=ErrorCode.IO
+        )
     config, config_file = load_config(root)
     loader = _Loader(root, config)
     if config_file is not None:
@@ -278,7 +282,7 @@ class _Loader:
                             InputError(
                                 f"control {control.id} is defined twice (first in {first.file}:{first.line})",
                                 location=positions.location(pointer + "/id"),
-                                code="DUPLICATE",
+                                code=ErrorCode.DUPLICATE,
                             )
                         )
                         continue
@@ -299,7 +303,7 @@ class _Loader:
                         InputError(
                             f"risk class {risk.id} is defined twice (first in {first.file}:{first.line})",
                             location=positions.location("/id"),
-                            code="DUPLICATE",
+                            code=ErrorCode.DUPLICATE,
                         )
                     )
                     continue
@@ -312,7 +316,7 @@ class _Loader:
                         "expected a control catalog (a mapping with `catalog:` and `controls:`) "
                         "or a risk class (a mapping with `id:`, `title:`, `level:`)",
                         location=positions.location(""),
-                        code="SCHEMA",
+                        code=ErrorCode.SCHEMA,
                     )
                 )
         if not seen_any and all((self.root / entry).exists() for entry in self.config.policies):
@@ -320,7 +324,7 @@ class _Loader:
                 InputError(
                     "no policy files found (expected .yaml files with a catalog and risk classes)",
                     location=Location(", ".join(self.config.policies)),
-                    code="EMPTY",
+                    code=ErrorCode.EMPTY,
                 )
             )
         self._check_catalog()
@@ -337,7 +341,7 @@ class _Loader:
                         InputError(
                             f"{control.id} requires unknown control {dep!r}",
                             location=pos.location(f"/requires/{index}"),
-                            code="UNKNOWN-CONTROL",
+                            code=ErrorCode.UNKNOWN_CONTROL,
                         )
                     )
                 else:
@@ -356,7 +360,7 @@ class _Loader:
             InputError(
                 f"dependency cycle in `requires`: {path}",
                 location=self.control_positions[first].location("/requires"),
-                code="CYCLE",
+                code=ErrorCode.CYCLE,
             )
         )
 
@@ -380,7 +384,7 @@ class _Loader:
                 InputError(
                     f"invalid CEL in `{name}`: {err.message}",
                     location=positions.text_location(pointer, err.line, err.column),
-                    code="CEL",
+                    code=ErrorCode.CEL,
                 )
             )
             return
@@ -392,7 +396,7 @@ class _Loader:
                         f"`{name}` uses params.{used}, which {control.id} does not declare "
                         f"(declared: {', '.join(sorted(control.params)) or 'none'})",
                         location=location,
-                        code="PARAM",
+                        code=ErrorCode.PARAM,
                     )
                 )
         self.expressions[(control.id, check_id, name)] = expr
@@ -415,7 +419,7 @@ class _Loader:
                     InputError(
                         f"check id {check.id!r} is used twice in {control.id}",
                         location=pos.location(base + "/id"),
-                        code="DUPLICATE",
+                        code=ErrorCode.DUPLICATE,
                     )
                 )
             seen.add(check.id)
@@ -494,7 +498,7 @@ class _Loader:
                         InputError(
                             f"{kind} has no field {field_name!r} (fields: {', '.join(sorted(kind_model.model_fields))})",
                             location=pos.location(f"{base}/{name}"),
-                            code="FIELD",
+                            code=ErrorCode.FIELD,
                         )
                     )
             for name, value in refs:
@@ -508,7 +512,7 @@ class _Loader:
                             f"`{name}` refers to ${value[1:]}, which {control.id} does not declare "
                             f"(declared: {', '.join(sorted(control.params)) or 'none'})",
                             location=pos.location(f"{base}/{name}"),
-                            code="PARAM",
+                            code=ErrorCode.PARAM,
                         )
                     )
 
@@ -523,7 +527,7 @@ class _Loader:
                             f"risk class {risk.id} extends unknown class {risk.extends!r} "
                             f"(known: {', '.join(sorted(self.classes))})",
                             location=pos.location("/extends"),
-                            code="UNKNOWN-CLASS",
+                            code=ErrorCode.UNKNOWN_CLASS,
                         )
                     )
                 elif parent.level >= risk.level:
@@ -532,7 +536,7 @@ class _Loader:
                             f"risk class {risk.id} (level {risk.level}) extends {parent.id}, whose level "
                             f"{parent.level} is not lower",
                             location=pos.location("/extends"),
-                            code="CLASS",
+                            code=ErrorCode.CLASS,
                         )
                     )
             for index, control_id in enumerate(risk.controls):
@@ -541,7 +545,7 @@ class _Loader:
                         InputError(
                             f"risk class {risk.id} requires unknown control {control_id!r}",
                             location=pos.location(f"/controls/{index}"),
-                            code="UNKNOWN-CONTROL",
+                            code=ErrorCode.UNKNOWN_CONTROL,
                         )
                     )
             tables = [("/params", risk.params)]
@@ -553,7 +557,7 @@ class _Loader:
                             InputError(
                                 f"hypercare of {risk.id} requires unknown control {control_id!r}",
                                 location=pos.location(f"/hypercare/controls/{index}"),
-                                code="UNKNOWN-CONTROL",
+                                code=ErrorCode.UNKNOWN_CONTROL,
                             )
                         )
             for prefix, table in tables:
@@ -564,7 +568,7 @@ class _Loader:
                             InputError(
                                 f"parameters for unknown control {control_id!r}",
                                 location=pos.key_location(f"{prefix}/{control_id}"),
-                                code="UNKNOWN-CONTROL",
+                                code=ErrorCode.UNKNOWN_CONTROL,
                             )
                         )
                         continue
@@ -578,14 +582,16 @@ class _Loader:
                                     f"{control_id} has no parameter {name!r} "
                                     f"(declared: {', '.join(sorted(control.params)) or 'none'})",
                                     location=pos.key_location(where),
-                                    code="PARAM",
+                                    code=ErrorCode.PARAM,
                                 )
                             )
                             continue
                         problem = param_type_problem(spec, value)
                         if problem:
                             self.errors.add(
-                                InputError(problem, location=pos.location(where), code="PARAM")
+                                InputError(
+                                    problem, location=pos.location(where), code=ErrorCode.PARAM
+                                )
                             )
         self._check_extends_cycles()
 
@@ -603,7 +609,7 @@ class _Loader:
             InputError(
                 f"cycle in risk class `extends`: {path}",
                 location=self.class_positions[cycle[0][0]].location("/extends"),
-                code="CYCLE",
+                code=ErrorCode.CYCLE,
             )
         )
 
@@ -635,7 +641,7 @@ class _Loader:
                     InputError(
                         f"workflow {workflow.id} is defined twice (first in {first.file}:{first.line})",
                         location=sub.location("/id"),
-                        code="DUPLICATE",
+                        code=ErrorCode.DUPLICATE,
                     )
                 )
                 continue
@@ -650,7 +656,7 @@ class _Loader:
                         InputError(
                             f"unknown risk class {workflow.risk_class!r} (known: {known})",
                             location=sub.location("/risk_class"),
-                            code="UNKNOWN-CLASS",
+                            code=ErrorCode.UNKNOWN_CLASS,
                         )
                     )
                 continue
@@ -661,7 +667,7 @@ class _Loader:
                 InputError(
                     "no workflows defined",
                     location=Location(", ".join(self.config.workflows)),
-                    code="EMPTY",
+                    code=ErrorCode.EMPTY,
                 )
             )
         return workflows
@@ -674,7 +680,7 @@ class _Loader:
                     InputError(
                         f"waiver {waiver.id} is defined twice",
                         location=sub.location("/id"),
-                        code="DUPLICATE",
+                        code=ErrorCode.DUPLICATE,
                     )
                 )
                 continue
@@ -683,7 +689,7 @@ class _Loader:
                     InputError(
                         f"waiver for unknown workflow {waiver.workflow!r}",
                         location=sub.location("/workflow"),
-                        code="WORKFLOW",
+                        code=ErrorCode.WORKFLOW,
                     )
                 )
                 continue
@@ -692,7 +698,7 @@ class _Loader:
                     InputError(
                         f"waiver for unknown control {waiver.control!r}",
                         location=sub.location("/control"),
-                        code="UNKNOWN-CONTROL",
+                        code=ErrorCode.UNKNOWN_CONTROL,
                     )
                 )
                 continue
@@ -723,7 +729,7 @@ class _Loader:
                 InputError(
                     f"no evidence files found (expected {', '.join(supported_suffixes())} files)",
                     location=Location(", ".join(self.config.evidence)),
-                    code="EMPTY",
+                    code=ErrorCode.EMPTY,
                 )
             )
         for path in paths:
@@ -735,7 +741,7 @@ class _Loader:
                         f"unsupported evidence file type {path.suffix or '(none)'!r} "
                         f"(expected {', '.join(supported_suffixes())})",
                         location=Location(rel),
-                        code="FORMAT",
+                        code=ErrorCode.FORMAT,
                     )
                 )
                 continue
@@ -793,7 +799,7 @@ def _unknown_kind(kind: str, location: Location) -> InputError:
     return InputError(
         f"unknown evidence kind {kind!r} (expected one of: {', '.join(sorted(EVIDENCE_KINDS))})",
         location=location,
-        code="UNKNOWN-KIND",
+        code=ErrorCode.UNKNOWN_KIND,
     )
 
 

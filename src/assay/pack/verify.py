@@ -37,7 +37,7 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
-from ..errors import AssayError, InputError
+from ..errors import AssayError, ErrorCode, InputError
 from ..models.assessment import EXIT_VERIFY, Assessment
 from . import engine
 from .manifest import (
@@ -136,7 +136,7 @@ def load_trust(items: Sequence[bytes]) -> list[asn1_x509.Certificate]:
         except ValueError:
             raise InputError(
                 f"trust certificate #{index + 1} is not a PEM or DER X.509 certificate",
-                code="VERIFY-TRUST",
+                code=ErrorCode.VERIFY_TRUST,
             ) from None
         roots.extend(asn1_x509.Certificate.load(c.public_bytes(Encoding.DER)) for c in certs)
     return roots
@@ -351,7 +351,7 @@ def verify_pack(pdf: bytes, trust: Sequence[bytes], reassess: bool = False) -> V
     (exit 2); every other problem is a failed check in the report (exit 3).
     """
     if not pdf.lstrip()[:1024].startswith(b"%PDF-"):
-        raise InputError("the pack is not a PDF file", code="VERIFY-INPUT")
+        raise InputError("the pack is not a PDF file", code=ErrorCode.VERIFY_INPUT)
     load_trust(trust)  # unusable trust roots are a usage problem, reported before anything
     c = _Collector()
     try:

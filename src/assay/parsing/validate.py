@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from ..errors import InputError, InputErrors, Location
+from ..errors import ErrorCode, InputError, InputErrors, Location
 from .yamlsafe import Positions, escape_pointer_token
 
 M = TypeVar("M", bound=BaseModel)
@@ -112,7 +112,7 @@ def pydantic_errors(
                 location = positions.location(full)
         else:
             location = Location(file, base_line, None, full or None)
-        out.append(InputError(message, location=location, code="SCHEMA"))
+        out.append(InputError(message, location=location, code=ErrorCode.SCHEMA))
     return out
 
 

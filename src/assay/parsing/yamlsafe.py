@@ -22,7 +22,7 @@ from yaml.reader import Reader
 from yaml.resolver import Resolver
 from yaml.scanner import Scanner
 
-from ..errors import InputError, Location
+from ..errors import ErrorCode, InputError, Location
 
 MAX_DEPTH = 64
 
@@ -33,7 +33,7 @@ def check_size(data: bytes | str, file: str, limit: int) -> None:
         raise InputError(
             f"file is {len(data)} bytes, larger than the limit of {limit} bytes",
             location=Location(file),
-            code="SIZE",
+            code=ErrorCode.SIZE,
         )
 
 
@@ -47,7 +47,7 @@ def decode_utf8(data: bytes, file: str) -> str:
         raise InputError(
             f"not valid UTF-8 (byte 0x{data[err.start]:02x})",
             location=Location(file, line, column),
-            code="ENCODING",
+            code=ErrorCode.ENCODING,
         ) from None
 
 
@@ -225,7 +225,7 @@ def _positions(
             raise InputError(
                 f"nesting deeper than {MAX_DEPTH} levels is not allowed",
                 location=Location(file, node.start_mark.line + 1, node.start_mark.column + 1),
-                code="YAML",
+                code=ErrorCode.YAML,
             )
         table[pointer] = (node.start_mark.line + 1, node.start_mark.column + 1)
         if isinstance(node, ScalarNode):
@@ -281,12 +281,14 @@ def load_yaml(
                 (mark.line + 1 + line_offset) if mark else None,
                 (mark.column + 1) if mark else None,
             ),
-            code="YAML",
+            code=ErrorCode.YAML,
         ) from None
     except yaml.YAMLError as err:
-        raise InputError(f"invalid YAML: {err}", location=Location(file), code="YAML") from None
+        raise InputError(
+            f"invalid YAML: {err}", location=Location(file), code=ErrorCode.YAML
+        ) from None
     except RecursionError:
-        raise InputError("nesting too deep", location=Location(file), code="YAML") from None
+        raise InputError("nesting too deep", location=Location(file), code=ErrorCode.YAML) from None
     finally:
         loader.dispose()
     return value, Positions(file, table, line_offset, content)

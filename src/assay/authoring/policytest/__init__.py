@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...errors import InputError, Location
+from ...errors import ErrorCode, InputError, Location
 from .cases import TestCase, discover_case_files, load_case_file, load_cases
 from .coverage import Coverage, compute_coverage
 from .report import SuiteResult, format_junit, format_text
@@ -45,10 +45,12 @@ def run_policy_tests(
     tests = Path(tests) if tests is not None else policies
     if not policies.is_dir():
         raise InputError(
-            "expected a folder of policies", location=Location(str(policies)), code="IO"
+            "expected a folder of policies", location=Location(str(policies)), code=ErrorCode.IO
         )
     if not tests.exists():
-        raise InputError("test folder does not exist", location=Location(str(tests)), code="IO")
+        raise InputError(
+            "test folder does not exist", location=Location(str(tests)), code=ErrorCode.IO
+        )
     cases = load_cases(tests)
     if select:
         cases = [c for c in cases if select in c.name or select in c.file]
@@ -58,7 +60,7 @@ def run_policy_tests(
             if select
             else "no test cases found (expected *.test.yaml files)",
             location=Location(str(tests)),
-            code="EMPTY",
+            code=ErrorCode.EMPTY,
         )
     results, outline = run_cases(cases, policies)
     return SuiteResult(results, compute_coverage(results, outline))

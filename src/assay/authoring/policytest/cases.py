@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, Field
 
-from ...errors import AssayError, ErrorCollector, InputError, InputErrors, Location
+from ...errors import AssayError, ErrorCode, ErrorCollector, InputError, InputErrors, Location
 from ...models.base import StrictModel
 from ...models.duration import Duration
 from ...models.evidence_kinds import EVIDENCE_KINDS
@@ -180,7 +180,7 @@ def load_case_file(path: Path) -> list[TestCase]:
         data = path.read_bytes()
     except OSError as err:
         raise InputError(
-            f"cannot read test file: {err.strerror}", location=Location(shown), code="IO"
+            f"cannot read test file: {err.strerror}", location=Location(shown), code=ErrorCode.IO
         ) from None
     value, positions = load_yaml(data, shown, max_bytes=MAX_CASE_BYTES)
     specs: list[tuple[CaseSpec, Positions]] = []
@@ -202,11 +202,13 @@ def load_case_file(path: Path) -> list[TestCase]:
         raise InputError(
             "expected a list of test cases, or a mapping with `defaults:` and `cases:`",
             location=positions.location(""),
-            code="SCHEMA",
+            code=ErrorCode.SCHEMA,
         )
     errors.raise_if_any()
     if not specs:
-        raise InputError("no test cases in this file", location=Location(shown), code="EMPTY")
+        raise InputError(
+            "no test cases in this file", location=Location(shown), code=ErrorCode.EMPTY
+        )
     base = _Base.build(path, shown, defaults, defaults_pos, errors)
     cases: list[TestCase] = []
     seen: dict[str, Location] = {}
@@ -217,7 +219,7 @@ def load_case_file(path: Path) -> list[TestCase]:
                 InputError(
                     f"test case {spec.name!r} is defined twice (first at line {seen[spec.name].line})",
                     location=pos.location("/name"),
-                    code="DUPLICATE",
+                    code=ErrorCode.DUPLICATE,
                 )
             )
             continue
@@ -270,7 +272,7 @@ class _Base:
                         InputError(
                             f"base record id {rid!r} is used twice",
                             location=positions.location(pointer + "/id"),
-                            code="DUPLICATE",
+                            code=ErrorCode.DUPLICATE,
                         )
                     )
                     continue
@@ -287,7 +289,7 @@ class _Base:
                 InputError(
                     "missing `as_of` (give it in the case or in `defaults:`)",
                     location=pos.location(""),
-                    code="SCHEMA",
+                    code=ErrorCode.SCHEMA,
                 )
             )
         records = dict(self.records)
@@ -297,7 +299,7 @@ class _Base:
                     InputError(
                         f"remove: no base record has id {rid!r}",
                         location=pos.location(f"/remove/{index}"),
-                        code="UNKNOWN-RECORD",
+                        code=ErrorCode.UNKNOWN_RECORD,
                     )
                 )
         for index, raw in enumerate(spec.evidence):
@@ -315,7 +317,7 @@ class _Base:
                             f"record {rid!r} patches a {base.data.get('kind')} record but says "
                             f"kind {raw['kind']!r} (use a new id for a new record)",
                             location=pos.location(pointer + "/kind"),
-                            code="SCHEMA",
+                            code=ErrorCode.SCHEMA,
                         )
                     )
                     continue
@@ -372,7 +374,7 @@ class _Base:
             raise InputError(
                 "missing `workflow` (give it in the case or in `defaults:`)",
                 location=pos.location(""),
-                code="SCHEMA",
+                code=ErrorCode.SCHEMA,
             )
         return validate_model(Workflow, _plain(merged), where, file=self.shown), location
 
@@ -389,7 +391,7 @@ class _Base:
                         f"evidence file {entry!r} does not exist (paths are relative to the "
                         "test file)",
                         location=pos.location(f"/evidence_files/{index}"),
-                        code="IO",
+                        code=ErrorCode.IO,
                     )
                 )
                 continue
@@ -401,7 +403,7 @@ def _needs_id(pos: Positions, pointer: str) -> InputError:
     return InputError(
         "every evidence record of a test needs an `id` (it is how cases patch the base set)",
         location=pos.location(pointer),
-        code="SCHEMA",
+        code=ErrorCode.SCHEMA,
     )
 
 
@@ -422,7 +424,7 @@ def _expand_repeat(raw: dict[str, Any], pos: Positions, pointer: str) -> list[Ev
         raise InputError(
             "repeat.every must be a calendar duration (h, m, d, w), not business days",
             location=location,
-            code="SCHEMA",
+            code=ErrorCode.SCHEMA,
         ) from None
     body = {k: v for k, v in raw.items() if k != "repeat"}
     rid = body.get("id")
@@ -430,7 +432,7 @@ def _expand_repeat(raw: dict[str, Any], pos: Positions, pointer: str) -> list[Ev
         raise InputError(
             "a repeated record's id must contain {n} (replaced by the copy's number)",
             location=pos.location(pointer + "/id"),
-            code="SCHEMA",
+            code=ErrorCode.SCHEMA,
         )
     time_field = _time_field(body)
     shift = repeat.shift
@@ -444,7 +446,7 @@ def _expand_repeat(raw: dict[str, Any], pos: Positions, pointer: str) -> list[Ev
             raise InputError(
                 f"repeat: field {name!r} must be a timestamp to shift, got {value!r}",
                 location=pos.location(f"{pointer}/{name}"),
-                code="SCHEMA",
+                code=ErrorCode.SCHEMA,
             )
         starts[name] = start
     width = len(str(repeat.count - 1))

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from ...errors import InputError, Location
+from ...errors import ErrorCode, InputError, Location
 from ...parsing.yamlsafe import check_size, decode_utf8
 from .base import RawRecord, ReaderLimits
 
@@ -28,7 +28,9 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _decode_error(err: json.JSONDecodeError, file: str) -> InputError:
     return InputError(
-        f"invalid JSON: {err.msg}", location=Location(file, err.lineno, err.colno), code="JSON"
+        f"invalid JSON: {err.msg}",
+        location=Location(file, err.lineno, err.colno),
+        code=ErrorCode.JSON,
     )
 
 
@@ -79,10 +81,10 @@ def read(data: bytes, file: str, limits: ReaderLimits) -> Iterator[RawRecord]:
         hits = [m.start() for m in re.finditer(re.escape(json.dumps(key)) + r"\s*:", text[pos:])]
         offset = pos + hits[1] if len(hits) > 1 else pos
         raise InputError(
-            f"duplicate key {key!r}", location=Location(file, line_of(offset)), code="JSON"
+            f"duplicate key {key!r}", location=Location(file, line_of(offset)), code=ErrorCode.JSON
         ) from None
     except RecursionError:
-        raise InputError("nesting too deep", location=Location(file), code="JSON") from None
+        raise InputError("nesting too deep", location=Location(file), code=ErrorCode.JSON) from None
 
 
 def _skip_ws(text: str, pos: int) -> int:

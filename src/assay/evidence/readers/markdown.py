@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ...errors import InputError, Location
+from ...errors import ErrorCode, InputError, Location
 from ...parsing.yamlsafe import check_size, decode_utf8, load_yaml
 from .base import RawRecord, ReaderLimits
 
@@ -22,7 +22,7 @@ def read(data: bytes, file: str, limits: ReaderLimits) -> Iterator[RawRecord]:
         raise InputError(
             "expected YAML front matter: the first line must be '---'",
             location=Location(file, 1, 1),
-            code="FRONTMATTER",
+            code=ErrorCode.FRONTMATTER,
         )
     try:
         end = next(i for i in range(1, len(lines)) if lines[i].strip() in ("---", "..."))
@@ -30,7 +30,7 @@ def read(data: bytes, file: str, limits: ReaderLimits) -> Iterator[RawRecord]:
         raise InputError(
             "front matter is not closed: expected a second '---' line",
             location=Location(file, 1, 1),
-            code="FRONTMATTER",
+            code=ErrorCode.FRONTMATTER,
         ) from None
     front = "\n".join(lines[1:end])
     value, positions = load_yaml(front, file, max_bytes=limits.max_yaml_bytes, line_offset=1)
@@ -38,14 +38,14 @@ def read(data: bytes, file: str, limits: ReaderLimits) -> Iterator[RawRecord]:
         raise InputError(
             "front matter must be a mapping of fields",
             location=Location(file, 2, 1),
-            code="FRONTMATTER",
+            code=ErrorCode.FRONTMATTER,
         )
     body = "\n".join(lines[end + 1 :]).strip("\n")
     if "body" in value:
         raise InputError(
             "'body' is taken from the document text and cannot be set in the front matter",
             location=positions.key_location("/body"),
-            code="FRONTMATTER",
+            code=ErrorCode.FRONTMATTER,
         )
     value = {**value, "body": body}
     yield RawRecord(value, 1, "", positions)
