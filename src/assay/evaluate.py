@@ -29,6 +29,7 @@ from .models.assessment import (
     RiskClassInfo,
     Status,
     Summary,
+    Verdict,
     WorkflowInfo,
 )
 from .models.policy import AggregateCheck, CoveredCheck, EveryCheck, FreshCheck, PresentCheck
@@ -284,12 +285,9 @@ def _freeze(
             f"Risk class {resolved.risk_class.id} is prohibited (EU AI Act Art. 5): "
             f"every release of {wf.id} is denied."
         )
-        compliant = False
-        verdict = "PROHIBITED"
     else:
         reason = None
-        compliant = all(item.status in ACCEPTED for item in results) and bool(results)
-        verdict = "COMPLIANT" if compliant else "NON-COMPLIANT"
+    verdict = Verdict.of([item.status for item in results], prohibited=resolved.prohibited)
     relevant = project.evidence.files_of(wf.id)
     inputs = [
         InputDigest(path=f.path, role=f.role, sha256=f.sha256, records=f.records)
@@ -320,5 +318,5 @@ def _freeze(
         prohibited_reason=reason,
         controls=results,
         inputs=inputs,
-        summary=Summary(counts=counts, compliant=compliant, verdict=verdict),
+        summary=Summary(counts=counts, compliant=verdict is Verdict.COMPLIANT, verdict=verdict),
     )
