@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ._version import __version__
-from .checks import aggregate, covered, every, fresh, present
+from .checks import check_kind
 from .checks.base import CheckContext, EvaluationError
 from .errors import UsageError
 from .graph import control_graph, evaluation_order, root_causes
@@ -32,7 +32,6 @@ from .models.assessment import (
     Verdict,
     WorkflowInfo,
 )
-from .models.policy import AggregateCheck, CoveredCheck, EveryCheck, FreshCheck, PresentCheck
 from .resolve import (
     ResolvedControl,
     ResolvedWorkflow,
@@ -40,14 +39,6 @@ from .resolve import (
     plain_params,
     resolve,
 )
-
-_RUNNERS: dict[type, Any] = {
-    PresentCheck: present.run,
-    FreshCheck: fresh.run,
-    EveryCheck: every.run,
-    CoveredCheck: covered.run,
-    AggregateCheck: aggregate.run,
-}
 
 
 def utc_now() -> datetime:
@@ -215,7 +206,7 @@ def _run_checks(
     for check in rc.control.checks:
         policy = project.source(f"check:{rc.control.id}/{check.id}")
         try:
-            out.append(_RUNNERS[type(check)](check, ctx, policy))
+            out.append(check_kind(check).run(check, ctx, policy))
         except EvaluationError as err:
             out.append(
                 CheckResult(

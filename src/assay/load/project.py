@@ -39,14 +39,9 @@ from ..models.config import ProjectConfig
 from ..models.duration import Duration
 from ..models.evidence_kinds import EVIDENCE_KINDS
 from ..models.policy import (
-    AggregateCheck,
     Catalog,
     Control,
-    CoveredCheck,
-    EveryCheck,
-    FreshCheck,
     ParamSpec,
-    PresentCheck,
     RiskClass,
 )
 from ..models.workflow import Waiver, Workflow
@@ -423,85 +418,30 @@ class _Loader:
                     )
                 )
             seen.add(check.id)
-            model = EVIDENCE_KINDS.get(check.evidence)
-            if model is None:
-                self.errors.add(_unknown_kind(check.evidence, pos.location(base + "/evidence")))
-            fields: list[tuple[str, str | None, str | None]] = [
-                ("time_field", check.time_field, check.evidence)
-            ]
-            self._compile(
-                control, check.id, "where", check.where, RECORD_VARS, pos, base + "/where"
-            )
-            refs: list[tuple[str, Any]] = [("window", check.window)]
-            if isinstance(check, PresentCheck):
-                refs.append(("min", check.min))
-            elif isinstance(check, FreshCheck):
-                refs.append(("max_age", check.max_age))
-            elif isinstance(check, EveryCheck):
+            for pointer, kind in check.evidence_kinds():
+                if kind not in EVIDENCE_KINDS:
+                    self.errors.add(_unknown_kind(kind, pos.location(f"{base}/{pointer}")))
+            for condition in check.conditions():
                 self._compile(
                     control,
                     check.id,
-                    "assert",
-                    check.assert_,
-                    RECORD_VARS,
+                    condition.name,
+                    condition.source,
+                    COVER_VARS if condition.sees_covered else RECORD_VARS,
                     pos,
-                    base + "/assert",
+                    base + condition.pointer,
                 )
-            elif isinstance(check, CoveredCheck):
-                refs.append(("deadline", check.deadline))
-                if check.by.evidence not in EVIDENCE_KINDS:
-                    self.errors.add(
-                        _unknown_kind(check.by.evidence, pos.location(base + "/by/evidence"))
-                    )
-                fields += [
-                    ("by/key", check.by.key, check.by.evidence),
-                    ("by/source_key", check.by.source_key, check.evidence),
-                    ("from_field", check.from_field, check.evidence),
-                    ("to_field", check.to_field, check.by.evidence),
-                ]
-                self._compile(
-                    control,
-                    check.id,
-                    "by.where",
-                    check.by.where,
-                    COVER_VARS,
-                    pos,
-                    base + "/by/where",
-                )
-                self._compile(
-                    control,
-                    check.id,
-                    "assert",
-                    check.assert_,
-                    COVER_VARS,
-                    pos,
-                    base + "/assert",
-                )
-            elif isinstance(check, AggregateCheck):
-                refs += [("per", check.per), ("threshold", check.threshold)]
-                fields.append(("group_by", check.group_by, check.evidence))
-                self._compile(
-                    control,
-                    check.id,
-                    "value",
-                    check.value,
-                    RECORD_VARS,
-                    pos,
-                    base + "/value",
-                )
-            for name, field_name, kind in fields:
-                kind_model = EVIDENCE_KINDS.get(kind or "")
-                if field_name is None or kind_model is None:
-                    continue
-                if field_name not in kind_model.model_fields:
+            for ref in check.field_refs():
+                kind_model = EVIDENCE_KINDS.get(ref.kind)
+                if kind_model is not None and ref.field not in kind_model.model_fields:
                     self.errors.add(
                         InputError(
-                            f"{kind} has no field {field_name!r} (fields: {', '.join(sorted(kind_model.model_fields))})",
-                            location=pos.location(f"{base}/{name}"),
+                            f"{ref.kind} has no field {ref.field!r} (fields: {', '.join(sorted(kind_model.model_fields))})",
+                            location=pos.location(f"{base}/{ref.pointer}"),
                             code=ErrorCode.FIELD,
                         )
                     )
-            for name, value in refs:
+            for name, value in check.param_refs():
                 if (
                     isinstance(value, str)
                     and value.startswith("$")
