@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import os
 import re
-import tomllib
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
 
 import networkx as nx
 
@@ -47,9 +45,16 @@ from ..models.policy import (
 from ..models.workflow import Waiver, Workflow
 from ..parsing.validate import validate_model
 from ..parsing.yamlsafe import Positions, check_size, load_yaml
+from .config import load_config
+from .discover import (
+    DiskSource,
+    FileSource,
+    MemorySource,
+    ProjectFile,
+    Role,
+    relative,
+)
 
-Role = Literal["config", "policy", "workflow", "waiver", "evidence"]
-CONFIG_NAME = "assay.yaml"
 YAML_SUFFIXES = (".yaml", ".yml")
 TEST_SUFFIXES = (".test.yaml", ".test.yml")
 JSON_LINES = (".jsonl", ".ndjson")
@@ -58,29 +63,6 @@ RECORD_VARS = frozenset({"r", "params", "now", "workflow", "release"})
 COVER_VARS = RECORD_VARS | {"src"}
 WORKFLOW_VARS = frozenset({"params", "now", "workflow", "release"})
 _PARAM_USE = re.compile(r"\bparams\.([a-z][a-z0-9_]*)")
-
-
-@dataclass(frozen=True)
-class ProjectFile:
-    """An input file of the project. Its bytes are read again on demand (and must still
-    match the digest taken at load time), so that large evidence is not kept in memory."""
-
-    path: str
-    role: Role
-    sha256: str
-    absolute: Path = field(repr=False, compare=False)
-    records: int | None = None
-
-    @property
-    def data(self) -> bytes:
-        content = _read(self.absolute, self.path)
-        if hashlib.sha256(content).hexdigest() != self.sha256:
-            raise InputError(
-                "file changed while Assay was running",
-                location=Location(self.path),
-                code=ErrorCode.IO,
-            )
-        return content
 
 
 @dataclass
@@ -105,43 +87,20 @@ class Project:
         return self.sources.get(key, SourcePointer(file="<unknown>"))
 
 
-def _read(path: Path, display: str) -> bytes:
-    try:
-        return path.read_bytes()
-    except PermissionError:
-        raise InputError(
-            "cannot read file: permission denied", location=Location(display), code=ErrorCode.IO
-        ) from None
-    except IsADirectoryError:
-        raise InputError(
-            "expected a file, found a folder", location=Location(display), code=ErrorCode.IO
-        ) from None
-    except OSError as err:
-        raise InputError(
-            f"cannot read file: {err.strerror}", location=Location(display), code=ErrorCode.IO
-        ) from None
-
-
-def _rel(root: Path, path: Path) -> str:
-    """The path as reports show it: relative to the project root (``..`` when outside), so
-    that reports do not depend on where the project is checked out."""
-    return Path(os.path.relpath(path, root)).as_posix()
-
-
 def _discover(
-    root: Path,
+    source: FileSource,
     entries: Iterable[str],
     suffixes: tuple[str, ...] | None,
     what: str,
     errors: ErrorCollector,
     *,
     required: bool,
-) -> list[Path]:
-    """Files under the configured folders, sorted; hidden files are skipped."""
-    found: list[Path] = []
+) -> list[str]:
+    """Files under the configured folders (relative paths), sorted; hidden files skipped."""
+    found: set[str] = set()
     for entry in entries:
-        base = root / entry
-        if not base.exists():
+        kind = source.kind(entry)
+        if kind is None:
             if required:
                 errors.add(
                     InputError(
@@ -152,53 +111,16 @@ def _discover(
                     )
                 )
             continue
-        if base.is_file():
-            found.append(base)
+        if kind == "file":
+            found.add(relative(source.root, source.root / entry))
             continue
-        # Symlinked folders are followed (a project may link in shared policies), each real
-        # folder once: a link back up the tree must not send the walk round for ever.
-        seen: set[str] = set()
-        for dirpath, dirnames, filenames in os.walk(base, followlinks=True):
-            real = os.path.realpath(dirpath)
-            if real in seen:
-                dirnames[:] = []
-                continue
-            seen.add(real)
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            for name in sorted(filenames):
-                if name.startswith("."):
-                    continue
-                path = Path(dirpath) / name
-                if name.lower().endswith(TEST_SUFFIXES):
-                    continue  # policy test cases live next to policies (`assay policy test`)
-                if suffixes is None or path.suffix.lower() in suffixes:
-                    found.append(path)
-    return sorted(set(found))
-
-
-def load_config(root: Path) -> tuple[ProjectConfig, ProjectFile | None]:
-    """Read `assay.yaml`, else `[tool.assay]` in pyproject.toml, else the defaults."""
-    path = root / CONFIG_NAME
-    if path.is_file():
-        data = _read(path, CONFIG_NAME)
-        value, positions = load_yaml(data, CONFIG_NAME, max_bytes=1_000_000)
-        config = validate_model(ProjectConfig, value or {}, positions, file=CONFIG_NAME)
-        digest = hashlib.sha256(data).hexdigest()
-        return config, ProjectFile(CONFIG_NAME, "config", digest, path)
-    pyproject = root / "pyproject.toml"
-    if pyproject.is_file():
-        data = _read(pyproject, "pyproject.toml")
-        try:
-            table = tomllib.loads(data.decode("utf-8")).get("tool", {}).get("assay")
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-            raise InputError(
-                f"invalid TOML: {err}", location=Location("pyproject.toml"), code=ErrorCode.TOML
-            ) from None
-        if table is not None:
-            config = validate_model(ProjectConfig, table, None, file="pyproject.toml [tool.assay]")
-            digest = hashlib.sha256(data).hexdigest()
-            return config, ProjectFile("pyproject.toml", "config", digest, pyproject)
-    return ProjectConfig(), None
+        for path in source.walk(entry):
+            name = path.rsplit("/", 1)[-1].lower()
+            if name.endswith(TEST_SUFFIXES):
+                continue  # policy test cases live next to policies (`assay policy test`)
+            if suffixes is None or PurePosixPath(name).suffix in suffixes:
+                found.add(path)
+    return sorted(found, key=PurePosixPath)
 
 
 def load_project(root: str | Path) -> Project:
@@ -211,16 +133,28 @@ def load_project(root: str | Path) -> Project:
         raise InputError(
             "project folder does not exist", location=Location(str(root)), code=ErrorCode.IO
         )
-    config, config_file = load_config(root)
-    loader = _Loader(root, config)
+    return load_source(DiskSource(root))
+
+
+def load_files(files: Mapping[str, bytes], root: str | Path | None = None) -> Project:
+    """Load a project held in memory (relative POSIX path -> bytes) exactly as
+    :func:`load_project` loads one on disk; ``root`` is only where it says it came from."""
+    return load_source(MemorySource(files, Path(root) if root is not None else None))
+
+
+def load_source(source: FileSource) -> Project:
+    """Load and validate every input of the project that ``source`` holds."""
+    config, config_file = load_config(source)
+    loader = _Loader(source, config)
     if config_file is not None:
         loader.files.append(config_file)
     return loader.load()
 
 
 class _Loader:
-    def __init__(self, root: Path, config: ProjectConfig):
-        self.root = root
+    def __init__(self, source: FileSource, config: ProjectConfig):
+        self.source = source
+        self.root = source.root
         self.config = config
         self.errors = ErrorCollector()
         self.files: list[ProjectFile] = []
@@ -236,17 +170,16 @@ class _Loader:
     def _yaml_files(
         self, entries: list[str], role: Role, what: str, *, required: bool
     ) -> Iterator[tuple[str, Any, Positions]]:
-        for path in _discover(
-            self.root, entries, YAML_SUFFIXES, what, self.errors, required=required
+        for rel in _discover(
+            self.source, entries, YAML_SUFFIXES, what, self.errors, required=required
         ):
-            rel = _rel(self.root, path)
             try:
-                data = _read(path, rel)
+                data = self.source.read(rel)
                 value, positions = load_yaml(data, rel, max_bytes=self.config.max_yaml_bytes)
             except AssayError as err:
                 self.errors.add(err)
                 continue
-            self.files.append(ProjectFile(rel, role, hashlib.sha256(data).hexdigest(), path))
+            self.files.append(ProjectFile(rel, role, hashlib.sha256(data).hexdigest(), self.source))
             yield rel, value, positions
 
     def _validate(self, model: Any, value: Any, positions: Positions, file: str) -> Any:
@@ -314,7 +247,7 @@ class _Loader:
                         code=ErrorCode.SCHEMA,
                     )
                 )
-        if not seen_any and all((self.root / entry).exists() for entry in self.config.policies):
+        if not seen_any and all(self.source.kind(entry) for entry in self.config.policies):
             self.errors.add(
                 InputError(
                     "no policy files found (expected .yaml files with a catalog and risk classes)",
@@ -661,10 +594,10 @@ class _Loader:
     def _load_evidence(self, workflows: set[str]) -> EvidenceIndex:
         limits = ReaderLimits(self.config.max_yaml_bytes, self.config.max_evidence_bytes)
         paths = _discover(
-            self.root, self.config.evidence, None, "evidence", self.errors, required=True
+            self.source, self.config.evidence, None, "evidence", self.errors, required=True
         )
         batches: list[list[Record]] = []
-        if not paths and all((self.root / e).is_dir() for e in self.config.evidence):
+        if not paths and all(self.source.kind(e) == "folder" for e in self.config.evidence):
             self.errors.add(
                 InputError(
                     f"no evidence files found (expected {', '.join(supported_suffixes())} files)",
@@ -672,13 +605,13 @@ class _Loader:
                     code=ErrorCode.EMPTY,
                 )
             )
-        for path in paths:
-            rel = _rel(self.root, path)
-            reader = reader_for(path.suffix)
+        for rel in paths:
+            suffix = PurePosixPath(rel).suffix
+            reader = reader_for(suffix)
             if reader is None:
                 self.errors.add(
                     InputError(
-                        f"unsupported evidence file type {path.suffix or '(none)'!r} "
+                        f"unsupported evidence file type {suffix or '(none)'!r} "
                         f"(expected {', '.join(supported_suffixes())})",
                         location=Location(rel),
                         code=ErrorCode.FORMAT,
@@ -686,9 +619,9 @@ class _Loader:
                 )
                 continue
             try:
-                data = _read(path, rel)
+                data = self.source.read(rel)
                 source = SourceFile(rel, hashlib.sha256(data).hexdigest())
-                if path.suffix.lower() in JSON_LINES:
+                if suffix.lower() in JSON_LINES:
                     # High-volume evidence: the decode-and-keep hot path.
                     check_size(data, rel, limits.max_evidence_bytes)
                     good, errors = validate_json_lines(data, source, workflows)
@@ -700,7 +633,7 @@ class _Loader:
             del data
             self.errors.extend(errors)
             batches.append(good)
-            self.files.append(ProjectFile(rel, "evidence", source.sha256, path, len(good)))
+            self.files.append(ProjectFile(rel, "evidence", source.sha256, self.source, len(good)))
         index = EvidenceIndex(batches)
         self.errors.extend(index.duplicates)
         return index
