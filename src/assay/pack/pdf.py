@@ -23,7 +23,7 @@ from typing import Any
 import weasyprint
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from ..errors import AssayError
+from ..errors import AssayError, ErrorCode
 from .fetcher import DeniedURLError, SafeURLFetcher
 from .manifest import PackAttachment
 
@@ -34,7 +34,7 @@ ATTACHMENT_SCHEME = "assay-attachment"
 class RenderError(AssayError):
     """weasyprint could not render the pack."""
 
-    code = "PACK-RENDER"
+    code = ErrorCode.PACK_RENDER
 
 
 def _naive_utc(moment: datetime) -> datetime:
