@@ -12,6 +12,7 @@ from pack_support import (  # noqa: F401 - fixtures are found by name
     sample_assessment,
     sample_project,
     signed_pdf,
+    token,
     unsigned_html,
     unsigned_render,
     workdir,

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
+from hsm_support import Token, softhsm_token
 from pki_support import PkiServer, serve_pki
 
 from assay.models.assessment import (
@@ -529,6 +530,13 @@ def rsa_signed_pdf(
 def pki_server() -> Iterator[PkiServer]:
     """The test PKI's CRL and timestamp server on 127.0.0.1, for the whole session."""
     yield from serve_pki()
+
+
+@pytest.fixture(scope="session")
+def token(pki_server: PkiServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Token]:
+    """A SoftHSM2 token holding the test PKI signer's key and certificate (one per session:
+    SoftHSM reads its configuration once per process)."""
+    yield from softhsm_token(tmp_path_factory.mktemp("softhsm"), pki_server.pki.signer)
 
 
 @dataclass(frozen=True)

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hsm_support import Token, softhsm_token
+from hsm_support import Token
 from pack_support import FakeProject
 from pki_support import PkiServer
 
 from assay.errors import SigningError
 from assay.models.assessment import Assessment
 from assay.pack import Signer, build_pack, verify_pack
-
-
-@pytest.fixture(scope="module")
-def token(pki_server: PkiServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Token]:
-    yield from softhsm_token(tmp_path_factory.mktemp("softhsm"), pki_server.pki.signer)
 
 
 def _open(token: Token, pin: str | None = None, **kw: object) -> Signer:

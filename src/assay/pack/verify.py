@@ -28,12 +28,10 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import logging
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -47,7 +45,7 @@ from pyhanko_certvalidator import ValidationContext
 from ..errors import AssayError, ErrorCode, InputError
 from ..evaluate import assess
 from ..load import load_files
-from ..models.assessment import EXIT_VERIFY, Assessment
+from ..models.assessment import Assessment
 from .manifest import (
     ASSESSMENT_NAME,
     INPUT_PREFIX,
@@ -55,127 +53,19 @@ from .manifest import (
     Manifest,
     parse_manifest,
 )
+from .report import Collector, SignatureFacts, VerifyCheck, VerifyReport, iso, report_json
 from .sign import LEVELS, SignatureLevel, fingerprint
 
-EXIT_OK = 0
-
-
-@dataclass(frozen=True)
-class VerifyCheck:
-    """One verification check and its outcome."""
-
-    name: str
-    ok: bool
-    detail: str
-
-
-@dataclass(frozen=True)
-class VerifyReport:
-    """The outcome of verifying a pack: every check, and who signed it."""
-
-    checks: tuple[VerifyCheck, ...]
-    signer: str | None = None
-    workflow: str | None = None
-    as_of: str | None = None
-    verdict: str | None = None
-    signature: SignatureFacts | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True when there was at least one check and every check held."""
-        return bool(self.checks) and all(c.ok for c in self.checks)
-
-    @property
-    def failed(self) -> list[str]:
-        return [c.name for c in self.checks if not c.ok]
-
-    @property
-    def exit_code(self) -> int:
-        """0 when every check held, 3 otherwise."""
-        return EXIT_OK if self.ok else EXIT_VERIFY
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "failed": self.failed,
-            "signer": self.signer,
-            "workflow": self.workflow,
-            "as_of": self.as_of,
-            "verdict": self.verdict,
-            "signature": self.signature.to_dict() if self.signature else None,
-            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks],
-        }
-
-    def text(self) -> str:
-        """A plain report: one line per check, then the conclusion."""
-        lines = []
-        if self.workflow:
-            lines.append(f"pack: workflow {self.workflow} as of {self.as_of}: {self.verdict}")
-        if self.signer:
-            lines.append(f"signer: {self.signer}")
-        if self.signature:
-            lines.extend(self.signature.lines())
-        width = max((len(c.name) for c in self.checks), default=0)
-        for c in self.checks:
-            lines.append(f"{'ok  ' if c.ok else 'FAIL'}  {c.name:<{width}}  {c.detail}")
-        if self.ok:
-            lines.append("verified: every check holds")
-        else:
-            lines.append(f"NOT verified: failed {', '.join(self.failed)}")
-        return "\n".join(lines) + "\n"
-
-
-@dataclass(frozen=True)
-class SignatureFacts:
-    """What the signature says about itself, once checked."""
-
-    level: str | None
-    """B-B, B-T or B-LT: the highest baseline level every check of which held."""
-    fingerprint: str | None
-    """SHA-256 of the signer's certificate, colon-separated hex."""
-    signed_at: datetime | None
-    """The signing time the signer claims (a signed attribute; not independent)."""
-    timestamp_at: datetime | None
-    """The RFC 3161 timestamp's time (independent of the signer, when trusted)."""
-    timestamp_authority: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "level": self.level,
-            "fingerprint_sha256": self.fingerprint,
-            "signed_at": _iso(self.signed_at),
-            "timestamp_at": _iso(self.timestamp_at),
-            "timestamp_authority": self.timestamp_authority,
-        }
-
-    def lines(self) -> list[str]:
-        out = []
-        if self.fingerprint:
-            out.append(f"signer certificate SHA-256: {self.fingerprint}")
-        if self.signed_at:
-            out.append(f"signing time (claimed by the signer): {_iso(self.signed_at)}")
-        if self.timestamp_at:
-            by = f" by {self.timestamp_authority}" if self.timestamp_authority else ""
-            out.append(f"timestamp (RFC 3161){by}: {_iso(self.timestamp_at)}")
-        out.append(f"signature level: {self.level or 'none'}")
-        return out
-
-
-def _iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@dataclass
-class _Collector:
-    checks: list[VerifyCheck] = field(default_factory=list)
-
-    def add(self, name: str, ok: bool, detail: str) -> bool:
-        self.checks.append(VerifyCheck(name, ok, detail))
-        return ok
+__all__ = [
+    "SignatureFacts",
+    "VerifyCheck",
+    "VerifyReport",
+    "embedded_files",
+    "load_trust",
+    "report_json",
+    "signed_range_digest",
+    "verify_pack",
+]
 
 
 def load_trust(items: Sequence[bytes]) -> list[asn1_x509.Certificate]:
@@ -323,7 +213,7 @@ def _lt_status(signature: Any, reader: PdfFileReader, roots: list[Any], moment: 
 
 
 def _check_signature(
-    reader: PdfFileReader, trust: Sequence[bytes], c: _Collector, require_level: str | None
+    reader: PdfFileReader, trust: Sequence[bytes], c: Collector, require_level: str | None
 ) -> tuple[str | None, SignatureFacts | None]:
     signatures = reader.embedded_signatures
     if not signatures:
@@ -364,7 +254,7 @@ def _check_signature(
             "signature",
             True,
             "digest matches and the signature is valid"
-            + (f"; signed {_iso(when)} (claimed)" if when else ""),
+            + (f"; signed {iso(when)} (claimed)" if when else ""),
         )
     elif not status.intact:
         c.add("signature", False, "digest mismatch: the signed bytes were changed")
@@ -421,7 +311,7 @@ def _check_signature(
 
 
 def _check_attachments(
-    files: dict[str, bytes], c: _Collector
+    files: dict[str, bytes], c: Collector
 ) -> tuple[Manifest | None, Assessment | None]:
     raw = files.get(MANIFEST_NAME)
     if raw is None:
@@ -503,7 +393,7 @@ def _diff(embedded: Assessment, fresh: Assessment) -> str:
     return "; ".join(notes[:8]) or "the assessments differ in detail (findings or digests)"
 
 
-def _check_reassessment(files: dict[str, bytes], assessment: Assessment, c: _Collector) -> None:
+def _check_reassessment(files: dict[str, bytes], assessment: Assessment, c: Collector) -> None:
     try:
         inputs: dict[str, bytes] = {}
         for name, data in sorted(files.items()):
@@ -549,7 +439,7 @@ def verify_pack(
     if not pdf.lstrip()[:1024].startswith(b"%PDF-"):
         raise InputError("the pack is not a PDF file", code=ErrorCode.VERIFY_INPUT)
     load_trust(trust)  # unusable trust roots are a usage problem, reported before anything
-    c = _Collector()
+    c = Collector()
     # The signed bytes first: a tampered file is reported as tampered, even when the change
     # also breaks the PDF structure (a flipped byte in a compressed stream).
     precheck = signed_range_digest(pdf)
@@ -591,8 +481,3 @@ def verify_pack(
         verdict=assessment.summary.verdict if assessment else None,
         signature=facts,
     )
-
-
-def report_json(report: VerifyReport) -> str:
-    """The report as JSON (sorted keys) for ``--format json``."""
-    return json.dumps(report.to_dict(), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
