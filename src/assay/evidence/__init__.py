@@ -1,0 +1,2 @@
+"""Evidence: the readers of each file format, validation against the evidence-kind models,
+and the index the checks query."""

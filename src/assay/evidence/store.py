@@ -1,0 +1,418 @@
+"""The content-addressed evidence store: every evidence file read and validated once.
+
+A gate asks the store for the project's evidence files. For each file the store decides,
+as git's index does, whether it may trust what it stored last time:
+
+1. the file's stat (size, mtime, ctime, inode) is the one recorded, and was not taken
+   within the clock's granularity of the file's last change ("racily clean"): the stored
+   SHA-256 stands, nothing is read;
+2. otherwise the file is read and hashed; when a blob (file content) with that SHA-256 is
+   stored, its rows stand and nothing is parsed;
+3. otherwise the file is read by its format's reader and validated exactly as without a
+   store (so every error keeps its file, line, column and JSON pointer); a valid file's
+   records are ingested as a new blob. A file with errors is never stored: it is read
+   again next time and reports the same errors.
+
+``rehash=True`` (``--no-cache``, and always for an audit pack) skips step 1. Rows are
+keyed by blob, not by path: a renamed or copied file is not parsed again.
+
+Records are handed back as the same :class:`~assay.load.evidence.Record` objects the
+loader makes (rebuilt from each row's canonical JSON), for the workflows asked for only:
+one workflow of a large fleet reads that workflow's rows and nothing else.
+
+Concurrency: readers share the cache lock, a writer holds it alone (see
+:mod:`.cache`); every write is one DuckDB transaction. A cache that cannot be read, or was
+written for another fingerprint, is deleted and rebuilt: damage costs time, never a
+verdict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import AssayError, InputError, Location
+from ..load.evidence import Record, SourceFile, validate_json_lines, validate_records
+from ..load.readers import ReaderLimits, reader_for, supported_suffixes
+from ..load.yamlsafe import check_size
+from ..models import codec
+from ..models.evidence_kinds import EVIDENCE_KINDS
+from .cache import CacheDir, CacheLock, LockTimeout, code_fingerprint
+from .engines.base import EngineBusy, RecordRow, StoreCorrupt
+from .engines.columns import layout_fingerprint
+from .engines.duckdb import BlobInfo, DuckDBEngine, FileEntry, NewBlob
+
+JSON_LINES = (".jsonl", ".ndjson")
+RACY_NS = 2_000_000_000
+"""A file changed less than this before its stat was taken may change again within the
+same timestamp: it is hashed again next time (coarse file-system clocks tick in seconds)."""
+MAX_ATTEMPTS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceFile:
+    """A valid evidence file as the store holds it."""
+
+    path: str
+    """Relative to the project root, as reports show it."""
+    absolute: Path
+    sha256: str
+    records: int
+    blob: int
+
+
+@dataclass
+class SyncReport:
+    """What opening the store found and did."""
+
+    files: list[EvidenceFile] = field(default_factory=list)
+    """The valid evidence files, in the order given."""
+    errors: list[AssayError] = field(default_factory=list)
+    hashed: list[str] = field(default_factory=list)
+    """Files whose bytes were read and hashed this time (their stat had changed)."""
+    parsed: list[str] = field(default_factory=list)
+    """Files read by their reader and validated this time (new content)."""
+    rebuilt: bool = False
+    """The cache was missing, damaged or of another fingerprint, and was built anew."""
+    cached: bool = True
+    """False when the store ran in memory (no writable cache folder, or it was busy)."""
+
+
+def _read(path: Path, display: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except PermissionError:
+        raise InputError(
+            "cannot read file: permission denied", location=Location(display), code="IO"
+        ) from None
+    except IsADirectoryError:
+        raise InputError(
+            "expected a file, found a folder", location=Location(display), code="IO"
+        ) from None
+    except OSError as err:
+        raise InputError(
+            f"cannot read file: {err.strerror}", location=Location(display), code="IO"
+        ) from None
+
+
+def validate_file(
+    data: bytes, source: SourceFile, suffix: str, workflows: set[str], limits: ReaderLimits
+) -> tuple[list[Record], list[AssayError]]:
+    """Read and validate one evidence file exactly as the loader does without a store."""
+    if suffix in JSON_LINES:
+        # High-volume evidence: the decode-and-keep hot path.
+        check_size(data, source.path, limits.max_evidence_bytes)
+        return validate_json_lines(data, source, workflows)
+    reader = reader_for(suffix)
+    assert reader is not None
+    return validate_records(reader(data, source.path, limits), source, workflows)
+
+
+class EvidenceStore:
+    """The stored evidence of one project, open for reading. While it is open it holds the
+    cache lock shared, so no writer changes the rows under it."""
+
+    def __init__(self, engine: DuckDBEngine, files: Sequence[EvidenceFile], lock: CacheLock | None):
+        self.engine = engine
+        self.files = list(files)
+        self._lock = lock
+
+    def close(self) -> None:
+        self.engine.close()
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+    def __enter__(self) -> EvidenceStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def batches(self, workflows: Iterable[str] | None = None) -> list[list[Record]]:
+        """The records of ``workflows`` (all when None), one batch per file and kind, in
+        file order, each record as the loader would have made it."""
+        wanted = sorted(set(workflows)) if workflows is not None else None
+        blobs = sorted({f.blob for f in self.files})
+        # blob -> kind -> (records' data, rows), decoded once even when paths share a blob
+        decoded: dict[int, list[tuple[list[Any], list[RecordRow]]]] = {}
+        for kind in EVIDENCE_KINDS:
+            rows = self.engine.record_rows(kind, blobs, wanted)
+            if not rows:
+                continue
+            datas = codec.decode_json_lines(b"\n".join(row.raw for row in rows))
+            start = 0
+            while start < len(rows):
+                blob = rows[start].blob
+                end = start + 1
+                while end < len(rows) and rows[end].blob == blob:
+                    end += 1
+                decoded.setdefault(blob, []).append((datas[start:end], rows[start:end]))
+                start = end
+        out: list[list[Record]] = []
+        for f in self.files:
+            source = SourceFile(f.path, f.sha256)
+            for datas, rows in decoded.get(f.blob, ()):
+                out.append(
+                    [
+                        Record(data, source, row.line, row.pointer)
+                        for data, row in zip(datas, rows, strict=True)
+                    ]
+                )
+        return out
+
+
+def open_store(
+    root: Path,
+    paths: Sequence[Path],
+    workflows: set[str],
+    limits: ReaderLimits,
+    *,
+    cache: CacheDir | None,
+    rehash: bool = False,
+) -> tuple[EvidenceStore, SyncReport]:
+    """Bring the store up to date with the evidence files ``paths`` and open it.
+
+    ``cache`` None runs in memory (nothing kept); an unwritable or busy cache folder does
+    the same. Validation errors are in the report, never raised; the store holds only
+    valid files."""
+    if cache is not None and not cache.prepare():
+        cache = None
+    if cache is not None:
+        try:
+            return _sync_cached(root, paths, workflows, limits, cache, rehash)
+        except (LockTimeout, EngineBusy):
+            pass  # someone else holds the cache: this run does without it
+    engine = DuckDBEngine.open(None, read_only=False)
+    engine.create("memory")
+    report = SyncReport(cached=False)
+    entries, blobs = _plan(root, paths, workflows, limits, {}, {}, True, report)
+    engine.write(blobs, entries)
+    return EvidenceStore(engine, report.files, None), report
+
+
+def _fingerprint(cache: CacheDir) -> str:
+    import duckdb
+
+    from .._version import __version__
+
+    parts = (code_fingerprint(), layout_fingerprint(), duckdb.__version__, __version__)
+    return hashlib.sha256(":".join((*parts, cache.identity())).encode()).hexdigest()
+
+
+def _sync_cached(
+    root: Path,
+    paths: Sequence[Path],
+    workflows: set[str],
+    limits: ReaderLimits,
+    cache: CacheDir,
+    rehash: bool,
+) -> tuple[EvidenceStore, SyncReport]:
+    fingerprint = _fingerprint(cache)
+    rebuilt = False
+    memo: dict[str, list[Record]] = {}
+    done = SyncReport()  # what the write passes did, carried into the final report
+    lock = cache.lock()
+    try:
+        for _ in range(MAX_ATTEMPTS):
+            # A reader first: when nothing changed there is no write and no exclusive lock.
+            lock.acquire(exclusive=False)
+            engine = _open_existing(cache, fingerprint, read_only=True)
+            if engine is not None:
+                report = SyncReport(rebuilt=rebuilt)
+                try:
+                    stored = engine.file_entries()
+                    entries, blobs = _plan(
+                        root, paths, workflows, limits, stored, engine.blob_infos(),
+                        rehash, report, memo,
+                    )  # fmt: skip
+                    if not blobs and not _index_changed(stored, entries):
+                        report.hashed = _merged(done.hashed, report.hashed)
+                        report.parsed = _merged(done.parsed, report.parsed)
+                        return EvidenceStore(engine, report.files, lock), report
+                except StoreCorrupt:
+                    pass
+                engine.close()
+            lock.release()
+            # Something to write (or a cache to build): hold the lock alone.
+            lock.acquire(exclusive=True)
+            engine = _open_existing(cache, fingerprint, read_only=False)
+            if engine is None:
+                cache.wipe()
+                engine = DuckDBEngine.open(cache.database, read_only=False)
+                engine.create(fingerprint)
+                rebuilt = True
+            try:
+                report = SyncReport()
+                entries, blobs = _plan(
+                    root, paths, workflows, limits, engine.file_entries(), engine.blob_infos(),
+                    rehash, report, memo,
+                )  # fmt: skip
+                engine.write(blobs, entries)
+                done.hashed = _merged(done.hashed, report.hashed)
+                done.parsed = _merged(done.parsed, report.parsed)
+            except StoreCorrupt:
+                cache.wipe()
+                rebuilt = True
+            finally:
+                engine.close()
+                lock.release()
+            # Read it back under the shared lock (another writer may come in between).
+            rehash = False
+        raise StoreCorrupt("the evidence cache kept changing while it was read")
+    except BaseException:
+        lock.close()
+        raise
+
+
+def _merged(first: list[str], then: list[str]) -> list[str]:
+    return list(dict.fromkeys(first + then))
+
+
+def _index_changed(stored: dict[str, FileEntry], entries: list[FileEntry]) -> bool:
+    """Whether the new file index says more than the stored one: a file added, gone, of
+    other content or stat, or a racily clean stat that can now be trusted."""
+    if len(stored) != len(entries):
+        return True
+    for new in entries:
+        old = stored.get(new.path)
+        if old is None or old.blob != new.blob or _entry_key(old) != _entry_key(new):
+            return True
+        if not _racy_free(old) and _racy_free(new):
+            return True
+    return False
+
+
+def _open_existing(cache: CacheDir, fingerprint: str, *, read_only: bool) -> DuckDBEngine | None:
+    """The cache's database when it exists, opens and was built for ``fingerprint``."""
+    if not cache.database.exists():
+        return None
+    try:
+        engine = DuckDBEngine.open(cache.database, read_only=read_only)
+    except StoreCorrupt:
+        return None
+    try:
+        if engine.fingerprint() == fingerprint:
+            return engine
+    except StoreCorrupt:
+        pass
+    engine.close()
+    return None
+
+
+def _stat_key(st: os.stat_result) -> tuple[int, int, int, int]:
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def _entry_key(entry: FileEntry) -> tuple[int, int, int, int]:
+    return (entry.size, entry.mtime_ns, entry.ctime_ns, entry.inode)
+
+
+def _racy_free(entry: FileEntry) -> bool:
+    """The stat was taken well after the file's last change (else it is "racily clean":
+    the file may have changed again within the same timestamp)."""
+    return max(entry.mtime_ns, entry.ctime_ns) + RACY_NS < entry.checked_ns
+
+
+def _trusted(entry: FileEntry, st: os.stat_result) -> bool:
+    """The stat is the one recorded, and was taken well after the file's last change."""
+    return _entry_key(entry) == _stat_key(st) and _racy_free(entry)
+
+
+def _rel(root: Path, path: Path) -> str:
+    return Path(os.path.relpath(path, root)).as_posix()
+
+
+def _plan(
+    root: Path,
+    paths: Sequence[Path],
+    workflows: set[str],
+    limits: ReaderLimits,
+    entries: dict[str, FileEntry],
+    known: dict[str, BlobInfo],
+    rehash: bool,
+    report: SyncReport,
+    memo: dict[str, list[Record]] | None = None,
+) -> tuple[list[FileEntry], list[NewBlob]]:
+    """Decide for every file whether its stored blob stands; read, hash and validate the
+    others. Fills ``report``; returns the new file index and the blobs to store.
+
+    A file with errors is indexed with blob 0 (none): it is read again every time, and
+    reports its errors every time. ``memo`` keeps the records of contents validated in
+    an earlier pass of this run (by SHA-256), so a retry does not parse them again."""
+    memo = {} if memo is None else memo
+    new_entries: list[FileEntry] = []
+    new_blobs: list[NewBlob] = []
+    by_sha = dict(known)
+    by_id = {info.id: info for info in known.values()}
+    next_id = max(by_id, default=0) + 1
+    for path in paths:
+        rel = _rel(root, path)
+        suffix = path.suffix.lower()
+        if reader_for(suffix) is None:
+            report.errors.append(
+                InputError(
+                    f"unsupported evidence file type {path.suffix or '(none)'!r} "
+                    f"(expected {', '.join(supported_suffixes())})",
+                    location=Location(rel),
+                    code="FORMAT",
+                )
+            )
+            continue
+        checked = time.time_ns()
+        try:
+            st = path.stat()
+        except OSError as err:
+            report.errors.append(
+                InputError(f"cannot read file: {err.strerror}", location=Location(rel), code="IO")
+            )
+            continue
+        entry = entries.get(rel)
+        info = by_id.get(entry.blob) if entry is not None else None
+        data: bytes | None = None
+        if info is None or rehash or entry is None or not _trusted(entry, st):
+            try:
+                data = _read(path, rel)
+            except AssayError as err:
+                report.errors.append(err)
+                continue
+            report.hashed.append(rel)
+            info = by_sha.get(hashlib.sha256(data).hexdigest())
+        if info is not None and not set(info.workflows) <= workflows:
+            info = None  # evidence for a workflow the project no longer has: word it again
+        if info is None:
+            if data is None:
+                try:
+                    data = _read(path, rel)
+                except AssayError as err:
+                    report.errors.append(err)
+                    continue
+            sha = hashlib.sha256(data).hexdigest()
+            records = memo.get(sha)
+            if records is None:
+                source = SourceFile(rel, sha)
+                try:
+                    records, errors = validate_file(data, source, suffix, workflows, limits)
+                except AssayError as err:
+                    errors, records = [err], []
+                report.parsed.append(rel)
+                if errors:
+                    report.errors.extend(errors)
+                    new_entries.append(FileEntry(rel, *_stat_key(st), checked, 0))
+                    continue
+                memo[sha] = records
+            info = by_sha.get(sha)
+            if info is None:
+                owners = tuple(sorted({r.data.workflow for r in records}))
+                info = BlobInfo(next_id, sha, len(records), owners)
+                next_id += 1
+                by_sha[sha] = by_id[info.id] = info
+                new_blobs.append(NewBlob(info.id, sha, records))
+        report.files.append(EvidenceFile(rel, path, info.sha256, info.records, info.id))
+        new_entries.append(FileEntry(rel, *_stat_key(st), checked, info.id))
+    return new_entries, new_blobs
