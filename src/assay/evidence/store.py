@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,10 +117,30 @@ class EvidenceStore:
     """The stored evidence of one project, open for reading. While it is open it holds the
     cache lock shared, so no writer changes the rows under it."""
 
-    def __init__(self, engine: DuckDBEngine, files: Sequence[EvidenceFile], lock: CacheLock | None):
+    def __init__(
+        self,
+        engine: DuckDBEngine,
+        files: Sequence[EvidenceFile],
+        lock: CacheLock | None,
+        rebuild: Callable[[], EvidenceStore] | None = None,
+    ):
         self.engine = engine
         self.files = list(files)
         self._lock = lock
+        self._rebuild = rebuild
+        self.recovered = False
+        """The cache turned out damaged while being read and was rebuilt."""
+
+    def _recover(self) -> None:
+        """Damage found while reading (a block fails its checksum): rebuild the cache from
+        the files and carry on with the new one. Happens at most once per store."""
+        if self._rebuild is None or self.recovered:
+            raise StoreCorrupt("the evidence cache is damaged")
+        rebuild = self._rebuild
+        self.close()
+        fresh = rebuild()
+        self.engine, self.files, self._lock = fresh.engine, fresh.files, fresh._lock
+        self.recovered = True
 
     def close(self) -> None:
         self.engine.close()
@@ -137,6 +157,13 @@ class EvidenceStore:
     def batches(self, workflows: Iterable[str] | None = None) -> list[list[Record]]:
         """The records of ``workflows`` (all when None), one batch per file and kind, in
         file order, each record as the loader would have made it."""
+        try:
+            return self._batches(workflows)
+        except StoreCorrupt:
+            self._recover()
+            return self._batches(workflows)
+
+    def _batches(self, workflows: Iterable[str] | None) -> list[list[Record]]:
         wanted = sorted(set(workflows)) if workflows is not None else None
         blobs = sorted({f.blob for f in self.files})
         # blob -> kind -> (records' data, rows), decoded once even when paths share a blob
@@ -185,9 +212,23 @@ def open_store(
         cache = None
     if cache is not None:
         try:
-            return _sync_cached(root, paths, workflows, limits, cache, rehash)
+            store, report = _sync_cached(root, paths, workflows, limits, cache, rehash)
         except (LockTimeout, EngineBusy):
             pass  # someone else holds the cache: this run does without it
+        else:
+            folder = cache
+
+            def rebuild() -> EvidenceStore:
+                lock = folder.lock()
+                try:
+                    lock.acquire(exclusive=True)
+                    folder.wipe()
+                finally:
+                    lock.close()
+                return open_store(root, paths, workflows, limits, cache=folder, rehash=True)[0]
+
+            store._rebuild = rebuild
+            return store, report
     engine = DuckDBEngine.open(None, read_only=False)
     engine.create("memory")
     report = SyncReport(cached=False)
@@ -219,7 +260,8 @@ def _sync_cached(
     done = SyncReport()  # what the write passes did, carried into the final report
     lock = cache.lock()
     try:
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
+            last = attempt == MAX_ATTEMPTS - 1
             # A reader first: when nothing changed there is no write and no exclusive lock.
             lock.acquire(exclusive=False)
             engine = _open_existing(cache, fingerprint, read_only=True)
@@ -231,9 +273,10 @@ def _sync_cached(
                         root, paths, workflows, limits, stored, engine.blob_infos(),
                         rehash, report, memo,
                     )  # fmt: skip
+                    done.hashed = _merged(done.hashed, report.hashed)
+                    done.parsed = _merged(done.parsed, report.parsed)
                     if not blobs and not _index_changed(stored, entries):
-                        report.hashed = _merged(done.hashed, report.hashed)
-                        report.parsed = _merged(done.parsed, report.parsed)
+                        report.hashed, report.parsed = done.hashed, done.parsed
                         return EvidenceStore(engine, report.files, lock), report
                 except StoreCorrupt:
                     pass
@@ -257,14 +300,21 @@ def _sync_cached(
                 done.hashed = _merged(done.hashed, report.hashed)
                 done.parsed = _merged(done.parsed, report.parsed)
             except StoreCorrupt:
-                cache.wipe()
-                rebuilt = True
-            finally:
                 engine.close()
                 lock.release()
+                cache.wipe()
+                rebuilt = True
+                continue
+            if last:
+                # The files keep changing under us: read what was just written, still
+                # holding the lock alone, rather than chase them for ever.
+                report.hashed, report.parsed, report.rebuilt = done.hashed, done.parsed, rebuilt
+                return EvidenceStore(engine, report.files, lock), report
+            engine.close()
+            lock.release()
             # Read it back under the shared lock (another writer may come in between).
             rehash = False
-        raise StoreCorrupt("the evidence cache kept changing while it was read")
+        raise StoreCorrupt("the evidence cache could not be built")
     except BaseException:
         lock.close()
         raise
@@ -316,7 +366,7 @@ def _entry_key(entry: FileEntry) -> tuple[int, int, int, int]:
 def _racy_free(entry: FileEntry) -> bool:
     """The stat was taken well after the file's last change (else it is "racily clean":
     the file may have changed again within the same timestamp)."""
-    return max(entry.mtime_ns, entry.ctime_ns) + RACY_NS < entry.checked_ns
+    return entry.mtime_ns + RACY_NS < entry.checked_ns
 
 
 def _trusted(entry: FileEntry, st: os.stat_result) -> bool:
