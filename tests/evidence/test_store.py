@@ -469,3 +469,24 @@ def test_concurrent_gates_never_see_or_leave_a_torn_cache(kit: Kit, tmp_path: Pa
             r.data.value for b in store.batches() for r in b if r.source.path == entry.path
         )
         assert values == expected[entry.sha256]
+
+
+def test_non_finite_numbers_from_yaml_are_kept_exactly_though_not_stored(kit: Kit) -> None:
+    make_project(kit)
+    kit.write(
+        "evidence/odd.yaml",
+        yaml_text := "\n".join(
+            f"{key}: {json.dumps(value)}"
+            for key, value in drift("d-nan", "2026-05-01T00:00:00Z").items()
+            if key != "value"
+        )
+        + "\nvalue: .nan\n",
+    )
+    assert ".nan" in yaml_text
+    for _ in range(2):
+        store, report = sync(kit.root)
+        with store:
+            assert report.errors == []
+            (odd,) = [r for b in store.batches() for r in b if r.id == "d-nan"]
+            assert odd.data.value != odd.data.value  # NaN, as the loader reads it
+            assert "evidence/odd.yaml" in report.parsed  # read every time

@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from ..errors import AssayError, InputError, Location
 from ..load.evidence import Record, SourceFile, validate_json_lines, validate_records
 from ..load.readers import ReaderLimits, reader_for, supported_suffixes
@@ -79,6 +81,9 @@ class SyncReport:
     """Files read by their reader and validated this time (new content)."""
     rebuilt: bool = False
     """The cache was missing, damaged or of another fingerprint, and was built anew."""
+    volatile: dict[str, list[Record]] = field(default_factory=dict)
+    """Valid files whose records the store cannot hold exactly (non-finite numbers): they
+    are read every time and kept in memory."""
     cached: bool = True
     """False when the store ran in memory (no writable cache folder, or it was busy)."""
 
@@ -128,6 +133,7 @@ class EvidenceStore:
         self.files = list(files)
         self._lock = lock
         self._rebuild = rebuild
+        self.volatile: dict[str, list[Record]] = {}
         self.recovered = False
         """The cache turned out damaged while being read and was rebuilt."""
 
@@ -140,6 +146,7 @@ class EvidenceStore:
         self.close()
         fresh = rebuild()
         self.engine, self.files, self._lock = fresh.engine, fresh.files, fresh._lock
+        self.volatile = fresh.volatile
         self.recovered = True
 
     def close(self) -> None:
@@ -165,7 +172,7 @@ class EvidenceStore:
 
     def _batches(self, workflows: Iterable[str] | None) -> list[list[Record]]:
         wanted = sorted(set(workflows)) if workflows is not None else None
-        blobs = sorted({f.blob for f in self.files})
+        blobs = sorted({f.blob for f in self.files if f.blob})
         # blob -> kind -> (records' data, rows), decoded once even when paths share a blob
         decoded: dict[int, list[tuple[list[Any], list[RecordRow]]]] = {}
         for kind in EVIDENCE_KINDS:
@@ -183,6 +190,10 @@ class EvidenceStore:
                 start = end
         out: list[list[Record]] = []
         for f in self.files:
+            if f.blob == 0:
+                held = self.volatile.get(f.path, [])
+                out.append([r for r in held if wanted is None or r.data.workflow in wanted])
+                continue
             source = SourceFile(f.path, f.sha256)
             for datas, rows in decoded.get(f.blob, ()):
                 out.append(
@@ -234,7 +245,15 @@ def open_store(
     report = SyncReport(cached=False)
     entries, blobs = _plan(root, paths, workflows, limits, {}, {}, True, report)
     engine.write(blobs, entries)
-    return EvidenceStore(engine, report.files, None), report
+    return _opened(engine, report, None)
+
+
+def _opened(
+    engine: DuckDBEngine, report: SyncReport, lock: CacheLock | None
+) -> tuple[EvidenceStore, SyncReport]:
+    store = EvidenceStore(engine, report.files, lock)
+    store.volatile = report.volatile
+    return store, report
 
 
 def _fingerprint(cache: CacheDir) -> str:
@@ -277,7 +296,7 @@ def _sync_cached(
                     done.parsed = _merged(done.parsed, report.parsed)
                     if not blobs and not _index_changed(stored, entries):
                         report.hashed, report.parsed = done.hashed, done.parsed
-                        return EvidenceStore(engine, report.files, lock), report
+                        return _opened(engine, report, lock)
                 except StoreCorrupt:
                     pass
                 engine.close()
@@ -309,7 +328,7 @@ def _sync_cached(
                 # The files keep changing under us: read what was just written, still
                 # holding the lock alone, rather than chase them for ever.
                 report.hashed, report.parsed, report.rebuilt = done.hashed, done.parsed, rebuilt
-                return EvidenceStore(engine, report.files, lock), report
+                return _opened(engine, report, lock)
             engine.close()
             lock.release()
             # Read it back under the shared lock (another writer may come in between).
@@ -318,6 +337,21 @@ def _sync_cached(
     except BaseException:
         lock.close()
         raise
+
+
+def _round_trips(records: Sequence[Record]) -> bool:
+    """Whether the records decode back from their canonical JSON unchanged."""
+    if not records:
+        return True
+    encoded = b"\n".join(_ENCODE(r.data) for r in records)
+    try:
+        again = codec.decode_json_lines(encoded)
+    except codec.DecodeError:
+        return False
+    return all(a == r.data for a, r in zip(again, records, strict=True))
+
+
+_ENCODE = msgspec.json.Encoder().encode
 
 
 def _merged(first: list[str], then: list[str]) -> list[str]:
@@ -453,6 +487,13 @@ def _plan(
                 report.parsed.append(rel)
                 if errors:
                     report.errors.extend(errors)
+                    new_entries.append(FileEntry(rel, *_stat_key(st), checked, 0))
+                    continue
+                if suffix not in JSON_LINES and not _round_trips(records):
+                    # NaN or infinity (YAML allows them, JSON does not): no canonical JSON
+                    # keeps them, so this file's records are held in memory, never stored.
+                    report.volatile[rel] = records
+                    report.files.append(EvidenceFile(rel, path, sha, len(records), 0))
                     new_entries.append(FileEntry(rel, *_stat_key(st), checked, 0))
                     continue
                 memo[sha] = records
