@@ -20,7 +20,9 @@ from pydantic import AwareDatetime, BaseModel
 from assay.cel.sql import NotCompilable, compile_condition
 from assay.checks.base import CheckContext
 from assay.checks.expr import Expression, ExpressionRuntimeError
+from assay.evidence.cache import ObjectFiles
 from assay.evidence.engines.duckdb import DuckDBEngine, FileEntry, NewBlob
+from assay.evidence.store import write_objects
 from assay.load.evidence import Record, SourceFile
 from assay.load.project import Project, load_project
 from assay.models import codec
@@ -104,19 +106,33 @@ def project() -> Project:
     return load_project(ROOT / "examples")
 
 
+_ROWS: dict[str, list[Any]] = {}
+
+
+def store_records(eng: DuckDBEngine, folder: Path, by_kind: dict[str, list[Any]]) -> dict[str, int]:
+    """Ingest the records of each kind as one blob; the blob id of each kind."""
+    objects = ObjectFiles(folder)
+    blobs, ids = [], {}
+    for number, (kind, datas) in enumerate(sorted(by_kind.items()), start=1):
+        source = SourceFile(f"{kind}.jsonl", "0" * 64)
+        records = [Record(d, source, i + 1, "") for i, d in enumerate(datas)]
+        sha = f"{number:064d}"
+        stored = write_objects(objects, sha, records)
+        blobs.append(NewBlob(number, sha, len(records), ("wf",), stored))
+        ids[kind] = number
+    eng.write(blobs, [FileEntry(f"{b.id}", 0, 0, 0, 0, 0, b.id) for b in blobs])
+    return ids
+
+
 @pytest.fixture(scope="module")
-def engine(project: Project) -> DuckDBEngine:
+def engine(project: Project, tmp_path_factory: pytest.TempPathFactory) -> DuckDBEngine:
     rng = random.Random(10)
     owners = sorted({wf.owner for wf in project.workflows.values()})
     eng = DuckDBEngine.open(None, read_only=False)
     eng.create("test")
-    blobs = []
-    for number, kind in enumerate(sorted(EVIDENCE_KINDS), start=1):
-        datas = random_records(kind, rng, "wf", owners)
-        source = SourceFile(f"{kind}.jsonl", "0" * 64)
-        records = [Record(d, source, i + 1, "") for i, d in enumerate(datas)]
-        blobs.append(NewBlob(number, f"{number:064d}", records))
-    eng.write(blobs, [FileEntry(f"{b.id}", 0, 0, 0, 0, 0, b.id) for b in blobs])
+    for kind in sorted(EVIDENCE_KINDS):
+        _ROWS[kind] = random_records(kind, rng, "wf", owners)
+    store_records(eng, tmp_path_factory.mktemp("objects"), _ROWS)
     return eng
 
 
@@ -185,13 +201,7 @@ def _blob(kind: str) -> int:
     return sorted(EVIDENCE_KINDS).index(kind) + 1
 
 
-_ROWS: dict[str, list[Any]] = {}
-
-
 def _rows(engine: DuckDBEngine, kind: str) -> list[Any]:
-    if kind not in _ROWS:
-        rows = engine.record_rows(kind, [_blob(kind)], None)
-        _ROWS[kind] = codec.decode_json_lines(b"\n".join(r.raw for r in rows))
     return _ROWS[kind]
 
 
@@ -209,7 +219,9 @@ def _rows(engine: DuckDBEngine, kind: str) -> list[Any]:
         ("size(r.metric) > 0", {}, True),  # strings: outside the subset (UTF-8 bytes)
     ],
 )
-def test_edge_semantics(source: str, record: dict[str, Any], expected: bool | None) -> None:
+def test_edge_semantics(
+    source: str, record: dict[str, Any], expected: bool | None, tmp_path: Path
+) -> None:
     base = {
         "kind": "drift_log",
         "id": "d1",
@@ -239,8 +251,7 @@ def test_edge_semantics(source: str, record: dict[str, Any], expected: bool | No
         return
     eng = DuckDBEngine.open(None, read_only=False)
     eng.create("t")
-    record = Record(data, SourceFile("f", "0" * 64), 1, "")
-    eng.write([NewBlob(1, "1" * 64, [record])], [FileEntry("f", 0, 0, 0, 0, 0, 1)])
+    store_records(eng, tmp_path, {"drift_log": [data]})
     ((value,),) = eng.query(f"SELECT {sql.text} FROM ev_drift_log r")
     assert value == expected
     eng.close()

@@ -3,6 +3,7 @@ cache that damage, deletion, copying or another version can only slow down."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -192,7 +193,7 @@ def test_rehash_reads_every_file_and_parses_none(kit: Kit) -> None:
     assert len(report.hashed) == len(evidence_paths(kit.root))
     assert report.parsed == []
     assert {f.sha256 for f in report.files} == {
-        __import__("hashlib").sha256(p.read_bytes()).hexdigest() for p in evidence_paths(kit.root)
+        hashlib.sha256(p.read_bytes()).hexdigest() for p in evidence_paths(kit.root)
     }
 
 
@@ -277,7 +278,10 @@ def _expected(kit: Kit) -> list[tuple[Any, ...]]:
         return snapshot(store.batches())
 
 
-@pytest.mark.parametrize("damage", ["garbage", "truncate", "flip", "delete", "empty", "wal"])
+@pytest.mark.parametrize(
+    "damage",
+    ["garbage", "truncate", "flip", "delete", "empty", "wal", "object-gone", "object-edited"],
+)
 def test_damaging_or_deleting_the_cache_changes_nothing_but_time(kit: Kit, damage: str) -> None:
     make_project(kit)
     expected = _expected(kit)
@@ -297,11 +301,19 @@ def test_damaging_or_deleting_the_cache_changes_nothing_but_time(kit: Kit, damag
         shutil.rmtree(database.parent)
     elif damage == "empty":
         database.write_bytes(b"")
-    else:
+    elif damage == "wal":
         database.with_name(database.name + ".wal").write_bytes(os.urandom(5000))
+    else:
+        (obj,) = (database.parent / "objects").glob("*/*.drift_log.jsonl")
+        if damage == "object-gone":
+            obj.unlink()
+        else:
+            obj.write_bytes(obj.read_bytes().replace(b'"value":0.1', b'"value":0.2', 1))
     store, report = sync(kit.root)
     with store:
         assert snapshot(store.batches()) == expected
+        if damage.startswith("object"):
+            assert store.recovered  # found while reading, rebuilt, read again
     if damage in ("garbage", "truncate", "delete", "empty"):
         assert report.rebuilt
 
@@ -314,7 +326,14 @@ def test_a_cache_of_another_fingerprint_is_rebuilt_not_read(kit: Kit) -> None:
     con = duckdb.connect(str(database))
     # Pretend another version wrote it, and poison its rows: they must never be read.
     con.execute("UPDATE meta SET value = 'another version' WHERE key = 'fingerprint'")
-    con.execute("UPDATE ev_drift_log SET raw = replace(raw, '\"value\":0.1', '\"value\":9.0')")
+    con.execute("UPDATE ev_drift_log SET value = 9.0")
+    for (path,) in con.execute(
+        "SELECT file FROM glob(?)", [f"{database.parent}/objects/*/*.drift_log.jsonl"]
+    ).fetchall():
+        poisoned = Path(path).read_bytes().replace(b'"value":0.1', b'"value":9.0')
+        Path(path).write_bytes(poisoned)
+        digest = hashlib.sha256(poisoned).hexdigest()
+        con.execute("UPDATE objects SET digest = ? WHERE kind = 'drift_log'", [digest])
     con.close()
     store, report = sync(kit.root)
     with store:
@@ -422,8 +441,6 @@ def test_concurrent_gates_never_see_or_leave_a_torn_cache(kit: Kit, tmp_path: Pa
                 for i in range(20 + int(value * 100))
             )
         )
-    import hashlib
-
     expected = {
         hashlib.sha256(v.encode()).hexdigest(): sorted(
             json.loads(line)["value"] for line in v.splitlines()

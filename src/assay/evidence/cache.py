@@ -70,11 +70,16 @@ class CacheDir:
         st = self.path.stat()
         return f"{st.st_dev}:{st.st_ino}"
 
+    @property
+    def objects(self) -> ObjectFiles:
+        return ObjectFiles(self.path / "objects")
+
     def wipe(self) -> None:
-        """Remove the database (and its write-ahead log)."""
+        """Remove the database (and its write-ahead log) and the objects."""
         for path in (self.database, self.database.with_name(self.database.name + ".wal")):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+        self.objects.prune(set())
 
     def lock(self) -> CacheLock:
         return CacheLock(self.path / "lock")
@@ -118,6 +123,53 @@ class CacheLock:
             self.release()
             os.close(self._fd)
             self._fd = -1
+
+
+class ObjectFiles:
+    """The canonical JSON Lines of each stored blob and kind (one row a line: its order,
+    line and pointer in the evidence file, and the record as the codec encodes it), named
+    by the blob's SHA-256. The engine ingests its typed tables from them, and records are
+    rebuilt from them exactly. Each file is written atomically; its own SHA-256 is kept in
+    the database and checked on every read, so a damaged object is found, never used."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def path(self, sha256: str, kind: str) -> Path:
+        return self.folder / sha256[:2] / f"{sha256}.{kind}.jsonl"
+
+    def write(self, sha256: str, kind: str, data: bytes) -> str:
+        """Store ``data``; returns its SHA-256 (what :meth:`read` checks)."""
+        path = self.path(sha256, kind)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+        return hashlib.sha256(data).hexdigest()
+
+    def read(self, sha256: str, kind: str, digest: str) -> bytes | None:
+        """The object's bytes, or None when it is missing or not what was written."""
+        try:
+            data = self.path(sha256, kind).read_bytes()
+        except OSError:
+            return None
+        return data if hashlib.sha256(data).hexdigest() == digest else None
+
+    def exists(self, sha256: str, kind: str) -> bool:
+        return self.path(sha256, kind).is_file()
+
+    def prune(self, keep: set[tuple[str, str]]) -> None:
+        """Delete every object (and stray temporary file) not in ``keep``."""
+        if not self.folder.is_dir():
+            return
+        for path in self.folder.glob("*/*"):
+            name = path.name
+            sha, _, rest = name.partition(".")
+            kind = rest.removesuffix(".jsonl")
+            if name.startswith(".") or (sha, kind) not in keep:
+                with contextlib.suppress(OSError):
+                    path.unlink()
 
 
 def code_fingerprint() -> str:

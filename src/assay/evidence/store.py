@@ -30,11 +30,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 import msgspec
 
@@ -43,11 +44,10 @@ from ..load.evidence import Record, SourceFile, validate_json_lines, validate_re
 from ..load.readers import ReaderLimits, reader_for, supported_suffixes
 from ..load.yamlsafe import check_size
 from ..models import codec
-from ..models.evidence_kinds import EVIDENCE_KINDS
-from .cache import CacheDir, CacheLock, LockTimeout, code_fingerprint
-from .engines.base import EngineBusy, RecordRow, StoreCorrupt
+from .cache import CacheDir, CacheLock, LockTimeout, ObjectFiles, code_fingerprint
+from .engines.base import EngineBusy, StoreCorrupt
 from .engines.columns import layout_fingerprint
-from .engines.duckdb import BlobInfo, DuckDBEngine, FileEntry, NewBlob
+from .engines.duckdb import BlobInfo, DuckDBEngine, FileEntry, NewBlob, StoredObject
 
 JSON_LINES = (".jsonl", ".ndjson")
 RACY_NS = 2_000_000_000
@@ -127,11 +127,14 @@ class EvidenceStore:
         engine: DuckDBEngine,
         files: Sequence[EvidenceFile],
         lock: CacheLock | None,
+        objects: ObjectFiles,
         rebuild: Callable[[], EvidenceStore] | None = None,
     ):
         self.engine = engine
         self.files = list(files)
+        self.objects = objects
         self._lock = lock
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
         self._rebuild = rebuild
         self.volatile: dict[str, list[Record]] = {}
         self.recovered = False
@@ -146,6 +149,7 @@ class EvidenceStore:
         self.close()
         fresh = rebuild()
         self.engine, self.files, self._lock = fresh.engine, fresh.files, fresh._lock
+        self.objects = fresh.objects
         self.volatile = fresh.volatile
         self.recovered = True
 
@@ -154,6 +158,9 @@ class EvidenceStore:
         if self._lock is not None:
             self._lock.close()
             self._lock = None
+        if self._scratch is not None:
+            self._scratch.cleanup()
+            self._scratch = None
 
     def __enter__(self) -> EvidenceStore:
         return self
@@ -171,38 +178,76 @@ class EvidenceStore:
             return self._batches(workflows)
 
     def _batches(self, workflows: Iterable[str] | None) -> list[list[Record]]:
-        wanted = sorted(set(workflows)) if workflows is not None else None
-        blobs = sorted({f.blob for f in self.files if f.blob})
-        # blob -> kind -> (records' data, rows), decoded once even when paths share a blob
-        decoded: dict[int, list[tuple[list[Any], list[RecordRow]]]] = {}
-        for kind in EVIDENCE_KINDS:
-            rows = self.engine.record_rows(kind, blobs, wanted)
-            if not rows:
-                continue
-            datas = codec.decode_json_lines(b"\n".join(row.raw for row in rows))
-            start = 0
-            while start < len(rows):
-                blob = rows[start].blob
-                end = start + 1
-                while end < len(rows) and rows[end].blob == blob:
-                    end += 1
-                decoded.setdefault(blob, []).append((datas[start:end], rows[start:end]))
-                start = end
+        wanted = set(workflows) if workflows is not None else None
+        infos = {info.id: info for info in self.engine.blob_infos().values()}
+        objects = self.engine.objects()
+        decoded: dict[int, list[list[Any]]] = {}
         out: list[list[Record]] = []
         for f in self.files:
             if f.blob == 0:
                 held = self.volatile.get(f.path, [])
                 out.append([r for r in held if wanted is None or r.data.workflow in wanted])
                 continue
+            info = infos.get(f.blob)
+            if info is None:
+                raise StoreCorrupt(f"blob {f.blob} of {f.path} is missing")
+            if wanted is not None and wanted.isdisjoint(info.workflows):
+                continue
+            if f.blob not in decoded:
+                decoded[f.blob] = [
+                    self._rows(info.sha256, kind, digest)
+                    for kind, digest, _ in objects.get(f.blob, ())
+                ]
             source = SourceFile(f.path, f.sha256)
-            for datas, rows in decoded.get(f.blob, ()):
+            for rows in decoded[f.blob]:
                 out.append(
                     [
-                        Record(data, source, row.line, row.pointer)
-                        for data, row in zip(datas, rows, strict=True)
+                        Record(row.r, source, row.l, row.p)
+                        for row in rows
+                        if wanted is None or row.r.workflow in wanted
                     ]
                 )
         return out
+
+    def _rows(self, sha256: str, kind: str, digest: str) -> list[Any]:
+        data = self.objects.read(sha256, kind, digest)
+        if data is None:
+            raise StoreCorrupt(f"the object of {sha256[:12]} ({kind}) is missing or damaged")
+        try:
+            return _ROW_DECODER.decode_lines(data)
+        except codec.DecodeError:
+            raise StoreCorrupt(f"the object of {sha256[:12]} ({kind}) does not decode") from None
+
+
+# One line of an object file: the record's order, line and JSON pointer in its evidence
+# file (short keys: there are millions of lines), and the record.
+Row: Any = msgspec.defstruct(
+    "Row",
+    [("o", int), ("l", int | None), ("p", str), ("r", Union[tuple(codec.STRUCTS.values())])],  # noqa: UP007
+    frozen=True,
+    gc=False,
+)
+
+
+_ROW_ENCODER = msgspec.json.Encoder()
+_ROW_DECODER = msgspec.json.Decoder(Row)
+
+
+def write_objects(
+    objects: ObjectFiles, sha256: str, records: Sequence[Record]
+) -> tuple[StoredObject, ...]:
+    """Encode a valid file's records into one object file per kind."""
+    by_kind: dict[str, list[Row]] = {}
+    for order, record in enumerate(records):
+        by_kind.setdefault(record.data.kind, []).append(
+            Row(order, record.line, record.pointer, record.data)
+        )
+    out = []
+    for kind in sorted(by_kind):
+        rows = by_kind[kind]
+        digest = objects.write(sha256, kind, _ROW_ENCODER.encode_lines(rows))
+        out.append(StoredObject(kind, objects.path(sha256, kind), digest, len(rows)))
+    return tuple(out)
 
 
 def open_store(
@@ -240,18 +285,22 @@ def open_store(
 
             store._rebuild = rebuild
             return store, report
+    scratch = tempfile.TemporaryDirectory(prefix="assay-evidence-")
+    objects = ObjectFiles(Path(scratch.name))
     engine = DuckDBEngine.open(None, read_only=False)
     engine.create("memory")
     report = SyncReport(cached=False)
-    entries, blobs = _plan(root, paths, workflows, limits, {}, {}, True, report)
+    entries, blobs = _plan(root, paths, workflows, limits, {}, {}, True, report, objects, {})
     engine.write(blobs, entries)
-    return _opened(engine, report, None)
+    store, report = _opened(engine, report, None, objects)
+    store._scratch = scratch
+    return store, report
 
 
 def _opened(
-    engine: DuckDBEngine, report: SyncReport, lock: CacheLock | None
+    engine: DuckDBEngine, report: SyncReport, lock: CacheLock | None, objects: ObjectFiles
 ) -> tuple[EvidenceStore, SyncReport]:
-    store = EvidenceStore(engine, report.files, lock)
+    store = EvidenceStore(engine, report.files, lock, objects)
     store.volatile = report.volatile
     return store, report
 
@@ -275,7 +324,8 @@ def _sync_cached(
 ) -> tuple[EvidenceStore, SyncReport]:
     fingerprint = _fingerprint(cache)
     rebuilt = False
-    memo: dict[str, list[Record]] = {}
+    memo: dict[str, _Encoded] = {}
+    objects = cache.objects
     done = SyncReport()  # what the write passes did, carried into the final report
     lock = cache.lock()
     try:
@@ -290,13 +340,13 @@ def _sync_cached(
                     stored = engine.file_entries()
                     entries, blobs = _plan(
                         root, paths, workflows, limits, stored, engine.blob_infos(),
-                        rehash, report, memo,
+                        rehash, report, objects, memo,
                     )  # fmt: skip
                     done.hashed = _merged(done.hashed, report.hashed)
                     done.parsed = _merged(done.parsed, report.parsed)
                     if not blobs and not _index_changed(stored, entries):
                         report.hashed, report.parsed = done.hashed, done.parsed
-                        return _opened(engine, report, lock)
+                        return _opened(engine, report, lock, objects)
                 except StoreCorrupt:
                     pass
                 engine.close()
@@ -313,22 +363,24 @@ def _sync_cached(
                 report = SyncReport()
                 entries, blobs = _plan(
                     root, paths, workflows, limits, engine.file_entries(), engine.blob_infos(),
-                    rehash, report, memo,
+                    rehash, report, objects, memo,
                 )  # fmt: skip
-                engine.write(blobs, entries)
+                live = engine.write(blobs, entries)
+                objects.prune(live | set(_pending(memo)))
                 done.hashed = _merged(done.hashed, report.hashed)
                 done.parsed = _merged(done.parsed, report.parsed)
             except StoreCorrupt:
                 engine.close()
-                lock.release()
                 cache.wipe()
+                lock.release()
+                memo.clear()
                 rebuilt = True
                 continue
             if last:
                 # The files keep changing under us: read what was just written, still
                 # holding the lock alone, rather than chase them for ever.
                 report.hashed, report.parsed, report.rebuilt = done.hashed, done.parsed, rebuilt
-                return _opened(engine, report, lock)
+                return _opened(engine, report, lock, objects)
             engine.close()
             lock.release()
             # Read it back under the shared lock (another writer may come in between).
@@ -337,6 +389,22 @@ def _sync_cached(
     except BaseException:
         lock.close()
         raise
+
+
+@dataclass(frozen=True)
+class _Encoded:
+    """A content validated and encoded this run."""
+
+    records: int
+    workflows: tuple[str, ...]
+    objects: tuple[StoredObject, ...]
+
+
+def _pending(memo: dict[str, _Encoded]) -> Iterable[tuple[str, str]]:
+    """Objects written this run (kept by a prune even before they are in the database)."""
+    for sha, encoded in memo.items():
+        for obj in encoded.objects:
+            yield sha, obj.kind
 
 
 def _round_trips(records: Sequence[Record]) -> bool:
@@ -421,15 +489,16 @@ def _plan(
     known: dict[str, BlobInfo],
     rehash: bool,
     report: SyncReport,
-    memo: dict[str, list[Record]] | None = None,
+    objects: ObjectFiles,
+    memo: dict[str, _Encoded],
 ) -> tuple[list[FileEntry], list[NewBlob]]:
     """Decide for every file whether its stored blob stands; read, hash and validate the
     others. Fills ``report``; returns the new file index and the blobs to store.
 
     A file with errors is indexed with blob 0 (none): it is read again every time, and
-    reports its errors every time. ``memo`` keeps the records of contents validated in
-    an earlier pass of this run (by SHA-256), so a retry does not parse them again."""
-    memo = {} if memo is None else memo
+    reports its errors every time. A valid new content is encoded into its object files
+    at once (its records are not kept); ``memo`` remembers those objects by SHA-256, so a
+    second pass of this run does not parse the file again."""
     new_entries: list[FileEntry] = []
     new_blobs: list[NewBlob] = []
     by_sha = dict(known)
@@ -477,8 +546,10 @@ def _plan(
                     report.errors.append(err)
                     continue
             sha = hashlib.sha256(data).hexdigest()
-            records = memo.get(sha)
-            if records is None:
+            encoded = memo.get(sha)
+            if encoded is not None and not all(o.path.is_file() for o in encoded.objects):
+                encoded = None  # pruned by another writer meanwhile: encode it again
+            if encoded is None:
                 source = SourceFile(rel, sha)
                 try:
                     records, errors = validate_file(data, source, suffix, workflows, limits)
@@ -496,14 +567,19 @@ def _plan(
                     report.files.append(EvidenceFile(rel, path, sha, len(records), 0))
                     new_entries.append(FileEntry(rel, *_stat_key(st), checked, 0))
                     continue
-                memo[sha] = records
+                info = by_sha.get(sha)
+                owners = tuple(sorted({r.data.workflow for r in records}))
+                stored = () if info is not None else write_objects(objects, sha, records)
+                encoded = memo[sha] = _Encoded(len(records), owners, stored)
+                del records
             info = by_sha.get(sha)
             if info is None:
-                owners = tuple(sorted({r.data.workflow for r in records}))
-                info = BlobInfo(next_id, sha, len(records), owners)
+                info = BlobInfo(next_id, sha, encoded.records, encoded.workflows)
                 next_id += 1
                 by_sha[sha] = by_id[info.id] = info
-                new_blobs.append(NewBlob(info.id, sha, records))
+                new_blobs.append(
+                    NewBlob(info.id, sha, encoded.records, encoded.workflows, encoded.objects)
+                )
         report.files.append(EvidenceFile(rel, path, info.sha256, info.records, info.id))
         new_entries.append(FileEntry(rel, *_stat_key(st), checked, info.id))
     return new_entries, new_blobs

@@ -1,8 +1,8 @@
 """The engine Protocol: where validated evidence rows live and how queries run over them.
 
 An engine holds one table per evidence kind (columns from :mod:`.columns`, plus where each
-row came from: its file's blob, its order, line and JSON pointer, and the record's
-canonical JSON to rebuild it exactly) and answers SQL in its own dialect. DuckDB is the
+row came from: its file's blob, its order, line and JSON pointer) and answers SQL in its
+own dialect. Findings rebuild the exact records from the store's object files. DuckDB is the
 default, embedded engine and also persists the project's cache; a distributed engine
 only has to answer the same queries.
 """
@@ -10,7 +10,6 @@ only has to answer the same queries.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -30,32 +29,13 @@ class EngineBusy(Exception):
     """Another program holds the engine's database (not through Assay's lock)."""
 
 
-@dataclass(frozen=True, slots=True)
-class RecordRow:
-    """One stored record: the blob (file content) it belongs to, its position in that file,
-    and the record as canonical JSON (decoded by :mod:`assay.models.codec`)."""
-
-    blob: int
-    ord: int
-    line: int | None
-    pointer: str
-    raw: bytes
-
-
 class EvidenceEngine(Protocol):
-    """What evaluation needs from an engine: record rows back, and SQL over the tables."""
+    """What evaluation needs from an engine: SQL over the evidence tables."""
 
     name: EngineName
     dialect: str
     """The SQL dialect the engine's queries are written in (for sqlglot and the CEL
     compiler): ``duckdb``, ``spark``."""
-
-    def record_rows(
-        self, kind: str, blobs: Sequence[int], workflows: Sequence[str] | None
-    ) -> list[RecordRow]:
-        """Rows of ``kind`` from ``blobs`` (of ``workflows`` only, when given), in blob and
-        file order."""
-        ...
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run one query; raise StoreCorrupt when the engine's data cannot be read."""

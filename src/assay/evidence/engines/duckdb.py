@@ -8,30 +8,29 @@ One database file under the project's cache folder holds:
   it held, as git's index does;
 * ``blobs``: one row per distinct file content (SHA-256), with its record count and the
   workflows its records are for;
+* ``objects``: the object files of each blob (one per kind), with their SHA-256;
 * ``ev_<kind>``: the records of each kind, one typed column per model field (nested lists
   as LIST of STRUCT, dicts as MAP), plus the blob, the record's order, line and JSON pointer
-  in its file and its canonical JSON (to rebuild the exact record for findings).
+  in its file.
 
-Rows are written through DuckDB's own JSON reader from a scratch file of the records as
-the codec validated them, so the typed columns hold exactly the values the row evaluator
-sees. Every change is one transaction: a killed process leaves the previous state.
+Rows are ingested by DuckDB's own (parallel) JSON reader from the object files, which
+hold the records as the codec validated and encoded them, so the typed columns hold the
+values the row evaluator sees. Every change is one transaction: a killed process leaves
+the previous state.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import msgspec
-import orjson
 
 from ...models.evidence_kinds import EVIDENCE_KINDS
-from .base import EngineBusy, EngineName, RecordRow, StoreCorrupt, table_name
+from .base import EngineBusy, EngineName, StoreCorrupt, table_name
 from .columns import Column, ColumnType, kind_columns
 
 _SCALAR_SQL = {
@@ -57,16 +56,6 @@ def sql_type(ctype: ColumnType) -> str:
             "STRUCT(" + ", ".join(f"{quote(c.name)} {sql_type(c.type)}" for c in ctype.fields) + ")"
         )
     return _SCALAR_SQL[ctype.name]
-
-
-def _transform_shape(ctype: ColumnType) -> Any:
-    """The structure argument of ``json_transform`` for a column type."""
-    if ctype.name == "list":
-        assert ctype.item is not None
-        return [_transform_shape(ctype.item)]
-    if ctype.name == "struct":
-        return {c.name: _transform_shape(c.type) for c in ctype.fields}
-    return sql_type(ctype)
 
 
 def quote(name: str) -> str:
@@ -101,16 +90,24 @@ class BlobInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredObject:
+    """One kind's rows of a blob, as an object file (see :class:`assay.evidence.cache.ObjectFiles`)."""
+
+    kind: str
+    path: Path
+    digest: str
+    records: int
+
+
+@dataclass(frozen=True, slots=True)
 class NewBlob:
     """A file content read and validated this run, to be stored."""
 
     id: int
     sha256: str
-    records: Sequence[Any]
-    """The validated records (:class:`assay.load.evidence.Record`), in file order."""
-
-
-_ENCODE = msgspec.json.Encoder().encode
+    records: int
+    workflows: tuple[str, ...]
+    objects: tuple[StoredObject, ...]
 
 
 class DuckDBEngine:
@@ -175,6 +172,10 @@ class DuckDBEngine:
                 "CREATE TABLE blobs (id INTEGER PRIMARY KEY, sha256 VARCHAR NOT NULL UNIQUE, "
                 "records INTEGER NOT NULL, workflows VARCHAR[] NOT NULL)"
             )
+            con.execute(
+                "CREATE TABLE objects (blob INTEGER NOT NULL, kind VARCHAR NOT NULL, "
+                "digest VARCHAR NOT NULL, records INTEGER NOT NULL, PRIMARY KEY (blob, kind))"
+            )
             for kind in EVIDENCE_KINDS:
                 con.execute(self._table_ddl(kind))
             con.execute("INSERT INTO meta VALUES ('fingerprint', ?)", [fingerprint])
@@ -189,7 +190,6 @@ class DuckDBEngine:
             "ord INTEGER NOT NULL",
             "line INTEGER",
             "pointer VARCHAR NOT NULL",
-            "raw VARCHAR NOT NULL",
         ]
         for column in kind_columns(kind):
             null = "" if column.nullable else " NOT NULL"
@@ -211,90 +211,80 @@ class DuckDBEngine:
         (value,) = self._read("SELECT coalesce(max(id), 0) + 1 FROM blobs")[0]
         return int(value)
 
-    def write(self, blobs: Sequence[NewBlob], files: Iterable[FileEntry]) -> None:
-        """One transaction: store the new blobs and their rows, replace the file index by
-        ``files``, and drop the blobs no file refers to any more."""
+    def objects(self) -> dict[int, list[tuple[str, str, int]]]:
+        """Per blob id, its objects: (kind, digest, records)."""
+        out: dict[int, list[tuple[str, str, int]]] = {}
+        for blob, kind, digest, records in self._read(
+            "SELECT blob, kind, digest, records FROM objects ORDER BY blob, kind"
+        ):
+            out.setdefault(blob, []).append((kind, digest, records))
+        return out
+
+    def write(self, blobs: Sequence[NewBlob], files: Iterable[FileEntry]) -> set[tuple[str, str]]:
+        """One transaction: store the new blobs and their typed rows (read from their object
+        files), replace the file index by ``files``, and drop the blobs no file refers to
+        any more. Returns the (sha256, kind) of every object still referenced."""
         con = self._con
-        with tempfile.TemporaryDirectory(prefix="ingest-", dir=self._scratch) as scratch:
-            staged = self._stage(blobs, Path(scratch))
-            try:
-                con.execute("BEGIN TRANSACTION")
-                for blob in blobs:
-                    workflows = sorted({r.data.workflow for r in blob.records})
-                    con.execute(
-                        "INSERT INTO blobs VALUES (?, ?, ?, ?)",
-                        [blob.id, blob.sha256, len(blob.records), workflows],
-                    )
-                for kind, path in staged.items():
-                    con.execute(self._insert_sql(kind, path))
-                con.execute("DELETE FROM files")
-                rows = [
-                    (f.path, f.size, f.mtime_ns, f.ctime_ns, f.inode, f.checked_ns, f.blob)
-                    for f in files
-                ]
-                if rows:
-                    con.executemany("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-                unused = "blob NOT IN (SELECT blob FROM files)"
-                for kind in EVIDENCE_KINDS:
-                    con.execute(f"DELETE FROM {table_name(kind)} WHERE {unused}")
-                con.execute("DELETE FROM blobs WHERE id NOT IN (SELECT blob FROM files)")
-                con.execute("COMMIT")
-            except duckdb.Error as err:
-                try:
-                    con.execute("ROLLBACK")
-                except duckdb.Error:
-                    pass
-                raise StoreCorrupt(f"cannot write the evidence cache: {err}") from None
-
-    def _stage(self, blobs: Sequence[NewBlob], scratch: Path) -> dict[str, Path]:
-        """One scratch JSON Lines file per kind: each line the row's position and the
-        record as the codec encodes it (what decoding gives back, exactly)."""
-        lines: dict[str, list[bytes]] = {}
-        for blob in blobs:
-            head = b'{"b":%d,"o":' % blob.id
-            for order, record in enumerate(blob.records):
-                line = b"null" if record.line is None else b"%d" % record.line
-                lines.setdefault(record.data.kind, []).append(
-                    head
-                    + b'%d,"l":%s,"p":%s,"r":' % (order, line, orjson.dumps(record.pointer))
-                    + _ENCODE(record.data)
-                    + b"}"
+        try:
+            con.execute("BEGIN TRANSACTION")
+            by_kind: dict[str, list[tuple[int, StoredObject]]] = {}
+            for blob in blobs:
+                con.execute(
+                    "INSERT INTO blobs VALUES (?, ?, ?, ?)",
+                    [blob.id, blob.sha256, blob.records, list(blob.workflows)],
                 )
-        staged: dict[str, Path] = {}
-        for kind, items in lines.items():
-            path = scratch / f"{kind}.jsonl"
-            with open(path, "wb") as out:
-                out.write(b"\n".join(items))
-                out.write(b"\n")
-            staged[kind] = path
-        return staged
+                for obj in blob.objects:
+                    con.execute(
+                        "INSERT INTO objects VALUES (?, ?, ?, ?)",
+                        [blob.id, obj.kind, obj.digest, obj.records],
+                    )
+                    by_kind.setdefault(obj.kind, []).append((blob.id, obj))
+            for kind, items in by_kind.items():
+                self._ingest(kind, items)
+            con.execute("DELETE FROM files")
+            rows = [
+                (f.path, f.size, f.mtime_ns, f.ctime_ns, f.inode, f.checked_ns, f.blob)
+                for f in files
+            ]
+            if rows:
+                con.executemany("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            unused = "blob NOT IN (SELECT blob FROM files)"
+            for kind in EVIDENCE_KINDS:
+                con.execute(f"DELETE FROM {table_name(kind)} WHERE {unused}")
+            con.execute(f"DELETE FROM objects WHERE {unused}")
+            con.execute("DELETE FROM blobs WHERE id NOT IN (SELECT blob FROM files)")
+            live = con.execute(
+                "SELECT b.sha256, o.kind FROM objects o JOIN blobs b ON b.id = o.blob"
+            ).fetchall()
+            con.execute("COMMIT")
+        except duckdb.Error as err:
+            try:
+                con.execute("ROLLBACK")
+            except duckdb.Error:
+                pass
+            raise StoreCorrupt(f"cannot write the evidence cache: {err}") from None
+        return {(sha, kind) for sha, kind in live}
 
-    @staticmethod
-    def _insert_sql(kind: str, path: Path) -> str:
+    def _ingest(self, kind: str, items: Sequence[tuple[int, StoredObject]]) -> None:
+        """Typed rows of ``kind`` from object files, all in one statement: DuckDB's JSON
+        reader parses them in parallel straight into the columns."""
+        con = self._con
+        con.execute("CREATE OR REPLACE TEMP TABLE ingest_map (file VARCHAR, blob INTEGER)")
+        con.executemany(
+            "INSERT INTO ingest_map VALUES (?, ?)", [(os.fspath(o.path), b) for b, o in items]
+        )
         columns = kind_columns(kind)
-        shape = orjson.dumps({c.name: _transform_shape(c.type) for c in columns}).decode()
-        fields = ", ".join(f"s.{quote(c.name)}" for c in columns)
-        return (
-            f"INSERT INTO {table_name(kind)} SELECT b, o, l, p, r::VARCHAR, {fields} FROM ("
-            f"SELECT b, o, l, p, r, json_transform_strict(r, {_literal(shape)}) AS s "
-            f"FROM read_json({_literal(os.fspath(path))}, format = 'newline_delimited', "
-            "columns = {b: 'INTEGER', o: 'INTEGER', l: 'INTEGER', p: 'VARCHAR', r: 'JSON'}))"
+        shape = sql_type(ColumnType("struct", fields=columns))
+        fields = ", ".join(f"j.r.{quote(c.name)}" for c in columns)
+        con.execute(
+            f"INSERT INTO {table_name(kind)} SELECT m.blob, j.o, j.l, j.p, {fields} "
+            "FROM read_json(?, format = 'newline_delimited', filename = true, columns = "
+            f"{{o: 'INTEGER', l: 'INTEGER', p: 'VARCHAR', r: {_literal(shape)}}}) j "
+            "JOIN ingest_map m ON m.file = j.filename",
+            [[os.fspath(o.path) for _, o in items]],
         )
 
     # -- reading ---------------------------------------------------------------------
-    def record_rows(
-        self, kind: str, blobs: Sequence[int], workflows: Sequence[str] | None
-    ) -> list[RecordRow]:
-        if not blobs:
-            return []
-        sql = f"SELECT blob, ord, line, pointer, raw FROM {table_name(kind)} WHERE blob IN ?"
-        params: list[Any] = [list(blobs)]
-        if workflows is not None:
-            sql += " AND workflow IN ?"
-            params.append(list(workflows))
-        rows = self._read(sql + " ORDER BY blob, ord", params)
-        return [RecordRow(b, o, line, p, raw.encode()) for b, o, line, p, raw in rows]
-
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run a query; a mistake in the query itself (a ProgrammingError) is a bug and
         propagates as such, anything else means the data cannot be read."""
