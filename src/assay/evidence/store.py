@@ -287,7 +287,7 @@ def open_store(
             return store, report
     scratch = tempfile.TemporaryDirectory(prefix="assay-evidence-")
     objects = ObjectFiles(Path(scratch.name))
-    engine = DuckDBEngine.open(None, read_only=False)
+    engine = DuckDBEngine.open(None, read_only=False, scratch=Path(scratch.name))
     engine.create("memory")
     report = SyncReport(cached=False)
     entries, blobs = _plan(root, paths, workflows, limits, {}, {}, True, report, objects, {})

@@ -116,13 +116,14 @@ class DuckDBEngine:
     name = EngineName.DUCKDB
     dialect = "duckdb"
 
-    def __init__(self, connection: duckdb.DuckDBPyConnection, scratch: Path | None):
+    def __init__(self, connection: duckdb.DuckDBPyConnection):
         self._con = connection
-        self._scratch = scratch
 
     # -- opening ---------------------------------------------------------------------
     @classmethod
-    def open(cls, path: Path | None, *, read_only: bool) -> DuckDBEngine:
+    def open(
+        cls, path: Path | None, *, read_only: bool, scratch: Path | None = None
+    ) -> DuckDBEngine:
         """Open (or create) the database at ``path``, or an in-memory one for None.
 
         Raises StoreCorrupt when the file is not a database this DuckDB can read."""
@@ -134,11 +135,16 @@ class DuckDBEngine:
             # Times come back in UTC whatever the machine's zone; the row path rebuilds the
             # records from their canonical JSON, so the zone never reaches a finding.
             con.execute("SET TimeZone = 'UTC'")
+            # A bounded buffer pool keeps the gate's memory small; DuckDB spills to disk
+            # beyond it (the cache folder, or the scratch folder of an in-memory store).
+            con.execute("SET memory_limit = '256MB'")
+            if scratch is not None:
+                con.execute("SET temp_directory = ?", [os.fspath(scratch)])
         except duckdb.Error as err:
             if "lock" in str(err).lower():
                 raise EngineBusy(str(err)) from None
             raise StoreCorrupt(f"cannot open the evidence cache: {err}") from None
-        return cls(con, path.parent if path is not None else None)
+        return cls(con)
 
     def close(self) -> None:
         self._con.close()
