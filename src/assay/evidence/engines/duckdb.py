@@ -135,6 +135,8 @@ class DuckDBEngine:
             # Times come back in UTC whatever the machine's zone; the row path rebuilds the
             # records from their canonical JSON, so the zone never reaches a finding.
             con.execute("SET TimeZone = 'UTC'")
+            # DuckDB draws a progress bar on stdout for long statements: never in a report.
+            con.execute("SET enable_progress_bar = false")
             # A bounded buffer pool keeps the gate's memory small; DuckDB spills to disk
             # beyond it (the cache folder, or the scratch folder of an in-memory store).
             con.execute("SET memory_limit = '256MB'")
