@@ -143,16 +143,20 @@ import json, resource, sys, time
 t0 = time.perf_counter()
 from pathlib import Path
 from assay.evidence.cache import CacheDir
+from assay.evidence.index import EvidenceIndex
+from assay.evidence.readers import ReaderLimits
 from assay.evidence.store import open_store
-from assay.load.evidence import EvidenceIndex
-from assay.load.project import _discover, _Loader, load_config
-from assay.load.readers import ReaderLimits
+from assay.load.config import load_config
+from assay.load.discover import DiskSource
+from assay.load.project import _discover, _Loader
 root, mode, workflow = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
-config, _ = load_config(root)
-loader = _Loader(root, config)
+source = DiskSource(root)
+config, _ = load_config(source)
+loader = _Loader(source, config)
 loader.load_policies()
 workflows = loader.load_workflows()
-paths = _discover(root, config.evidence, None, "evidence", loader.errors, required=True)
+rels = _discover(source, config.evidence, None, "evidence", loader.errors, required=True)
+paths = [root / rel for rel in rels]
 limits = ReaderLimits(config.max_yaml_bytes, config.max_evidence_bytes)
 cache = CacheDir.for_project(root)
 if mode == "cold":

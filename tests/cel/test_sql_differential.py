@@ -17,13 +17,14 @@ import orjson
 import pytest
 from pydantic import AwareDatetime, BaseModel
 
+from assay.cel import Expression, ExpressionRuntimeError
 from assay.cel.sql import NotCompilable, compile_condition
 from assay.checks.base import CheckContext
-from assay.checks.expr import Expression, ExpressionRuntimeError
 from assay.evidence.cache import ObjectFiles
+from assay.evidence.engines.columns import record_sql_type
 from assay.evidence.engines.duckdb import DuckDBEngine, FileEntry, NewBlob
+from assay.evidence.index import Record, SourceFile
 from assay.evidence.store import write_objects
-from assay.load.evidence import Record, SourceFile
 from assay.load.project import Project, load_project
 from assay.models import codec
 from assay.models.evidence_kinds import EVIDENCE_KINDS
@@ -164,7 +165,12 @@ def test_sql_agrees_with_the_row_evaluator(project: Project, engine: DuckDBEngin
         kind = check.by.evidence if covered else check.evidence
         src_kind = check.evidence if covered else None
         try:
-            sql = compile_condition(expr.source, kind, ctx.variables, src_kind=src_kind)
+            sql = compile_condition(
+                expr.source,
+                record_sql_type(kind),
+                ctx.variables,
+                src=record_sql_type(src_kind) if src_kind else None,
+            )
         except NotCompilable:
             skipped += 1
             unsupported.add(expr.source)
@@ -239,13 +245,13 @@ def test_edge_semantics(
         **record,
     }
     data = codec.decode_json(orjson.dumps(base))
-    from assay.checks.expr import compile_expression
+    from assay.cel import compile_expression
 
     expr = compile_expression(source, allowed_variables=frozenset({"r", "now"}))
     variables = {"now": AS_OF}
     assert outcome_row(expr, {**variables, "r": data}) == expected
     try:
-        sql = compile_condition(source, "drift_log", variables)
+        sql = compile_condition(source, record_sql_type("drift_log"), variables)
     except NotCompilable:
         assert source.startswith("size(r.metric)")
         return

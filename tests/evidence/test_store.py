@@ -19,10 +19,10 @@ import pytest
 from projectkit import WF, Kit, drift, incident, postmortem
 
 from assay.evidence.cache import CacheDir
+from assay.evidence.index import EvidenceIndex, Record
+from assay.evidence.readers import ReaderLimits
 from assay.evidence.store import EvidenceStore, SyncReport, open_store
-from assay.load.evidence import EvidenceIndex, Record
 from assay.load.project import load_project
-from assay.load.readers import ReaderLimits
 
 ROOT = Path(__file__).resolve().parents[2]
 LIMITS = ReaderLimits(max_yaml_bytes=8 << 20, max_evidence_bytes=256 << 20)
@@ -402,7 +402,7 @@ _CHILD = textwrap.dedent(
     from pathlib import Path
     from assay.evidence.cache import CacheDir
     from assay.evidence.store import open_store
-    from assay.load.readers import ReaderLimits
+    from assay.evidence.readers import ReaderLimits
 
     root = Path(sys.argv[1])
     expected = json.loads(Path(sys.argv[2]).read_text())  # sha256 -> sorted record values

@@ -27,10 +27,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..checks.expr import ExpressionRuntimeError, compile_expression
-from ..checks.expr import _Node as Node  # moves to cel.parser with the restructure
-from ..checks.expr import _Parser as Parser
-from ..evidence.engines.columns import Column, ColumnType, kind_columns
+from .errors import ExpressionRuntimeError
+from .expression import compile_expression
+from .parser import Node, Parser
 
 RECORD_VARIABLES = frozenset({"r", "src"})
 _ALL_VARIABLES = frozenset({"r", "src", "params", "now", "workflow", "release"})
@@ -45,7 +44,7 @@ class SqlType:
     """The static CEL type of a compiled expression. ``nullable``: the value may be null
     (an optional field); ``error``: the value is always a runtime error."""
 
-    name: str  # bool int double string timestamp duration null list map struct error
+    name: str  # bool int double string timestamp duration null list map struct dyn error
     nullable: bool = False
     item: SqlType | None = None
     fields: tuple[tuple[str, SqlType], ...] = ()
@@ -61,21 +60,6 @@ _ORDERED = frozenset({"int", "double", "string", "timestamp", "duration", "bool"
 class Sql:
     text: str
     type: SqlType
-
-
-def _from_column(ctype: ColumnType, nullable: bool) -> SqlType:
-    if ctype.name in ("list", "map"):
-        assert ctype.item is not None
-        return SqlType(ctype.name, nullable, _from_column(ctype.item, False))
-    if ctype.name == "struct":
-        return SqlType("struct", nullable, fields=tuple(_field(c) for c in ctype.fields))
-    if ctype.name == "json":
-        return SqlType("dyn", nullable)  # a field whose type varies: not compiled when used
-    return SqlType(ctype.name, nullable)
-
-
-def _field(column: Column) -> tuple[str, SqlType]:
-    return column.name, _from_column(column.type, column.nullable)
 
 
 def _ident(name: str) -> str:
@@ -137,26 +121,24 @@ class _Scope:
 
 
 class SqlCompiler:
-    """Compile one CEL condition for records of ``kind`` (and ``src_kind`` for ``src``)."""
+    """Compile one CEL condition for records of type ``record`` (a struct of the record's
+    columns, as the evidence store lays them out), and ``src`` for a covering check's
+    source record."""
 
     def __init__(
         self,
-        kind: str,
+        record: SqlType,
         constants: Mapping[str, Any],
         *,
-        src_kind: str | None = None,
+        src: SqlType | None = None,
         record_alias: str = "r",
         src_alias: str = "s",
     ):
-        tables = {"r": (record_alias, self._record_type(kind))}
-        if src_kind is not None:
-            tables["src"] = (src_alias, self._record_type(src_kind))
+        tables = {"r": (record_alias, record)}
+        if src is not None:
+            tables["src"] = (src_alias, src)
         self._tables = tables
         self._constants = constants
-
-    @staticmethod
-    def _record_type(kind: str) -> SqlType:
-        return SqlType("struct", fields=tuple(_field(c) for c in kind_columns(kind)))
 
     def compile(self, source: str) -> Sql:
         """The SQL of a boolean condition: TRUE, FALSE, or NULL where CEL raises."""
@@ -387,8 +369,8 @@ class SqlCompiler:
 
 
 def compile_condition(
-    source: str, kind: str, constants: Mapping[str, Any], *, src_kind: str | None = None
+    source: str, record: SqlType, constants: Mapping[str, Any], *, src: SqlType | None = None
 ) -> Sql:
-    """Compile a CEL condition on records of ``kind``; raise NotCompilable when it falls
-    outside the SQL subset."""
-    return SqlCompiler(kind, constants, src_kind=src_kind).compile(source)
+    """Compile a CEL condition on records of type ``record``; raise NotCompilable when it
+    falls outside the SQL subset."""
+    return SqlCompiler(record, constants, src=src).compile(source)

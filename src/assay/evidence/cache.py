@@ -185,14 +185,13 @@ def code_fingerprint() -> str:
     """SHA-256 of the code that decides what a valid record is and how it is stored: the
     evidence models, the codec, validation, the readers and the store itself. A cache
     written by any other code is rebuilt."""
-    from ..load import evidence as validation
-    from ..load import readers
     from ..models import codec, evidence, evidence_kinds
-    from . import store
+    from ..parsing import validate
+    from . import index, readers, store
     from .engines import columns, duckdb
 
     digest = hashlib.sha256(f"layout {STORE_LAYOUT}\n".encode())
-    modules = (evidence, evidence_kinds, codec, validation, store, columns, duckdb)
+    modules = (evidence, evidence_kinds, codec, validate, index, store, columns, duckdb)
     files = [Path(m.__file__ or "") for m in modules]
     files += sorted(Path(readers.__file__ or "").parent.glob("*.py"))
     for path in files:

@@ -16,7 +16,7 @@ as git's index does, whether it may trust what it stored last time:
 ``rehash=True`` (``--no-cache``, and always for an audit pack) skips step 1. Rows are
 keyed by blob, not by path: a renamed or copied file is not parsed again.
 
-Records are handed back as the same :class:`~assay.load.evidence.Record` objects the
+Records are handed back as the same :class:`~assay.evidence.index.Record` objects the
 loader makes (rebuilt from each row's canonical JSON), for the workflows asked for only:
 one workflow of a large fleet reads that workflow's rows and nothing else.
 
@@ -39,15 +39,15 @@ from typing import Any, Union
 
 import msgspec
 
-from ..errors import AssayError, InputError, Location
-from ..load.evidence import Record, SourceFile, validate_json_lines, validate_records
-from ..load.readers import ReaderLimits, reader_for, supported_suffixes
-from ..load.yamlsafe import check_size
+from ..errors import AssayError, ErrorCode, InputError, Location
 from ..models import codec
+from ..parsing.yamlsafe import check_size
 from .cache import CacheDir, CacheLock, LockTimeout, ObjectFiles, code_fingerprint
 from .engines.base import EngineBusy, StoreCorrupt
 from .engines.columns import layout_fingerprint
 from .engines.duckdb import BlobInfo, DuckDBEngine, FileEntry, NewBlob, StoredObject
+from .index import Record, SourceFile, validate_json_lines, validate_records
+from .readers import ReaderLimits, reader_for, supported_suffixes
 
 JSON_LINES = (".jsonl", ".ndjson")
 RACY_NS = 2_000_000_000
@@ -93,15 +93,15 @@ def _read(path: Path, display: str) -> bytes:
         return path.read_bytes()
     except PermissionError:
         raise InputError(
-            "cannot read file: permission denied", location=Location(display), code="IO"
+            "cannot read file: permission denied", location=Location(display), code=ErrorCode.IO
         ) from None
     except IsADirectoryError:
         raise InputError(
-            "expected a file, found a folder", location=Location(display), code="IO"
+            "expected a file, found a folder", location=Location(display), code=ErrorCode.IO
         ) from None
     except OSError as err:
         raise InputError(
-            f"cannot read file: {err.strerror}", location=Location(display), code="IO"
+            f"cannot read file: {err.strerror}", location=Location(display), code=ErrorCode.IO
         ) from None
 
 
@@ -513,7 +513,7 @@ def _plan(
                     f"unsupported evidence file type {path.suffix or '(none)'!r} "
                     f"(expected {', '.join(supported_suffixes())})",
                     location=Location(rel),
-                    code="FORMAT",
+                    code=ErrorCode.FORMAT,
                 )
             )
             continue
@@ -522,7 +522,9 @@ def _plan(
             st = path.stat()
         except OSError as err:
             report.errors.append(
-                InputError(f"cannot read file: {err.strerror}", location=Location(rel), code="IO")
+                InputError(
+                    f"cannot read file: {err.strerror}", location=Location(rel), code=ErrorCode.IO
+                )
             )
             continue
         entry = entries.get(rel)

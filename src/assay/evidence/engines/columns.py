@@ -15,11 +15,14 @@ import types
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import AwareDatetime, BaseModel
 
 from ...models.evidence_kinds import EVIDENCE_KINDS
+
+if TYPE_CHECKING:
+    from ...cel.sql import SqlType
 
 ScalarName = Literal["string", "int", "double", "bool", "timestamp", "json"]
 
@@ -150,3 +153,23 @@ def layout_fingerprint() -> str:
         lines.append(f"{kind}({cols})")
     text = "\n".join(lines)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _sql_type(ctype: ColumnType, nullable: bool) -> SqlType:
+    from ...cel.sql import SqlType  # the compiler is only needed when checks become queries
+
+    if ctype.name in ("list", "map"):
+        assert ctype.item is not None
+        return SqlType(ctype.name, nullable, _sql_type(ctype.item, False))
+    if ctype.name == "struct":
+        fields = tuple((c.name, _sql_type(c.type, c.nullable)) for c in ctype.fields)
+        return SqlType("struct", nullable, fields=fields)
+    if ctype.name == "json":
+        return SqlType("dyn", nullable)  # a field whose type varies: not compiled when used
+    return SqlType(ctype.name, nullable)
+
+
+@cache
+def record_sql_type(kind: str) -> SqlType:
+    """The type the CEL-to-SQL compiler sees for a record of ``kind`` in its table."""
+    return _sql_type(ColumnType("struct", fields=kind_columns(kind)), False)
