@@ -247,18 +247,26 @@ class DuckDBEngine:
             for kind, items in by_kind.items():
                 self._ingest(kind, items)
             con.execute("DELETE FROM files")
-            self._insert(
-                "files",
-                [
-                    (f.path, f.size, f.mtime_ns, f.ctime_ns, f.inode, f.checked_ns, f.blob)
-                    for f in files
-                ],
-            )
-            unused = "blob NOT IN (SELECT blob FROM files)"
-            for kind in EVIDENCE_KINDS:
-                con.execute(f"DELETE FROM {table_name(kind)} WHERE {unused}")
-            con.execute(f"DELETE FROM objects WHERE {unused}")
-            con.execute("DELETE FROM blobs WHERE id NOT IN (SELECT blob FROM files)")
+            entries = [
+                (f.path, f.size, f.mtime_ns, f.ctime_ns, f.inode, f.checked_ns, f.blob)
+                for f in files
+            ]
+            self._insert("files", entries)
+            # Only the blobs no file refers to any more go: a scan of the large tables
+            # only when there is something to drop.
+            referenced = {entry[-1] for entry in entries}
+            dropped = [
+                blob for (blob,) in con.execute("SELECT id FROM blobs").fetchall()
+                if blob not in referenced
+            ]  # fmt: skip
+            if dropped:
+                kinds = [k for (k,) in con.execute(
+                    "SELECT DISTINCT kind FROM objects WHERE blob IN ?", [dropped]
+                ).fetchall()]  # fmt: skip
+                for kind in kinds:
+                    con.execute(f"DELETE FROM {table_name(kind)} WHERE blob IN ?", [dropped])
+                con.execute("DELETE FROM objects WHERE blob IN ?", [dropped])
+                con.execute("DELETE FROM blobs WHERE id IN ?", [dropped])
             live = con.execute(
                 "SELECT b.sha256, o.kind FROM objects o JOIN blobs b ON b.id = o.blob"
             ).fetchall()
