@@ -264,11 +264,12 @@ def open_store(
     ``cache`` None runs in memory (nothing kept); an unwritable or busy cache folder does
     the same. Validation errors are in the report, never raised; the store holds only
     valid files."""
+    items = _items(root, paths)
     if cache is not None and not cache.prepare():
         cache = None
     if cache is not None:
         try:
-            store, report = _sync_cached(root, paths, workflows, limits, cache, rehash)
+            store, report = _sync_cached(items, workflows, limits, cache, rehash)
         except (LockTimeout, EngineBusy):
             pass  # someone else holds the cache: this run does without it
         else:
@@ -290,7 +291,7 @@ def open_store(
     engine = DuckDBEngine.open(None, read_only=False, scratch=Path(scratch.name))
     engine.create("memory")
     report = SyncReport(cached=False)
-    entries, blobs = _plan(root, paths, workflows, limits, {}, {}, True, report, objects, {})
+    entries, blobs = _plan(items, workflows, limits, {}, {}, True, report, objects, {})
     engine.write(blobs, entries)
     store, report = _opened(engine, report, None, objects)
     store._scratch = scratch
@@ -315,8 +316,7 @@ def _fingerprint(cache: CacheDir) -> str:
 
 
 def _sync_cached(
-    root: Path,
-    paths: Sequence[Path],
+    items: Sequence[tuple[Path, str]],
     workflows: set[str],
     limits: ReaderLimits,
     cache: CacheDir,
@@ -327,6 +327,7 @@ def _sync_cached(
     memo: dict[str, _Encoded] = {}
     objects = cache.objects
     done = SyncReport()  # what the write passes did, carried into the final report
+    written: tuple[list[FileEntry], SyncReport] | None = None
     lock = cache.lock()
     try:
         for attempt in range(MAX_ATTEMPTS):
@@ -338,8 +339,15 @@ def _sync_cached(
                 report = SyncReport(rebuilt=rebuilt)
                 try:
                     stored = engine.file_entries()
+                    if written is not None and stored == {e.path: e for e in written[0]}:
+                        # Exactly what this run wrote: its plan stands, no second look.
+                        final = written[1]
+                        final.hashed, final.parsed, final.rebuilt = (
+                            done.hashed, done.parsed, rebuilt,
+                        )  # fmt: skip
+                        return _opened(engine, final, lock, objects)
                     entries, blobs = _plan(
-                        root, paths, workflows, limits, stored, engine.blob_infos(),
+                        items, workflows, limits, stored, engine.blob_infos(),
                         rehash, report, objects, memo,
                     )  # fmt: skip
                     done.hashed = _merged(done.hashed, report.hashed)
@@ -362,11 +370,12 @@ def _sync_cached(
             try:
                 report = SyncReport()
                 entries, blobs = _plan(
-                    root, paths, workflows, limits, engine.file_entries(), engine.blob_infos(),
+                    items, workflows, limits, engine.file_entries(), engine.blob_infos(),
                     rehash, report, objects, memo,
                 )  # fmt: skip
                 live = engine.write(blobs, entries)
                 objects.prune(live | set(_pending(memo)))
+                written = (entries, report)
                 done.hashed = _merged(done.hashed, report.hashed)
                 done.parsed = _merged(done.parsed, report.parsed)
             except StoreCorrupt:
@@ -476,13 +485,25 @@ def _trusted(entry: FileEntry, st: os.stat_result) -> bool:
     return _entry_key(entry) == _stat_key(st) and _racy_free(entry)
 
 
+def _items(root: Path, paths: Sequence[Path]) -> list[tuple[Path, str]]:
+    """Each path with its name relative to the project root, as reports show it."""
+    prefix = os.fspath(root).rstrip(os.sep) + os.sep
+    out = []
+    for path in paths:
+        text = os.fspath(path)
+        if text.startswith(prefix) and os.sep == "/" and "/../" not in text and "/./" not in text:
+            out.append((path, text[len(prefix) :]))  # the common case, without relpath's cost
+        else:
+            out.append((path, _rel(root, path)))
+    return out
+
+
 def _rel(root: Path, path: Path) -> str:
     return Path(os.path.relpath(path, root)).as_posix()
 
 
 def _plan(
-    root: Path,
-    paths: Sequence[Path],
+    items: Sequence[tuple[Path, str]],
     workflows: set[str],
     limits: ReaderLimits,
     entries: dict[str, FileEntry],
@@ -504,8 +525,7 @@ def _plan(
     by_sha = dict(known)
     by_id = {info.id: info for info in known.values()}
     next_id = max(by_id, default=0) + 1
-    for path in paths:
-        rel = _rel(root, path)
+    for path, rel in items:
         suffix = path.suffix.lower()
         if reader_for(suffix) is None:
             report.errors.append(
