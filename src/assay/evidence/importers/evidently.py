@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from .base import Conversion, Draft, ExportFile, ImportOptions, Node, iso, load_json
@@ -221,9 +221,21 @@ def _summary(root: Node, options: ImportOptions, out: Conversion) -> None:
 
 
 def _legacy(root: Node, options: ImportOptions, out: Conversion) -> None:
-    run_at = root["timestamp"].instant() if isinstance(root["timestamp"].value, str) else None
-    if run_at is None:
-        raise root["timestamp"].error("expected the report's timestamp")
+    stamp = root["timestamp"]
+    run_at: datetime | None = None
+    if "run_at" not in options.fields:
+        text = stamp.text()
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise stamp.error(f"expected the report's timestamp, got {text!r}") from None
+        if parsed.tzinfo is None:
+            # Legacy reports stamp the local time of the machine that ran them, unzoned.
+            raise stamp.error(
+                f"the report's timestamp {text!r} has no timezone (legacy Evidently reports "
+                "write local time): pass --set run_at=<when it ran, with Z or an offset>"
+            )
+        run_at = parsed.astimezone(UTC)
     for index, metric in enumerate(root["metrics"].items()):
         name = metric["metric"].text()
         result = metric["result"]
@@ -258,7 +270,7 @@ def _legacy_column(
     node: Node,
     metric_id: str,
     options: ImportOptions,
-    run_at: datetime,
+    run_at: datetime | None,
     out: Conversion,
 ) -> None:
     column = node["column_name"].text()

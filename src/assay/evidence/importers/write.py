@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,7 +29,7 @@ from assay.evidence.ledger import record_digest
 from assay.fileio import write_atomic
 from assay.models.evidence_kinds import EVIDENCE_KINDS
 
-from .base import Draft
+from .base import Draft, iso
 
 ENVELOPE = ("id", "kind", "workflow", "created_at", "recorded_by", "source_uri", "sha256")
 """Keys written first, in this order; the kind's fields follow sorted."""
@@ -102,7 +103,7 @@ def complete(
         except ValidationError as err:
             errors.extend(_worded(err, draft, record))
             continue
-        data = validated.model_dump(mode="json", exclude_unset=True)
+        data = _json(validated.model_dump(exclude_unset=True))
         data["sha256"] = record_digest(data)
         out.append((draft, _ordered(data)))
     if errors:
@@ -145,6 +146,18 @@ def _worded(err: ValidationError, draft: Draft, record: Mapping[str, Any]) -> li
             )
         )
     return out
+
+
+def _json(value: Any) -> Any:
+    """A validated record in JSON form, every instant in UTC with ``Z`` (as the importers
+    write them), whatever offset a ``--set`` value had."""
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json(v) for v in value]
+    return value
 
 
 def _ordered(data: Mapping[str, Any]) -> dict[str, Any]:
