@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ._version import __version__
-from .checks import aggregate, covered, every, fresh, present
+from .checks import check_kind
 from .checks.base import CheckContext, EvaluationError
 from .errors import UsageError
 from .graph import control_graph, evaluation_order, root_causes
@@ -29,9 +29,9 @@ from .models.assessment import (
     RiskClassInfo,
     Status,
     Summary,
+    Verdict,
     WorkflowInfo,
 )
-from .models.policy import AggregateCheck, CoveredCheck, EveryCheck, FreshCheck, PresentCheck
 from .resolve import (
     ResolvedControl,
     ResolvedWorkflow,
@@ -39,14 +39,6 @@ from .resolve import (
     plain_params,
     resolve,
 )
-
-_RUNNERS: dict[type, Any] = {
-    PresentCheck: present.run,
-    FreshCheck: fresh.run,
-    EveryCheck: every.run,
-    CoveredCheck: covered.run,
-    AggregateCheck: aggregate.run,
-}
 
 
 def utc_now() -> datetime:
@@ -214,7 +206,7 @@ def _run_checks(
     for check in rc.control.checks:
         policy = project.source(f"check:{rc.control.id}/{check.id}")
         try:
-            out.append(_RUNNERS[type(check)](check, ctx, policy))
+            out.append(check_kind(check).run(check, ctx, policy))
         except EvaluationError as err:
             out.append(
                 CheckResult(
@@ -284,12 +276,9 @@ def _freeze(
             f"Risk class {resolved.risk_class.id} is prohibited (EU AI Act Art. 5): "
             f"every release of {wf.id} is denied."
         )
-        compliant = False
-        verdict = "PROHIBITED"
     else:
         reason = None
-        compliant = all(item.status in ACCEPTED for item in results) and bool(results)
-        verdict = "COMPLIANT" if compliant else "NON-COMPLIANT"
+    verdict = Verdict.of([item.status for item in results], prohibited=resolved.prohibited)
     relevant = project.evidence.files_of(wf.id)
     inputs = [
         InputDigest(path=f.path, role=f.role, sha256=f.sha256, records=f.records)
@@ -320,5 +309,5 @@ def _freeze(
         prohibited_reason=reason,
         controls=results,
         inputs=inputs,
-        summary=Summary(counts=counts, compliant=compliant, verdict=verdict),
+        summary=Summary(counts=counts, compliant=verdict is Verdict.COMPLIANT, verdict=verdict),
     )

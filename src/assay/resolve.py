@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
-from .checks.expr import ExpressionRuntimeError
-from .errors import ErrorCollector, InputError, Location
+from .cel import ExpressionRuntimeError
+from .errors import ErrorCode, ErrorCollector, InputError, Location
 from .load.project import Project
 from .models.assessment import HypercareState, WaiverState
 from .models.duration import Duration
@@ -162,7 +162,7 @@ def check_class_parameters(project: Project) -> None:
                                     location=_param_location(
                                         project, risk.id, table_name, control_id, name
                                     ),
-                                    code="LOOSENS",
+                                    code=ErrorCode.LOOSENS,
                                 )
                             )
                         inherited[(control_id, name)] = (value, ancestor.id)
@@ -182,7 +182,7 @@ def check_class_parameters(project: Project) -> None:
                             f"risk class {risk.id} requires {control_id} but sets no value for its "
                             f"parameter {name!r} (and it has no default)",
                             location=Location(file, source.line, None, "/params"),
-                            code="PARAM",
+                            code=ErrorCode.PARAM,
                         )
                     )
     errors.raise_if_any()
@@ -381,7 +381,7 @@ def _applies(
         raise InputError(
             f"applies_if of {control.id} failed: {err.message}",
             location=Location(src.file, src.line, src.column, "/applies_if"),
-            code="CEL",
+            code=ErrorCode.CEL,
         ) from None
 
 

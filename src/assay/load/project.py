@@ -10,51 +10,51 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import os
 import re
-import tomllib
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
 
 import networkx as nx
 
-from ..checks.expr import (
+from ..cel import (
     Expression,
     ExpressionSyntaxError,
     compile_expression,
 )
-from ..errors import AssayError, ErrorCollector, InputError, InputErrors, Location
-from ..models.assessment import SourcePointer
-from ..models.config import ProjectConfig
-from ..models.duration import Duration
-from ..models.evidence_kinds import EVIDENCE_KINDS
-from ..models.policy import (
-    AggregateCheck,
-    Catalog,
-    Control,
-    CoveredCheck,
-    EveryCheck,
-    FreshCheck,
-    ParamSpec,
-    PresentCheck,
-    RiskClass,
-)
-from ..models.workflow import Waiver, Workflow
-from .evidence import (
+from ..errors import AssayError, ErrorCode, ErrorCollector, InputError, InputErrors, Location
+from ..evidence.index import (
     EvidenceIndex,
     Record,
     SourceFile,
     validate_json_lines,
     validate_records,
 )
-from .readers import ReaderLimits, reader_for, supported_suffixes
-from .validate import validate_model
-from .yamlsafe import Positions, check_size, load_yaml
+from ..evidence.readers import ReaderLimits, reader_for, supported_suffixes
+from ..models.assessment import SourcePointer
+from ..models.config import ProjectConfig
+from ..models.duration import Duration
+from ..models.evidence_kinds import EVIDENCE_KINDS
+from ..models.policy import (
+    Catalog,
+    Control,
+    ParamSpec,
+    RiskClass,
+)
+from ..models.workflow import Waiver, Workflow
+from ..parsing.validate import validate_model
+from ..parsing.yamlsafe import Positions, check_size, load_yaml
+from .config import load_config
+from .discover import (
+    DiskSource,
+    FileSource,
+    MemorySource,
+    ProjectFile,
+    Role,
+    relative,
+)
 
-Role = Literal["config", "policy", "workflow", "waiver", "evidence"]
-CONFIG_NAME = "assay.yaml"
 YAML_SUFFIXES = (".yaml", ".yml")
 TEST_SUFFIXES = (".test.yaml", ".test.yml")
 JSON_LINES = (".jsonl", ".ndjson")
@@ -63,27 +63,6 @@ RECORD_VARS = frozenset({"r", "params", "now", "workflow", "release"})
 COVER_VARS = RECORD_VARS | {"src"}
 WORKFLOW_VARS = frozenset({"params", "now", "workflow", "release"})
 _PARAM_USE = re.compile(r"\bparams\.([a-z][a-z0-9_]*)")
-
-
-@dataclass(frozen=True)
-class ProjectFile:
-    """An input file of the project. Its bytes are read again on demand (and must still
-    match the digest taken at load time), so that large evidence is not kept in memory."""
-
-    path: str
-    role: Role
-    sha256: str
-    absolute: Path = field(repr=False, compare=False)
-    records: int | None = None
-
-    @property
-    def data(self) -> bytes:
-        content = _read(self.absolute, self.path)
-        if hashlib.sha256(content).hexdigest() != self.sha256:
-            raise InputError(
-                "file changed while Assay was running", location=Location(self.path), code="IO"
-            )
-        return content
 
 
 @dataclass
@@ -108,100 +87,40 @@ class Project:
         return self.sources.get(key, SourcePointer(file="<unknown>"))
 
 
-def _read(path: Path, display: str) -> bytes:
-    try:
-        return path.read_bytes()
-    except PermissionError:
-        raise InputError(
-            "cannot read file: permission denied", location=Location(display), code="IO"
-        ) from None
-    except IsADirectoryError:
-        raise InputError(
-            "expected a file, found a folder", location=Location(display), code="IO"
-        ) from None
-    except OSError as err:
-        raise InputError(
-            f"cannot read file: {err.strerror}", location=Location(display), code="IO"
-        ) from None
-
-
-def _rel(root: Path, path: Path) -> str:
-    """The path as reports show it: relative to the project root (``..`` when outside), so
-    that reports do not depend on where the project is checked out."""
-    return Path(os.path.relpath(path, root)).as_posix()
-
-
 def _discover(
-    root: Path,
+    source: FileSource,
     entries: Iterable[str],
     suffixes: tuple[str, ...] | None,
     what: str,
     errors: ErrorCollector,
     *,
     required: bool,
-) -> list[Path]:
-    """Files under the configured folders, sorted; hidden files are skipped."""
-    found: list[Path] = []
+) -> list[str]:
+    """Files under the configured folders (relative paths), sorted; hidden files skipped."""
+    found: set[str] = set()
     for entry in entries:
-        base = root / entry
-        if not base.exists():
+        kind = source.kind(entry)
+        if kind is None:
             if required:
                 errors.add(
                     InputError(
                         f"{what} folder does not exist (create it, or list the folders holding "
                         f"the {what} under `{what}:` in assay.yaml)",
                         location=Location(entry),
-                        code="IO",
+                        code=ErrorCode.IO,
                     )
                 )
             continue
-        if base.is_file():
-            found.append(base)
+        if kind == "file":
+            found.add(relative(source.root, source.root / entry))
             continue
-        # Symlinked folders are followed (a project may link in shared policies), each real
-        # folder once: a link back up the tree must not send the walk round for ever.
-        seen: set[str] = set()
-        for dirpath, dirnames, filenames in os.walk(base, followlinks=True):
-            real = os.path.realpath(dirpath)
-            if real in seen:
-                dirnames[:] = []
-                continue
-            seen.add(real)
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            for name in sorted(filenames):
-                if name.startswith("."):
-                    continue
-                path = Path(dirpath) / name
-                if name.lower().endswith(TEST_SUFFIXES):
-                    continue  # policy test cases live next to policies (`assay policy test`)
-                if suffixes is None or path.suffix.lower() in suffixes:
-                    found.append(path)
-    return sorted(set(found))
-
-
-def load_config(root: Path) -> tuple[ProjectConfig, ProjectFile | None]:
-    """Read `assay.yaml`, else `[tool.assay]` in pyproject.toml, else the defaults."""
-    path = root / CONFIG_NAME
-    if path.is_file():
-        data = _read(path, CONFIG_NAME)
-        value, positions = load_yaml(data, CONFIG_NAME, max_bytes=1_000_000)
-        config = validate_model(ProjectConfig, value or {}, positions, file=CONFIG_NAME)
-        digest = hashlib.sha256(data).hexdigest()
-        return config, ProjectFile(CONFIG_NAME, "config", digest, path)
-    pyproject = root / "pyproject.toml"
-    if pyproject.is_file():
-        data = _read(pyproject, "pyproject.toml")
-        try:
-            table = tomllib.loads(data.decode("utf-8")).get("tool", {}).get("assay")
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-            raise InputError(
-                f"invalid TOML: {err}", location=Location("pyproject.toml"), code="TOML"
-            ) from None
-        if table is not None:
-            config = validate_model(ProjectConfig, table, None, file="pyproject.toml [tool.assay]")
-            digest = hashlib.sha256(data).hexdigest()
-            return config, ProjectFile("pyproject.toml", "config", digest, pyproject)
-    return ProjectConfig(), None
+        for path in source.walk(entry):
+            name = path.rsplit("/", 1)[-1].lower()
+            if name.endswith(TEST_SUFFIXES):
+                continue  # policy test cases live next to policies (`assay policy test`)
+            if suffixes is None or PurePosixPath(name).suffix in suffixes:
+                found.add(path)
+    return sorted(found, key=PurePosixPath)
 
 
 def load_project(root: str | Path) -> Project:
@@ -211,17 +130,31 @@ def load_project(root: str | Path) -> Project:
     """
     root = Path(root).resolve()
     if not root.is_dir():
-        raise InputError("project folder does not exist", location=Location(str(root)), code="IO")
-    config, config_file = load_config(root)
-    loader = _Loader(root, config)
+        raise InputError(
+            "project folder does not exist", location=Location(str(root)), code=ErrorCode.IO
+        )
+    return load_source(DiskSource(root))
+
+
+def load_files(files: Mapping[str, bytes], root: str | Path | None = None) -> Project:
+    """Load a project held in memory (relative POSIX path -> bytes) exactly as
+    :func:`load_project` loads one on disk; ``root`` is only where it says it came from."""
+    return load_source(MemorySource(files, Path(root) if root is not None else None))
+
+
+def load_source(source: FileSource) -> Project:
+    """Load and validate every input of the project that ``source`` holds."""
+    config, config_file = load_config(source)
+    loader = _Loader(source, config)
     if config_file is not None:
         loader.files.append(config_file)
     return loader.load()
 
 
 class _Loader:
-    def __init__(self, root: Path, config: ProjectConfig):
-        self.root = root
+    def __init__(self, source: FileSource, config: ProjectConfig):
+        self.source = source
+        self.root = source.root
         self.config = config
         self.errors = ErrorCollector()
         self.files: list[ProjectFile] = []
@@ -237,17 +170,16 @@ class _Loader:
     def _yaml_files(
         self, entries: list[str], role: Role, what: str, *, required: bool
     ) -> Iterator[tuple[str, Any, Positions]]:
-        for path in _discover(
-            self.root, entries, YAML_SUFFIXES, what, self.errors, required=required
+        for rel in _discover(
+            self.source, entries, YAML_SUFFIXES, what, self.errors, required=required
         ):
-            rel = _rel(self.root, path)
             try:
-                data = _read(path, rel)
+                data = self.source.read(rel)
                 value, positions = load_yaml(data, rel, max_bytes=self.config.max_yaml_bytes)
             except AssayError as err:
                 self.errors.add(err)
                 continue
-            self.files.append(ProjectFile(rel, role, hashlib.sha256(data).hexdigest(), path))
+            self.files.append(ProjectFile(rel, role, hashlib.sha256(data).hexdigest(), self.source))
             yield rel, value, positions
 
     def _validate(self, model: Any, value: Any, positions: Positions, file: str) -> Any:
@@ -278,7 +210,7 @@ class _Loader:
                             InputError(
                                 f"control {control.id} is defined twice (first in {first.file}:{first.line})",
                                 location=positions.location(pointer + "/id"),
-                                code="DUPLICATE",
+                                code=ErrorCode.DUPLICATE,
                             )
                         )
                         continue
@@ -299,7 +231,7 @@ class _Loader:
                         InputError(
                             f"risk class {risk.id} is defined twice (first in {first.file}:{first.line})",
                             location=positions.location("/id"),
-                            code="DUPLICATE",
+                            code=ErrorCode.DUPLICATE,
                         )
                     )
                     continue
@@ -312,15 +244,15 @@ class _Loader:
                         "expected a control catalog (a mapping with `catalog:` and `controls:`) "
                         "or a risk class (a mapping with `id:`, `title:`, `level:`)",
                         location=positions.location(""),
-                        code="SCHEMA",
+                        code=ErrorCode.SCHEMA,
                     )
                 )
-        if not seen_any and all((self.root / entry).exists() for entry in self.config.policies):
+        if not seen_any and all(self.source.kind(entry) for entry in self.config.policies):
             self.errors.add(
                 InputError(
                     "no policy files found (expected .yaml files with a catalog and risk classes)",
                     location=Location(", ".join(self.config.policies)),
-                    code="EMPTY",
+                    code=ErrorCode.EMPTY,
                 )
             )
         self._check_catalog()
@@ -337,7 +269,7 @@ class _Loader:
                         InputError(
                             f"{control.id} requires unknown control {dep!r}",
                             location=pos.location(f"/requires/{index}"),
-                            code="UNKNOWN-CONTROL",
+                            code=ErrorCode.UNKNOWN_CONTROL,
                         )
                     )
                 else:
@@ -356,7 +288,7 @@ class _Loader:
             InputError(
                 f"dependency cycle in `requires`: {path}",
                 location=self.control_positions[first].location("/requires"),
-                code="CYCLE",
+                code=ErrorCode.CYCLE,
             )
         )
 
@@ -380,7 +312,7 @@ class _Loader:
                 InputError(
                     f"invalid CEL in `{name}`: {err.message}",
                     location=positions.text_location(pointer, err.line, err.column),
-                    code="CEL",
+                    code=ErrorCode.CEL,
                 )
             )
             return
@@ -392,7 +324,7 @@ class _Loader:
                         f"`{name}` uses params.{used}, which {control.id} does not declare "
                         f"(declared: {', '.join(sorted(control.params)) or 'none'})",
                         location=location,
-                        code="PARAM",
+                        code=ErrorCode.PARAM,
                     )
                 )
         self.expressions[(control.id, check_id, name)] = expr
@@ -415,89 +347,34 @@ class _Loader:
                     InputError(
                         f"check id {check.id!r} is used twice in {control.id}",
                         location=pos.location(base + "/id"),
-                        code="DUPLICATE",
+                        code=ErrorCode.DUPLICATE,
                     )
                 )
             seen.add(check.id)
-            model = EVIDENCE_KINDS.get(check.evidence)
-            if model is None:
-                self.errors.add(_unknown_kind(check.evidence, pos.location(base + "/evidence")))
-            fields: list[tuple[str, str | None, str | None]] = [
-                ("time_field", check.time_field, check.evidence)
-            ]
-            self._compile(
-                control, check.id, "where", check.where, RECORD_VARS, pos, base + "/where"
-            )
-            refs: list[tuple[str, Any]] = [("window", check.window)]
-            if isinstance(check, PresentCheck):
-                refs.append(("min", check.min))
-            elif isinstance(check, FreshCheck):
-                refs.append(("max_age", check.max_age))
-            elif isinstance(check, EveryCheck):
+            for pointer, kind in check.evidence_kinds():
+                if kind not in EVIDENCE_KINDS:
+                    self.errors.add(_unknown_kind(kind, pos.location(f"{base}/{pointer}")))
+            for condition in check.conditions():
                 self._compile(
                     control,
                     check.id,
-                    "assert",
-                    check.assert_,
-                    RECORD_VARS,
+                    condition.name,
+                    condition.source,
+                    COVER_VARS if condition.sees_covered else RECORD_VARS,
                     pos,
-                    base + "/assert",
+                    base + condition.pointer,
                 )
-            elif isinstance(check, CoveredCheck):
-                refs.append(("deadline", check.deadline))
-                if check.by.evidence not in EVIDENCE_KINDS:
-                    self.errors.add(
-                        _unknown_kind(check.by.evidence, pos.location(base + "/by/evidence"))
-                    )
-                fields += [
-                    ("by/key", check.by.key, check.by.evidence),
-                    ("by/source_key", check.by.source_key, check.evidence),
-                    ("from_field", check.from_field, check.evidence),
-                    ("to_field", check.to_field, check.by.evidence),
-                ]
-                self._compile(
-                    control,
-                    check.id,
-                    "by.where",
-                    check.by.where,
-                    COVER_VARS,
-                    pos,
-                    base + "/by/where",
-                )
-                self._compile(
-                    control,
-                    check.id,
-                    "assert",
-                    check.assert_,
-                    COVER_VARS,
-                    pos,
-                    base + "/assert",
-                )
-            elif isinstance(check, AggregateCheck):
-                refs += [("per", check.per), ("threshold", check.threshold)]
-                fields.append(("group_by", check.group_by, check.evidence))
-                self._compile(
-                    control,
-                    check.id,
-                    "value",
-                    check.value,
-                    RECORD_VARS,
-                    pos,
-                    base + "/value",
-                )
-            for name, field_name, kind in fields:
-                kind_model = EVIDENCE_KINDS.get(kind or "")
-                if field_name is None or kind_model is None:
-                    continue
-                if field_name not in kind_model.model_fields:
+            for ref in check.field_refs():
+                kind_model = EVIDENCE_KINDS.get(ref.kind)
+                if kind_model is not None and ref.field not in kind_model.model_fields:
                     self.errors.add(
                         InputError(
-                            f"{kind} has no field {field_name!r} (fields: {', '.join(sorted(kind_model.model_fields))})",
-                            location=pos.location(f"{base}/{name}"),
-                            code="FIELD",
+                            f"{ref.kind} has no field {ref.field!r} (fields: {', '.join(sorted(kind_model.model_fields))})",
+                            location=pos.location(f"{base}/{ref.pointer}"),
+                            code=ErrorCode.FIELD,
                         )
                     )
-            for name, value in refs:
+            for name, value in check.param_refs():
                 if (
                     isinstance(value, str)
                     and value.startswith("$")
@@ -508,7 +385,7 @@ class _Loader:
                             f"`{name}` refers to ${value[1:]}, which {control.id} does not declare "
                             f"(declared: {', '.join(sorted(control.params)) or 'none'})",
                             location=pos.location(f"{base}/{name}"),
-                            code="PARAM",
+                            code=ErrorCode.PARAM,
                         )
                     )
 
@@ -523,7 +400,7 @@ class _Loader:
                             f"risk class {risk.id} extends unknown class {risk.extends!r} "
                             f"(known: {', '.join(sorted(self.classes))})",
                             location=pos.location("/extends"),
-                            code="UNKNOWN-CLASS",
+                            code=ErrorCode.UNKNOWN_CLASS,
                         )
                     )
                 elif parent.level >= risk.level:
@@ -532,7 +409,7 @@ class _Loader:
                             f"risk class {risk.id} (level {risk.level}) extends {parent.id}, whose level "
                             f"{parent.level} is not lower",
                             location=pos.location("/extends"),
-                            code="CLASS",
+                            code=ErrorCode.CLASS,
                         )
                     )
             for index, control_id in enumerate(risk.controls):
@@ -541,7 +418,7 @@ class _Loader:
                         InputError(
                             f"risk class {risk.id} requires unknown control {control_id!r}",
                             location=pos.location(f"/controls/{index}"),
-                            code="UNKNOWN-CONTROL",
+                            code=ErrorCode.UNKNOWN_CONTROL,
                         )
                     )
             tables = [("/params", risk.params)]
@@ -553,7 +430,7 @@ class _Loader:
                             InputError(
                                 f"hypercare of {risk.id} requires unknown control {control_id!r}",
                                 location=pos.location(f"/hypercare/controls/{index}"),
-                                code="UNKNOWN-CONTROL",
+                                code=ErrorCode.UNKNOWN_CONTROL,
                             )
                         )
             for prefix, table in tables:
@@ -564,7 +441,7 @@ class _Loader:
                             InputError(
                                 f"parameters for unknown control {control_id!r}",
                                 location=pos.key_location(f"{prefix}/{control_id}"),
-                                code="UNKNOWN-CONTROL",
+                                code=ErrorCode.UNKNOWN_CONTROL,
                             )
                         )
                         continue
@@ -578,14 +455,16 @@ class _Loader:
                                     f"{control_id} has no parameter {name!r} "
                                     f"(declared: {', '.join(sorted(control.params)) or 'none'})",
                                     location=pos.key_location(where),
-                                    code="PARAM",
+                                    code=ErrorCode.PARAM,
                                 )
                             )
                             continue
                         problem = param_type_problem(spec, value)
                         if problem:
                             self.errors.add(
-                                InputError(problem, location=pos.location(where), code="PARAM")
+                                InputError(
+                                    problem, location=pos.location(where), code=ErrorCode.PARAM
+                                )
                             )
         self._check_extends_cycles()
 
@@ -603,7 +482,7 @@ class _Loader:
             InputError(
                 f"cycle in risk class `extends`: {path}",
                 location=self.class_positions[cycle[0][0]].location("/extends"),
-                code="CYCLE",
+                code=ErrorCode.CYCLE,
             )
         )
 
@@ -635,7 +514,7 @@ class _Loader:
                     InputError(
                         f"workflow {workflow.id} is defined twice (first in {first.file}:{first.line})",
                         location=sub.location("/id"),
-                        code="DUPLICATE",
+                        code=ErrorCode.DUPLICATE,
                     )
                 )
                 continue
@@ -650,7 +529,7 @@ class _Loader:
                         InputError(
                             f"unknown risk class {workflow.risk_class!r} (known: {known})",
                             location=sub.location("/risk_class"),
-                            code="UNKNOWN-CLASS",
+                            code=ErrorCode.UNKNOWN_CLASS,
                         )
                     )
                 continue
@@ -661,7 +540,7 @@ class _Loader:
                 InputError(
                     "no workflows defined",
                     location=Location(", ".join(self.config.workflows)),
-                    code="EMPTY",
+                    code=ErrorCode.EMPTY,
                 )
             )
         return workflows
@@ -674,7 +553,7 @@ class _Loader:
                     InputError(
                         f"waiver {waiver.id} is defined twice",
                         location=sub.location("/id"),
-                        code="DUPLICATE",
+                        code=ErrorCode.DUPLICATE,
                     )
                 )
                 continue
@@ -683,7 +562,7 @@ class _Loader:
                     InputError(
                         f"waiver for unknown workflow {waiver.workflow!r}",
                         location=sub.location("/workflow"),
-                        code="WORKFLOW",
+                        code=ErrorCode.WORKFLOW,
                     )
                 )
                 continue
@@ -692,7 +571,7 @@ class _Loader:
                     InputError(
                         f"waiver for unknown control {waiver.control!r}",
                         location=sub.location("/control"),
-                        code="UNKNOWN-CONTROL",
+                        code=ErrorCode.UNKNOWN_CONTROL,
                     )
                 )
                 continue
@@ -715,34 +594,34 @@ class _Loader:
     def _load_evidence(self, workflows: set[str]) -> EvidenceIndex:
         limits = ReaderLimits(self.config.max_yaml_bytes, self.config.max_evidence_bytes)
         paths = _discover(
-            self.root, self.config.evidence, None, "evidence", self.errors, required=True
+            self.source, self.config.evidence, None, "evidence", self.errors, required=True
         )
         batches: list[list[Record]] = []
-        if not paths and all((self.root / e).is_dir() for e in self.config.evidence):
+        if not paths and all(self.source.kind(e) == "folder" for e in self.config.evidence):
             self.errors.add(
                 InputError(
                     f"no evidence files found (expected {', '.join(supported_suffixes())} files)",
                     location=Location(", ".join(self.config.evidence)),
-                    code="EMPTY",
+                    code=ErrorCode.EMPTY,
                 )
             )
-        for path in paths:
-            rel = _rel(self.root, path)
-            reader = reader_for(path.suffix)
+        for rel in paths:
+            suffix = PurePosixPath(rel).suffix
+            reader = reader_for(suffix)
             if reader is None:
                 self.errors.add(
                     InputError(
-                        f"unsupported evidence file type {path.suffix or '(none)'!r} "
+                        f"unsupported evidence file type {suffix or '(none)'!r} "
                         f"(expected {', '.join(supported_suffixes())})",
                         location=Location(rel),
-                        code="FORMAT",
+                        code=ErrorCode.FORMAT,
                     )
                 )
                 continue
             try:
-                data = _read(path, rel)
+                data = self.source.read(rel)
                 source = SourceFile(rel, hashlib.sha256(data).hexdigest())
-                if path.suffix.lower() in JSON_LINES:
+                if suffix.lower() in JSON_LINES:
                     # High-volume evidence: the decode-and-keep hot path.
                     check_size(data, rel, limits.max_evidence_bytes)
                     good, errors = validate_json_lines(data, source, workflows)
@@ -754,7 +633,7 @@ class _Loader:
             del data
             self.errors.extend(errors)
             batches.append(good)
-            self.files.append(ProjectFile(rel, "evidence", source.sha256, path, len(good)))
+            self.files.append(ProjectFile(rel, "evidence", source.sha256, self.source, len(good)))
         index = EvidenceIndex(batches)
         self.errors.extend(index.duplicates)
         return index
@@ -793,7 +672,7 @@ def _unknown_kind(kind: str, location: Location) -> InputError:
     return InputError(
         f"unknown evidence kind {kind!r} (expected one of: {', '.join(sorted(EVIDENCE_KINDS))})",
         location=location,
-        code="UNKNOWN-KIND",
+        code=ErrorCode.UNKNOWN_KIND,
     )
 
 
