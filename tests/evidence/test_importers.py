@@ -54,7 +54,12 @@ def _pagerduty(project: Path) -> list[Path]:
 
 def test_pagerduty_incidents_take_ack_and_page_times_from_the_log_entries(project: Path) -> None:
     result = import_evidence(
-        "pagerduty", _pagerduty(project), workflow=WF, project_dir=project, now=NOW
+        "pagerduty",
+        _pagerduty(project),
+        workflow=WF,
+        evidence_dir="evidence",
+        project_dir=project,
+        now=NOW,
     )
     folder = project / "evidence" / WF / "pagerduty"
     assert result.written == (
@@ -88,7 +93,14 @@ def test_pagerduty_incidents_take_ack_and_page_times_from_the_log_entries(projec
 
 
 def test_a_never_acknowledged_incident_counts_the_wait_until_the_import(project: Path) -> None:
-    import_evidence("pagerduty", _pagerduty(project), workflow=WF, project_dir=project, now=NOW)
+    import_evidence(
+        "pagerduty",
+        _pagerduty(project),
+        workflow=WF,
+        evidence_dir="evidence",
+        project_dir=project,
+        now=NOW,
+    )
     incidents = records(project / "evidence" / WF / "pagerduty" / "incident.jsonl")
     open_one = next(r for r in incidents if r["id"] == "Q3KC7TQ9ZYXW2B")
     assert open_one["acked_at"] == "2026-06-01T12:00:00Z"
@@ -100,7 +112,12 @@ def test_a_never_acknowledged_incident_counts_the_wait_until_the_import(project:
 
 def test_pagerduty_oncalls_become_a_schedule_per_escalation_policy(project: Path) -> None:
     result = import_evidence(
-        "pagerduty", _pagerduty(project), workflow=WF, project_dir=project, now=NOW
+        "pagerduty",
+        _pagerduty(project),
+        workflow=WF,
+        evidence_dir="evidence",
+        project_dir=project,
+        now=NOW,
     )
     (schedule,) = records(project / "evidence" / WF / "pagerduty" / "oncall_schedule.jsonl")
     assert schedule["rotation_id"] == "PEP0FRD"
@@ -117,16 +134,25 @@ def test_pagerduty_oncalls_become_a_schedule_per_escalation_policy(project: Path
 
 def test_reimporting_the_same_export_adds_nothing(project: Path) -> None:
     files = _pagerduty(project)
-    first = import_evidence("pagerduty", files, workflow=WF, project_dir=project, now=NOW)
+    first = import_evidence(
+        "pagerduty", files, workflow=WF, evidence_dir="evidence", project_dir=project, now=NOW
+    )
     before = snapshot(project / "evidence")
-    again = import_evidence("pagerduty", files, workflow=WF, project_dir=project, now=NOW)
+    again = import_evidence(
+        "pagerduty", files, workflow=WF, evidence_dir="evidence", project_dir=project, now=NOW
+    )
     assert first.count("added") == 3
     assert again.count("unchanged") == 3 and again.written == ()
     assert snapshot(project / "evidence") == before
     # A day later the same export still says the open incident was never acknowledged:
     # that wait grew, so that record (only) is updated; the schedule's created_at is kept.
     later = import_evidence(
-        "pagerduty", files, workflow=WF, project_dir=project, now=NOW.replace(day=2)
+        "pagerduty",
+        files,
+        workflow=WF,
+        evidence_dir="evidence",
+        project_dir=project,
+        now=NOW.replace(day=2),
     )
     assert [(r.id, r.status) for r in later.records if r.status != "unchanged"] == [
         ("Q3KC7TQ9ZYXW2B", "updated")
@@ -139,11 +165,15 @@ def test_reimporting_the_same_export_adds_nothing(project: Path) -> None:
 
 def test_an_incident_that_changed_since_the_last_export_is_updated(project: Path) -> None:
     files = _pagerduty(project)
-    import_evidence("pagerduty", files, workflow=WF, project_dir=project, now=NOW)
+    import_evidence(
+        "pagerduty", files, workflow=WF, evidence_dir="evidence", project_dir=project, now=NOW
+    )
     data = json.loads(files[0].read_text())
     data["incidents"][1]["custom_fields"][0]["value"] = 4.0
     files[0].write_text(json.dumps(data))
-    result = import_evidence("pagerduty", files, workflow=WF, project_dir=project, now=NOW)
+    result = import_evidence(
+        "pagerduty", files, workflow=WF, evidence_dir="evidence", project_dir=project, now=NOW
+    )
     assert {(r.id, r.status) for r in result.records if r.kind == "incident"} == {
         ("Q1VBKPCEX8YFTA", "unchanged"),
         ("Q3KC7TQ9ZYXW2B", "updated"),
@@ -161,7 +191,9 @@ def test_a_truncated_pagerduty_export_is_one_located_error_and_writes_nothing(
     path.write_text(text[: len(text) // 2])
     cut_line = text[: len(text) // 2].count("\n") + 1
     with pytest.raises(InputError) as caught:
-        import_evidence("pagerduty", [path], workflow=WF, project_dir=project, now=NOW)
+        import_evidence(
+            "pagerduty", [path], workflow=WF, evidence_dir="evidence", project_dir=project, now=NOW
+        )
     err = caught.value
     assert not isinstance(err, InputErrors)
     assert err.location is not None and err.location.file == "exports/pagerduty/incidents.json"
@@ -176,7 +208,9 @@ def test_a_missing_field_names_the_record_the_item_and_the_field(project: Path) 
     del data["incidents"][1]["custom_fields"]
     files[0].write_text(json.dumps(data))
     with pytest.raises(InputErrors) as caught:
-        import_evidence("pagerduty", files, workflow=WF, project_dir=project, now=NOW)
+        import_evidence(
+            "pagerduty", files, workflow=WF, evidence_dir="evidence", project_dir=project, now=NOW
+        )
     (err,) = caught.value.errors
     assert "incident 'Q3KC7TQ9ZYXW2B'" in err.message
     assert "'budget_burn_pct'" in err.message and "--set budget_burn_pct" in err.message
@@ -197,6 +231,7 @@ def test_set_fills_a_field_the_export_lacks(project: Path) -> None:
         "pagerduty",
         files,
         workflow=WF,
+        evidence_dir="evidence",
         project_dir=project,
         now=NOW,
         fields={"budget_burn_pct": 0.0},
@@ -211,7 +246,9 @@ def test_a_wrongly_typed_value_names_its_pointer(project: Path) -> None:
     data["incidents"][0]["created_at"] = 1746349500
     path.write_text(json.dumps(data))
     with pytest.raises(InputError) as caught:
-        import_evidence("pagerduty", [path], workflow=WF, project_dir=project, now=NOW)
+        import_evidence(
+            "pagerduty", [path], workflow=WF, evidence_dir="evidence", project_dir=project, now=NOW
+        )
     assert caught.value.location is not None
     assert caught.value.location.pointer == "/incidents/0/created_at"
     assert "expected a string, got 1746349500" in caught.value.message
@@ -222,7 +259,9 @@ def test_an_unexpected_file_is_refused(project: Path) -> None:
     path.parent.mkdir()
     path.write_text('{"services": []}')
     with pytest.raises(InputError, match="not a PagerDuty API response"):
-        import_evidence("pagerduty", [path], workflow=WF, project_dir=project, now=NOW)
+        import_evidence(
+            "pagerduty", [path], workflow=WF, evidence_dir="evidence", project_dir=project, now=NOW
+        )
 
 
 @pytest.mark.parametrize("workflow", ["../escape", "a/../../b", "", " wf"])
@@ -230,7 +269,13 @@ def test_the_workflow_cannot_name_a_path_outside_the_evidence_folder(
     project: Path, workflow: str
 ) -> None:
     with pytest.raises(UsageError, match="not a workflow id"):
-        import_evidence("pagerduty", _pagerduty(project), workflow=workflow, project_dir=project)
+        import_evidence(
+            "pagerduty",
+            _pagerduty(project),
+            workflow=workflow,
+            evidence_dir="evidence",
+            project_dir=project,
+        )
 
 
 # --- GitHub -------------------------------------------------------------------------------
@@ -238,7 +283,9 @@ def test_the_workflow_cannot_name_a_path_outside_the_evidence_folder(
 
 def test_github_promotion_is_the_first_success_in_production(project: Path) -> None:
     files = fixture(project, "github/deployments.json", "github/statuses-1840021.json")
-    result = import_evidence("github", files, workflow=WF, project_dir=project, now=NOW)
+    result = import_evidence(
+        "github", files, workflow=WF, evidence_dir="evidence", project_dir=project, now=NOW
+    )
     (deploy,) = records(project / "evidence" / WF / "github" / "deploy_record.jsonl")
     assert deploy["id"] == "github-deployment-1840021"
     assert deploy["source_uri"] == (
@@ -261,7 +308,9 @@ def test_github_promotion_is_the_first_success_in_production(project: Path) -> N
 
 def test_a_deployment_without_a_success_is_not_promoted(project: Path) -> None:
     (path,) = fixture(project, "github/deployments.json")
-    import_evidence("github", [path], workflow=WF, project_dir=project, now=NOW)
+    import_evidence(
+        "github", [path], workflow=WF, evidence_dir="evidence", project_dir=project, now=NOW
+    )
     (deploy,) = records(project / "evidence" / WF / "github" / "deploy_record.jsonl")
     assert deploy["promoted_at"] is None
 
@@ -272,7 +321,9 @@ def test_github_payload_without_a_change_request_is_a_named_error(project: Path)
     del data[0]["payload"]["change_request_id"]
     path.write_text(json.dumps(data))
     with pytest.raises(InputErrors) as caught:
-        import_evidence("github", [path], workflow=WF, project_dir=project, now=NOW)
+        import_evidence(
+            "github", [path], workflow=WF, evidence_dir="evidence", project_dir=project, now=NOW
+        )
     (err,) = caught.value.errors
     assert "deploy_record 'github-deployment-1840021'" in err.message
     assert "'change_request_id'" in err.message
@@ -284,7 +335,9 @@ def test_github_payload_without_a_change_request_is_a_named_error(project: Path)
 
 def test_argo_rollout_and_analysis_runs_become_a_canary_report(project: Path) -> None:
     files = fixture(project, "argo/rollout.yaml", "argo/analysisruns.yaml")
-    import_evidence("argo-rollouts", files, workflow=WF, project_dir=project, now=NOW)
+    import_evidence(
+        "argo-rollouts", files, workflow=WF, evidence_dir="evidence", project_dir=project, now=NOW
+    )
     (report,) = records(project / "evidence" / WF / "argo-rollouts" / "canary_report.jsonl")
     assert report["id"] == "fraud/fraud-scoring@7"
     assert report["deploy_id"] == "github-deployment-1840021"
@@ -309,7 +362,9 @@ def test_a_failed_analysis_run_fails_the_canary(project: Path) -> None:
         .read_text()
         .replace("phase: Successful\n      startedAt", "phase: Failed\n      startedAt")
     )
-    import_evidence("argo-rollouts", files, workflow=WF, project_dir=project, now=NOW)
+    import_evidence(
+        "argo-rollouts", files, workflow=WF, evidence_dir="evidence", project_dir=project, now=NOW
+    )
     (report,) = records(project / "evidence" / WF / "argo-rollouts" / "canary_report.jsonl")
     assert report["verdict"] == "fail"
 
@@ -321,7 +376,14 @@ def test_an_analysis_run_without_revision_is_located_by_line(project: Path) -> N
         text.replace('        rollout.argoproj.io/revision: "7"\n', "        note: x\n")
     )
     with pytest.raises(InputError) as caught:
-        import_evidence("argo-rollouts", files, workflow=WF, project_dir=project, now=NOW)
+        import_evidence(
+            "argo-rollouts",
+            files,
+            workflow=WF,
+            evidence_dir="evidence",
+            project_dir=project,
+            now=NOW,
+        )
     err = caught.value
     assert "missing annotation 'rollout.argoproj.io/revision'" in err.message
     assert err.location is not None and err.location.file == "exports/argo/analysisruns.yaml"
@@ -340,7 +402,13 @@ OBSERVABILITY = {
 def test_alerts_are_routed_to_the_rota_alertmanager_pages(project: Path) -> None:
     files = fixture(project, "prometheus/rules.yaml", "prometheus/alertmanager.yml")
     import_evidence(
-        "prometheus", files, workflow=WF, project_dir=project, now=NOW, fields=OBSERVABILITY
+        "prometheus",
+        files,
+        workflow=WF,
+        evidence_dir="evidence",
+        project_dir=project,
+        now=NOW,
+        fields=OBSERVABILITY,
     )
     (config,) = records(project / "evidence" / WF / "prometheus" / "observability_config.jsonl")
     assert config["signals"] == ["availability", "errors", "latency", "output_distribution"]
@@ -357,13 +425,20 @@ def test_alerts_are_routed_to_the_rota_alertmanager_pages(project: Path) -> None
 def test_a_rules_reimport_later_is_unchanged(project: Path) -> None:
     files = fixture(project, "prometheus/rules.yaml", "prometheus/alertmanager.yml")
     import_evidence(
-        "prometheus", files, workflow=WF, project_dir=project, now=NOW, fields=OBSERVABILITY
+        "prometheus",
+        files,
+        workflow=WF,
+        evidence_dir="evidence",
+        project_dir=project,
+        now=NOW,
+        fields=OBSERVABILITY,
     )
     before = snapshot(project / "evidence")
     again = import_evidence(
         "prometheus",
         files,
         workflow=WF,
+        evidence_dir="evidence",
         project_dir=project,
         now=NOW.replace(month=7),
         fields=OBSERVABILITY,
@@ -375,7 +450,12 @@ def test_without_alertmanager_a_rule_needs_a_rotation_label(project: Path) -> No
     (rules,) = fixture(project, "prometheus/rules.yaml")
     with pytest.raises(InputError) as caught:
         import_evidence(
-            "prometheus", [rules], workflow=WF, project_dir=project, fields=OBSERVABILITY
+            "prometheus",
+            [rules],
+            workflow=WF,
+            evidence_dir="evidence",
+            project_dir=project,
+            fields=OBSERVABILITY,
         )
     assert "alert 'FraudScoringHighLatency': no rota" in caught.value.message
     assert caught.value.location is not None and caught.value.location.line == 10
@@ -384,7 +464,9 @@ def test_without_alertmanager_a_rule_needs_a_rotation_label(project: Path) -> No
 def test_fields_prometheus_does_not_know_must_be_set(project: Path) -> None:
     files = fixture(project, "prometheus/rules.yaml", "prometheus/alertmanager.yml")
     with pytest.raises(InputErrors) as caught:
-        import_evidence("prometheus", files, workflow=WF, project_dir=project)
+        import_evidence(
+            "prometheus", files, workflow=WF, evidence_dir="evidence", project_dir=project
+        )
     missing = sorted(e.message.split("'")[3] for e in caught.value.errors)
     assert missing == ["last_telemetry_at", "log_integrity", "log_retention_days"]
 
@@ -396,6 +478,7 @@ def test_set_refuses_a_field_no_record_has(project: Path) -> None:
             "prometheus",
             files,
             workflow=WF,
+            evidence_dir="evidence",
             project_dir=project,
             fields={**OBSERVABILITY, "severity": "SEV1"},
         )
@@ -406,7 +489,14 @@ def test_set_refuses_a_field_no_record_has(project: Path) -> None:
 
 def test_a_csv_with_a_mapping_becomes_records(project: Path) -> None:
     data, mapping = fixture(project, "mapping/dq-results.csv", "mapping/dq-mapping.yaml")
-    result = import_evidence("mapping", [data], workflow=WF, project_dir=project, mapping=mapping)
+    result = import_evidence(
+        "mapping",
+        [data],
+        workflow=WF,
+        evidence_dir="evidence",
+        project_dir=project,
+        mapping=mapping,
+    )
     assert result.count("added") == 3
     rows = records(project / "evidence" / WF / "mapping" / "drift_log.jsonl")
     assert [(r["id"], r["run_at"], r["metric"], r["value"], r["breach"]) for r in rows] == [
@@ -422,7 +512,14 @@ def test_a_mapping_with_an_unknown_field_is_refused_at_its_line(project: Path) -
     data, mapping = fixture(project, "mapping/dq-results.csv", "mapping/dq-mapping.yaml")
     mapping.write_text(mapping.read_text().replace("  threshold:", "  treshold:"))
     with pytest.raises(InputErrors) as caught:
-        import_evidence("mapping", [data], workflow=WF, project_dir=project, mapping=mapping)
+        import_evidence(
+            "mapping",
+            [data],
+            workflow=WF,
+            evidence_dir="evidence",
+            project_dir=project,
+            mapping=mapping,
+        )
     err = caught.value.errors[0]
     assert "drift_log has no field 'treshold'" in err.message
     assert err.location is not None and err.location.file == "exports/mapping/dq-mapping.yaml"
@@ -433,7 +530,14 @@ def test_a_mapping_field_needs_exactly_one_source(project: Path) -> None:
     data, mapping = fixture(project, "mapping/dq-results.csv", "mapping/dq-mapping.yaml")
     mapping.write_text(mapping.read_text().replace("{const: 0.2}", "{const: 0.2, path: psi}"))
     with pytest.raises(InputErrors) as caught:
-        import_evidence("mapping", [data], workflow=WF, project_dir=project, mapping=mapping)
+        import_evidence(
+            "mapping",
+            [data],
+            workflow=WF,
+            evidence_dir="evidence",
+            project_dir=project,
+            mapping=mapping,
+        )
     assert "exactly one of path, const or template" in caught.value.errors[0].message
     assert caught.value.errors[0].location is not None
     assert caught.value.errors[0].location.line == 9
@@ -445,7 +549,14 @@ def test_a_bad_cell_names_the_row_the_record_and_the_field(project: Path) -> Non
         data.read_text().replace("0.31,drift", "high,drift").replace("0.05,ok", "0.05,meh")
     )
     with pytest.raises(InputErrors) as caught:
-        import_evidence("mapping", [data], workflow=WF, project_dir=project, mapping=mapping)
+        import_evidence(
+            "mapping",
+            [data],
+            workflow=WF,
+            evidence_dir="evidence",
+            project_dir=project,
+            mapping=mapping,
+        )
     problems = [(e.location.line if e.location else None, e.message) for e in caught.value.errors]
     assert problems == [
         (3, "drift_log 'dq-r-100-merchant_country': field 'value': expected a number, got 'high'"),
@@ -489,7 +600,14 @@ def test_a_json_export_with_a_records_path(project: Path) -> None:
         "  is_appeal: {path: appeal, type: boolean}\n"
         "  source_uri: {path: url}\n"
     )
-    import_evidence("mapping", [path], workflow=WF, project_dir=project, mapping=mapping)
+    import_evidence(
+        "mapping",
+        [path],
+        workflow=WF,
+        evidence_dir="evidence",
+        project_dir=project,
+        mapping=mapping,
+    )
     (item,) = records(project / "evidence" / WF / "mapping" / "feedback_item.jsonl")
     assert (item["id"], item["received_at"], item["safety_flag"], item["is_appeal"]) == (
         "FB-1",
@@ -502,7 +620,9 @@ def test_a_json_export_with_a_records_path(project: Path) -> None:
 def test_the_mapping_source_needs_a_mapping(project: Path) -> None:
     data, _ = fixture(project, "mapping/dq-results.csv", "mapping/dq-mapping.yaml")
     with pytest.raises(UsageError, match="--mapping"):
-        import_evidence("mapping", [data], workflow=WF, project_dir=project)
+        import_evidence(
+            "mapping", [data], workflow=WF, evidence_dir="evidence", project_dir=project
+        )
 
 
 # --- every importer's output is evidence the project loader accepts -----------------------
@@ -515,12 +635,28 @@ def test_imported_records_load_in_a_project(kit: Kit) -> None:
         workflows=[workflow(WF, "high")],
     )
     (kit.root / "evidence" / "records.jsonl").unlink()
-    import_evidence("pagerduty", _pagerduty(kit.root), workflow=WF, project_dir=kit.root, now=NOW)
+    import_evidence(
+        "pagerduty",
+        _pagerduty(kit.root),
+        workflow=WF,
+        evidence_dir="evidence",
+        project_dir=kit.root,
+        now=NOW,
+    )
     files = fixture(
         kit.root, "github/deployments.json", "argo/rollout.yaml", "argo/analysisruns.yaml"
     )
-    import_evidence("github", files[:1], workflow=WF, project_dir=kit.root, now=NOW)
-    import_evidence("argo-rollouts", files[1:], workflow=WF, project_dir=kit.root, now=NOW)
+    import_evidence(
+        "github", files[:1], workflow=WF, evidence_dir="evidence", project_dir=kit.root, now=NOW
+    )
+    import_evidence(
+        "argo-rollouts",
+        files[1:],
+        workflow=WF,
+        evidence_dir="evidence",
+        project_dir=kit.root,
+        now=NOW,
+    )
     loaded = kit.load()
     assert [r.id for r in loaded.evidence.records(WF, "incident")] == [
         "Q1VBKPCEX8YFTA",
@@ -541,4 +677,6 @@ def test_no_error_escapes_as_a_traceback(project: Path) -> None:
         path.write_text(text)
         for source in ("pagerduty", "evidently"):
             with pytest.raises(AssayError):
-                import_evidence(source, [path], workflow=WF, project_dir=project)
+                import_evidence(
+                    source, [path], workflow=WF, evidence_dir="evidence", project_dir=project
+                )

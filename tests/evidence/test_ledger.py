@@ -18,9 +18,9 @@ from assay.evidence.ledger import (
     iter_entries,
     record_digest,
     seal,
-    seal_project,
+    seal_folders,
     verify,
-    verify_project,
+    verify_folders,
 )
 
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
@@ -282,13 +282,18 @@ def test_a_markdown_record_covers_its_body(folder: Path) -> None:
     assert any("record 'pm': sha256" in p for p in _problems(caught))
 
 
-def test_whole_projects(tmp_path: Path, folder: Path) -> None:
-    (tmp_path / "assay.yaml").write_text("evidence: [evidence]\n")
-    (results,) = seal_project(tmp_path, by="alice", now=T0)
-    assert len(results.entries) == 2
-    assert [r.files for r in verify_project(tmp_path, now=LATER)] == [2]
+def test_several_folders(tmp_path: Path, folder: Path) -> None:
+    other = tmp_path / "more-evidence"
+    other.mkdir()
+    (other / "d.json").write_text(json.dumps(_record("other")))
+    folders = [(folder, "evidence"), (other, "more-evidence")]
+    sealed = seal_folders(folders, by="alice", now=T0)
+    assert [len(r.entries) for r in sealed] == [2, 1]
+    assert [r.files for r in verify_folders(folders, now=LATER)] == [2, 1]
     (folder / "wf" / "pm.md").unlink()
+    (other / "d.json").write_text("{}")
     with pytest.raises(VerificationError) as caught:
-        verify_project(tmp_path, now=LATER)
+        verify_folders(folders, now=LATER)
     assert caught.value.exit_code == 3
     assert "evidence/wf/pm.md: " in str(caught.value)
+    assert "more-evidence/d.json: " in str(caught.value)

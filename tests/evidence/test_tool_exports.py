@@ -92,7 +92,12 @@ def test_mlflow_runs_and_promoted_versions_from_a_real_store(
 ) -> None:
     promoted, crashed, other = (mlflow_store / "ids.txt").read_text().split()
     result = import_evidence(
-        "mlflow", [mlflow_store / "mlflow.db"], workflow=WF, project_dir=project, now=NOW
+        "mlflow",
+        [mlflow_store / "mlflow.db"],
+        workflow=WF,
+        evidence_dir="evidence",
+        project_dir=project,
+        now=NOW,
     )
     folder = project / "evidence" / WF / "mlflow"
     (run,) = records(folder / "retraining_run.jsonl")
@@ -139,9 +144,13 @@ def test_mlflow_runs_and_promoted_versions_from_a_real_store(
 
 def test_mlflow_reimport_adds_nothing(mlflow_store: Path, project: Path) -> None:
     store = [mlflow_store / "mlflow.db"]
-    import_evidence("mlflow", store, workflow=WF, project_dir=project, now=NOW)
+    import_evidence(
+        "mlflow", store, workflow=WF, evidence_dir="evidence", project_dir=project, now=NOW
+    )
     before = snapshot(project / "evidence")
-    again = import_evidence("mlflow", store, workflow=WF, project_dir=project, now=NOW)
+    again = import_evidence(
+        "mlflow", store, workflow=WF, evidence_dir="evidence", project_dir=project, now=NOW
+    )
     assert again.written == () and again.count("unchanged") == 2
     assert snapshot(project / "evidence") == before
 
@@ -150,11 +159,11 @@ def test_a_file_that_is_not_an_mlflow_store(project: Path) -> None:
     path = project / "mlflow.db"
     path.write_bytes(b"SQLite format 3\x00" + b"\x00" * 200)
     with pytest.raises(InputError) as caught:
-        import_evidence("mlflow", [path], workflow=WF, project_dir=project)
+        import_evidence("mlflow", [path], workflow=WF, evidence_dir="evidence", project_dir=project)
     assert caught.value.location is not None and caught.value.location.file == "mlflow.db"
     path.write_text("not a database")
     with pytest.raises(InputError, match="not an MLflow SQLite store"):
-        import_evidence("mlflow", [path], workflow=WF, project_dir=project)
+        import_evidence("mlflow", [path], workflow=WF, evidence_dir="evidence", project_dir=project)
     assert snapshot(project / "evidence") == {}
 
 
@@ -208,7 +217,11 @@ def test_an_evidently_snapshot_becomes_one_drift_log_per_metric(
     evidently_reports: Path, project: Path
 ) -> None:
     import_evidence(
-        "evidently", [evidently_reports / "snapshot.json"], workflow=WF, project_dir=project
+        "evidently",
+        [evidently_reports / "snapshot.json"],
+        workflow=WF,
+        evidence_dir="evidence",
+        project_dir=project,
     )
     drift = _drift(project)
     assert set(drift) == {"drift_income", "drift_age", "drifted_columns_share"}
@@ -228,11 +241,14 @@ def test_an_evidently_snapshot_becomes_one_drift_log_per_metric(
 def test_the_summary_json_needs_the_run_time(evidently_reports: Path, project: Path) -> None:
     summary = [evidently_reports / "summary.json"]
     with pytest.raises(InputError, match="carries no time"):
-        import_evidence("evidently", summary, workflow=WF, project_dir=project)
+        import_evidence(
+            "evidently", summary, workflow=WF, evidence_dir="evidence", project_dir=project
+        )
     import_evidence(
         "evidently",
         summary,
         workflow=WF,
+        evidence_dir="evidence",
         project_dir=project,
         fields={"run_at": "2026-05-04T09:00:00Z"},
     )
@@ -244,11 +260,14 @@ def test_the_summary_json_needs_the_run_time(evidently_reports: Path, project: P
 def test_a_legacy_evidently_report(evidently_reports: Path, project: Path) -> None:
     legacy = [evidently_reports / "legacy.json"]
     with pytest.raises(InputError, match="no timezone"):
-        import_evidence("evidently", legacy, workflow=WF, project_dir=project)
+        import_evidence(
+            "evidently", legacy, workflow=WF, evidence_dir="evidence", project_dir=project
+        )
     import_evidence(
         "evidently",
         legacy,
         workflow=WF,
+        evidence_dir="evidence",
         project_dir=project,
         fields={"run_at": "2026-05-04T11:00:00+02:00"},
     )
@@ -262,16 +281,23 @@ def test_evidently_reimport_adds_nothing_and_a_broken_report_writes_nothing(
     evidently_reports: Path, project: Path
 ) -> None:
     snap = [evidently_reports / "snapshot.json"]
-    import_evidence("evidently", snap, workflow=WF, project_dir=project)
+    import_evidence("evidently", snap, workflow=WF, evidence_dir="evidence", project_dir=project)
     before = snapshot(project / "evidence")
-    assert import_evidence("evidently", snap, workflow=WF, project_dir=project).written == ()
+    assert (
+        import_evidence(
+            "evidently", snap, workflow=WF, evidence_dir="evidence", project_dir=project
+        ).written
+        == ()
+    )
     broken = project / "broken.json"
     data = json.loads((evidently_reports / "snapshot.json").read_text())
     first = sorted(data["metric_results"])[1]
     data["metric_results"][first]["value"] = "high"
     broken.write_text(json.dumps(data))
     with pytest.raises((InputError, InputErrors)) as caught:
-        import_evidence("evidently", [broken], workflow=WF, project_dir=project)
+        import_evidence(
+            "evidently", [broken], workflow=WF, evidence_dir="evidence", project_dir=project
+        )
     assert caught.value.location is not None
     assert caught.value.location.pointer == f"/metric_results/{first}/value"
     assert snapshot(project / "evidence") == before

@@ -36,14 +36,17 @@ from pydantic import AwareDatetime, Field, ValidationError
 
 from assay.errors import (
     AssayError,
+    ErrorCode,
     InputError,
     InputErrors,
     Location,
     UsageError,
     VerificationError,
 )
+from assay.evidence.readers import ReaderLimits, reader_for
 from assay.fileio import write_atomic
 from assay.models.base import StrictModel
+from assay.models.config import ProjectConfig
 
 LEDGER_NAME = ".assay-ledger.jsonl"
 GENESIS = "0" * 64
@@ -140,7 +143,7 @@ def _new_entry(
 class LedgerError(VerificationError):
     """Verification of the evidence folder failed: every problem, each with its location."""
 
-    code = "LEDGER"
+    code = ErrorCode.LEDGER
 
     def __init__(self, problems: Sequence[AssayError]):
         self.problems = sorted(problems, key=lambda p: p.sort_key())
@@ -292,11 +295,9 @@ def _digest_file(path: Path, display: str) -> tuple[str, bytes]:
 
 
 def _record_problems(
-    data: bytes, name: str, display: str, limits: Any
+    data: bytes, name: str, display: str, limits: ReaderLimits
 ) -> tuple[int, list[AssayError]]:
     """Records whose declared sha256 does not match their content (see the module doc)."""
-    from assay.load.readers import reader_for
-
     reader = reader_for(Path(name).suffix)
     if reader is None:
         return 0, []  # not an evidence format: the loader reports it
@@ -342,7 +343,7 @@ class _Scan:
     record_problems: list[AssayError]
 
 
-def _scan(folder: Path, display: str, limits: Any) -> _Scan:
+def _scan(folder: Path, display: str, limits: ReaderLimits) -> _Scan:
     digests: dict[str, str] = {}
     problems: list[AssayError] = []
     records = 0
@@ -356,12 +357,9 @@ def _scan(folder: Path, display: str, limits: Any) -> _Scan:
     return _Scan(digests, records, problems)
 
 
-def _limits(limits: Any) -> Any:
+def _limits(limits: ReaderLimits | None) -> ReaderLimits:
     if limits is not None:
         return limits
-    from assay.load.readers import ReaderLimits
-    from assay.models.config import ProjectConfig
-
     config = ProjectConfig()
     return ReaderLimits(config.max_yaml_bytes, config.max_evidence_bytes)
 
@@ -379,7 +377,7 @@ def seal(
     by: str | None = None,
     now: datetime | None = None,
     display: str | None = None,
-    limits: Any = None,
+    limits: ReaderLimits | None = None,
 ) -> SealResult:
     """Append an entry for every evidence file added, changed or removed since the last seal.
 
@@ -406,7 +404,7 @@ def seal(
     if scan.record_problems:
         raise InputErrors(
             [
-                InputError(p.message, location=p.location, code="DIGEST")
+                InputError(p.message, location=p.location, code=ErrorCode.DIGEST)
                 for p in scan.record_problems
             ]
         )
@@ -441,7 +439,7 @@ def verify(
     now: datetime | None = None,
     head: str | None = None,
     display: str | None = None,
-    limits: Any = None,
+    limits: ReaderLimits | None = None,
 ) -> VerifyResult:
     """Check the evidence folder against its ledger; raise :class:`LedgerError` (exit 3)
     listing every problem, or return what was verified.
@@ -515,44 +513,33 @@ def _whoami() -> str:
         return "unknown"
 
 
-# --- whole projects -----------------------------------------------------------------------
+# --- several folders ---------------------------------------------------------------------
 
 
-def project_evidence_folders(project_dir: str | Path) -> list[tuple[Path, str]]:
-    """The evidence folders of a project (from its config), with their display names."""
-    from assay.load.project import load_config
-
-    root = Path(project_dir).resolve()
-    config, _ = load_config(root)
-    folders: list[tuple[Path, str]] = []
-    for entry in config.evidence:
-        path = root / entry
-        if path.is_file():
-            raise UsageError(
-                f"evidence entry {entry!r} is a file: the ledger seals evidence folders"
-            )
-        folders.append((path, Path(entry).as_posix()))
-    return folders
-
-
-def seal_project(
-    project_dir: str | Path, *, by: str | None = None, now: datetime | None = None
+def seal_folders(
+    folders: Sequence[tuple[Path, str]],
+    *,
+    by: str | None = None,
+    now: datetime | None = None,
+    limits: ReaderLimits | None = None,
 ) -> list[SealResult]:
-    """Seal every evidence folder of a project."""
+    """Seal each (folder, display name), e.g. every evidence folder of a project, at one time."""
     moment = _now(now)
-    return [
-        seal(path, by=by, now=moment, display=shown)
-        for path, shown in project_evidence_folders(project_dir)
-    ]
+    return [seal(path, by=by, now=moment, display=shown, limits=limits) for path, shown in folders]
 
 
-def verify_project(project_dir: str | Path, *, now: datetime | None = None) -> list[VerifyResult]:
-    """Verify every evidence folder of a project; one LedgerError lists all problems."""
+def verify_folders(
+    folders: Sequence[tuple[Path, str]],
+    *,
+    now: datetime | None = None,
+    limits: ReaderLimits | None = None,
+) -> list[VerifyResult]:
+    """Verify each (folder, display name); one LedgerError lists the problems of all."""
     results: list[VerifyResult] = []
     problems: list[AssayError] = []
-    for path, shown in project_evidence_folders(project_dir):
+    for path, shown in folders:
         try:
-            results.append(verify(path, now=now, display=shown))
+            results.append(verify(path, now=now, display=shown, limits=limits))
         except LedgerError as err:
             problems.extend(err.problems)
     if problems:
@@ -580,10 +567,9 @@ __all__ = [
     "canonical_json",
     "evidence_files",
     "iter_entries",
-    "project_evidence_folders",
     "record_digest",
     "seal",
-    "seal_project",
+    "seal_folders",
     "verify",
-    "verify_project",
+    "verify_folders",
 ]

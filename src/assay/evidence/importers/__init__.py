@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from assay.errors import InputError, Location, UsageError
+from assay.errors import ErrorCode, InputError, Location, UsageError
 from assay.models.evidence import ID_PATTERN
 
 from .argo import import_argo_rollouts
@@ -58,7 +58,7 @@ def read_export(path: str | Path, display: str | None = None) -> ExportFile:
             raise InputError(
                 f"file is {size} bytes, larger than the limit of {MAX_EXPORT_BYTES} bytes",
                 location=Location(shown),
-                code="SIZE",
+                code=ErrorCode.SIZE,
             )
         return ExportFile(shown, target.read_bytes())
     except FileNotFoundError:
@@ -96,6 +96,7 @@ def import_evidence(
     files: Sequence[str | Path],
     *,
     workflow: str,
+    evidence_dir: str | Path,
     project_dir: str | Path = ".",
     out_dir: str | Path | None = None,
     recorded_by: str | None = None,
@@ -105,8 +106,9 @@ def import_evidence(
 ) -> ImportResult:
     """Convert the export ``files`` of ``source`` into evidence records of ``workflow``.
 
-    Records go to ``out_dir`` (default: ``<first evidence folder>/<workflow>/<source>`` of the
-    project at ``project_dir``), one JSON Lines file per kind. A re-import of the same export
+    Records go to ``out_dir`` (default: ``<evidence_dir>/<workflow>/<source>``), one JSON Lines
+    file per kind; ``evidence_dir`` is the project's evidence folder (the first of its config's
+    ``evidence``), relative paths and messages are relative to ``project_dir``. A re-import of the same export
     adds nothing. Nothing is written when any record is invalid: the InputErrors name the
     export file and item, the record and the field. ``fields`` sets values the export lacks
     (``--set``) on every record whose kind has the field; ``now`` is used only for records
@@ -122,7 +124,7 @@ def import_evidence(
     conversion = convert(src, exports, workflow=workflow, now=now, fields=fields, mapping=map_file)
     who = recorded_by or f"assay import {src.value}"
     records = complete(conversion.drafts, workflow=workflow, recorded_by=who, fields=fields or {})
-    target, display = _out_dir(root, out_dir, workflow, src)
+    target, display = _out_dir(root, Path(evidence_dir), out_dir, workflow, src)
     outcome, written = write_records(records, target, display)
     return ImportResult(tuple(outcome), tuple(written), tuple(conversion.skipped))
 
@@ -136,19 +138,12 @@ def _shown(path: Path, root: Path) -> str:
 
 
 def _out_dir(
-    root: Path, out_dir: str | Path | None, workflow: str, source: Source
+    root: Path, evidence_dir: Path, out_dir: str | Path | None, workflow: str, source: Source
 ) -> tuple[Path, str]:
-    if out_dir is not None:
-        target = Path(out_dir)
-        if not target.is_absolute():
-            target = root / target
-        return target, _shown(target, root)
-    from assay.load.project import load_config
-
-    config, _ = load_config(root.resolve())
-    base = config.evidence[0]
-    relative = Path(base) / workflow / source.value
-    return root / relative, relative.as_posix()
+    target = Path(out_dir) if out_dir is not None else evidence_dir / workflow / source.value
+    if not target.is_absolute():
+        target = root / target
+    return target, _shown(target, root)
 
 
 __all__ = [

@@ -20,8 +20,14 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from assay.errors import InputError, Location
-from assay.load.yamlsafe import Positions, check_size, decode_utf8, escape_pointer_token, load_yaml
+from assay.errors import ErrorCode, InputError, Location
+from assay.parsing.yamlsafe import (
+    Positions,
+    check_size,
+    decode_utf8,
+    escape_pointer_token,
+    load_yaml,
+)
 
 MAX_EXPORT_BYTES = 512_000_000
 """Largest export file read (a guard against resource exhaustion)."""
@@ -98,7 +104,9 @@ class Importer(Protocol):
 
 def export_error(file: str, pointer: str, message: str, line: int | None = None) -> InputError:
     """An error in an export file, at a JSON pointer (and line when known)."""
-    return InputError(message, location=Location(file, line, None, pointer or None), code="IMPORT")
+    return InputError(
+        message, location=Location(file, line, None, pointer or None), code=ErrorCode.IMPORT
+    )
 
 
 def load_json(export: ExportFile) -> Any:
@@ -112,10 +120,12 @@ def load_json(export: ExportFile) -> Any:
         raise InputError(
             f"invalid JSON: {err.msg}{hint}",
             location=Location(export.name, err.lineno, err.colno),
-            code="JSON",
+            code=ErrorCode.JSON,
         ) from None
     except RecursionError:
-        raise InputError("nesting too deep", location=Location(export.name), code="JSON") from None
+        raise InputError(
+            "nesting too deep", location=Location(export.name), code=ErrorCode.JSON
+        ) from None
 
 
 def load_yaml_documents(export: ExportFile) -> list[tuple[Any, Positions]]:
@@ -167,7 +177,7 @@ class Node:
         return Location(self.file, None, None, self.pointer or None)
 
     def error(self, message: str) -> InputError:
-        return InputError(message, location=self.location, code="IMPORT")
+        return InputError(message, location=self.location, code=ErrorCode.IMPORT)
 
     def _expect(self, kind: type | tuple[type, ...], what: str) -> Any:
         # bool is an int subclass in Python, not a number in an export.
@@ -262,4 +272,4 @@ def epoch_ms(value: int) -> datetime:
 def single_export(files: Sequence[ExportFile], source: str) -> None:
     """Refuse an empty file list (the CLI requires at least one; the API is told here)."""
     if not files:
-        raise InputError(f"{source}: no export files given", code="IMPORT")
+        raise InputError(f"{source}: no export files given", code=ErrorCode.IMPORT)

@@ -36,11 +36,11 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from assay.errors import InputError, Location, UsageError
-from assay.load.validate import validate_model
-from assay.load.yamlsafe import check_size, decode_utf8, load_yaml
+from assay.errors import ErrorCode, InputError, InputErrors, Location, UsageError
 from assay.models.base import StrictModel
 from assay.models.evidence_kinds import EVIDENCE_KINDS
+from assay.parsing.validate import validate_model
+from assay.parsing.yamlsafe import check_size, decode_utf8, load_yaml
 
 from .base import MAX_EXPORT_BYTES, Conversion, Draft, ExportFile, ImportOptions, iso, load_json
 
@@ -148,7 +148,7 @@ def _items(export: ExportFile, spec: Mapping) -> Iterator[tuple[Any, Location]]:
                     raise InputError(
                         "more cells than there are columns in the header",
                         location=Location(export.name, reader.line_num),
-                        code="CSV",
+                        code=ErrorCode.FORMAT,
                     )
                 yield (
                     {k: v for k, v in row.items() if v not in ("", None)},
@@ -156,7 +156,9 @@ def _items(export: ExportFile, spec: Mapping) -> Iterator[tuple[Any, Location]]:
                 )
         except csv.Error as err:
             raise InputError(
-                f"invalid CSV: {err}", location=Location(export.name, reader.line_num), code="CSV"
+                f"invalid CSV: {err}",
+                location=Location(export.name, reader.line_num),
+                code=ErrorCode.FORMAT,
             ) from None
     elif fmt == "jsonl":
         check_size(export.data, export.name, MAX_EXPORT_BYTES)
@@ -170,7 +172,7 @@ def _items(export: ExportFile, spec: Mapping) -> Iterator[tuple[Any, Location]]:
                 raise InputError(
                     f"invalid JSON on this line: {err.msg}",
                     location=Location(export.name, number, err.colno),
-                    code="JSON",
+                    code=ErrorCode.JSON,
                 ) from None
     elif fmt == "json":
         document = load_json(export)
@@ -182,14 +184,14 @@ def _items(export: ExportFile, spec: Mapping) -> Iterator[tuple[Any, Location]]:
                 raise InputError(
                     f"no {spec.records!r} in the document (the mapping's `records`)",
                     location=Location(export.name),
-                    code="IMPORT",
+                    code=ErrorCode.IMPORT,
                 )
             pointer = "/" + spec.records.replace(".", "/")
         if not isinstance(items, list):
             raise InputError(
                 "expected a list of items" + (f" at {spec.records!r}" if spec.records else ""),
                 location=Location(export.name, None, None, pointer or None),
-                code="IMPORT",
+                code=ErrorCode.IMPORT,
             )
         for index, item in enumerate(items):
             yield item, Location(export.name, None, None, f"{pointer}/{index}")
@@ -309,8 +311,6 @@ def import_mapping(files: Sequence[ExportFile], options: ImportOptions) -> Conve
             if made is not None:
                 drafts.append(made)
     if errors:
-        from assay.errors import InputErrors
-
         raise InputErrors(errors)
     return Conversion(drafts)
 
@@ -319,15 +319,19 @@ def _record(
     spec: Mapping, item: Any, where: Location, file: str, errors: list[InputError]
 ) -> Draft | None:
     if not isinstance(item, dict):
-        errors.append(InputError("expected an object for each item", location=where, code="IMPORT"))
+        errors.append(
+            InputError("expected an object for each item", location=where, code=ErrorCode.IMPORT)
+        )
         return None
     try:
         found, ident = _value(spec.id, item)
     except _Refused as err:
-        errors.append(InputError(f"id: {err}", location=where, code="IMPORT"))
+        errors.append(InputError(f"id: {err}", location=where, code=ErrorCode.IMPORT))
         return None
     if not found or not str(ident).strip():
-        errors.append(InputError("the item has no value for the id", location=where, code="IMPORT"))
+        errors.append(
+            InputError("the item has no value for the id", location=where, code=ErrorCode.IMPORT)
+        )
         return None
     fields: dict[str, Any] = {}
     ok = True
@@ -339,7 +343,7 @@ def _record(
                 InputError(
                     f"{spec.kind} {str(ident)!r}: field {name!r}: {err}",
                     location=where,
-                    code="IMPORT",
+                    code=ErrorCode.IMPORT,
                 )
             )
             ok = False

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from assay.errors import InputError, Location
+from assay.errors import ErrorCode, InputError, Location
 
 from .base import Conversion, Draft, ExportFile, ImportOptions, epoch_ms, iso
 
@@ -81,7 +81,7 @@ class _Store:
             raise InputError(
                 "not an MLflow SQLite store (expected an SQLite database, e.g. mlflow.db)",
                 location=Location(export.name),
-                code="IMPORT",
+                code=ErrorCode.IMPORT,
             )
         self.db = sqlite3.connect(":memory:")
         try:
@@ -90,7 +90,7 @@ class _Store:
             raise InputError(
                 f"cannot open the SQLite store: {err}",
                 location=Location(export.name),
-                code="IMPORT",
+                code=ErrorCode.IMPORT,
             ) from None
 
     def __enter__(self) -> _Store:
@@ -107,7 +107,9 @@ class _Store:
             return self.db.execute(sql, args).fetchall()
         except sqlite3.DatabaseError as err:
             raise InputError(
-                f"cannot read the MLflow store: {err}", location=Location(self.name), code="IMPORT"
+                f"cannot read the MLflow store: {err}",
+                location=Location(self.name),
+                code=ErrorCode.IMPORT,
             ) from None
 
 
@@ -122,7 +124,7 @@ def _convert(db: _Store, file: str, options: ImportOptions, out: Conversion) -> 
         raise InputError(
             f"not an MLflow tracking store: no table {', '.join(missing)}",
             location=Location(file),
-            code="IMPORT",
+            code=ErrorCode.IMPORT,
         )
     runs = _runs(db, tables)
     versions = _versions(db, tables)
@@ -341,6 +343,6 @@ def _deploy(version: _Version, change: str, where: Location) -> Draft:
                 f"model version {version.label}: tag assay.error_budget_remaining_pct is "
                 f"{budget!r}, not a number",
                 location=where,
-                code="IMPORT",
+                code=ErrorCode.IMPORT,
             ) from None
     return Draft("deploy_record", f"mlflow-model-{version.name}-v{version.version}", fields, where)

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from assay.errors import AssayError, InputError, InputErrors, Location, UsageError
+from assay.errors import AssayError, ErrorCode, InputError, InputErrors, Location, UsageError
 from assay.evidence.ledger import record_digest
 from assay.fileio import write_atomic
 from assay.models.evidence_kinds import EVIDENCE_KINDS
@@ -84,7 +84,7 @@ def complete(
                     f"{draft.kind} {draft.id!r} appears twice in the export "
                     f"(first at {seen[key].origin})",
                     location=draft.origin,
-                    code="DUPLICATE",
+                    code=ErrorCode.DUPLICATE,
                 )
             )
             continue
@@ -142,7 +142,9 @@ def _worded(err: ValidationError, draft: Draft, record: Mapping[str, Any]) -> li
             )
         out.append(
             InputError(
-                f"{draft.kind} {draft.id!r}: {message}", location=draft.origin, code="IMPORT"
+                f"{draft.kind} {draft.id!r}: {message}",
+                location=draft.origin,
+                code=ErrorCode.IMPORT,
             )
         )
     return out
@@ -183,7 +185,7 @@ def _existing(path: Path, display: str) -> dict[str, dict[str, Any]]:
             raise InputError(
                 f"invalid JSON: {err.msg} (an earlier import's file was edited by hand?)",
                 location=Location(display, number, err.colno),
-                code="JSON",
+                code=ErrorCode.JSON,
             ) from None
         if not isinstance(record, dict) or not isinstance(record.get("id"), str):
             raise InputError(
