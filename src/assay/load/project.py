@@ -10,18 +10,13 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import networkx as nx
-
 from ..cel import (
     Expression,
-    ExpressionSyntaxError,
-    compile_expression,
 )
 from ..errors import AssayError, ErrorCode, ErrorCollector, InputError, InputErrors, Location
 from ..evidence.index import (
@@ -34,18 +29,16 @@ from ..evidence.index import (
 from ..evidence.readers import ReaderLimits, reader_for, supported_suffixes
 from ..models.assessment import SourcePointer
 from ..models.config import ProjectConfig
-from ..models.duration import Duration
-from ..models.evidence_kinds import EVIDENCE_KINDS
 from ..models.policy import (
     Catalog,
     Control,
-    ParamSpec,
     RiskClass,
 )
 from ..models.workflow import Waiver, Workflow
 from ..parsing.validate import validate_model
 from ..parsing.yamlsafe import Positions, check_size, load_yaml
 from .config import load_config
+from .crosscheck import Policies, check_policies, source_pointer
 from .discover import (
     DiskSource,
     FileSource,
@@ -58,11 +51,6 @@ from .discover import (
 YAML_SUFFIXES = (".yaml", ".yml")
 TEST_SUFFIXES = (".test.yaml", ".test.yml")
 JSON_LINES = (".jsonl", ".ndjson")
-
-RECORD_VARS = frozenset({"r", "params", "now", "workflow", "release"})
-COVER_VARS = RECORD_VARS | {"src"}
-WORKFLOW_VARS = frozenset({"params", "now", "workflow", "release"})
-_PARAM_USE = re.compile(r"\bparams\.([a-z][a-z0-9_]*)")
 
 
 @dataclass
@@ -216,9 +204,9 @@ class _Loader:
                         continue
                     self.controls[control.id] = control
                     self.control_positions[control.id] = positions.shifted(pointer)
-                    self.sources[f"control:{control.id}"] = _pointer(positions, pointer)
+                    self.sources[f"control:{control.id}"] = source_pointer(positions, pointer)
                     for ci, check in enumerate(control.checks):
-                        self.sources[f"check:{control.id}/{check.id}"] = _pointer(
+                        self.sources[f"check:{control.id}/{check.id}"] = source_pointer(
                             positions, f"{pointer}/checks/{ci}"
                         )
             elif isinstance(value, dict):
@@ -237,7 +225,7 @@ class _Loader:
                     continue
                 self.classes[risk.id] = risk
                 self.class_positions[risk.id] = positions
-                self.sources[f"class:{risk.id}"] = _pointer(positions, "")
+                self.sources[f"class:{risk.id}"] = source_pointer(positions, "")
             else:
                 self.errors.add(
                     InputError(
@@ -255,234 +243,15 @@ class _Loader:
                     code=ErrorCode.EMPTY,
                 )
             )
-        self._check_catalog()
-        self._check_classes()
-
-    def _check_catalog(self) -> None:
-        graph: nx.DiGraph = nx.DiGraph()
-        for control in self.controls.values():
-            pos = self.control_positions[control.id]
-            graph.add_node(control.id)
-            for index, dep in enumerate(control.requires):
-                if dep not in self.controls:
-                    self.errors.add(
-                        InputError(
-                            f"{control.id} requires unknown control {dep!r}",
-                            location=pos.location(f"/requires/{index}"),
-                            code=ErrorCode.UNKNOWN_CONTROL,
-                        )
-                    )
-                else:
-                    graph.add_edge(control.id, dep)
-            for index, kind in enumerate(control.evidence):
-                if kind not in EVIDENCE_KINDS:
-                    self.errors.add(_unknown_kind(kind, pos.location(f"/evidence/{index}")))
-            self._check_checks(control, pos)
-        try:
-            cycle = nx.find_cycle(graph)
-        except nx.NetworkXNoCycle:
-            return
-        path = " -> ".join([edge[0] for edge in cycle] + [cycle[0][0]])
-        first = cycle[0][0]
-        self.errors.add(
-            InputError(
-                f"dependency cycle in `requires`: {path}",
-                location=self.control_positions[first].location("/requires"),
-                code=ErrorCode.CYCLE,
-            )
-        )
-
-    def _compile(
-        self,
-        control: Control,
-        check_id: str,
-        name: str,
-        source: str | None,
-        allowed: frozenset[str],
-        positions: Positions,
-        pointer: str,
-    ) -> None:
-        if source is None:
-            return
-        location = positions.location(pointer)
-        try:
-            expr = compile_expression(source, allowed_variables=allowed)
-        except ExpressionSyntaxError as err:
-            self.errors.add(
-                InputError(
-                    f"invalid CEL in `{name}`: {err.message}",
-                    location=positions.text_location(pointer, err.line, err.column),
-                    code=ErrorCode.CEL,
-                )
-            )
-            return
-        for used in _PARAM_USE.findall(source):
-            spec = control.params.get(used)
-            if spec is None:
-                self.errors.add(
-                    InputError(
-                        f"`{name}` uses params.{used}, which {control.id} does not declare "
-                        f"(declared: {', '.join(sorted(control.params)) or 'none'})",
-                        location=location,
-                        code=ErrorCode.PARAM,
-                    )
-                )
-        self.expressions[(control.id, check_id, name)] = expr
-
-    def _check_checks(self, control: Control, pos: Positions) -> None:
-        self._compile(
-            control,
-            "",
-            "applies_if",
-            control.applies_if,
-            WORKFLOW_VARS,
-            pos,
-            "/applies_if",
-        )
-        seen: set[str] = set()
-        for index, check in enumerate(control.checks):
-            base = f"/checks/{index}"
-            if check.id in seen:
-                self.errors.add(
-                    InputError(
-                        f"check id {check.id!r} is used twice in {control.id}",
-                        location=pos.location(base + "/id"),
-                        code=ErrorCode.DUPLICATE,
-                    )
-                )
-            seen.add(check.id)
-            for pointer, kind in check.evidence_kinds():
-                if kind not in EVIDENCE_KINDS:
-                    self.errors.add(_unknown_kind(kind, pos.location(f"{base}/{pointer}")))
-            for condition in check.conditions():
-                self._compile(
-                    control,
-                    check.id,
-                    condition.name,
-                    condition.source,
-                    COVER_VARS if condition.sees_covered else RECORD_VARS,
-                    pos,
-                    base + condition.pointer,
-                )
-            for ref in check.field_refs():
-                kind_model = EVIDENCE_KINDS.get(ref.kind)
-                if kind_model is not None and ref.field not in kind_model.model_fields:
-                    self.errors.add(
-                        InputError(
-                            f"{ref.kind} has no field {ref.field!r} (fields: {', '.join(sorted(kind_model.model_fields))})",
-                            location=pos.location(f"{base}/{ref.pointer}"),
-                            code=ErrorCode.FIELD,
-                        )
-                    )
-            for name, value in check.param_refs():
-                if (
-                    isinstance(value, str)
-                    and value.startswith("$")
-                    and value[1:] not in control.params
-                ):
-                    self.errors.add(
-                        InputError(
-                            f"`{name}` refers to ${value[1:]}, which {control.id} does not declare "
-                            f"(declared: {', '.join(sorted(control.params)) or 'none'})",
-                            location=pos.location(f"{base}/{name}"),
-                            code=ErrorCode.PARAM,
-                        )
-                    )
-
-    def _check_classes(self) -> None:
-        for risk in self.classes.values():
-            pos = self.class_positions[risk.id]
-            if risk.extends is not None:
-                parent = self.classes.get(risk.extends)
-                if parent is None:
-                    self.errors.add(
-                        InputError(
-                            f"risk class {risk.id} extends unknown class {risk.extends!r} "
-                            f"(known: {', '.join(sorted(self.classes))})",
-                            location=pos.location("/extends"),
-                            code=ErrorCode.UNKNOWN_CLASS,
-                        )
-                    )
-                elif parent.level >= risk.level:
-                    self.errors.add(
-                        InputError(
-                            f"risk class {risk.id} (level {risk.level}) extends {parent.id}, whose level "
-                            f"{parent.level} is not lower",
-                            location=pos.location("/extends"),
-                            code=ErrorCode.CLASS,
-                        )
-                    )
-            for index, control_id in enumerate(risk.controls):
-                if control_id not in self.controls:
-                    self.errors.add(
-                        InputError(
-                            f"risk class {risk.id} requires unknown control {control_id!r}",
-                            location=pos.location(f"/controls/{index}"),
-                            code=ErrorCode.UNKNOWN_CONTROL,
-                        )
-                    )
-            tables = [("/params", risk.params)]
-            if risk.hypercare is not None:
-                tables.append(("/hypercare/params", risk.hypercare.params))
-                for index, control_id in enumerate(risk.hypercare.controls):
-                    if control_id not in self.controls:
-                        self.errors.add(
-                            InputError(
-                                f"hypercare of {risk.id} requires unknown control {control_id!r}",
-                                location=pos.location(f"/hypercare/controls/{index}"),
-                                code=ErrorCode.UNKNOWN_CONTROL,
-                            )
-                        )
-            for prefix, table in tables:
-                for control_id, values in table.items():
-                    control = self.controls.get(control_id)
-                    if control is None:
-                        self.errors.add(
-                            InputError(
-                                f"parameters for unknown control {control_id!r}",
-                                location=pos.key_location(f"{prefix}/{control_id}"),
-                                code=ErrorCode.UNKNOWN_CONTROL,
-                            )
-                        )
-                        continue
-                    for name, value in values.items():
-                        where = f"{prefix}/{control_id}/{name}"
-                        self.sources[f"param:{risk.id}{where}"] = _pointer(pos, where)
-                        spec = control.params.get(name)
-                        if spec is None:
-                            self.errors.add(
-                                InputError(
-                                    f"{control_id} has no parameter {name!r} "
-                                    f"(declared: {', '.join(sorted(control.params)) or 'none'})",
-                                    location=pos.key_location(where),
-                                    code=ErrorCode.PARAM,
-                                )
-                            )
-                            continue
-                        problem = param_type_problem(spec, value)
-                        if problem:
-                            self.errors.add(
-                                InputError(
-                                    problem, location=pos.location(where), code=ErrorCode.PARAM
-                                )
-                            )
-        self._check_extends_cycles()
-
-    def _check_extends_cycles(self) -> None:
-        graph: nx.DiGraph = nx.DiGraph()
-        for risk in self.classes.values():
-            if risk.extends in self.classes:
-                graph.add_edge(risk.id, risk.extends)
-        try:
-            cycle = nx.find_cycle(graph)
-        except nx.NetworkXNoCycle:
-            return
-        path = " -> ".join([edge[0] for edge in cycle] + [cycle[0][0]])
-        self.errors.add(
-            InputError(
-                f"cycle in risk class `extends`: {path}",
-                location=self.class_positions[cycle[0][0]].location("/extends"),
-                code=ErrorCode.CYCLE,
+        check_policies(
+            Policies(
+                self.controls,
+                self.control_positions,
+                self.classes,
+                self.class_positions,
+                self.sources,
+                self.expressions,
+                self.errors,
             )
         )
 
@@ -534,7 +303,7 @@ class _Loader:
                     )
                 continue
             workflows[workflow.id] = workflow
-            self.sources[f"workflow:{workflow.id}"] = _pointer(sub, "")
+            self.sources[f"workflow:{workflow.id}"] = source_pointer(sub, "")
         if not workflows and not self.errors.errors:
             self.errors.add(
                 InputError(
@@ -576,7 +345,7 @@ class _Loader:
                 )
                 continue
             waivers[waiver.id] = waiver
-            self.sources[f"waiver:{waiver.id}"] = _pointer(sub, "")
+            self.sources[f"waiver:{waiver.id}"] = source_pointer(sub, "")
         return tuple(waivers[key] for key in sorted(waivers))
 
     # -- evidence --------------------------------------------------------------------
@@ -661,41 +430,3 @@ class _Loader:
             expressions=self.expressions,
             sources=self.sources,
         )
-
-
-def _pointer(positions: Positions, pointer: str) -> SourcePointer:
-    loc = positions.location(pointer)
-    return SourcePointer(file=loc.file, line=loc.line, column=loc.column)
-
-
-def _unknown_kind(kind: str, location: Location) -> InputError:
-    return InputError(
-        f"unknown evidence kind {kind!r} (expected one of: {', '.join(sorted(EVIDENCE_KINDS))})",
-        location=location,
-        code=ErrorCode.UNKNOWN_KIND,
-    )
-
-
-def param_type_problem(spec: ParamSpec, value: Any) -> str | None:
-    """Why ``value`` does not fit the declared parameter type, or None."""
-    if spec.type == "duration":
-        if not isinstance(value, str):
-            return f"expected a duration like 24h or 5bd, got {value!r}"
-        try:
-            Duration.parse(value)
-        except ValueError as err:
-            return str(err)
-        return None
-    if spec.type == "number" and (isinstance(value, bool) or not isinstance(value, int | float)):
-        return f"expected a number, got {value!r}"
-    if spec.type == "integer" and (isinstance(value, bool) or not isinstance(value, int)):
-        return f"expected an integer, got {value!r}"
-    if spec.type == "boolean" and not isinstance(value, bool):
-        return f"expected true or false, got {value!r}"
-    if spec.type == "string" and not isinstance(value, str):
-        return f"expected a string, got {value!r}"
-    if spec.type == "list" and not (
-        isinstance(value, list) and all(isinstance(v, str) for v in value)
-    ):
-        return f"expected a list of strings, got {value!r}"
-    return None
