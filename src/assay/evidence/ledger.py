@@ -32,6 +32,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+import orjson
 from pydantic import AwareDatetime, Field, ValidationError
 
 from assay.errors import (
@@ -59,23 +60,25 @@ _TEST_SUFFIXES = (".test.yaml", ".test.yml")
 # --- record digests -----------------------------------------------------------------------
 
 
-def _plain(value: Any) -> Any:
+def _instant(value: Any) -> str:
+    # json.dumps calls this only for what JSON has no type for: YAML's unquoted timestamps.
     if isinstance(value, datetime):
         text = value.isoformat()
         return text[:-6] + "Z" if text.endswith("+00:00") else text
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
+    raise TypeError(f"{type(value).__name__} is not a JSON value")
 
 
 def canonical_json(value: Any) -> bytes:
     """The canonical serialisation used for record digests and ledger entries."""
     return json.dumps(
-        _plain(value), sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+        value,
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=True,
+        allow_nan=False,
+        default=_instant,
     ).encode("utf-8")
 
 
@@ -308,8 +311,8 @@ def _record_problems(
             value = raw.data
             if isinstance(value, bytes):
                 try:
-                    value = json.loads(value)
-                except json.JSONDecodeError as err:
+                    value = orjson.loads(value)
+                except orjson.JSONDecodeError as err:
                     problems.append(
                         InputError(f"invalid JSON: {err.msg}", location=Location(display, raw.line))
                     )

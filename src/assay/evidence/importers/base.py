@@ -102,13 +102,6 @@ class Importer(Protocol):
 # --- reading exports ----------------------------------------------------------------------
 
 
-def export_error(file: str, pointer: str, message: str, line: int | None = None) -> InputError:
-    """An error in an export file, at a JSON pointer (and line when known)."""
-    return InputError(
-        message, location=Location(file, line, None, pointer or None), code=ErrorCode.IMPORT
-    )
-
-
 def load_json(export: ExportFile) -> Any:
     """Parse a JSON export; a truncated or malformed file is one error with line and column."""
     check_size(export.data, export.name, MAX_EXPORT_BYTES)
@@ -267,9 +260,3 @@ def iso(moment: datetime) -> str:
 def epoch_ms(value: int) -> datetime:
     """An instant from milliseconds since the epoch (MLflow stores times so)."""
     return datetime.fromtimestamp(value / 1000, tz=UTC)
-
-
-def single_export(files: Sequence[ExportFile], source: str) -> None:
-    """Refuse an empty file list (the CLI requires at least one; the API is told here)."""
-    if not files:
-        raise InputError(f"{source}: no export files given", code=ErrorCode.IMPORT)
