@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cel
 import pytest
 import yaml
 from pydantic import BaseModel
 
-import cel
 from assay.models.duration import Duration
 from assay.models.evidence_kinds import EVIDENCE_KINDS
 from assay.models.policy import (
