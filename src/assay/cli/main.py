@@ -22,6 +22,7 @@ from .._version import __version__
 from ..authoring.explain import explain_control
 from ..errors import AssayError, UsageError
 from ..evaluate import assess, assess_many, utc_now
+from ..evidence.engines.base import EngineName
 from ..fileio import write_atomic
 from ..formats import Format, get_formatter
 from ..formats.github import format_github
@@ -39,8 +40,8 @@ def _as_of(value: str | None) -> datetime:
     return parse_instant(value) if value else utc_now()
 
 
-def _load(project_dir: Path) -> Project:
-    project = load_project(project_dir)
+def _load(project_dir: Path, *, rehash: bool = False, engine: str | None = None) -> Project:
+    project = load_project(project_dir, rehash=rehash, engine=engine)
     # The CLI lives for one run: everything loaded stays alive until exit, so take it out of
     # the cyclic collector's reach (a million records otherwise get rescanned again and again).
     gc.freeze()
@@ -105,6 +106,18 @@ def _parse_formats(formats: Sequence[str], output: Path | None) -> list[tuple[st
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the (single) format without =FILE to this file instead of stdout.",
 )
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Read and hash every evidence file, trusting no file's stat (the evidence cache "
+    "in .assay/ still spares parsing a content it has already validated).",
+)
+@click.option(
+    "--engine",
+    type=click.Choice([e.value for e in EngineName]),
+    help="Where checks run: rows (in memory), duckdb (the evidence store in .assay/). "
+    "Default: $ASSAY_ENGINE, else duckdb for large projects and rows for small ones.",
+)
 @attestation_options
 @signer_options
 def gate(
@@ -115,6 +128,8 @@ def gate(
     release: str | None,
     formats: tuple[str, ...],
     output: Path | None,
+    no_cache: bool,
+    engine: str | None,
     attestation: AttestationOptions,
     signing: SignerOptions,
 ) -> int:
@@ -125,7 +140,7 @@ def gate(
     when = _as_of(as_of)
     if bool(workflows) == all_workflows:
         raise UsageError("give --workflow ID (repeatable) or --all")
-    project = _load(project_dir)
+    project = _load(project_dir, rehash=no_cache, engine=engine)
     ids = list(project.workflows) if all_workflows else list(workflows)
     assessments = assess_many(project, ids, when, release)
     for name, path in targets:

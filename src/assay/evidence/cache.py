@@ -20,7 +20,7 @@ import zlib
 from pathlib import Path
 
 CACHE_DIR_NAME = ".assay"
-STORE_LAYOUT = 1
+STORE_LAYOUT = 2
 """Bumped whenever the store's tables change shape in a way the columns do not show."""
 
 LOCK_TIMEOUT_S = 120.0
@@ -86,17 +86,28 @@ class CacheDir:
         return CacheLock(self.path / "lock")
 
 
+_HELD: dict[str, set[int]] = {}
+"""Per lock file, the ids of this process's CacheLock objects that hold it: a project
+loaded earlier in this process and not closed yet keeps its shared lock, and waiting for
+it to go would wait for ever."""
+
+
 class CacheLock:
     """The advisory lock of a cache folder: shared by readers, held alone by a writer."""
 
     def __init__(self, path: Path):
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        self._key = os.path.realpath(path)
         self.held: str | None = None
 
     def acquire(self, *, exclusive: bool, timeout: float = LOCK_TIMEOUT_S) -> None:
-        """Take the lock (converting one already held); raise LockTimeout after ``timeout``."""
+        """Take the lock (converting one already held); raise LockTimeout after ``timeout``,
+        at once when another lock object of this process holds it and ``exclusive``."""
         import fcntl
 
+        holders = _HELD.setdefault(self._key, set())
+        if exclusive and holders - {id(self)}:
+            raise LockTimeout("the evidence cache is held by this process")
         mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
         deadline = time.monotonic() + timeout
         delay = 0.005
@@ -104,6 +115,7 @@ class CacheLock:
             try:
                 fcntl.flock(self._fd, mode | fcntl.LOCK_NB)
                 self.held = "exclusive" if exclusive else "shared"
+                holders.add(id(self))
                 return
             except BlockingIOError:
                 if time.monotonic() >= deadline:
@@ -117,6 +129,7 @@ class CacheLock:
         if self.held is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             self.held = None
+            _HELD.get(self._key, set()).discard(id(self))
 
     def close(self) -> None:
         """Release the lock and close its file (idempotent)."""

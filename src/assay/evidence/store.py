@@ -30,11 +30,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
 import time
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Union
 
 import msgspec
@@ -46,7 +48,7 @@ from .cache import CacheDir, CacheLock, LockTimeout, ObjectFiles, code_fingerpri
 from .engines.base import EngineBusy, StoreCorrupt
 from .engines.columns import layout_fingerprint
 from .engines.duckdb import BlobInfo, DuckDBEngine, FileEntry, NewBlob, StoredObject
-from .index import Record, SourceFile, validate_json_lines, validate_records
+from .index import EvidenceIndex, Record, SourceFile, validate_json_lines, validate_records
 from .readers import ReaderLimits, reader_for, supported_suffixes
 
 JSON_LINES = (".jsonl", ".ndjson")
@@ -84,6 +86,9 @@ class SyncReport:
     volatile: dict[str, list[Record]] = field(default_factory=dict)
     """Valid files whose records the store cannot hold exactly (non-finite numbers): they
     are read every time and kept in memory."""
+    partial: dict[str, list[Record]] = field(default_factory=dict)
+    """The valid records of files with errors (read this time, never stored): the run fails,
+    but their ids still take part in the duplicate check, as without a store."""
     cached: bool = True
     """False when the store ran in memory (no writable cache folder, or it was busy)."""
 
@@ -134,11 +139,18 @@ class EvidenceStore:
         self.files = list(files)
         self.objects = objects
         self._lock = lock
-        self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        self._scratch: Callable[[], Any] | None = None
         self._rebuild = rebuild
         self.volatile: dict[str, list[Record]] = {}
         self.recovered = False
         """The cache turned out damaged while being read and was rebuilt."""
+        self._load_meta()
+
+    def _load_meta(self) -> None:
+        # Read once while opening: later reads of records touch only the object files (no
+        # query), and the per-workflow file lists are known without one.
+        self.infos = {info.id: info for info in self.engine.blob_infos().values()}
+        self._objects = self.engine.objects()
 
     def _recover(self) -> None:
         """Damage found while reading (a block fails its checksum): rebuild the cache from
@@ -151,6 +163,8 @@ class EvidenceStore:
         self.engine, self.files, self._lock = fresh.engine, fresh.files, fresh._lock
         self.objects = fresh.objects
         self.volatile = fresh.volatile
+        self.infos, self._objects = fresh.infos, fresh._objects
+        fresh._lock = None  # now ours
         self.recovered = True
 
     def close(self) -> None:
@@ -159,7 +173,7 @@ class EvidenceStore:
             self._lock.close()
             self._lock = None
         if self._scratch is not None:
-            self._scratch.cleanup()
+            self._scratch()  # removes the scratch folder (once)
             self._scratch = None
 
     def __enter__(self) -> EvidenceStore:
@@ -179,8 +193,8 @@ class EvidenceStore:
 
     def _batches(self, workflows: Iterable[str] | None) -> list[list[Record]]:
         wanted = set(workflows) if workflows is not None else None
-        infos = {info.id: info for info in self.engine.blob_infos().values()}
-        objects = self.engine.objects()
+        infos = self.infos
+        objects = self._objects
         decoded: dict[int, list[list[Any]]] = {}
         out: list[list[Record]] = []
         for f in self.files:
@@ -208,6 +222,25 @@ class EvidenceStore:
                     ]
                 )
         return out
+
+    def duplicates(self, workflows: set[str]) -> list[AssayError]:
+        """The duplicate records of ``workflows`` the stored files hold, worded as the
+        evidence index words them."""
+        try:
+            rows = self.engine.duplicates()
+        except StoreCorrupt:
+            self._recover()
+            rows = self.engine.duplicates()
+        return [
+            InputError(
+                f"duplicate {kind} id {id_!r} for workflow {workflow!r} "
+                f"(first at {f'{first_path}:{first_line}' if first_line else first_path})",
+                location=Location(path, line, None, pointer or None),
+                code=ErrorCode.DUPLICATE,
+            )
+            for kind, workflow, id_, path, line, pointer, first_path, first_line in rows
+            if workflow in workflows
+        ]
 
     def _rows(self, sha256: str, kind: str, digest: str) -> list[Any]:
         data = self.objects.read(sha256, kind, digest)
@@ -286,15 +319,17 @@ def open_store(
 
             store._rebuild = rebuild
             return store, report
-    scratch = tempfile.TemporaryDirectory(prefix="assay-evidence-")
-    objects = ObjectFiles(Path(scratch.name))
-    engine = DuckDBEngine.open(None, read_only=False, scratch=Path(scratch.name))
+    scratch = Path(tempfile.mkdtemp(prefix="assay-evidence-"))
+    objects = ObjectFiles(scratch)
+    engine = DuckDBEngine.open(None, read_only=False, scratch=scratch)
     engine.create("memory")
     report = SyncReport(cached=False)
     entries, blobs = _plan(items, workflows, limits, {}, {}, True, report, objects, {})
     engine.write(blobs, entries)
     store, report = _opened(engine, report, None, objects)
-    store._scratch = scratch
+    # Removed on close, or when the store is collected unclosed (a project a library user
+    # never closed): quietly, it holds nothing but derived data.
+    store._scratch = weakref.finalize(store, shutil.rmtree, scratch, True)
     return store, report
 
 
@@ -580,6 +615,8 @@ def _plan(
                 report.parsed.append(rel)
                 if errors:
                     report.errors.extend(errors)
+                    if records:
+                        report.partial[rel] = records
                     new_entries.append(FileEntry(rel, *_stat_key(st), checked, 0))
                     continue
                 if suffix not in JSON_LINES and not _round_trips(records):
@@ -605,3 +642,79 @@ def _plan(
         report.files.append(EvidenceFile(rel, path, info.sha256, info.records, info.id))
         new_entries.append(FileEntry(rel, *_stat_key(st), checked, info.id))
     return new_entries, new_blobs
+
+
+class StoredEvidence:
+    """A project's evidence read through the store (an :class:`~.view.EvidenceView`).
+
+    A workflow's records are rebuilt from the object files the first time a check asks
+    for them, indexed as the loader indexes them, and kept for the next few workflows; a
+    gate of one workflow never reads another's rows. Holds the store (and with it the
+    cache's shared lock) open until :meth:`close`.
+    """
+
+    KEEP = 8
+    """Workflows whose records stay in memory (a fleet is assessed one workflow at a time)."""
+
+    def __init__(self, store: EvidenceStore, report: SyncReport):
+        self.store = store
+        self.report = report
+        self._indexes: dict[str, EvidenceIndex] = {}
+        self._files: dict[str, set[str]] | None = None
+
+    @property
+    def files(self) -> list[EvidenceFile]:
+        return self.store.files
+
+    def _index(self, workflow: str) -> EvidenceIndex:
+        index = self._indexes.pop(workflow, None)
+        if index is None:
+            index = EvidenceIndex(self.store.batches([workflow]))
+            while len(self._indexes) >= self.KEEP:
+                del self._indexes[next(iter(self._indexes))]
+        self._indexes[workflow] = index  # most recently used last
+        return index
+
+    def records(self, workflow: str, kind: str) -> Sequence[Record]:
+        return self._index(workflow).records(workflow, kind)
+
+    def by_key(self, workflow: str, kind: str, field: str) -> dict[Any, list[Record]]:
+        return self._index(workflow).by_key(workflow, kind, field)
+
+    def files_of(self, workflow: str) -> set[str]:
+        if self._files is None:
+            owners: dict[str, set[str]] = {}
+            for f in self.store.files:
+                if f.blob:
+                    workflows: Iterable[str] = self.store.infos[f.blob].workflows
+                else:
+                    workflows = {r.data.workflow for r in self.store.volatile.get(f.path, ())}
+                for owner in workflows:
+                    owners.setdefault(owner, set()).add(f.path)
+            self._files = owners
+        return set(self._files.get(workflow, ()))
+
+    def __len__(self) -> int:
+        return sum(f.records for f in self.store.files)
+
+    def duplicates(self, workflows: set[str]) -> list[AssayError]:
+        """Every record whose (workflow, kind, id) an earlier record already has. Workflows
+        with records the store does not hold (non-finite numbers, or the valid part of a
+        file with errors) are compared in memory, exactly as without a store."""
+        held = [*self.report.volatile.values(), *self.report.partial.values()]
+        loose = {r.data.workflow for records in held for r in records}
+        errors = self.store.duplicates(workflows - loose)
+        if loose:
+            batches = self.store.batches(loose)
+            batches += [
+                [r for r in records if r.data.workflow in loose]
+                for records in self.report.partial.values()
+            ]
+            batches = [b for b in batches if b]
+            batches.sort(key=lambda batch: PurePosixPath(batch[0].source.path))
+            errors += EvidenceIndex(batches).duplicates
+        return errors
+
+    def close(self) -> None:
+        self._indexes.clear()
+        self.store.close()

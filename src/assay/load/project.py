@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -18,7 +19,16 @@ from typing import Any
 from ..cel import (
     Expression,
 )
-from ..errors import AssayError, ErrorCode, ErrorCollector, InputError, InputErrors, Location
+from ..errors import (
+    AssayError,
+    ErrorCode,
+    ErrorCollector,
+    InputError,
+    InputErrors,
+    Location,
+    UsageError,
+)
+from ..evidence.engines.base import EngineName
 from ..evidence.index import (
     EvidenceIndex,
     Record,
@@ -27,6 +37,7 @@ from ..evidence.index import (
     validate_records,
 )
 from ..evidence.readers import ReaderLimits, reader_for, supported_suffixes
+from ..evidence.view import EvidenceView
 from ..models.assessment import SourcePointer
 from ..models.config import ProjectConfig
 from ..models.policy import (
@@ -48,6 +59,12 @@ from .discover import (
     relative,
 )
 
+STORE_MIN_BYTES = 8 << 20
+"""Evidence size from which a project on disk goes through the evidence store unless told
+otherwise. Below it, reading the files directly is faster than opening (or, the first
+time, filling) a database: the examples load in 0.18 s directly, 0.23 s from a warm
+store and 1.2 s building it."""
+
 YAML_SUFFIXES = (".yaml", ".yml")
 TEST_SUFFIXES = (".test.yaml", ".test.yml")
 JSON_LINES = (".jsonl", ".ndjson")
@@ -64,7 +81,9 @@ class Project:
     classes: dict[str, RiskClass]
     workflows: dict[str, Workflow]
     waivers: tuple[Waiver, ...]
-    evidence: EvidenceIndex
+    evidence: EvidenceView
+    """Records by workflow and kind: all in memory for a project held in memory; read from
+    the evidence store (the ``.assay/`` cache) workflow by workflow for one on disk."""
     expressions: dict[tuple[str, str, str], Expression]
     """Compiled CEL by (control id, check id or "", field)."""
     sources: dict[str, SourcePointer]
@@ -73,6 +92,19 @@ class Project:
 
     def source(self, key: str) -> SourcePointer:
         return self.sources.get(key, SourcePointer(file="<unknown>"))
+
+    def close(self) -> None:
+        """Release the evidence store (its cache lock) of a project loaded from disk; a
+        closed project can no longer read records. Idempotent."""
+        close = getattr(self.evidence, "close", None)
+        if close is not None:
+            close()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _discover(
@@ -111,8 +143,16 @@ def _discover(
     return sorted(found, key=PurePosixPath)
 
 
-def load_project(root: str | Path) -> Project:
+def load_project(
+    root: str | Path, *, rehash: bool = False, engine: EngineName | str | None = None
+) -> Project:
     """Load and validate every input of the project at ``root``.
+
+    With the ``duckdb`` engine evidence goes through the project's evidence store
+    (``.assay/``, safe to delete): a file whose stat is unchanged since the last run is not
+    read again. ``rehash`` reads and hashes every evidence file regardless (``--no-cache``,
+    and every audit pack). With ``rows`` every record is read into memory. None chooses
+    by size: the store from :data:`STORE_MIN_BYTES` of evidence.
 
     Raises :class:`InputErrors` listing every problem, each with file, line and column.
     """
@@ -121,7 +161,7 @@ def load_project(root: str | Path) -> Project:
         raise InputError(
             "project folder does not exist", location=Location(str(root)), code=ErrorCode.IO
         )
-    return load_source(DiskSource(root))
+    return load_source(DiskSource(root), rehash=rehash, engine=engine)
 
 
 def load_files(files: Mapping[str, bytes], root: str | Path | None = None) -> Project:
@@ -130,18 +170,47 @@ def load_files(files: Mapping[str, bytes], root: str | Path | None = None) -> Pr
     return load_source(MemorySource(files, Path(root) if root is not None else None))
 
 
-def load_source(source: FileSource) -> Project:
-    """Load and validate every input of the project that ``source`` holds."""
+def load_source(
+    source: FileSource, *, rehash: bool = False, engine: EngineName | str | None = None
+) -> Project:
+    """Load and validate every input of the project that ``source`` holds (a project in
+    memory always uses the ``rows`` engine)."""
     config, config_file = load_config(source)
-    loader = _Loader(source, config)
+    loader = _Loader(source, config, rehash=rehash, engine=_engine(engine))
     if config_file is not None:
         loader.files.append(config_file)
     return loader.load()
 
 
+ENGINE_VARIABLE = "ASSAY_ENGINE"
+"""The environment variable that picks the engine when neither the caller nor the
+command line does (lets a CI run, or the test suite, exercise one engine throughout)."""
+
+
+def _engine(name: EngineName | str | None) -> EngineName | None:
+    if name is None:
+        name = os.environ.get(ENGINE_VARIABLE) or None
+    if name is None or isinstance(name, EngineName):
+        return name
+    try:
+        return EngineName(name)
+    except ValueError:
+        known = ", ".join(e.value for e in EngineName)
+        raise UsageError(f"unknown engine {name!r} (known: {known})") from None
+
+
 class _Loader:
-    def __init__(self, source: FileSource, config: ProjectConfig):
+    def __init__(
+        self,
+        source: FileSource,
+        config: ProjectConfig,
+        *,
+        rehash: bool = False,
+        engine: EngineName | None = None,
+    ):
         self.source = source
+        self.rehash = rehash
+        self.engine = engine
         self.root = source.root
         self.config = config
         self.errors = ErrorCollector()
@@ -349,7 +418,7 @@ class _Loader:
         return tuple(waivers[key] for key in sorted(waivers))
 
     # -- evidence --------------------------------------------------------------------
-    def load_evidence(self, workflows: set[str]) -> EvidenceIndex:
+    def load_evidence(self, workflows: set[str]) -> EvidenceView:
         # Loading allocates millions of long-lived objects and no garbage cycles: pausing the
         # cyclic collector meanwhile avoids repeated full scans of everything loaded so far.
         enabled = gc.isenabled()
@@ -360,12 +429,11 @@ class _Loader:
             if enabled:
                 gc.enable()
 
-    def _load_evidence(self, workflows: set[str]) -> EvidenceIndex:
+    def _load_evidence(self, workflows: set[str]) -> EvidenceView:
         limits = ReaderLimits(self.config.max_yaml_bytes, self.config.max_evidence_bytes)
         paths = _discover(
             self.source, self.config.evidence, None, "evidence", self.errors, required=True
         )
-        batches: list[list[Record]] = []
         if not paths and all(self.source.kind(e) == "folder" for e in self.config.evidence):
             self.errors.add(
                 InputError(
@@ -374,6 +442,53 @@ class _Loader:
                     code=ErrorCode.EMPTY,
                 )
             )
+        if isinstance(self.source, DiskSource) and self._stored(paths):
+            return self._load_stored(paths, workflows, limits)
+        return self._load_in_memory(paths, workflows, limits)
+
+    def _stored(self, paths: list[str]) -> bool:
+        """Whether the evidence goes through the store: asked for, or large enough."""
+        if self.engine is not None:
+            return self.engine is not EngineName.ROWS
+        total = 0
+        for rel in paths:
+            try:
+                total += (self.root / rel).stat().st_size
+            except OSError:
+                continue  # reported when read
+            if total >= STORE_MIN_BYTES:
+                return True
+        return False
+
+    def _load_stored(
+        self, paths: list[str], workflows: set[str], limits: ReaderLimits
+    ) -> EvidenceView:
+        """A project on disk: evidence through the store. Every file is checked (stat, or
+        hash), changed ones validated as below, and no record is rebuilt yet."""
+        from ..evidence.cache import CacheDir
+        from ..evidence.store import StoredEvidence, open_store
+
+        store, report = open_store(
+            self.root,
+            [self.root / rel for rel in paths],
+            workflows,
+            limits,
+            cache=CacheDir.for_project(self.root),
+            rehash=self.rehash,
+        )
+        evidence = StoredEvidence(store, report)
+        self.errors.extend(report.errors)
+        for f in report.files:
+            self.files.append(ProjectFile(f.path, "evidence", f.sha256, self.source, f.records))
+        self.errors.extend(evidence.duplicates(workflows))
+        return evidence
+
+    def _load_in_memory(
+        self, paths: list[str], workflows: set[str], limits: ReaderLimits
+    ) -> EvidenceView:
+        """A project in memory (policy tests, a pack's re-assessment): every record read,
+        validated and indexed here, in memory."""
+        batches: list[list[Record]] = []
         for rel in paths:
             suffix = PurePosixPath(rel).suffix
             reader = reader_for(suffix)
@@ -417,7 +532,11 @@ class _Loader:
             self.errors.errors = [e for e in self.errors.errors if e.code != "UNKNOWN-CONTROL"]
         self.errors.raise_if_any()
         evidence = self.load_evidence(set(workflows))
-        self.errors.raise_if_any()
+        if self.errors.errors:
+            close = getattr(evidence, "close", None)
+            if close is not None:
+                close()
+            self.errors.raise_if_any()
         return Project(
             root=self.root,
             config=self.config,

@@ -1,0 +1,196 @@
+"""Loading through the evidence store: the same project, the same errors, one workflow's
+rows only, and nothing held once the project is closed."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from projectkit import WF, Kit, check, control, drift, incident, risk_class, workflow
+
+from assay.errors import InputErrors
+from assay.evaluate import assess
+from assay.evidence.cache import CacheDir
+from assay.evidence.index import EvidenceIndex
+from assay.evidence.store import StoredEvidence
+from assay.load.project import STORE_MIN_BYTES, Project, load_project
+from assay.models.time import parse_instant
+
+ROOT = Path(__file__).resolve().parents[2]
+AS_OF = parse_instant("2026-11-20T12:00:00Z")
+
+
+def setup(kit: Kit, workflows: list[str] = [WF], **evidence: object) -> Kit:  # noqa: B006
+    """A valid project: one control counting drift runs, one class, the workflows."""
+    return kit.setup(
+        controls=[control("C-1", check("present", "drift_log", min=1))],
+        classes=[risk_class("high", 3, ["C-1"])],
+        workflows=[workflow(w) for w in workflows],
+        **evidence,  # type: ignore[arg-type]
+    )
+
+
+def _copy(project: str, tmp_path: Path) -> Path:
+    root = tmp_path / Path(project).name
+    shutil.copytree(ROOT / project, root, symlinks=False, ignore=shutil.ignore_patterns(".assay"))
+    return root
+
+
+def _stored(project: Project) -> StoredEvidence:
+    assert isinstance(project.evidence, StoredEvidence)
+    return project.evidence
+
+
+def _errors(root: Path, engine: str) -> list[tuple[str | None, int | None, str | None, str]]:
+    with pytest.raises(InputErrors) as caught:
+        load_project(root, engine=engine).close()
+    return [
+        (e.location.file, e.location.line, e.location.pointer, e.message)
+        for e in caught.value.errors
+    ]
+
+
+def age(root: Path) -> None:
+    """Move every evidence file's mtime into the past: its stat can be trusted next time."""
+    for path in (root / "evidence").rglob("*"):
+        if path.is_file():
+            st = path.stat()
+            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns - 60_000_000_000))
+
+
+@pytest.mark.parametrize(
+    ("project", "as_of"),
+    [
+        ("examples", AS_OF),
+        ("tests/scenarios/basic", parse_instant("2026-06-01T00:00:00Z")),
+        ("tests/scenarios/hypercare-waivers", parse_instant("2026-06-01T00:00:00Z")),
+    ],
+)
+def test_the_store_gives_the_assessments_of_the_rows_engine(
+    project: str, as_of: object, tmp_path: Path
+) -> None:
+    root = _copy(project, tmp_path)
+    rows = load_project(root, engine="rows")
+    assert isinstance(rows.evidence, EvidenceIndex)
+    expected = [assess(rows, w, as_of).model_dump_json() for w in rows.workflows]  # type: ignore[arg-type]
+    for run in ("cold", "warm"):
+        with load_project(root, engine="duckdb") as stored:
+            assert stored.files == rows.files, run
+            assert len(stored.evidence) == len(rows.evidence)
+            got = [assess(stored, w, as_of).model_dump_json() for w in stored.workflows]  # type: ignore[arg-type]
+            assert got == expected, run
+
+
+def test_one_workflow_rebuilds_that_workflows_records_only(kit: Kit) -> None:
+    setup(kit, ["a", "b"])
+    kit.dump("evidence/a.jsonl", [drift("d1", "2026-05-01T00:00:00Z", workflow="a")])
+    kit.dump("evidence/b.jsonl", [drift("d2", "2026-05-02T00:00:00Z", workflow="b")])
+    with load_project(kit.root, engine="duckdb") as project:
+        evidence = _stored(project)
+        assert [r.id for r in evidence.records("b", "drift_log")] == ["d2"]
+        assert set(evidence._indexes) == {"b"}
+        assert evidence.files_of("a") == {"evidence/a.jsonl"}
+        assert set(evidence._indexes) == {"b"}  # the file list needs no records
+
+
+def test_the_engine_is_chosen_by_size_unless_asked(kit: Kit) -> None:
+    setup(kit, evidence=[drift("d1", "2026-05-01T00:00:00Z")])
+    assert isinstance(load_project(kit.root).evidence, EvidenceIndex)
+    assert not (kit.root / ".assay").exists()
+    padding = json.dumps(drift("pad", "2026-05-01T00:00:00Z", segment="x" * 1000)) + "\n"
+    lines = [
+        padding.replace('"pad"', f'"pad-{i}"') for i in range(STORE_MIN_BYTES // len(padding) + 1)
+    ]
+    kit.write("evidence/big.jsonl", "".join(lines))
+    with load_project(kit.root) as project:
+        assert isinstance(project.evidence, StoredEvidence)
+    assert isinstance(load_project(kit.root, engine="rows").evidence, EvidenceIndex)
+
+
+def test_duplicates_are_reported_as_without_the_store(kit: Kit) -> None:
+    setup(kit)
+    kit.dump(
+        "evidence/one.jsonl",
+        [drift("d1", "2026-05-01T00:00:00Z"), drift("d2", "2026-05-02T00:00:00Z")],
+    )
+    kit.dump("evidence/sub/two.jsonl", [drift("d2", "2026-05-03T00:00:00Z")])
+    # Folders sort before their siblings by path component ("sub" < "sub-z.jsonl"), not
+    # by the text ("sub-" < "sub/"): which record comes first depends on it.
+    kit.dump("evidence/sub-z.jsonl", [drift("d2", "2026-05-04T00:00:00Z")])
+    shutil.copy(kit.root / "evidence/one.jsonl", kit.root / "evidence/one-copy.jsonl")
+    kit.dump("evidence/inc.json", [incident("I1", "2026-05-01T00:00:00Z")] * 2)
+    expected = _errors(kit.root, "rows")
+    assert len(expected) == 5
+    assert any(
+        "sub-z.jsonl" in str(e) and "first at evidence/sub/two.jsonl" in str(e) for e in expected
+    )
+    for _ in ("cold", "warm"):
+        assert _errors(kit.root, "duckdb") == expected
+    age(kit.root)
+    # A rename changes which record comes first: the duplicates are worked out again.
+    (kit.root / "evidence/one-copy.jsonl").rename(kit.root / "evidence/a-copy.jsonl")
+    assert _errors(kit.root, "duckdb") == _errors(kit.root, "rows")
+    # Gone again: the project loads.
+    (kit.root / "evidence/a-copy.jsonl").unlink()
+    (kit.root / "evidence/sub/two.jsonl").unlink()
+    (kit.root / "evidence/sub-z.jsonl").unlink()
+    kit.dump("evidence/inc.json", [incident("I1", "2026-05-01T00:00:00Z")])
+    load_project(kit.root, engine="duckdb").close()
+
+
+def test_a_file_with_errors_still_takes_part_in_the_duplicate_check(kit: Kit) -> None:
+    setup(kit, evidence=[drift("d1", "2026-05-01T00:00:00Z")])
+    kit.write(
+        "evidence/bad.jsonl",
+        json.dumps(drift("d1", "2026-05-02T00:00:00Z"))
+        + "\n"
+        + json.dumps(drift("d9", "2026-05-02T00:00:00Z", value="high"))
+        + "\n",
+    )
+    expected = _errors(kit.root, "rows")
+    assert any("duplicate" in message for *_, message in expected)
+    assert _errors(kit.root, "duckdb") == expected
+
+
+def test_no_cache_rehashes_every_file(kit: Kit) -> None:
+    setup(kit, evidence=[drift("d1", "2026-05-01T00:00:00Z")])
+    kit.dump("evidence/more.jsonl", [drift("d2", "2026-05-02T00:00:00Z")])
+    load_project(kit.root, engine="duckdb").close()
+    age(kit.root)
+    load_project(kit.root, engine="duckdb").close()  # the stats are trusted from now on
+    with load_project(kit.root, engine="duckdb") as project:
+        assert _stored(project).report.hashed == []
+    with load_project(kit.root, engine="duckdb", rehash=True) as project:
+        report = _stored(project).report
+        assert sorted(report.hashed) == ["evidence/more.jsonl", "evidence/records.jsonl"]
+        assert report.parsed == []
+
+
+def test_a_closed_project_holds_no_lock(kit: Kit) -> None:
+    setup(kit, evidence=[drift("d1", "2026-05-01T00:00:00Z")])
+    project = load_project(kit.root, engine="duckdb")
+    lock = CacheDir.for_project(kit.root).lock()
+    try:
+        with pytest.raises(Exception, match="held by this process"):
+            lock.acquire(exclusive=True, timeout=0.1)
+        project.close()
+        project.close()  # idempotent
+        lock.acquire(exclusive=True, timeout=0.1)
+    finally:
+        lock.close()
+
+
+def test_a_second_load_while_the_first_is_open_does_not_wait(kit: Kit) -> None:
+    """A library user who never closes a project: the next load after a change runs
+    without the cache (the first still holds it) instead of waiting for the lock."""
+    setup(kit, evidence=[drift("d1", "2026-05-01T00:00:00Z")])
+    first = load_project(kit.root, engine="duckdb")
+    kit.dump("evidence/more.jsonl", [drift("d2", "2026-05-02T00:00:00Z")])
+    with load_project(kit.root, engine="duckdb") as second:
+        assert _stored(second).report.cached is False
+        assert [r.id for r in second.evidence.records(WF, "drift_log")] == ["d1", "d2"]
+    assert [r.id for r in first.evidence.records(WF, "drift_log")] == ["d1"]
+    first.close()
