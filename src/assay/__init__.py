@@ -8,11 +8,13 @@ The library API does everything the CLI does::
     pdf = assay.build_pack(assessment, project, signer=assay.Signer.from_pkcs12(path, b"..."))
     report = assay.verify_pack(pdf, trust=[ca_pem], reassess=True)
 
-Pack names are imported lazily: the PDF stack is heavy and the gate does not need it.
+Every name but the version and the errors is imported on first use: ``assay --version``
+and the gate's start must not pay for the models, the CEL engine or the PDF stack.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
@@ -25,16 +27,33 @@ from .errors import (
     UsageError,
     VerificationError,
 )
-from .evaluate import assess
-from .formats import Format, get_formatter
-from .load import Project, ProjectFile, load_files, load_project
-from .models.assessment import Assessment, Verdict, fleet_exit_code
-from .resolve import resolved_policy
 
 if TYPE_CHECKING:
+    from .evaluate import assess
+    from .formats import Format, get_formatter
+    from .load import Project, ProjectFile, load_files, load_project
+    from .models.assessment import Assessment, Verdict, fleet_exit_code
     from .pack import Signer, VerifyReport, build_pack, render_html, verify_pack
+    from .resolve import resolved_policy
 
-_LAZY = {"Signer", "VerifyReport", "build_pack", "render_html", "verify_pack"}
+_LAZY = {
+    "Assessment": ".models.assessment",
+    "Format": ".formats",
+    "Project": ".load",
+    "ProjectFile": ".load",
+    "Signer": ".pack",
+    "Verdict": ".models.assessment",
+    "VerifyReport": ".pack",
+    "assess": ".evaluate",
+    "build_pack": ".pack",
+    "fleet_exit_code": ".models.assessment",
+    "get_formatter": ".formats",
+    "load_files": ".load",
+    "load_project": ".load",
+    "render_html": ".pack",
+    "resolved_policy": ".resolve",
+    "verify_pack": ".pack",
+}
 
 __all__ = [
     "AssayError",
@@ -65,8 +84,13 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        from . import pack
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'assay' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # once imported, an ordinary attribute
+    return value
 
-        return getattr(pack, name)
-    raise AttributeError(f"module 'assay' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -9,38 +9,108 @@ traceback; an unexpected exception also exits 2 (the gate fails closed).
 from __future__ import annotations
 
 import gc
+import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from .. import graph as graph_mod
 from .._version import __version__
-from ..authoring.explain import explain_control
 from ..errors import AssayError, UsageError
-from ..evaluate import assess, assess_many, utc_now
 from ..evidence.engines.base import EngineName
 from ..fileio import write_atomic
-from ..formats import Format, get_formatter
-from ..formats.github import format_github
-from ..formats.lint import LINT_FORMATTERS, LintFormat
-from ..load.project import Project, load_project
-from ..models.assessment import Assessment, fleet_exit_code
-from ..models.time import parse_instant
 from .options import as_of_option, project_option
 from .signing import AttestationOptions, SignerOptions, attestation_options, signer_options
 
-FORMAT_NAMES = [f.value for f in Format]
+if TYPE_CHECKING:
+    from ..load.project import Project
+
+# Start-up matters (`assay --version`, every gate in CI): this module imports only click
+# and what its options need. The library (models, CEL, the evidence engines) is imported by
+# the command that runs, and the commands of other modules when they are invoked.
+
+
+def _format_names() -> str:
+    from ..formats import Format
+
+    return ", ".join(f.value for f in Format)
+
+
+class _LazyHelp(click.Option):
+    """An option whose help text is worked out when help is shown (it names the output
+    formats, which live with the models)."""
+
+    def __init__(self, *args: Any, lazy_help: Callable[[], str], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._lazy_help = lazy_help
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        self.help = self._lazy_help()
+        return super().get_help_record(ctx)
+
+
+class _LazyChoice(click.Choice):  # type: ignore[type-arg]
+    """A choice whose values are looked up on first use."""
+
+    def __init__(self, load: Callable[[], Sequence[str]]):
+        self._load = load
+        self._values: tuple[str, ...] | None = None
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        if self._values is None:
+            self._values = tuple(self._load())
+        return self._values
+
+    @choices.setter
+    def choices(self, value: Sequence[str]) -> None:
+        pass  # set by click.Choice.__init__; the values come from the loader
+
+
+def _lint_formats() -> list[str]:
+    from ..formats.lint import LintFormat
+
+    return [f.value for f in LintFormat]
+
+
+class _LazyGroup(click.Group):
+    """A group whose commands of other modules are imported when invoked (or listed)."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.lazy: dict[str, tuple[str, str]] = {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in self.lazy:
+            module, attr = self.lazy[cmd_name]
+            try:
+                command = getattr(importlib.import_module(module, __package__), attr)
+            except ImportError:
+                return None  # an optional dependency is missing: as if not there
+            assert isinstance(command, click.Command)
+            self.add_command(command, cmd_name)
+        return command
 
 
 def _as_of(value: str | None) -> datetime:
+    from ..evaluate import utc_now
+    from ..models.time import parse_instant
+
     return parse_instant(value) if value else utc_now()
 
 
 def _load(project_dir: Path, *, rehash: bool = False, engine: str | None = None) -> Project:
+    from ..load.project import load_project
+
     project = load_project(project_dir, rehash=rehash, engine=engine)
     # The CLI lives for one run: everything loaded stays alive until exit, so take it out of
     # the cyclic collector's reach (a million records otherwise get rescanned again and again).
@@ -48,13 +118,15 @@ def _load(project_dir: Path, *, rehash: bool = False, engine: str | None = None)
     return project
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="assay")
 def cli() -> None:
     """Assay: policy-as-code compliance for AI workflows in production."""
 
 
 def _parse_formats(formats: Sequence[str], output: Path | None) -> list[tuple[str, Path | None]]:
+    from ..formats import get_formatter
+
     targets: list[tuple[str, Path | None]] = []
     to_stdout = 0
     for item in formats or ("text",):
@@ -98,7 +170,10 @@ def _parse_formats(formats: Sequence[str], output: Path | None) -> list[tuple[st
     "formats",
     multiple=True,
     metavar="FORMAT[=FILE]",
-    help=f"Output format, optionally with a file; repeatable. One of: {', '.join(FORMAT_NAMES)}.",
+    cls=_LazyHelp,
+    lazy_help=lambda: (
+        f"Output format, optionally with a file; repeatable. One of: {_format_names()}."
+    ),
 )
 @click.option(
     "--output",
@@ -134,6 +209,11 @@ def gate(
     signing: SignerOptions,
 ) -> int:
     """Pass or fail a release: exit 0 compliant, 1 non-compliant, 2 input error."""
+    from ..evaluate import assess_many
+    from ..formats import Format, get_formatter
+    from ..formats.github import format_github
+    from ..models.assessment import fleet_exit_code
+
     if signing.given and attestation.path is None:
         raise UsageError("a signing key is for --attestation FILE; the gate itself signs nothing")
     targets = _parse_formats(formats, output)
@@ -174,6 +254,10 @@ def explain(
     control_id: str, project_dir: Path, workflow: str | None, as_of: str | None, release: str | None
 ) -> int:
     """What CONTROL requires, its parameters, dependencies and last verdict."""
+    from ..authoring.explain import explain_control
+    from ..evaluate import assess
+    from ..models.assessment import Assessment
+
     project = _load(project_dir)
     if control_id not in project.controls:
         raise UsageError(f"unknown control {control_id!r} (known: {', '.join(project.controls)})")
@@ -198,6 +282,9 @@ def graph_command(
     project_dir: Path, workflow: str | None, as_of: str | None, fmt: str, output: Path | None
 ) -> int:
     """The control dependency graph as a text tree, Graphviz DOT or SVG."""
+    from .. import graph as graph_mod
+    from ..evaluate import assess
+
     project = _load(project_dir)
     statuses: dict[str, str] | None = None
     controls = list(project.controls.values())
@@ -225,7 +312,7 @@ def graph_command(
     return 0
 
 
-@cli.group()
+@cli.group(cls=_LazyGroup)
 def policy() -> None:
     """Work on policies: lint them, test them."""
 
@@ -235,7 +322,7 @@ def policy() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice([f.value for f in LintFormat]),
+    type=_LazyChoice(_lint_formats),
     default="text",
     show_default=True,
     help="Report format.",
@@ -244,6 +331,7 @@ def policy() -> None:
 def policy_lint(project_dir: Path, fmt: str, strict: bool) -> int:
     """Check policies for errors and for what a reviewer would flag."""
     from ..authoring.lint import lint_project
+    from ..formats.lint import LINT_FORMATTERS, LintFormat
 
     findings = lint_project(project_dir)
     click.echo(LINT_FORMATTERS[LintFormat(fmt)](findings), nl=False)
@@ -269,26 +357,22 @@ def evidence_validate(project_dir: Path) -> int:
 
 
 def _register_commands() -> None:
-    """Commands that live in their own modules (they import heavier dependencies)."""
-    from .pack import keys_group, pack_command, verify_command
-
-    cli.add_command(pack_command, "pack")
-    cli.add_command(verify_command, "verify")
-    cli.add_command(keys_group, "keys")
-    try:
-        from .policy import policy_test_command
-
-        policy.add_command(policy_test_command, "test")
-    except ImportError:
-        pass
-    try:
-        from .authoring import catalog_group, diff_command, waivers_command
-
-        cli.add_command(catalog_group, "catalog")
-        cli.add_command(diff_command, "diff")
-        cli.add_command(waivers_command, "waivers")
-    except ImportError:
-        pass
+    """Commands that live in their own modules (they import heavier dependencies): each is
+    imported when it runs."""
+    assert isinstance(cli, _LazyGroup) and isinstance(policy, _LazyGroup)
+    for name, attr in (
+        ("pack", "pack_command"),
+        ("verify", "verify_command"),
+        ("keys", "keys_group"),
+    ):
+        cli.lazy[name] = (".pack", attr)
+    policy.lazy["test"] = (".policy", "policy_test_command")
+    for name, attr in (
+        ("catalog", "catalog_group"),
+        ("diff", "diff_command"),
+        ("waivers", "waivers_command"),
+    ):
+        cli.lazy[name] = (".authoring", attr)
 
 
 _register_commands()
