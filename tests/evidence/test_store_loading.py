@@ -91,9 +91,9 @@ def test_one_workflow_rebuilds_that_workflows_records_only(kit: Kit) -> None:
     with load_project(kit.root, engine="duckdb") as project:
         evidence = _stored(project)
         assert [r.id for r in evidence.records("b", "drift_log")] == ["d2"]
-        assert set(evidence._indexes) == {"b"}
+        assert set(evidence._indexes) == {("b", "drift_log")}
         assert evidence.files_of("a") == {"evidence/a.jsonl"}
-        assert set(evidence._indexes) == {"b"}  # the file list needs no records
+        assert set(evidence._indexes) == {("b", "drift_log")}  # the file list needs no records
 
 
 def test_the_engine_is_chosen_by_size_unless_asked(kit: Kit) -> None:

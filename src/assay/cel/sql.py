@@ -22,9 +22,10 @@ and the caller runs the row evaluator on the rows the query narrowed.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from .errors import ExpressionRuntimeError
@@ -110,6 +111,11 @@ def literal(value: Any) -> Sql:
     raise NotCompilable(f"no literal for {type(value).__name__}")
 
 
+ConstantHook = Callable[[Node, "_Scope"], "Sql"]
+"""Gives the SQL of a record-independent part of an expression (by default: its value,
+worked out once by the row evaluator, as a literal)."""
+
+
 @dataclass
 class _Scope:
     tables: dict[str, tuple[str, SqlType]]
@@ -133,22 +139,26 @@ class SqlCompiler:
         src: SqlType | None = None,
         record_alias: str = "r",
         src_alias: str = "s",
+        constant: ConstantHook | None = None,
     ):
         tables = {"r": (record_alias, record)}
         if src is not None:
             tables["src"] = (src_alias, src)
         self._tables = tables
         self._constants = constants
+        self._hook = constant
 
-    def compile(self, source: str) -> Sql:
+    def compile(self, source: str, tree: Node | None = None) -> Sql:
         """The SQL of a boolean condition: TRUE, FALSE, or NULL where CEL raises."""
-        try:
-            tree = Parser(source).parse()
-        except Exception as err:
-            raise NotCompilable("the fast parser does not read it") from err
+        return self._as_bool(self.compile_value(source, tree))
+
+    def compile_value(self, source: str, tree: Node | None = None) -> Sql:
+        """The SQL of an expression of any type (NULL where CEL raises; a null value is
+        NULL too, so a caller that cares tells them apart by the static type)."""
+        if tree is None:
+            tree = parse(source)
         scope = _Scope(dict(self._tables), self._constants, source)
-        out = self._expr(tree, scope)
-        return self._as_bool(out)
+        return self._expr(tree, scope)
 
     # -- helpers ---------------------------------------------------------------------
     def _as_bool(self, value: Sql) -> Sql:
@@ -165,13 +175,9 @@ class SqlCompiler:
 
     def _constant(self, node: Node, scope: _Scope) -> Sql:
         """Evaluate a record-independent part once, with the row evaluator itself."""
-        text = scope.source[node.start : node.end]
-        expr = compile_expression(text, allowed_variables=_ALL_VARIABLES)
-        try:
-            value = expr.evaluate(dict(scope.constants))
-        except ExpressionRuntimeError:
-            return Sql("NULL", ERROR)
-        return literal(value)
+        if self._hook is not None:
+            return self._hook(node, scope)
+        return constant_sql(scope.source[node.start : node.end], scope.constants)
 
     # -- nodes -----------------------------------------------------------------------
     def _expr(self, node: Node, scope: _Scope) -> Sql:
@@ -374,3 +380,146 @@ def compile_condition(
     """Compile a CEL condition on records of type ``record``; raise NotCompilable when it
     falls outside the SQL subset."""
     return SqlCompiler(record, constants, src=src).compile(source)
+
+
+def parse(source: str) -> Node:
+    """The tree of ``source`` (NotCompilable when the fast parser does not read it)."""
+    try:
+        return Parser(source).parse()
+    except Exception as err:
+        raise NotCompilable("the fast parser does not read it") from err
+
+
+@lru_cache(maxsize=4096)
+def _constant_expression(text: str) -> Any:
+    return compile_expression(text, allowed_variables=_ALL_VARIABLES)
+
+
+def constant_value(text: str, constants: Mapping[str, Any]) -> tuple[bool, Any]:
+    """(True, value) of a record-independent expression, or (False, None) where CEL
+    raises: the row evaluator's own answer."""
+    try:
+        return True, _constant_expression(text).evaluate(dict(constants))
+    except ExpressionRuntimeError:
+        return False, None
+
+
+def constant_sql(text: str, constants: Mapping[str, Any]) -> Sql:
+    """A record-independent expression as a literal (NULL of type error where it raises)."""
+    ok, value = constant_value(text, constants)
+    return literal(value) if ok else Sql("NULL", ERROR)
+
+
+def constant_spans(tree: Node, record_variables: frozenset[str] = RECORD_VARIABLES) -> list[Node]:
+    """The largest parts of an expression that read no record (nor a macro's variable):
+    what :class:`SqlCompiler` works out once instead of per row, in the order met."""
+    out: list[Node] = []
+
+    def reads(node: Node, bound: frozenset[str]) -> bool:
+        if node.kind == "ident":
+            return node.value in record_variables or node.value in bound
+        if node.target is not None and reads(node.target, bound):
+            return True
+        inner = bound | {node.var} if node.kind == "macro" and node.var else bound
+        return any(reads(a, inner) for a in node.args)
+
+    def walk(node: Node, bound: frozenset[str]) -> None:
+        if not reads(node, bound):
+            out.append(node)
+            return
+        inner = bound | {node.var} if node.kind == "macro" and node.var else bound
+        if node.target is not None:
+            walk(node.target, bound)
+        for arg in node.args:
+            walk(arg, inner)
+
+    walk(tree, frozenset())
+    return out
+
+
+@dataclass
+class Variant:
+    """A condition compiled for the workflows whose record-independent parts have the same
+    types: its SQL reads their values from the columns ``<alias>."<prefix>N"``."""
+
+    sql: Sql
+    columns: list[str]
+    """The column of each constant the SQL reads, in order."""
+    members: list[int] = field(default_factory=list)
+    """Indexes (into the environments given) of the workflows it is for."""
+    values: list[list[str]] = field(default_factory=list)
+    """Per member, the SQL literal of each column."""
+
+
+@dataclass
+class Batched:
+    """A condition compiled once per type variant for many workflows."""
+
+    variants: list[Variant]
+    rows: list[int]
+    """The workflows it could not be compiled for: the row evaluator decides there."""
+
+
+def compile_batched(
+    source: str,
+    record: SqlType,
+    environments: Sequence[Mapping[str, Any]],
+    *,
+    src: SqlType | None = None,
+    alias: str = "p",
+    prefix: str = "c",
+    value: bool = False,
+) -> Batched:
+    """Compile ``source`` for many workflows at once. The parts that read no record are
+    evaluated per workflow by the row evaluator (exactly as :func:`compile_condition`
+    inlines them); workflows whose values have the same types share one SQL expression
+    that reads the values from a parameters table joined on the workflow. ``value``
+    compiles an expression of any type instead of a condition."""
+    try:
+        tree = parse(source)
+    except NotCompilable:
+        return Batched([], list(range(len(environments))))
+    spans = constant_spans(tree)
+    texts = [source[n.start : n.end] for n in spans]
+    groups: dict[tuple[SqlType, ...], tuple[list[int], list[list[Sql]]]] = {}
+    unliteral: list[int] = []
+    for index, env in enumerate(environments):
+        try:
+            sqls = [constant_sql(text, env) for text in texts]
+        except NotCompilable:
+            unliteral.append(index)  # a value without an SQL literal (e.g. a map)
+            continue
+        members, values = groups.setdefault(tuple(q.type for q in sqls), ([], []))
+        members.append(index)
+        values.append(sqls)
+    variants: list[Variant] = []
+    rows = list(unliteral)
+    for types, (members, values) in groups.items():
+        by_span: dict[tuple[int, int], Sql] = {}
+        columns: list[str] = []
+        kept: list[int] = []  # which constants become columns (the rest are inlined)
+        for i, (node, ctype) in enumerate(zip(spans, types, strict=True)):
+            if ctype.name in ("null", "error"):
+                by_span[(node.start, node.end)] = values[0][i]  # the same for every member
+                continue
+            name = f"{prefix}{len(columns)}"
+            columns.append(name)
+            kept.append(i)
+            by_span[(node.start, node.end)] = Sql(f"{alias}.{_ident(name)}", ctype)
+
+        def hook(node: Node, scope: _Scope, by_span: dict[tuple[int, int], Sql] = by_span) -> Sql:
+            found = by_span.get((node.start, node.end))
+            if found is None:
+                raise NotCompilable("a constant part the analysis did not foresee")
+            return found
+
+        compiler = SqlCompiler(record, {}, src=src, constant=hook)
+        try:
+            sql = compiler.compile_value(source, tree) if value else compiler.compile(source, tree)
+        except NotCompilable:
+            rows.extend(members)
+            continue
+        variants.append(
+            Variant(sql, columns, members, [[row[i].text for i in kept] for row in values])
+        )
+    return Batched(variants, sorted(rows))

@@ -28,6 +28,7 @@ from .base import (
     empty_window_allowed,
     error_finding,
     fmt_age,
+    on_rows,
     plural,
     result,
 )
@@ -193,6 +194,11 @@ class Aggregate:
 
     def run(self, check: AggregateCheck, ctx: CheckContext, policy: SourcePointer) -> CheckResult:
         return run(check, ctx, policy)
+
+    def run_many(
+        self, check: AggregateCheck, contexts: Sequence[CheckContext], policy: SourcePointer
+    ) -> list[CheckResult | EvaluationError | None]:
+        return on_rows(contexts)
 
     def words(self, check: AggregateCheck, records: str, ref: Words) -> str:
         stat = check.function if check.value is None else f"{check.function} of `{check.value}`"

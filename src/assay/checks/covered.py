@@ -7,6 +7,7 @@ not failing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from ..cel import ExpressionRuntimeError
@@ -16,11 +17,13 @@ from ..models.evidence_kinds import EVIDENCE_KINDS
 from ..models.policy import CoveredCheck
 from .base import (
     CheckContext,
+    EvaluationError,
     Words,
     empty_window_allowed,
     error_finding,
     explain_values,
     fmt_time,
+    on_rows,
     one_line,
     plural,
     result,
@@ -183,6 +186,11 @@ class Covered:
 
     def run(self, check: CoveredCheck, ctx: CheckContext, policy: SourcePointer) -> CheckResult:
         return run(check, ctx, policy)
+
+    def run_many(
+        self, check: CoveredCheck, contexts: Sequence[CheckContext], policy: SourcePointer
+    ) -> list[CheckResult | EvaluationError | None]:
+        return on_rows(contexts)
 
     def words(self, check: CoveredCheck, records: str, ref: Words) -> str:
         link = (

@@ -209,7 +209,7 @@ def gate(
     signing: SignerOptions,
 ) -> int:
     """Pass or fail a release: exit 0 compliant, 1 non-compliant, 2 input error."""
-    from ..evaluate import assess_many
+    from ..evaluate import assess_fleet
     from ..formats import Format, get_formatter
     from ..formats.github import format_github
     from ..models.assessment import fleet_exit_code
@@ -222,7 +222,7 @@ def gate(
         raise UsageError("give --workflow ID (repeatable) or --all")
     project = _load(project_dir, rehash=no_cache, engine=engine)
     ids = list(project.workflows) if all_workflows else list(workflows)
-    assessments = assess_many(project, ids, when, release)
+    assessments = assess_fleet(project, ids, when, release)
     for name, path in targets:
         if name == Format.GITHUB:
             # Annotations must name files relative to the repository, i.e. where CI runs.

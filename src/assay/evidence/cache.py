@@ -12,15 +12,18 @@ cannot get the lock in time runs without the cache rather than waiting for ever.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import hashlib
 import os
 import time
 import zlib
+from array import array
+from collections.abc import Sequence
 from pathlib import Path
 
 CACHE_DIR_NAME = ".assay"
-STORE_LAYOUT = 2
+STORE_LAYOUT = 3
 """Bumped whenever the store's tables change shape in a way the columns do not show."""
 
 LOCK_TIMEOUT_S = 120.0
@@ -156,6 +159,56 @@ class ObjectFiles:
     def path(self, sha256: str, kind: str) -> Path:
         return self.folder / sha256[:2] / f"{sha256}.{kind}.jsonl"
 
+    def index_path(self, sha256: str, kind: str) -> Path:
+        return self.folder / sha256[:2] / f"{sha256}.{kind}.idx"
+
+    def write_index(self, sha256: str, kind: str, entries: Sequence[tuple[int, int, int]]) -> str:
+        """Store where each row of an object is: (its order in the evidence file, its
+        offset in the object, the CRC-32 of its line), by order; returns the index's own
+        checksum. A check reads the few rows a finding shows without reading the object."""
+        flat = array("q", [value for entry in entries for value in entry])
+        data = flat.tobytes()
+        path = self.index_path(sha256, kind)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+        return _checksum(data)
+
+    def read_rows(
+        self, sha256: str, kind: str, index_digest: str, orders: Sequence[int]
+    ) -> dict[int, bytes] | None:
+        """The lines of the rows with the given orders (each checked by its CRC-32), or None
+        when the object or its index is missing or not what was written."""
+        try:
+            data = self.index_path(sha256, kind).read_bytes()
+        except OSError:
+            return None
+        if _checksum(data) != index_digest or len(data) % 24:
+            return None
+        flat = array("q")
+        flat.frombytes(data)
+        keys = flat[0::3]
+        out: dict[int, bytes] = {}
+        try:
+            with open(self.path(sha256, kind), "rb") as obj:
+                for order in sorted(set(orders)):
+                    at = bisect.bisect_left(keys, order)
+                    if at == len(keys) or keys[at] != order:
+                        return None
+                    start = flat[3 * at + 1]
+                    end = flat[3 * at + 4] if at + 1 < len(keys) else None
+                    obj.seek(start)
+                    line = obj.read(end - start - 1) if end is not None else obj.readline()
+                    line = line.rstrip(b"\n")
+                    if zlib.crc32(line) != flat[3 * at + 2]:
+                        return None
+                    out[order] = line
+        except OSError:
+            return None
+        return out
+
     def write(self, sha256: str, kind: str, data: bytes) -> str:
         """Store ``data``; returns its checksum (what :meth:`read` checks)."""
         path = self.path(sha256, kind)
@@ -184,7 +237,7 @@ class ObjectFiles:
         for path in self.folder.glob("*/*"):
             name = path.name
             sha, _, rest = name.partition(".")
-            kind = rest.removesuffix(".jsonl")
+            kind = rest.removesuffix(".jsonl").removesuffix(".idx")
             if name.startswith(".") or (sha, kind) not in keep:
                 with contextlib.suppress(OSError):
                     path.unlink()

@@ -34,6 +34,7 @@ import shutil
 import tempfile
 import time
 import weakref
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -182,17 +183,23 @@ class EvidenceStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def batches(self, workflows: Iterable[str] | None = None) -> list[list[Record]]:
-        """The records of ``workflows`` (all when None), one batch per file and kind, in
-        file order, each record as the loader would have made it."""
+    def batches(
+        self, workflows: Iterable[str] | None = None, kinds: Iterable[str] | None = None
+    ) -> list[list[Record]]:
+        """The records of ``workflows`` (all when None) of ``kinds`` (all when None), one
+        batch per file and kind, in file order, each record as the loader would have made
+        it."""
         try:
-            return self._batches(workflows)
+            return self._batches(workflows, kinds)
         except StoreCorrupt:
             self._recover()
-            return self._batches(workflows)
+            return self._batches(workflows, kinds)
 
-    def _batches(self, workflows: Iterable[str] | None) -> list[list[Record]]:
+    def _batches(
+        self, workflows: Iterable[str] | None, kinds: Iterable[str] | None
+    ) -> list[list[Record]]:
         wanted = set(workflows) if workflows is not None else None
+        of_kinds = set(kinds) if kinds is not None else None
         infos = self.infos
         objects = self._objects
         decoded: dict[int, list[list[Any]]] = {}
@@ -200,7 +207,14 @@ class EvidenceStore:
         for f in self.files:
             if f.blob == 0:
                 held = self.volatile.get(f.path, [])
-                out.append([r for r in held if wanted is None or r.data.workflow in wanted])
+                out.append(
+                    [
+                        r
+                        for r in held
+                        if (wanted is None or r.data.workflow in wanted)
+                        and (of_kinds is None or r.data.kind in of_kinds)
+                    ]
+                )
                 continue
             info = infos.get(f.blob)
             if info is None:
@@ -210,7 +224,8 @@ class EvidenceStore:
             if f.blob not in decoded:
                 decoded[f.blob] = [
                     self._rows(info.sha256, kind, digest)
-                    for kind, digest, _ in objects.get(f.blob, ())
+                    for kind, digest, _, _ in objects.get(f.blob, ())
+                    if of_kinds is None or kind in of_kinds
                 ]
             source = SourceFile(f.path, f.sha256)
             for rows in decoded[f.blob]:
@@ -221,6 +236,38 @@ class EvidenceStore:
                         if wanted is None or row.r.workflow in wanted
                     ]
                 )
+        return out
+
+    def lines(self, wanted: Iterable[tuple[int, str, int]]) -> dict[tuple[int, str, int], Any]:
+        """The stored rows (blob, kind, order) asked for, each decoded from its own line of
+        the object file (found through the object's row index, checked by its CRC-32)."""
+        try:
+            return self._lines(wanted)
+        except StoreCorrupt:
+            self._recover()
+            return self._lines(wanted)
+
+    def _lines(self, wanted: Iterable[tuple[int, str, int]]) -> dict[tuple[int, str, int], Any]:
+        by_object: dict[tuple[int, str], list[int]] = {}
+        for blob, kind, order in wanted:
+            by_object.setdefault((blob, kind), []).append(order)
+        out: dict[tuple[int, str, int], Any] = {}
+        for (blob, kind), orders in by_object.items():
+            info = self.infos.get(blob)
+            index = next((o[3] for o in self._objects.get(blob, ()) if o[0] == kind), None)
+            if info is None or index is None:
+                raise StoreCorrupt(f"blob {blob} ({kind}) is missing")
+            found = self.objects.read_rows(info.sha256, kind, index, orders)
+            if found is None:
+                raise StoreCorrupt(f"the object of {info.sha256[:12]} ({kind}) is damaged")
+            for order, line in found.items():
+                try:
+                    row = _ROW_DECODER.decode(line)
+                except msgspec.DecodeError:
+                    raise StoreCorrupt(f"a row of {info.sha256[:12]} does not decode") from None
+                if row.o != order:
+                    raise StoreCorrupt(f"a row of {info.sha256[:12]} is not where it should be")
+                out[(blob, kind, order)] = row
         return out
 
     def duplicates(self, workflows: set[str]) -> list[AssayError]:
@@ -276,10 +323,18 @@ def write_objects(
             Row(order, record.line, record.pointer, record.data)
         )
     out = []
+    encode = _ROW_ENCODER.encode
     for kind in sorted(by_kind):
         rows = by_kind[kind]
-        digest = objects.write(sha256, kind, _ROW_ENCODER.encode_lines(rows))
-        out.append(StoredObject(kind, objects.path(sha256, kind), digest, len(rows)))
+        lines = [encode(row) for row in rows]
+        entries = []
+        offset = 0
+        for row, line in zip(rows, lines, strict=True):
+            entries.append((row.o, offset, zlib.crc32(line)))
+            offset += len(line) + 1
+        digest = objects.write(sha256, kind, b"".join(line + b"\n" for line in lines))
+        index = objects.write_index(sha256, kind, entries)
+        out.append(StoredObject(kind, objects.path(sha256, kind), digest, len(rows), index))
     return tuple(out)
 
 
@@ -653,33 +708,36 @@ class StoredEvidence:
     cache's shared lock) open until :meth:`close`.
     """
 
-    KEEP = 8
-    """Workflows whose records stay in memory (a fleet is assessed one workflow at a time)."""
+    KEEP = 64
+    """(workflow, kind) pairs whose records stay in memory (a fleet is assessed a workflow
+    at a time, and a check asks for one kind)."""
 
     def __init__(self, store: EvidenceStore, report: SyncReport):
         self.store = store
         self.report = report
-        self._indexes: dict[str, EvidenceIndex] = {}
+        self._indexes: dict[tuple[str, str], EvidenceIndex] = {}
         self._files: dict[str, set[str]] | None = None
+        self._counts: dict[tuple[str, str], int] | None = None
 
     @property
     def files(self) -> list[EvidenceFile]:
         return self.store.files
 
-    def _index(self, workflow: str) -> EvidenceIndex:
-        index = self._indexes.pop(workflow, None)
+    def _index(self, workflow: str, kind: str) -> EvidenceIndex:
+        key = (workflow, kind)
+        index = self._indexes.pop(key, None)
         if index is None:
-            index = EvidenceIndex(self.store.batches([workflow]))
+            index = EvidenceIndex(self.store.batches([workflow], [kind]))
             while len(self._indexes) >= self.KEEP:
                 del self._indexes[next(iter(self._indexes))]
-        self._indexes[workflow] = index  # most recently used last
+        self._indexes[key] = index  # most recently used last
         return index
 
     def records(self, workflow: str, kind: str) -> Sequence[Record]:
-        return self._index(workflow).records(workflow, kind)
+        return self._index(workflow, kind).records(workflow, kind)
 
     def by_key(self, workflow: str, kind: str, field: str) -> dict[Any, list[Record]]:
-        return self._index(workflow).by_key(workflow, kind, field)
+        return self._index(workflow, kind).by_key(workflow, kind, field)
 
     def files_of(self, workflow: str) -> set[str]:
         if self._files is None:
@@ -714,6 +772,45 @@ class StoredEvidence:
             batches.sort(key=lambda batch: PurePosixPath(batch[0].source.path))
             errors += EvidenceIndex(batches).duplicates
         return errors
+
+    def count(self, workflows: Iterable[str], kind: str) -> int:
+        """About how many records of ``kind`` the workflows have (a file's records count
+        for each workflow it holds records of): what a query would scan."""
+        if self._counts is None:
+            counts: dict[tuple[str, str], int] = {}
+            for f in self.store.files:
+                if not f.blob:
+                    continue
+                owners = self.store.infos[f.blob].workflows
+                for k, _, records, _ in self.store._objects.get(f.blob, ()):
+                    for owner in owners:
+                        counts[(owner, k)] = counts.get((owner, k), 0) + records
+            self._counts = counts
+        return sum(self._counts.get((w, kind), 0) for w in workflows)
+
+    @property
+    def queryable(self) -> bool:
+        """Whether checks may run as queries: every valid record is in the engine's tables
+        (records with non-finite numbers are held in memory only)."""
+        return not self.store.volatile
+
+    @property
+    def engine(self) -> DuckDBEngine:
+        return self.store.engine
+
+    def rebuild(
+        self, rows: Iterable[tuple[int, str, int, str]]
+    ) -> dict[tuple[int, str, int], Record]:
+        """The records of the rows (blob, kind, order, path) a query found, as the loader
+        makes them, keyed by (blob, kind, order): only these lines are read."""
+        wanted = list(dict.fromkeys(rows))
+        decoded = self.store.lines((blob, kind, order) for blob, kind, order, _ in wanted)
+        out: dict[tuple[int, str, int], Record] = {}
+        for blob, kind, order, path in wanted:
+            row = decoded[(blob, kind, order)]
+            source = SourceFile(path, self.store.infos[blob].sha256)
+            out[(blob, kind, order)] = Record(row.r, source, row.l, row.p)
+        return out
 
     def close(self) -> None:
         self._indexes.clear()

@@ -100,6 +100,8 @@ class StoredObject:
     path: Path
     digest: str
     records: int
+    index_digest: str
+    """The checksum of the object's row index (where each row's line is)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +187,8 @@ class DuckDBEngine:
             )
             con.execute(
                 "CREATE TABLE objects (blob INTEGER NOT NULL, kind VARCHAR NOT NULL, "
-                "digest VARCHAR NOT NULL, records INTEGER NOT NULL, PRIMARY KEY (blob, kind))"
+                "digest VARCHAR NOT NULL, records INTEGER NOT NULL, index_digest VARCHAR NOT NULL, "
+                "PRIMARY KEY (blob, kind))"
             )
             con.execute(
                 "CREATE TABLE duplicates (kind VARCHAR NOT NULL, workflow VARCHAR NOT NULL, "
@@ -227,13 +230,13 @@ class DuckDBEngine:
         (value,) = self._read("SELECT coalesce(max(id), 0) + 1 FROM blobs")[0]
         return int(value)
 
-    def objects(self) -> dict[int, list[tuple[str, str, int]]]:
-        """Per blob id, its objects: (kind, digest, records)."""
-        out: dict[int, list[tuple[str, str, int]]] = {}
-        for blob, kind, digest, records in self._read(
-            "SELECT blob, kind, digest, records FROM objects ORDER BY blob, kind"
+    def objects(self) -> dict[int, list[tuple[str, str, int, str]]]:
+        """Per blob id, its objects: (kind, digest, records, index digest)."""
+        out: dict[int, list[tuple[str, str, int, str]]] = {}
+        for blob, kind, digest, records, index in self._read(
+            "SELECT blob, kind, digest, records, index_digest FROM objects ORDER BY blob, kind"
         ):
-            out.setdefault(blob, []).append((kind, digest, records))
+            out.setdefault(blob, []).append((kind, digest, records, index))
         return out
 
     def write(self, blobs: Sequence[NewBlob], files: Iterable[FileEntry]) -> set[tuple[str, str]]:
@@ -252,7 +255,11 @@ class DuckDBEngine:
             self._insert("blobs", [(b.id, b.sha256, b.records, list(b.workflows)) for b in blobs])
             self._insert(
                 "objects",
-                [(b.id, o.kind, o.digest, o.records) for b in blobs for o in b.objects],
+                [
+                    (b.id, o.kind, o.digest, o.records, o.index_digest)
+                    for b in blobs
+                    for o in b.objects
+                ],
             )
             for kind, items in by_kind.items():
                 self._ingest(kind, items)
