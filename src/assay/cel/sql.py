@@ -101,6 +101,15 @@ def literal(value: Any) -> Sql:
         return Sql(f"CAST({micros} AS BIGINT)", SqlType("timestamp"))
     if isinstance(value, timedelta):
         return Sql(f"CAST({_us(value)} AS BIGINT)", SqlType("duration"))
+    if isinstance(value, dict):
+        if not value or not all(type(k) is str for k in value):
+            raise NotCompilable("a map literal without text keys")
+        entries = [(literal(k), literal(v)) for k, v in value.items()]
+        kinds = {v.type.name for _, v in entries}
+        if len(kinds) > 1 or kinds & {"null", "list", "map"}:
+            raise NotCompilable("a map of mixed or nested values")
+        text = "MAP {" + ", ".join(f"{k.text}: {v.text}" for k, v in entries) + "}"
+        return Sql(text, SqlType("map", item=entries[0][1].type))
     if isinstance(value, list | tuple):
         items = [literal(v) for v in value]
         kinds = {i.type.name for i in items}
@@ -243,6 +252,16 @@ class SqlCompiler:
             return self._in(left, right)
         if op in ("+", "-"):
             return self._arithmetic(op, left, right)
+        if op == "*":
+            lt, rt = left.type.name, right.type.name
+            if "error" in (lt, rt):
+                return Sql("NULL", ERROR)
+            if lt == rt == "double":
+                nullable = left.type.nullable or right.type.nullable
+                return Sql(f"({left.text} * {right.text})", SqlType("double", nullable))
+            if "null" in (lt, rt) or (lt != rt and not {lt, rt} <= _NUMERIC):
+                return Sql("NULL", ERROR)  # no overload
+            raise NotCompilable(f"* on {lt} and {rt}")
         raise NotCompilable(f"operator {op}")
 
     def _equality(self, op: str, left: Sql, right: Sql) -> Sql:
@@ -282,6 +301,8 @@ class SqlCompiler:
         return Sql(test, BOOL)
 
     def _in(self, left: Sql, right: Sql) -> Sql:
+        if "error" in (left.type.name, right.type.name):
+            return Sql("CAST(NULL AS BOOLEAN)", BOOL)  # an operand that is an error
         if right.type.name == "map" and left.type == SqlType("string"):
             return Sql(f"coalesce(map_contains({right.text}, {left.text}), FALSE)", BOOL)
         if right.type.name != "list" or right.type.item is None:
@@ -330,6 +351,16 @@ class SqlCompiler:
             if value.type.name == "string":
                 raise NotCompilable("size of a string (UTF-8 bytes in the package)")
             return Sql("NULL", ERROR)
+        if name == "double" and node.target is None and len(node.args) == 1:
+            value = self._expr(node.args[0], scope)
+            if value.type.name == "double":
+                return value
+            if value.type.name == "int":
+                # Exact below 2**53; a larger integer would round as Python's float() does.
+                return Sql(f"CAST({value.text} AS DOUBLE)", SqlType("double", value.type.nullable))
+            if value.type.name in ("error", "null", "bool", "timestamp", "duration", "list"):
+                return Sql("NULL", ERROR)
+            raise NotCompilable(f"double() of {value.type.name}")
         raise NotCompilable(f"function {name}")
 
     def _c_index(self, node: Node, scope: _Scope) -> Sql:
@@ -346,13 +377,15 @@ class SqlCompiler:
         raise NotCompilable("index of this type")
 
     def _c_macro(self, node: Node, scope: _Scope) -> Sql:
-        if node.value not in ("all", "exists"):
+        if node.value not in ("all", "exists", "filter"):
             raise NotCompilable(f"macro {node.value}")
         assert node.target is not None
         target = self._expr(node.target, scope)
         if target.type.name == "map":
             raise NotCompilable("a macro over a map (iteration order)")
         if target.type.name != "list" or target.type.item is None:
+            if node.value == "filter":
+                raise NotCompilable("filter over something other than a list")
             return Sql("CAST(NULL AS BOOLEAN)", BOOL)
         var = f"v{scope.depth}"
         inner = _Scope(
@@ -366,12 +399,27 @@ class SqlCompiler:
         if item.name == "struct":
             inner.bound[node.var] = Sql(var, item)
         body = self._as_bool(self._expr(node.args[0], inner))
+        if node.value == "filter":
+            # The elements whose predicate is true; an error on any element is the error
+            # of the whole (CEL evaluates the predicate on every element).
+            failed = f"list_contains(list_transform({target.text}, lambda {var}: {body.text} IS NULL), TRUE)"
+            kept = f"list_filter({target.text}, lambda {var}: {body.text})"
+            return Sql(
+                f"(CASE WHEN {failed} THEN NULL ELSE {kept} END)",
+                SqlType("list", target.type.nullable, item),
+            )
         results = f"list_transform({target.text}, lambda {var}: {body.text})"
-        # CEL stops at the first element that decides or errors, in list order.
+        # CEL stops at the first element that decides or errors, in list order; with none,
+        # `all` is true and `exists` false: that value appended, the first element is the
+        # answer. (Written once: a macro inside a macro would otherwise double per level.)
         stop = "x IS NOT TRUE" if node.value == "all" else "x IS NOT FALSE"
-        first = f"list_filter({results}, lambda x: {stop})"
         empty = "TRUE" if node.value == "all" else "FALSE"
-        return Sql(f"(CASE WHEN len({first}) = 0 THEN {empty} ELSE {first}[1] END)", BOOL)
+        first = f"list_filter({results}, lambda x: {stop})"
+        # A null list is an error (and list_append would take it for an empty one).
+        return Sql(
+            f"(CASE WHEN {target.text} IS NULL THEN NULL ELSE list_append({first}, {empty})[1] END)",
+            BOOL,
+        )
 
 
 def compile_condition(

@@ -152,7 +152,7 @@ def run_many(
             newest=("ae", "f", "p"),
         )
         rebuilt = query.records(
-            evidence, check.evidence, [r for f in found.values() for r in f.rows]
+            evidence, check.evidence, [r for f in found.values() for r in f.all_rows()]
         )
         for ctx in group.contexts:
             facts = found.get(ctx.workflow.workflow.id, query.Found())
@@ -197,7 +197,7 @@ def _from_rows(
         found.count("f"),
         errors,
         found.count("we", "ae"),
-        [record(i) for i in found.newest(5)],
+        [record(i) for i in found.latest],
     )
     return _result(check, ctx, policy, facts)
 

@@ -106,7 +106,7 @@ def run_many(
             newest=("p",),
         )
         rebuilt = query.records(
-            evidence, check.evidence, [r for f in found.values() for r in f.rows]
+            evidence, check.evidence, [r for f in found.values() for r in f.all_rows()]
         )
         for ctx in group.contexts:
             facts = found.get(ctx.workflow.workflow.id, query.Found())
@@ -117,7 +117,7 @@ def run_many(
             if len(errors) != len(facts.of("we")):
                 done[id(ctx)] = None  # the row evaluator disagrees: it decides
                 continue
-            last = [rebuilt[(i["blob"], i["ord"])] for i in facts.newest(5)]
+            last = [rebuilt[(i["blob"], i["ord"])] for i in facts.latest]
             needed = _needed(check, ctx)
             done[id(ctx)] = _result(
                 check, ctx, policy, needed, facts.count("p"), last, errors, facts.count("we")

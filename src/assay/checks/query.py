@@ -36,12 +36,12 @@ FINDING_ROWS = 20
 """Rows fetched per kind of finding and workflow (ties at the cut included): what
 :func:`assay.checks.base.result` can show of them."""
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def us(when: datetime) -> int:
     """Microseconds since the epoch, as the store's queries compare instants."""
-    delta = when - _EPOCH
+    delta = when - EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
@@ -202,10 +202,12 @@ def selection(
     columns: Iterable[str] = (),
     *,
     windowed: bool = True,
+    join: str = "",
 ) -> str:
     """The rows a check considers before `where` (visible at the as-of time, in its
-    window unless not ``windowed``), with ``columns`` (SQL over ``r``, ``p``) added. Each
-    row names its workflow, blob, order, file, line, time (the kind's time field) and id."""
+    window unless not ``windowed``), with ``columns`` (SQL over ``r``, ``p`` and what
+    ``join`` adds) added. Each row names its workflow, blob, order, file, line, time (the
+    kind's time field) and id."""
     kind = check.evidence
     _, default = time_field(check)
     now = us(moment)
@@ -218,7 +220,7 @@ def selection(
         f"SELECT p.wf AS wf, r.blob AS blob, r.ord AS ord, f.path AS path, r.line AS line, "
         f"{t} AS t, r.id AS id{extra} "
         f"FROM {table_name(kind)} r JOIN files f ON f.blob = r.blob JOIN p ON p.wf = r.workflow "
-        f"WHERE {' AND '.join(conditions)}"
+        f"{join} WHERE {' AND '.join(conditions)}"
     )
 
 
@@ -264,19 +266,81 @@ class Found:
 
     counts: dict[str, int] = field(default_factory=dict)
     rows: list[dict[str, Any]] = field(default_factory=list)
-    """Rows fetched: those ranked first by file and line in their class, and the newest."""
+    """Rows ranked first by file and line in their class."""
+    latest: list[dict[str, Any]] = field(default_factory=list)
+    """The newest rows of the pooled categories, oldest first."""
 
     def count(self, *categories: str) -> int:
         return sum(self.counts.get(c, 0) for c in categories)
 
     def of(self, *categories: str) -> list[dict[str, Any]]:
-        return [r for r in self.rows if r["cat"] in categories and r["rk"] is not None]
+        return [r for r in self.rows if r["cat"] in categories]
 
-    def newest(self, limit: int) -> list[dict[str, Any]]:
-        """The newest rows of the pooled categories, oldest first (as a slice of the
-        records in time order would give them)."""
-        items = [r for r in self.rows if r["newest"] is not None and r["newest"] <= limit]
-        return sorted(items, key=lambda r: -int(r["newest"]))
+    def all_rows(self) -> list[dict[str, Any]]:
+        return self.rows + self.latest
+
+
+ROW_FIELDS = ("blob", "ord", "path", "line", "t", "id")
+
+
+def newest_rows(
+    evidence: StoredEvidence,
+    with_clause: str,
+    table: str,
+    keys: Sequence[str],
+    limit: int,
+    extra: Sequence[str] = (),
+) -> dict[tuple[Any, ...], list[dict[str, Any]]]:
+    """The ``limit`` newest rows (by time, then id) of each group of ``keys`` in ``table``
+    (a CTE of ``with_clause`` with the columns of :data:`ROW_FIELDS`), oldest first.
+
+    A top-N by time alone is cheap (DuckDB's ``arg_max(x, t, n)`` keeps a heap); ties at
+    the cut are then settled exactly by a second look at the rows of that instant."""
+    fields = [*ROW_FIELDS, *extra]
+    packed = "{" + ", ".join(f"{text(f)}: {f}" for f in fields) + "}"
+    group = ", ".join(keys)
+    sql = (
+        f"WITH {with_clause} SELECT {group}, arg_max({packed}, t, {limit + 1}) "
+        f"FROM {table} GROUP BY {group}"
+    )
+    out: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    ties: list[tuple[tuple[Any, ...], int]] = []
+    for row in evidence.engine.query(sql):
+        key, items = tuple(row[: len(keys)]), [dict(x) for x in row[len(keys)]]
+        items.sort(key=lambda i: (i["t"], i["id"]), reverse=True)
+        if len(items) > limit and items[limit - 1]["t"] == items[limit]["t"]:
+            ties.append((key, items[limit - 1]["t"]))
+        out[key] = items[:limit]
+    if ties:
+        # Which of the rows of the cut's instant come first goes by id: fetch them all.
+        match = " OR ".join(
+            "("
+            + " AND ".join(f"{k} = {_sql_value(v)}" for k, v in zip(keys, key, strict=True))
+            + f" AND t >= {cut})"
+            for key, cut in ties
+        )
+        sql = f"WITH {with_clause} SELECT {group}, {', '.join(fields)} FROM {table} WHERE {match}"
+        tied: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+        for row in evidence.engine.query(sql):
+            tied.setdefault(tuple(row[: len(keys)]), []).append(
+                dict(zip(fields, row[len(keys) :], strict=True))
+            )
+        for key, items in tied.items():
+            items.sort(key=lambda i: (i["t"], i["id"]), reverse=True)
+            out[key] = items[:limit]
+    return {key: items[::-1] for key, items in out.items()}
+
+
+def _sql_value(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, str):
+        return text(value)
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    raise TypeError(f"no SQL literal for {value!r}")
 
 
 def classify(
@@ -298,43 +362,60 @@ def classify(
     newest rows of the ``newest`` categories pooled."""
     classes = " ".join(f"WHEN {text(c)} THEN {text(k)}" for c, k in ranked.items())
     rank_class = f"CASE cat {classes} END" if ranked else "CAST(NULL AS VARCHAR)"
-    pool = ", ".join(text(c) for c in newest) or "NULL"
-    sql = f"""
-        WITH {group.params(params)},
+    with_clause = f"""{group.params(params)},
         sel AS MATERIALIZED (
             SELECT * FROM (SELECT *, {category} AS cat FROM ({source})) WHERE cat IS NOT NULL
-        ),
-        marked AS (
-            SELECT *, {rank_class} AS cls, cat IN ({pool}) AS pooled FROM sel
-        ),
+        )"""
+    sql = f"""
+        WITH {with_clause},
+        marked AS (SELECT * FROM (SELECT *, {rank_class} AS cls FROM sel) WHERE cls IS NOT NULL),
         ranked AS (
-            SELECT *,
-                CASE WHEN cls IS NOT NULL THEN
-                    rank() OVER (PARTITION BY wf, cls ORDER BY path, coalesce(line, 0))
-                END AS rk,
-                CASE WHEN pooled THEN
-                    row_number() OVER (PARTITION BY wf, pooled ORDER BY t DESC, id DESC)
-                END AS newest
+            SELECT *, rank() OVER (PARTITION BY wf, cls ORDER BY path, coalesce(line, 0)) AS rk
             FROM marked
         )
         SELECT wf, 'n' AS part, cat, NULL AS blob, NULL AS ord, NULL AS path, NULL AS line,
-            count(*) AS rk, NULL AS newest
+            count(*) AS rk
         FROM sel GROUP BY wf, cat
         UNION ALL
-        SELECT wf, 'row', cat, blob, ord, path, line,
-            CASE WHEN rk <= {FINDING_ROWS} THEN rk END, CASE WHEN newest <= {newest_limit} THEN newest END
-        FROM ranked
-        WHERE rk <= {FINDING_ROWS} OR newest <= {newest_limit}
+        SELECT wf, 'row', cat, blob, ord, path, line, rk
+        FROM ranked WHERE rk <= {FINDING_ROWS}
     """
-    names = ["wf", "part", "cat", "blob", "ord", "path", "line", "rk", "newest"]
-    out: dict[str, Found] = {}
+    names = ["wf", "part", "cat", "blob", "ord", "path", "line", "rk"]
+    out: dict[str, Found] = {ctx.workflow.workflow.id: Found() for ctx in group.contexts}
     for wf, items in query(evidence, sql, names).items():
-        found = out[wf] = Found()
+        found = out[wf]
         for item in items:
             if item["part"] == "n":
                 found.counts[item["cat"]] = int(item["rk"])
             else:
                 found.rows.append(item)
+    if newest:
+        pool = ", ".join(text(c) for c in newest)
+        pooled = f"{with_clause}, pooled AS (SELECT * FROM sel WHERE cat IN ({pool}))"
+        for (wf,), items in newest_rows(
+            evidence, pooled, "pooled", ["wf"], newest_limit, ["cat"]
+        ).items():
+            out[wf].latest = items
+    return out
+
+
+def needed(
+    rows: Sequence[dict[str, Any]],
+    counts: Sequence[int],
+    classes: Sequence[Any],
+    rank: str = "rk",
+) -> list[dict[str, Any]]:
+    """Of ``rows`` (each with its class in ``cat`` and its rank by file and line in
+    ``rank``),
+    those a result can show: :func:`assay.checks.base.result` lists findings class after
+    class (``classes`` in that order, ``counts`` the findings of each) up to
+    :data:`FINDING_ROWS`; a rank at the cut keeps its ties (the message decides)."""
+    left = FINDING_ROWS
+    out: list[dict[str, Any]] = []
+    for cls, count in zip(classes, counts, strict=True):
+        if left > 0:
+            out += [r for r in rows if r["cat"] in cls and r[rank] <= left]
+        left -= count
     return out
 
 

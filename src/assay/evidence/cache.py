@@ -155,6 +155,7 @@ class ObjectFiles:
 
     def __init__(self, folder: Path):
         self.folder = folder
+        self._indexes: dict[tuple[str, str], array[int]] = {}
 
     def path(self, sha256: str, kind: str) -> Path:
         return self.folder / sha256[:2] / f"{sha256}.{kind}.jsonl"
@@ -181,14 +182,20 @@ class ObjectFiles:
     ) -> dict[int, bytes] | None:
         """The lines of the rows with the given orders (each checked by its CRC-32), or None
         when the object or its index is missing or not what was written."""
-        try:
-            data = self.index_path(sha256, kind).read_bytes()
-        except OSError:
-            return None
-        if _checksum(data) != index_digest or len(data) % 24:
-            return None
-        flat = array("q")
-        flat.frombytes(data)
+        cached = self._indexes.get((sha256, kind))
+        if cached is None:
+            try:
+                data = self.index_path(sha256, kind).read_bytes()
+            except OSError:
+                return None
+            if _checksum(data) != index_digest or len(data) % 24:
+                return None
+            cached = array("q")
+            cached.frombytes(data)
+            if len(self._indexes) >= 4096:
+                self._indexes.clear()
+            self._indexes[(sha256, kind)] = cached  # content-addressed: never stale
+        flat = cached
         keys = flat[0::3]
         out: dict[int, bytes] = {}
         try:

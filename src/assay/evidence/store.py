@@ -152,6 +152,31 @@ class EvidenceStore:
         # query), and the per-workflow file lists are known without one.
         self.infos = {info.id: info for info in self.engine.blob_infos().values()}
         self._objects = self.engine.objects()
+        self._by_workflow: dict[str, list[EvidenceFile]] | None = None
+
+    def _files_for(self, workflows: set[str] | None) -> list[EvidenceFile]:
+        """The files holding records of ``workflows`` (all files for None), in file order."""
+        if workflows is None:
+            return self.files
+        if self._by_workflow is None:
+            by: dict[str, list[EvidenceFile]] = {}
+            for f in self.files:
+                owners: Iterable[str]
+                if f.blob == 0:
+                    owners = {r.data.workflow for r in self.volatile.get(f.path, ())}
+                else:
+                    info = self.infos.get(f.blob)
+                    if info is None:
+                        raise StoreCorrupt(f"blob {f.blob} of {f.path} is missing")
+                    owners = info.workflows
+                for owner in owners:
+                    by.setdefault(owner, []).append(f)
+            self._by_workflow = by
+        if len(workflows) == 1:
+            return self._by_workflow.get(next(iter(workflows)), [])
+        order = {id(f): i for i, f in enumerate(self.files)}
+        chosen = {id(f): f for w in workflows for f in self._by_workflow.get(w, [])}
+        return sorted(chosen.values(), key=lambda f: order[id(f)])
 
     def _recover(self) -> None:
         """Damage found while reading (a block fails its checksum): rebuild the cache from
@@ -165,6 +190,7 @@ class EvidenceStore:
         self.objects = fresh.objects
         self.volatile = fresh.volatile
         self.infos, self._objects = fresh.infos, fresh._objects
+        self._by_workflow = None
         fresh._lock = None  # now ours
         self.recovered = True
 
@@ -204,7 +230,7 @@ class EvidenceStore:
         objects = self._objects
         decoded: dict[int, list[list[Any]]] = {}
         out: list[list[Record]] = []
-        for f in self.files:
+        for f in self._files_for(wanted):
             if f.blob == 0:
                 held = self.volatile.get(f.path, [])
                 out.append(

@@ -398,6 +398,23 @@ class DuckDBEngine:
         except duckdb.Error as err:
             raise StoreCorrupt(f"cannot read the evidence cache: {err}") from None
 
+    def temp_table(
+        self, name: str, columns: Sequence[tuple[str, str]], rows: Sequence[tuple[Any, ...]]
+    ) -> None:
+        """(Re)create the temporary table ``name`` of ``columns`` (name, SQL type) holding
+        ``rows``: values a query joins that Python worked out (e.g. business-day deadlines)."""
+        defs = ", ".join(f"{quote(c)} {t}" for c, t in columns)
+        try:
+            self._con.execute(f"CREATE OR REPLACE TEMP TABLE {quote(name)} ({defs})")
+            if rows:
+                lists = [list(values) for values in zip(*rows, strict=True)]
+                unnests = ", ".join("unnest(?)" for _ in columns)
+                self._con.execute(f"INSERT INTO {quote(name)} SELECT {unnests}", lists)
+        except duckdb.ProgrammingError:
+            raise
+        except duckdb.Error as err:
+            raise StoreCorrupt(f"cannot prepare a query: {err}") from None
+
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         # The store's own queries are known good: any failure means a damaged database.
         try:
