@@ -64,7 +64,7 @@ class ResolvedWorkflow:
             "eu_scope": wf.eu_scope,
             "role": wf.role,
             "in_hypercare": self.hypercare.active,
-            "metadata": dict(wf.metadata),
+            "metadata": wf.metadata.as_dict(),
         }
 
 

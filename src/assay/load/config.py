@@ -22,7 +22,9 @@ def load_config(source: FileSource) -> tuple[ProjectConfig, ProjectFile | None]:
     if source.kind(CONFIG_NAME) == "file":
         data = source.read(CONFIG_NAME)
         value, positions = load_yaml(data, CONFIG_NAME, max_bytes=MAX_CONFIG_BYTES)
-        config = validate_model(ProjectConfig, value or {}, positions, file=CONFIG_NAME)
+        config = validate_model(
+            ProjectConfig, value or {}, positions, file=CONFIG_NAME, strict=True
+        )
         digest = hashlib.sha256(data).hexdigest()
         return config, ProjectFile(CONFIG_NAME, "config", digest, source)
     if source.kind(PYPROJECT) == "file":
@@ -34,7 +36,9 @@ def load_config(source: FileSource) -> tuple[ProjectConfig, ProjectFile | None]:
                 f"invalid TOML: {err}", location=Location(PYPROJECT), code=ErrorCode.TOML
             ) from None
         if table is not None:
-            config = validate_model(ProjectConfig, table, None, file=f"{PYPROJECT} [tool.assay]")
+            config = validate_model(
+                ProjectConfig, table, None, file=f"{PYPROJECT} [tool.assay]", strict=True
+            )
             digest = hashlib.sha256(data).hexdigest()
             return config, ProjectFile(PYPROJECT, "config", digest, source)
     return ProjectConfig(), None

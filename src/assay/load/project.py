@@ -172,7 +172,7 @@ class _Loader:
 
     def _validate(self, model: Any, value: Any, positions: Positions, file: str) -> Any:
         try:
-            return validate_model(model, value, positions, file=file)
+            return validate_model(model, value, positions, file=file, strict=True)
         except InputErrors as err:
             self.errors.extend(err.errors)
             return None

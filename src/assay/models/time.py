@@ -1,14 +1,30 @@
-"""Parsing of user-given instants (the `--as-of` option)."""
+"""Instants as users give them: the `--as-of` option, and the dates and timestamps of
+authored files (workflows, waivers).
+
+Every instant Assay evaluates at lies between :data:`EARLIEST` and :data:`LATEST`
+(documented bounds): far enough apart for any real audit, and far enough from the ends
+of Python's calendar (years 1 and 9999) that a window or deadline of the longest allowed
+duration (see :mod:`assay.models.duration`) cannot overflow it.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BeforeValidator
 
 from ..errors import UsageError
 
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+"""The earliest as-of time accepted."""
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+"""The latest as-of time accepted."""
+
 
 def parse_instant(text: str, what: str = "--as-of") -> datetime:
-    """An ISO 8601 timestamp with a timezone (``Z`` or an offset), normalised to UTC."""
+    """An ISO 8601 timestamp with a timezone (``Z`` or an offset), normalised to UTC, between
+    :data:`EARLIEST` and :data:`LATEST`."""
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -20,4 +36,43 @@ def parse_instant(text: str, what: str = "--as-of") -> datetime:
             f"{what}: the timestamp {text!r} has no timezone; add Z or an offset "
             f"(e.g. {text.strip()}Z)"
         )
-    return value.astimezone(UTC)
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:
+        raise UsageError(f"{what}: {_OUTSIDE}") from None
+    check_instant(value, what)
+    return value
+
+
+_OUTSIDE = f"the timestamp is outside the supported range {EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d}"
+
+
+def check_instant(value: datetime, what: str = "the as-of time") -> None:
+    """Refuse an instant outside the documented range (a usage error)."""
+    if not EARLIEST <= value <= LATEST:
+        raise UsageError(f"{what}: {_OUTSIDE}")
+
+
+def _iso_date(value: Any) -> Any:
+    # A quoted ISO date ("2026-01-05") is the same date, not a coercion; numbers are not.
+    if type(value) is str:
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            return value  # pydantic words the error
+    return value
+
+
+def _iso_datetime(value: Any) -> Any:
+    if type(value) is str:
+        try:
+            return datetime.fromisoformat(value.strip())
+        except ValueError:
+            return value
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_iso_date)]
+"""A calendar date: a YAML date or an ISO 8601 date string; never a number."""
+Instant = Annotated[AwareDatetime, BeforeValidator(_iso_datetime)]
+"""A timezone-aware instant: a YAML timestamp or an ISO 8601 string; never a number."""
