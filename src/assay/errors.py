@@ -33,6 +33,7 @@ class ErrorCode(StrEnum):
     FIELD = "FIELD"
     FORMAT = "FORMAT"
     FRONTMATTER = "FRONTMATTER"
+    FUTURE = "FUTURE"
     INPUT = "INPUT"
     IO = "IO"
     JSON = "JSON"

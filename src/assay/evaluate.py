@@ -183,7 +183,8 @@ def _evaluate_controls(project: Project, resolved: ResolvedWorkflow) -> list[Con
             intent=rc.control.intent,
             severity=rc.control.severity,
             status=status,
-            summary=_summary(status, own, checks, blocked_by, rc),
+            summary=_summary(status, own, checks, blocked_by, rc)
+            + (f" It applies because {rc.applies_note}." if rc.applies_note else ""),
             required_by=rc.required_by,
             requires=deps,
             blocked_by=blocked_by,

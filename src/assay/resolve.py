@@ -17,6 +17,7 @@ from .load.project import Project
 from .models.assessment import HypercareState, WaiverState
 from .models.duration import Duration
 from .models.policy import Control, Hypercare, ParamSpec, ParamValue, RiskClass, WaiverRules
+from .models.identity import identity_key
 from .models.workflow import Waiver, Workflow
 
 
@@ -31,6 +32,8 @@ class ResolvedControl:
     required_by: Literal["class", "hypercare"]
     applicable: bool
     waivers: tuple[WaiverState, ...]
+    applies_note: str | None = None
+    """Why the control applies although its `applies_if` could not decide (fail closed)."""
 
     @property
     def active_waiver(self) -> WaiverState | None:
@@ -240,7 +243,8 @@ def waiver_problem(waiver: Waiver, rules: WaiverRules | None, class_id: str | No
             f"it runs {days:.0f} days from approval to expiry, more than the "
             f"{rules.max_days} days class {class_id} allows"
         )
-    if rules.allowed_approvers and waiver.approved_by not in rules.allowed_approvers:
+    allowed = {identity_key(name) for name in rules.allowed_approvers}
+    if allowed and identity_key(waiver.approved_by) not in allowed:
         return (
             f"{waiver.approved_by} may not approve waivers at class {class_id} "
             f"(allowed: {', '.join(rules.allowed_approvers)})"
@@ -302,13 +306,15 @@ def resolve(
             for w in project.waivers
             if w.workflow == workflow_id and w.control == control_id
         )
+        applicable, note = _applies(project, control, params, cel_workflow, as_of, release)
         resolved.controls[control_id] = ResolvedControl(
             control=control,
             params=params,
             param_sources=sources,
             required_by="class" if control_id in class_controls else "hypercare",
-            applicable=_applies(project, control, params, cel_workflow, as_of, release),
+            applicable=applicable,
             waivers=waivers,
+            applies_note=note,
         )
     return resolved
 
@@ -363,10 +369,16 @@ def _applies(
     cel_workflow: dict[str, Any],
     as_of: datetime,
     release: str | None,
-) -> bool:
+) -> tuple[bool, str | None]:
+    """Whether the control applies, and why it does when `applies_if` could not decide:
+    a condition that reads untyped workflow values or fails to evaluate never makes a
+    control not applicable (fail closed)."""
     expr = project.expressions.get((control.id, "", "applies_if"))
     if expr is None:
-        return True
+        return True, None
+    reason = project.undecidable.get(control.id)
+    if reason is not None:
+        return True, f"applies_if cannot be decided on typed workflow fields ({reason})"
     try:
         return expr.test(
             {
@@ -375,14 +387,9 @@ def _applies(
                 "now": as_of,
                 "release": release or "",
             }
-        )
+        ), None
     except ExpressionRuntimeError as err:
-        src = project.source(f"control:{control.id}")
-        raise InputError(
-            f"applies_if of {control.id} failed: {err.message}",
-            location=Location(src.file, src.line, src.column, "/applies_if"),
-            code=ErrorCode.CEL,
-        ) from None
+        return True, f"applies_if could not be evaluated ({err.message})"
 
 
 def plain_params(params: dict[str, Any]) -> dict[str, Any]:

@@ -320,3 +320,40 @@ def logic_parts(source: str) -> tuple[str, list[str]] | None:
 
     flatten(tree)
     return op, parts
+
+
+def variable_paths(source: str, variable: str) -> list[tuple[str, ...]] | None:
+    """The field paths read from ``variable``, e.g. ``[("metadata", "team")]`` for
+    ``workflow.metadata.team == "a"``; a path stops where anything but a field selection
+    follows (an index, a call, the bare variable). None when the text is beyond this
+    parser (then nothing can be said about what it reads)."""
+    try:
+        tree = Parser(source).parse()
+    except (Unsupported, RecursionError, ValueError, RuntimeError):
+        return None
+    paths: list[tuple[str, ...]] = []
+    stack: list[tuple[Node, frozenset[str]]] = [(tree, frozenset())]
+    while stack:
+        node, bound = stack.pop()
+        if node.kind in ("select", "has"):
+            chain: list[str] = []
+            current: Node | None = node.args[0] if node.kind == "has" else node
+            while current is not None and current.kind == "select":
+                chain.append(current.value)
+                current = current.target
+            if current is not None and current.kind == "ident":
+                if current.value == variable and variable not in bound:
+                    paths.append(tuple(reversed(chain)))
+                continue
+            if current is not None:
+                stack.append((current, bound))
+            continue
+        if node.kind == "ident":
+            if node.value == variable and variable not in bound:
+                paths.append(())
+            continue
+        inner = bound | {node.var} if node.kind == "macro" else bound
+        if node.target is not None:
+            stack.append((node.target, bound))
+        stack.extend((arg, inner) for arg in node.args)
+    return paths

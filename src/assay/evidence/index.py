@@ -122,6 +122,16 @@ class EvidenceIndex:
             self._keys[cache_key] = table = dict(table)
         return table
 
+    def created_after(self, limit: datetime) -> list[Record]:
+        """Records whose ``created_at`` lies after ``limit`` (oldest first, then by file and
+        line): one C-speed max per (workflow, kind) finds the groups worth a look."""
+        late: list[Record] = []
+        for items in self._records.values():
+            if items and max(map(_CREATED, items)) > limit:
+                late.extend(r for r in items if r.data.created_at > limit)
+        late.sort(key=lambda r: (r.data.created_at, r.source.path, r.line or 0))
+        return late
+
     def files_of(self, workflow: str) -> set[str]:
         """Paths of the evidence files that hold records of ``workflow``."""
         return {
@@ -210,6 +220,7 @@ def _whole_file(data: bytes, source: SourceFile, workflows: set[str]) -> list[Re
 
 
 _DATA = operator.attrgetter("data")
+_CREATED = operator.attrgetter("data.created_at")
 _KIND = operator.attrgetter("kind")
 _WORKFLOW = operator.attrgetter("workflow")
 

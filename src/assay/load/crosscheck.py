@@ -11,18 +11,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..cel import Expression, ExpressionSyntaxError, compile_expression
+from ..cel.parser import variable_paths
 from ..errors import ErrorCode, ErrorCollector, InputError, Location
 from ..graph import find_cycle
 from ..models.assessment import SourcePointer
 from ..models.duration import Duration
 from ..models.evidence_kinds import EVIDENCE_KINDS
 from ..models.policy import Control, ParamSpec, RiskClass
+from ..models.workflow import TYPED_METADATA, Workflow
 from ..parsing.yamlsafe import Positions
 
 RECORD_VARS = frozenset({"r", "params", "now", "workflow", "release"})
 COVER_VARS = RECORD_VARS | {"src"}
 WORKFLOW_VARS = frozenset({"params", "now", "workflow", "release"})
 _PARAM_USE = re.compile(r"\bparams\.([a-z][a-z0-9_]*)")
+TYPED_WORKFLOW_FIELDS = (frozenset(Workflow.model_fields) - {"metadata"}) | {"in_hypercare"}
+"""The fields of CEL's `workflow` whose type the workflow model declares (and metadata's
+typed keys, :data:`~assay.models.workflow.TYPED_METADATA`)."""
 
 
 @dataclass
@@ -37,6 +42,9 @@ class Policies:
     sources: dict[str, SourcePointer]
     expressions: dict[tuple[str, str, str], Expression]
     errors: ErrorCollector
+    undecidable: dict[str, str] | None = None
+    """Per control, why its `applies_if` cannot be decided on typed workflow fields (the
+    control then always applies: fail closed)."""
 
 
 def check_policies(p: Policies) -> None:
@@ -116,6 +124,28 @@ def compile_condition(
     p.expressions[(control.id, check_id, name)] = expr
 
 
+def untyped_reads(source: str) -> str | None:
+    """Why an `applies_if` cannot be decided on typed workflow fields, or None: it reads a
+    free-form metadata key (whose type nobody declared: `yes` would be a string and
+    `== true` silently false), the metadata or the workflow as a whole, or a field the
+    workflow does not have."""
+    paths = variable_paths(source, "workflow")
+    if paths is None:
+        return "its text is beyond the analysis of what it reads"
+    for path in sorted(set(paths)):
+        shown = ".".join(("workflow", *path))
+        if not path:
+            return "it uses `workflow` as a whole"
+        if path[0] == "metadata":
+            if len(path) == 1:
+                return f"it reads `{shown}` as a whole (free-form, untyped)"
+            if path[1] not in TYPED_METADATA:
+                return f"it reads `{shown}`, a free-form metadata key with no declared type"
+        elif path[0] not in TYPED_WORKFLOW_FIELDS:
+            return f"it reads `{shown}`, which a workflow does not have"
+    return None
+
+
 def check_checks(p: Policies, control: Control, pos: Positions) -> None:
     compile_condition(
         p,
@@ -127,6 +157,10 @@ def check_checks(p: Policies, control: Control, pos: Positions) -> None:
         pos,
         "/applies_if",
     )
+    if control.applies_if is not None and p.undecidable is not None:
+        reason = untyped_reads(control.applies_if)
+        if reason is not None:
+            p.undecidable[control.id] = reason
     seen: set[str] = set()
     for index, check in enumerate(control.checks):
         base = f"/checks/{index}"
@@ -251,6 +285,34 @@ def check_classes(p: Policies) -> None:
                             InputError(problem, location=pos.location(where), code=ErrorCode.PARAM)
                         )
     check_extends_cycles(p)
+    check_class_names(p)
+
+
+def check_class_names(p: Policies) -> None:
+    """Every class id and alias names exactly one class: a name two classes claim would
+    resolve by file order, and a workflow's requirements must not depend on that."""
+    claims: dict[str, list[tuple[str, Location]]] = {}
+    for risk in p.classes.values():
+        pos = p.class_positions[risk.id]
+        claims.setdefault(risk.id, []).append((risk.id, pos.location("/id")))
+        for index, alias in enumerate(risk.aliases):
+            if alias == risk.id:
+                continue
+            claims.setdefault(alias, []).append((risk.id, pos.location(f"/aliases/{index}")))
+    for name, owners in sorted(claims.items()):
+        classes = sorted({owner for owner, _ in owners})
+        if len(classes) < 2:
+            continue
+        places = ", ".join(f"{owner} ({loc.file}:{loc.line})" for owner, loc in owners)
+        for _owner, location in owners:
+            p.errors.add(
+                InputError(
+                    f"the name {name!r} is claimed by more than one risk class: {places}; "
+                    "an id or alias must name exactly one class",
+                    location=location,
+                    code=ErrorCode.DUPLICATE,
+                )
+            )
 
 
 def check_extends_cycles(p: Policies) -> None:

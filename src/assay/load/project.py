@@ -12,6 +12,7 @@ import gc
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -51,6 +52,12 @@ from .discover import (
 YAML_SUFFIXES = (".yaml", ".yml")
 TEST_SUFFIXES = (".test.yaml", ".test.yml")
 JSON_LINES = (".jsonl", ".ndjson")
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far a record's `created_at` may lie after the loading machine's clock (clocks of the
+systems that export evidence drift a little). A record created later than that cannot exist
+yet: it is refused, because no as-of time before it would ever see it and a record from
+2099 would otherwise hide failing evidence for ever."""
+MAX_LATE_REPORTED = 20
 
 
 @dataclass
@@ -67,6 +74,8 @@ class Project:
     evidence: EvidenceIndex
     expressions: dict[tuple[str, str, str], Expression]
     """Compiled CEL by (control id, check id or "", field)."""
+    undecidable: dict[str, str]
+    """Controls whose `applies_if` reads untyped workflow values, and why: they always apply."""
     sources: dict[str, SourcePointer]
     """Where things are defined: keys "control:ID", "check:ID/check", "class:ID",
     "workflow:ID", "waiver:ID"."""
@@ -111,9 +120,10 @@ def _discover(
     return sorted(found, key=PurePosixPath)
 
 
-def load_project(root: str | Path) -> Project:
+def load_project(root: str | Path, *, now: datetime | None = None) -> Project:
     """Load and validate every input of the project at ``root``.
 
+    ``now`` is the wall clock evidence must not postdate (default: the machine's clock).
     Raises :class:`InputErrors` listing every problem, each with file, line and column.
     """
     root = Path(root).resolve()
@@ -121,26 +131,29 @@ def load_project(root: str | Path) -> Project:
         raise InputError(
             "project folder does not exist", location=Location(str(root)), code=ErrorCode.IO
         )
-    return load_source(DiskSource(root))
+    return load_source(DiskSource(root), now=now)
 
 
-def load_files(files: Mapping[str, bytes], root: str | Path | None = None) -> Project:
+def load_files(
+    files: Mapping[str, bytes], root: str | Path | None = None, *, now: datetime | None = None
+) -> Project:
     """Load a project held in memory (relative POSIX path -> bytes) exactly as
     :func:`load_project` loads one on disk; ``root`` is only where it says it came from."""
-    return load_source(MemorySource(files, Path(root) if root is not None else None))
+    return load_source(MemorySource(files, Path(root) if root is not None else None), now=now)
 
 
-def load_source(source: FileSource) -> Project:
+def load_source(source: FileSource, *, now: datetime | None = None) -> Project:
     """Load and validate every input of the project that ``source`` holds."""
     config, config_file = load_config(source)
-    loader = _Loader(source, config)
+    loader = _Loader(source, config, now or datetime.now(UTC))
     if config_file is not None:
         loader.files.append(config_file)
     return loader.load()
 
 
 class _Loader:
-    def __init__(self, source: FileSource, config: ProjectConfig):
+    def __init__(self, source: FileSource, config: ProjectConfig, now: datetime):
+        self.now = now
         self.source = source
         self.root = source.root
         self.config = config
@@ -152,6 +165,7 @@ class _Loader:
         self.classes: dict[str, RiskClass] = {}
         self.class_positions: dict[str, Positions] = {}
         self.expressions: dict[tuple[str, str, str], Expression] = {}
+        self.undecidable: dict[str, str] = {}
         self.catalog_incomplete = False
 
     # -- files -----------------------------------------------------------------------
@@ -252,6 +266,7 @@ class _Loader:
                 self.sources,
                 self.expressions,
                 self.errors,
+                self.undecidable,
             )
         )
 
@@ -405,7 +420,33 @@ class _Loader:
             self.files.append(ProjectFile(rel, "evidence", source.sha256, self.source, len(good)))
         index = EvidenceIndex(batches)
         self.errors.extend(index.duplicates)
+        self._refuse_future(index)
         return index
+
+    def _refuse_future(self, index: EvidenceIndex) -> None:
+        limit = self.now + CLOCK_SKEW
+        late = index.created_after(limit)
+        for record in late[:MAX_LATE_REPORTED]:
+            self.errors.add(
+                InputError(
+                    f"created_at {record.data.created_at.isoformat()} lies in the future (the "
+                    f"clock says {self.now.replace(microsecond=0).isoformat()}, with "
+                    f"{int(CLOCK_SKEW.total_seconds() // 60)} minutes allowed for clock "
+                    "skew): a record cannot be created after now",
+                    location=Location(
+                        record.source.path, record.line, None, record.pointer + "/created_at"
+                    ),
+                    code=ErrorCode.FUTURE,
+                )
+            )
+        if len(late) > MAX_LATE_REPORTED:
+            self.errors.add(
+                InputError(
+                    f"{len(late) - MAX_LATE_REPORTED} more records are created in the future",
+                    location=Location(late[MAX_LATE_REPORTED].source.path),
+                    code=ErrorCode.FUTURE,
+                )
+            )
 
     def load(self) -> Project:
         self.load_policies()
@@ -428,5 +469,6 @@ class _Loader:
             waivers=waivers,
             evidence=evidence,
             expressions=self.expressions,
+            undecidable=self.undecidable,
             sources=self.sources,
         )
