@@ -16,8 +16,8 @@ from .errors import ErrorCode, ErrorCollector, InputError, Location
 from .load.project import Project
 from .models.assessment import HypercareState, WaiverState
 from .models.duration import Duration
-from .models.policy import Control, Hypercare, ParamSpec, ParamValue, RiskClass, WaiverRules
 from .models.identity import identity_key
+from .models.policy import Control, Hypercare, ParamSpec, ParamValue, RiskClass, WaiverRules
 from .models.workflow import Waiver, Workflow
 
 
