@@ -215,8 +215,7 @@ def duplicate_key_json_evidence(kit: Kit) -> Expect:
         '"owner": "alice",\n',
         '"owner": "alice",\n"severity": "SEV1",\n',
     )
-    line, _ = line_col(text, '"severity": "SEV1"')
-    return Expect("evidence/incident.json", line, None, "duplicate key 'severity'")
+    return at("evidence/incident.json", text, '"severity": "SEV1"', "duplicate key 'severity'")
 
 
 def alias_bomb(kit: Kit) -> Expect:

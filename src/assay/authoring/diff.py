@@ -17,7 +17,6 @@ exits 0 whatever changed (2 only when a file cannot be read or is not an assessm
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any, Literal
 
 from ..errors import AssayError, ErrorCode, InputError, Location, UsageError
 from ..models.assessment import ACCEPTED, Assessment
+from ..parsing.jsonsafe import load_json
 from ..parsing.validate import validate_model
 from ..parsing.yamlsafe import load_yaml
 
@@ -196,6 +196,10 @@ def diff_assessments(
 # ----------------------------------------------------------------------------- reading
 
 
+MAX_ASSESSMENT_BYTES = 500_000_000
+"""Largest assessment file `assay diff` reads (a fleet of thousands of workflows fits)."""
+
+
 def load_assessments(path: str | Path) -> list[Assessment]:
     """Read an assessment JSON file (one assessment or ``{"assessments": [...]}``).
 
@@ -209,18 +213,8 @@ def load_assessments(path: str | Path) -> list[Assessment]:
         raise InputError(
             f"cannot read file: {err.strerror or err}", location=Location(file), code=ErrorCode.IO
         ) from None
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as err:
-        raise InputError(
-            f"not UTF-8 text (byte {err.start})", location=Location(file), code=ErrorCode.JSON
-        ) from None
-    except json.JSONDecodeError as err:
-        raise InputError(
-            f"invalid JSON: {err.msg}",
-            location=Location(file, err.lineno, err.colno),
-            code=ErrorCode.JSON,
-        ) from None
+    # The shared strict JSON parser: located errors, no duplicate keys, bounded nesting.
+    data = load_json(raw, file, max_bytes=MAX_ASSESSMENT_BYTES)
     if isinstance(data, dict) and "assessments" in data:
         items = data["assessments"]
         if not isinstance(items, list) or not items:

@@ -24,6 +24,7 @@ from ..evidence.index import (
     EvidenceIndex,
     Record,
     SourceFile,
+    validate_json_document,
     validate_json_lines,
     validate_records,
 )
@@ -409,6 +410,9 @@ class _Loader:
                     # High-volume evidence: the decode-and-keep hot path.
                     check_size(data, rel, limits.max_evidence_bytes)
                     good, errors = validate_json_lines(data, source, workflows)
+                elif suffix.lower() == ".json":
+                    check_size(data, rel, limits.max_evidence_bytes)
+                    good, errors = validate_json_document(data, source, workflows)
                 else:
                     good, errors = validate_records(reader(data, rel, limits), source, workflows)
             except AssayError as err:
