@@ -16,7 +16,7 @@ from .errors import ErrorCode, ErrorCollector, InputError, Location
 from .load.project import Project
 from .models.assessment import HypercareState, WaiverState
 from .models.duration import Duration
-from .models.identity import identity_key
+from .models.identity import identity_key, identity_problem
 from .models.policy import Control, Hypercare, ParamSpec, ParamValue, RiskClass, WaiverRules
 from .models.workflow import Waiver, Workflow
 
@@ -233,8 +233,39 @@ def waiver_rules(chain: tuple[RiskClass, ...]) -> tuple[WaiverRules | None, str 
     return None, None
 
 
-def waiver_problem(waiver: Waiver, rules: WaiverRules | None, class_id: str | None) -> str | None:
-    """Why ``waiver`` breaks its class's waiver rules, or None."""
+def same_person(a: str, b: str) -> bool:
+    """Whether two identities name the same person: compared after NFKC case-folding, so
+    `Ahmed.Khan` and full-width `ａｈｍｅｄ.ｋｈａｎ` are one person (see
+    :mod:`assay.models.identity`)."""
+    return identity_key(a) == identity_key(b)
+
+
+def waiver_problem(
+    waiver: Waiver,
+    rules: WaiverRules | None,
+    class_id: str | None,
+    control: Control | None = None,
+) -> str | None:
+    """Why ``waiver`` cannot apply (four-eyes, its validity period, a prohibition gate, or
+    its class's waiver rules), or None."""
+    for field in ("requested_by", "approved_by"):
+        # An identity a reviewer cannot tell apart from another (mixed scripts, look-alike
+        # letters, invisible characters) cannot carry a four-eyes decision.
+        problem = identity_problem(getattr(waiver, field))
+        if problem is not None:
+            return f"{field} {problem}"
+    if same_person(waiver.requested_by, waiver.approved_by):
+        return (
+            f"approved_by must differ from requested_by (both are "
+            f"{identity_key(waiver.approved_by)!r} once case and Unicode forms are folded)"
+        )
+    if waiver.expires_at <= waiver.approved_at:
+        return "expires_at must be after approved_at"
+    if control is not None and control.prohibition_gate:
+        return (
+            f"{control.id} carries a prohibition gate (EU AI Act Art. 5): a prohibited "
+            "practice cannot be waived"
+        )
     if rules is None:
         return None
     days = (waiver.expires_at - waiver.approved_at).total_seconds() / 86400
@@ -258,7 +289,7 @@ def waiver_state(waiver: Waiver, as_of: datetime, project: Project) -> WaiverSta
     """A waiver as it stands at ``as_of``: active, expired, not yet valid, or invalid."""
     chain = lineage(project, project.workflows[waiver.workflow].risk_class)
     rules, class_id = waiver_rules(chain)
-    problem = waiver_problem(waiver, rules, class_id)
+    problem = waiver_problem(waiver, rules, class_id, project.controls.get(waiver.control))
     state: Literal["active", "expired", "not_yet_valid", "invalid"]
     if problem is not None:
         state = "invalid"

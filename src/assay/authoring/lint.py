@@ -125,7 +125,7 @@ def lint_loaded(project: Project) -> list[LintFinding]:
     for waiver in project.waivers:
         chain = lineage(project, project.workflows[waiver.workflow].risk_class)
         rules, class_id = waiver_rules(chain)
-        problem = waiver_problem(waiver, rules, class_id)
+        problem = waiver_problem(waiver, rules, class_id, project.controls.get(waiver.control))
         if problem:
             out.append(
                 LintFinding(

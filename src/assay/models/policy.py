@@ -100,6 +100,9 @@ class _CheckBase(StrictModel):
     """Only records whose time field lies within this span before the as-of time."""
     time_field: str | None = None
     """Field whose instant is used for the window; defaults to the kind's time field."""
+    prohibits: bool = False
+    """A failure of this check is a prohibited practice (EU AI Act Art. 5): the verdict is
+    PROHIBITED whatever else passes, and no waiver may apply to its control."""
 
     def conditions(self) -> list[Condition]:
         """The CEL conditions to compile at load time."""
@@ -292,6 +295,12 @@ class Control(StrictModel):
     """Parameters the checks refer to as $name; values come from the risk classes."""
     checks: list[Check] = Field(min_length=1)
     """The checks; the control passes when all of them pass."""
+
+    @property
+    def prohibition_gate(self) -> bool:
+        """True when a check of this control can deny every release (it cannot be waived)."""
+        return any(check.prohibits for check in self.checks)
+
     mappings: Mappings
     """Framework references."""
     remediation: str = Field(min_length=1)
