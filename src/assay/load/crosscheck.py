@@ -15,7 +15,7 @@ from ..cel.parser import variable_paths
 from ..errors import ErrorCode, ErrorCollector, InputError, Location
 from ..graph import find_cycle
 from ..models.assessment import SourcePointer
-from ..models.duration import Duration
+from ..models.duration import MAX_DAYS, Duration
 from ..models.evidence_kinds import EVIDENCE_KINDS
 from ..models.policy import Control, ParamSpec, RiskClass
 from ..models.workflow import TYPED_METADATA, Workflow
@@ -72,6 +72,20 @@ def check_catalog(p: Policies) -> None:
             if kind not in EVIDENCE_KINDS:
                 p.errors.add(unknown_kind(kind, pos.location(f"/evidence/{index}")))
         check_checks(p, control, pos)
+        for name, spec in control.params.items():
+            if spec.default is None:
+                continue
+            problem = param_type_problem(spec, spec.default)
+            if problem is None and name in divisor_params(control):
+                problem = _zero_divisor(spec.default)
+            if problem:
+                p.errors.add(
+                    InputError(
+                        problem,
+                        location=pos.location(f"/params/{name}/default"),
+                        code=ErrorCode.PARAM,
+                    )
+                )
     cycle = find_cycle(edges)
     if cycle is None:
         return
@@ -187,6 +201,15 @@ def check_checks(p: Policies, control: Control, pos: Positions) -> None:
                 pos,
                 base + condition.pointer,
             )
+        per = getattr(check, "per", None)
+        if isinstance(per, Duration) and per.amount == 0:
+            p.errors.add(
+                InputError(
+                    "`per` must be longer than zero (the rate divides by it)",
+                    location=pos.location(f"{base}/per"),
+                    code=ErrorCode.PARAM,
+                )
+            )
         for ref in check.field_refs():
             kind_model = EVIDENCE_KINDS.get(ref.kind)
             if kind_model is not None and ref.field not in kind_model.model_fields:
@@ -241,6 +264,7 @@ def check_classes(p: Policies) -> None:
                         code=ErrorCode.UNKNOWN_CONTROL,
                     )
                 )
+        check_day_counts(p, risk, pos)
         tables = [("/params", risk.params)]
         if risk.hypercare is not None:
             tables.append(("/hypercare/params", risk.hypercare.params))
@@ -280,6 +304,8 @@ def check_classes(p: Policies) -> None:
                         )
                         continue
                     problem = param_type_problem(spec, value)
+                    if problem is None and name in divisor_params(control):
+                        problem = _zero_divisor(value)
                     if problem:
                         p.errors.add(
                             InputError(problem, location=pos.location(where), code=ErrorCode.PARAM)
@@ -313,6 +339,43 @@ def check_class_names(p: Policies) -> None:
                     code=ErrorCode.DUPLICATE,
                 )
             )
+
+
+def check_day_counts(p: Policies, risk: RiskClass, pos: Positions) -> None:
+    """Day counts of a class within the documented bound (:data:`MAX_DAYS`, about 100 years):
+    a hypercare of 999,999,999,999 days is a typo, and would overflow the calendar."""
+    counts: list[tuple[str, int]] = []
+    if risk.hypercare is not None:
+        counts += [
+            ("/hypercare/days", risk.hypercare.days),
+            ("/hypercare/extension_days", risk.hypercare.extension_days),
+        ]
+    if risk.waivers is not None:
+        counts.append(("/waivers/max_days", risk.waivers.max_days))
+    for pointer, value in counts:
+        if value > MAX_DAYS:
+            p.errors.add(
+                InputError(
+                    f"at most {MAX_DAYS} days (about 100 years) are allowed, got {value}",
+                    location=pos.location(pointer),
+                    code=ErrorCode.PARAM,
+                )
+            )
+
+
+def divisor_params(control: Control) -> set[str]:
+    """Parameters a check divides by (`per` of a rate): they must not be zero."""
+    return {
+        per[1:]
+        for check in control.checks
+        if isinstance(per := getattr(check, "per", None), str) and per.startswith("$")
+    }
+
+
+def _zero_divisor(value: Any) -> str | None:
+    if isinstance(value, str) and Duration.parse(value).amount == 0:
+        return f"must be longer than zero (a rate is counted per this span), got {value!r}"
+    return None
 
 
 def check_extends_cycles(p: Policies) -> None:

@@ -1,12 +1,17 @@
 """Durations as policies write them: ``90d``, ``24h``, ``15m``, ``30s``, ``2w`` or ``5bd``.
 
 ``bd`` means business days (Monday to Friday, UTC; public holidays are not modelled).
+
+Bounds (checked wherever a duration is read): at most :data:`MAX_DAYS` days (about 100
+years) of calendar time, or :data:`MAX_BUSINESS_DAYS` business days. An instant plus or
+minus a duration that would leave Python's calendar (years 1 to 9999) is clamped to its
+end: a deadline after year 9999 never passes, a window reaching before year 1 holds all.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
@@ -16,6 +21,13 @@ from pydantic_core import core_schema
 DURATION_PATTERN = r"^[0-9]+(s|m|h|d|w|bd)$"
 _DURATION_RE = re.compile(DURATION_PATTERN)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+MAX_DAYS = 36_600
+"""The longest calendar duration accepted, in days (about 100 years)."""
+MAX_BUSINESS_DAYS = 26_100
+"""The longest business-day duration accepted (about 100 years of working days)."""
+_MAX_DIGITS = 12
+_LATEST = datetime.max.replace(tzinfo=UTC)
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
 _UNIT_WORDS = {
     "s": "second",
     "m": "minute",
@@ -36,6 +48,16 @@ class Duration:
             raise ValueError(f"unknown duration unit {unit!r}")
         if amount < 0:
             raise ValueError("a duration cannot be negative")
+        too_long = (
+            amount > MAX_BUSINESS_DAYS
+            if unit == "bd"
+            else amount * _UNIT_SECONDS[unit] > MAX_DAYS * 86400
+        )
+        if too_long:
+            raise ValueError(
+                f"a duration can be at most {MAX_DAYS}d (about 100 years) or "
+                f"{MAX_BUSINESS_DAYS}bd, got {amount}{unit}"
+            )
         self.amount = amount
         self.unit = unit
 
@@ -48,7 +70,13 @@ class Duration:
                 f"expected a duration like 90d, 24h, 15m, 30s, 2w or 5bd (business days), "
                 f"got {text!r}"
             )
-        return cls(int(text.strip()[: match.start(1)]), match.group(1))
+        digits = text.strip()[: match.start(1)]
+        if len(digits) > _MAX_DIGITS:
+            raise ValueError(
+                f"a duration can be at most {MAX_DAYS}d (about 100 years) or "
+                f"{MAX_BUSINESS_DAYS}bd, got a number of {len(digits)} digits"
+            )
+        return cls(int(digits), match.group(1))
 
     @property
     def business(self) -> bool:
@@ -68,15 +96,21 @@ class Duration:
 
     def after(self, start: datetime) -> datetime:
         """The instant this duration after ``start``: calendar arithmetic or business days."""
-        if self.unit != "bd":
-            return start + self.as_timedelta()
-        return add_business_days(start, self.amount)
+        try:
+            if self.unit != "bd":
+                return start + self.as_timedelta()
+            return add_business_days(start, self.amount)
+        except OverflowError:
+            return _LATEST
 
     def before(self, end: datetime) -> datetime:
         """The instant this duration before ``end`` (business days counted backwards)."""
-        if self.unit != "bd":
-            return end - self.as_timedelta()
-        return add_business_days(end, -self.amount)
+        try:
+            if self.unit != "bd":
+                return end - self.as_timedelta()
+            return add_business_days(end, -self.amount)
+        except OverflowError:
+            return _EARLIEST
 
     def describe(self) -> str:
         """Words for reports: ``5 business days``, ``7 minutes 30 seconds``."""
