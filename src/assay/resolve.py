@@ -248,12 +248,12 @@ def waiver_problem(
 ) -> str | None:
     """Why ``waiver`` cannot apply (four-eyes, its validity period, a prohibition gate, or
     its class's waiver rules), or None."""
-    for field in ("requested_by", "approved_by"):
+    for who in ("requested_by", "approved_by"):
         # An identity a reviewer cannot tell apart from another (mixed scripts, look-alike
         # letters, invisible characters) cannot carry a four-eyes decision.
-        problem = identity_problem(getattr(waiver, field))
+        problem = identity_problem(getattr(waiver, who))
         if problem is not None:
-            return f"{field} {problem}"
+            return f"{who} {problem}"
     if same_person(waiver.requested_by, waiver.approved_by):
         return (
             f"approved_by must differ from requested_by (both are "
