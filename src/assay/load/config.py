@@ -20,15 +20,15 @@ MAX_CONFIG_BYTES = 1_000_000
 def load_config(source: FileSource) -> tuple[ProjectConfig, ProjectFile | None]:
     """The project's configuration and the file it came from (None for the defaults)."""
     if source.kind(CONFIG_NAME) == "file":
-        data = source.read(CONFIG_NAME)
+        data = source.read(CONFIG_NAME, MAX_CONFIG_BYTES)
         value, positions = load_yaml(data, CONFIG_NAME, max_bytes=MAX_CONFIG_BYTES)
         config = validate_model(
             ProjectConfig, value or {}, positions, file=CONFIG_NAME, strict=True
         )
         digest = hashlib.sha256(data).hexdigest()
-        return config, ProjectFile(CONFIG_NAME, "config", digest, source)
+        return config, ProjectFile(CONFIG_NAME, "config", digest, source, size=len(data))
     if source.kind(PYPROJECT) == "file":
-        data = source.read(PYPROJECT)
+        data = source.read(PYPROJECT, MAX_CONFIG_BYTES)
         try:
             table = tomllib.loads(data.decode("utf-8")).get("tool", {}).get("assay")
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
@@ -40,5 +40,5 @@ def load_config(source: FileSource) -> tuple[ProjectConfig, ProjectFile | None]:
                 ProjectConfig, table, None, file=f"{PYPROJECT} [tool.assay]", strict=True
             )
             digest = hashlib.sha256(data).hexdigest()
-            return config, ProjectFile(PYPROJECT, "config", digest, source)
+            return config, ProjectFile(PYPROJECT, "config", digest, source, size=len(data))
     return ProjectConfig(), None

@@ -97,7 +97,11 @@ def _discover(
     """Files under the configured folders (relative paths), sorted; hidden files skipped."""
     found: set[str] = set()
     for entry in entries:
-        kind = source.kind(entry)
+        try:
+            kind = source.kind(entry)
+        except AssayError as err:
+            errors.add(err)
+            continue
         if kind is None:
             if required:
                 errors.add(
@@ -112,7 +116,12 @@ def _discover(
         if kind == "file":
             found.add(relative(source.root, source.root / entry))
             continue
-        for path in source.walk(entry):
+        try:
+            paths = list(source.walk(entry))
+        except AssayError as err:
+            errors.add(err)
+            continue
+        for path in paths:
             name = path.rsplit("/", 1)[-1].lower()
             if name.endswith(TEST_SUFFIXES):
                 continue  # policy test cases live next to policies (`assay policy test`)
@@ -146,6 +155,7 @@ def load_files(
 def load_source(source: FileSource, *, now: datetime | None = None) -> Project:
     """Load and validate every input of the project that ``source`` holds."""
     config, config_file = load_config(source)
+    source.allow(config.outside_folders)
     loader = _Loader(source, config, now or datetime.now(UTC))
     if config_file is not None:
         loader.files.append(config_file)
@@ -177,12 +187,22 @@ class _Loader:
             self.source, entries, YAML_SUFFIXES, what, self.errors, required=required
         ):
             try:
-                data = self.source.read(rel)
+                data = self.source.read(rel, self.config.max_yaml_bytes)
                 value, positions = load_yaml(data, rel, max_bytes=self.config.max_yaml_bytes)
             except AssayError as err:
                 self.errors.add(err)
                 continue
-            self.files.append(ProjectFile(rel, role, hashlib.sha256(data).hexdigest(), self.source))
+            digest = hashlib.sha256(data).hexdigest()
+            self.files.append(ProjectFile(rel, role, digest, self.source, size=len(data)))
+            if value is None and role in ("workflow", "waiver"):
+                self.errors.add(
+                    InputError(
+                        f"the file is empty (expected a {role} or a list of {role}s)",
+                        location=Location(rel, 1, 1),
+                        code=ErrorCode.EMPTY,
+                    )
+                )
+                continue
             yield rel, value, positions
 
     def _validate(self, model: Any, value: Any, positions: Positions, file: str) -> Any:
@@ -403,8 +423,13 @@ class _Loader:
                     )
                 )
                 continue
+            limit = (
+                limits.max_evidence_bytes
+                if suffix.lower() in (*JSON_LINES, ".json")
+                else limits.max_yaml_bytes
+            )
             try:
-                data = self.source.read(rel)
+                data = self.source.read(rel, limit)
                 source = SourceFile(rel, hashlib.sha256(data).hexdigest())
                 if suffix.lower() in JSON_LINES:
                     # High-volume evidence: the decode-and-keep hot path.
@@ -418,10 +443,13 @@ class _Loader:
             except AssayError as err:
                 self.errors.add(err)
                 continue
+            size = len(data)
             del data
             self.errors.extend(errors)
             batches.append(good)
-            self.files.append(ProjectFile(rel, "evidence", source.sha256, self.source, len(good)))
+            self.files.append(
+                ProjectFile(rel, "evidence", source.sha256, self.source, len(good), size)
+            )
         index = EvidenceIndex(batches)
         self.errors.extend(index.duplicates)
         self._refuse_future(index)
