@@ -363,6 +363,10 @@ def verify_pack(pdf: bytes, trust: Sequence[bytes], reassess: bool = False) -> V
     if reassess:
         if assessment is None:
             c.add("reassessment", False, "no valid assessment.json to compare with")
+        elif not all(ch.ok for ch in c.checks):
+            # Re-running embedded inputs (CEL included) is only worth it, and only safe to
+            # spend time on, once the signature and the manifest hold.
+            c.add("reassessment", False, "not run: the signature or the manifest does not hold")
         else:
             _check_reassessment(files, assessment, c)
     return VerifyReport(
