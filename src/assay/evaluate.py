@@ -302,8 +302,15 @@ def _freeze(
         reason = None
     verdict = Verdict.of([item.status for item in results], prohibited=reason is not None)
     relevant = project.evidence.files_of(wf.id)
+    later = project.evidence.created_after_by_file(wf.id, resolved.as_of)
     inputs = [
-        InputDigest(path=f.path, role=f.role, sha256=f.sha256, records=f.records)
+        InputDigest(
+            path=f.path,
+            role=f.role,
+            sha256=f.sha256,
+            records=f.records,
+            after_as_of=later.get(f.path, 0) if f.role == "evidence" else None,
+        )
         for f in project.files
         if f.role != "evidence" or f.path in relevant
     ]

@@ -73,6 +73,12 @@ def explain_control(project: Project, control_id: str, assessment: Assessment | 
     out += ["", "Remediation:", f"  {control.remediation.strip()}"]
     if assessment is not None:
         out += ["", f"Verdict for {assessment.workflow.id} as of {assessment.as_of.isoformat()}:"]
+        later = sum(i.after_as_of or 0 for i in assessment.inputs)
+        if later:
+            out.append(
+                f"  {later} evidence record{'s' if later != 1 else ''} created after this time "
+                f"{'were' if later != 1 else 'was'} not seen (the evidence as it stood then)"
+            )
         if result is None:
             out.append(
                 f"  not required at class {assessment.risk_class.id}"

@@ -141,6 +141,17 @@ class EvidenceIndex:
         late.sort(key=lambda r: (r.data.created_at, r.source.path, r.line or 0))
         return late
 
+    def created_after_by_file(self, workflow: str, as_of: datetime) -> dict[str, int]:
+        """Per file, how many records of ``workflow`` were created after ``as_of`` (the
+        common case, nothing, costs one C-speed max per kind)."""
+        counts: dict[str, int] = defaultdict(int)
+        for (owner, _), items in self._records.items():
+            if owner == workflow and items and max(map(_CREATED, items)) > as_of:
+                for record in items:
+                    if record.data.created_at > as_of:
+                        counts[record.source.path] += 1
+        return dict(counts)
+
     def files_of(self, workflow: str) -> set[str]:
         """Paths of the evidence files that hold records of ``workflow``."""
         return {

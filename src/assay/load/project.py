@@ -270,7 +270,12 @@ class _Loader:
                         code=ErrorCode.SCHEMA,
                     )
                 )
-        if not seen_any and all(self.source.kind(entry) for entry in self.config.policies):
+        refused = any(e.code == ErrorCode.OUTSIDE for e in self.errors.errors)
+        if (
+            not seen_any
+            and not refused
+            and all(self.source.kind(entry) for entry in self.config.policies)
+        ):
             self.errors.add(
                 InputError(
                     "no policy files found (expected .yaml files with a catalog and risk classes)",

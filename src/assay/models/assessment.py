@@ -126,6 +126,9 @@ class InputDigest(FrozenModel):
     role: Literal["config", "policy", "workflow", "waiver", "evidence"]
     sha256: str
     records: int | None = None
+    after_as_of: int | None = None
+    """For an evidence file: how many of its records of this workflow were created after
+    `as_of` and so were not seen (an as-of replay sees the evidence as it stood then)."""
 
 
 class WorkflowInfo(FrozenModel):
