@@ -141,6 +141,24 @@ class EvidenceIndex:
         late.sort(key=lambda r: (r.data.created_at, r.source.path, r.line or 0))
         return late
 
+    def times_beyond(self, limit: datetime) -> list[tuple[Record, str]]:
+        """(record, field) for every top-level timestamp after ``limit``: C-speed maxima per
+        (workflow, kind) and field find the few groups worth a look."""
+        found: list[tuple[Record, str]] = []
+        for (_, kind), items in self._records.items():
+            for name in _time_fields(kind):
+                latest = max(
+                    filter(None, map(operator.attrgetter("data." + name), items)), default=None
+                )
+                if latest is not None and latest > limit:
+                    found.extend(
+                        (r, name)
+                        for r in items
+                        if (v := getattr(r.data, name)) is not None and v > limit
+                    )
+        found.sort(key=lambda item: (item[0].source.path, item[0].line or 0, item[1]))
+        return found
+
     def created_after_by_file(self, workflow: str, as_of: datetime) -> dict[str, int]:
         """Per file, how many records of ``workflow`` were created after ``as_of`` (the
         common case, nothing, costs one C-speed max per kind)."""
@@ -163,6 +181,24 @@ class EvidenceIndex:
 
     def __len__(self) -> int:
         return sum(len(items) for items in self._records.values())
+
+
+_TIME_FIELDS: dict[str, tuple[str, ...]] = {}
+
+
+def _time_fields(kind: str) -> tuple[str, ...]:
+    """The top-level timestamp fields of a kind (what window and deadline arithmetic reads)."""
+    fields = _TIME_FIELDS.get(kind)
+    if fields is None:
+        model = EVIDENCE_KINDS[kind]
+        fields = _TIME_FIELDS[kind] = tuple(
+            name
+            for name, info in model.model_fields.items()
+            if "datetime" in str(info.annotation).lower()
+            and "list" not in str(info.annotation)
+            and "dict" not in str(info.annotation)
+        )
+    return fields
 
 
 def _sort_records(items: list[Record], field: str) -> list[AssayError]:

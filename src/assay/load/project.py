@@ -31,6 +31,7 @@ from ..evidence.index import (
 from ..evidence.readers import ReaderLimits, reader_for, supported_suffixes
 from ..models.assessment import SourcePointer
 from ..models.config import ProjectConfig
+from ..models.time import LATEST
 from ..models.policy import (
     Catalog,
     Control,
@@ -458,7 +459,23 @@ class _Loader:
         index = EvidenceIndex(batches)
         self.errors.extend(index.duplicates)
         self._refuse_future(index)
+        self._refuse_beyond_calendar(index)
         return index
+
+    def _refuse_beyond_calendar(self, index: EvidenceIndex) -> None:
+        # A timestamp near the calendar's end (9999-12-31) overflows a deadline added to
+        # it; nothing real happens after LATEST (year 9000), so such a value is refused.
+        beyond = index.times_beyond(LATEST)
+        for record, name in beyond[:MAX_LATE_REPORTED]:
+            self.errors.add(
+                InputError(
+                    f"{name} lies after {LATEST:%Y-%m-%d}, the latest time Assay accepts",
+                    location=Location(
+                        record.source.path, record.line, None, f"{record.pointer}/{name}"
+                    ),
+                    code=ErrorCode.SCHEMA,
+                )
+            )
 
     def _refuse_future(self, index: EvidenceIndex) -> None:
         limit = self.now + CLOCK_SKEW
