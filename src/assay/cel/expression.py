@@ -224,11 +224,11 @@ def _check_tree(source: str, tree: Node) -> None:
             1,
         )
     if stats.depth > MAX_DEPTH:
-        line, column = _line_column(source, stats.deepest)
         raise ExpressionSyntaxError(
-            f"operators nested {stats.depth} deep; at most {MAX_DEPTH} levels are allowed",
-            line,
-            column,
+            f"operators nested {stats.depth} deep; at most {MAX_DEPTH} levels are allowed "
+            "(a chain of 150 `+` is 150 deep: split it)",
+            1,
+            1,
         )
     if stats.cost > MAX_COST:
         raise ExpressionSyntaxError(

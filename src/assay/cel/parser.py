@@ -311,8 +311,6 @@ class TreeStats:
     cost: int
     """Estimated evaluations in the worst case: a macro multiplies its body's cost by the
     length of the list it runs over (a literal's length, else :data:`UNKNOWN_LENGTH`)."""
-    deepest: int
-    """Offset of the deepest node (where a too-deep error points)."""
 
 
 UNKNOWN_LENGTH = 100
@@ -324,12 +322,10 @@ def tree_stats(tree: Node) -> TreeStats:
     order: list[tuple[Node, int]] = []
     stack: list[tuple[Node, int]] = [(tree, 1)]
     depth = 0
-    deepest = tree.start
     while stack:
         node, level = stack.pop()
         order.append((node, level))
-        if level > depth:
-            depth, deepest = level, node.start
+        depth = max(depth, level)
         if node.target is not None:
             stack.append((node.target, level + 1))
         stack.extend((arg, level + 1) for arg in node.args)
@@ -344,7 +340,7 @@ def tree_stats(tree: Node) -> TreeStats:
         else:
             own += body
         cost[id(node)] = own
-    return TreeStats(len(order), depth, cost[id(tree)], deepest)
+    return TreeStats(len(order), depth, cost[id(tree)])
 
 
 def logic_parts(source: str) -> tuple[str, list[str]] | None:
