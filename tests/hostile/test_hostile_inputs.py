@@ -18,6 +18,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from projectkit import Kit, line_col
@@ -1167,3 +1168,95 @@ def test_several_errors_are_all_reported_sorted(kit: Kit) -> None:
         assert match, line
         keys.append((match.group(1), int(match.group(2) or 0)))
     assert keys == sorted(keys), f"not sorted by file then line:\n{run.err}"
+
+
+# --- other commands: the same rules wherever a file is read ------------------------------
+
+
+def _main(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    from assay.cli import main
+
+    capsys.readouterr()
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def test_diff_refuses_deep_nesting_with_a_location(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    code, output = _main(capsys, "diff", str(deep), str(deep))
+    assert code == 2
+    assert "internal error" not in output and "Traceback" not in output
+    assert f"{deep}:1:65: error[JSON]: nesting deeper than 64 levels" in output
+
+
+def test_diff_refuses_duplicate_keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    dup = tmp_path / "dup.json"
+    dup.write_text('{"schema_version": "1",\n "schema_version": "2"}\n', encoding="utf-8")
+    code, output = _main(capsys, "diff", str(dup), str(dup))
+    assert code == 2
+    assert f"{dup}:2:2: error[JSON]: duplicate key 'schema_version'" in output
+
+
+def test_policy_test_files_follow_the_yaml_rules(
+    kit: Kit, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base(kit)
+    text = (
+        "defaults:\n  workflow: {id: wf, name: W, owner: o, risk_class: high, "
+        "launched: 2026-01-05}\n  as_of: '2026-06-01T00:00:00Z'\ncases:\n"
+        "  - name: impossible\n    as_of: 2026-02-30T00:00:00Z\n    expect: {}\n"
+    )
+    kit.write("policies/x.test.yaml", text)
+    code, output = _main(capsys, "policy", "test", str(kit.root / "policies"))
+    assert code == 2, output
+    assert "internal error" not in output and "Traceback" not in output
+    line, column = line_col(text, "2026-02-30")
+    assert f"x.test.yaml:{line}:{column}: error[YAML]: not a valid date or timestamp" in output
+
+
+def test_waiver_horizon_is_bounded(kit: Kit) -> None:
+    base(kit)
+    run = kit.run("waivers", "--as-of", "2026-06-01T00:00:00Z", "--horizon", "99999999999d")
+    assert run.code == 2
+    assert "internal error" not in run.out + run.err
+    assert "at most 36600d" in run.err
+
+
+def test_the_catch_all_is_a_last_defence_only(kit: Kit, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The catch-all works (an unexpected exception still fails closed, exit 2)...
+    base(kit)
+    import importlib
+
+    cli_main = importlib.import_module("assay.cli.main")
+
+    def boom(*_: object, **__: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(cli_main, "assess_many", boom)
+    run = kit.run(*GATE)
+    assert run.code == 2
+    assert run.err.startswith("internal error: RuntimeError")
+    # ...and no case of the table reaches it: test_hostile_input asserts that for each.
+
+
+def test_verify_reassess_runs_nothing_on_an_untrusted_pack(kit: Kit, tmp_path: Path) -> None:
+    base(kit)
+    pack = tmp_path / "wf.pdf"
+    run = kit.run("pack", "--workflow", "wf", "--as-of", "2026-06-01T00:00:00Z", "--unsigned",
+                  "--output", str(pack))  # fmt: skip
+    assert run.code == 0, run.err
+    from assay.cli import main
+
+    code = main(["verify", str(pack), "--reassess", "--format", "json"])
+    assert code == 3
+    # An unsigned pack's signature cannot be trusted: its embedded policy (CEL included)
+    # is not re-run.
+    from assay.pack.verify import verify_pack
+
+    report = verify_pack(pack.read_bytes(), [], reassess=True)
+    (check,) = [c for c in report.checks if c.name == "reassessment"]
+    assert not check.ok and check.detail.startswith("not run")
