@@ -723,6 +723,13 @@ YAML_CONSTRUCTOR_CASES = {
 del YAML_CONSTRUCTOR_CASES["yaml_inf_threshold"]
 
 
+def yaml_lone_surrogate(kit: Kit) -> Expect:
+    text = replace(kit, "evidence/incident.yaml", "owner: alice", 'owner: "al\\ud800ice"')
+    return at(
+        "evidence/incident.yaml", text, '"al', "invalid Unicode character escape", column=False
+    )
+
+
 def nul_byte_in_yaml(kit: Kit) -> Expect:
     text = replace(kit, "workflows/wf.yaml", "name: Fraud scoring", "name: Fraud\x00scoring")
     return at("workflows/wf.yaml", text, "\x00", "U+0000 is not allowed")
@@ -1004,6 +1011,7 @@ HOSTILE: dict[str, Callable[[Kit], Expect]] = {
         confusable_approver,
         full_width_same_person,
         bidi_override_identity,
+        yaml_lone_surrogate,
         nul_byte_in_yaml,
         constructor_error_in_front_matter,
         constructor_error_in_config,

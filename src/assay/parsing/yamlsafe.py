@@ -122,7 +122,20 @@ class _Strict(Composer, SafeConstructor, Resolver):
                 node.start_mark,
             )
         try:
-            return SafeConstructor.construct_object(self, node, deep=deep)
+            value = SafeConstructor.construct_object(self, node, deep=deep)
+            if type(value) is str and not value.isascii():
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    # "\ud800" in a double-quoted scalar: a lone surrogate is no character,
+                    # and every output format would fail on it later.
+                    raise yaml.MarkedYAMLError(
+                        None,
+                        None,
+                        "a lone surrogate escape (\\ud800-\\udfff) is not a character",
+                        node.start_mark,
+                    ) from None
+            return value
         except yaml.MarkedYAMLError:
             raise
         except (ValueError, TypeError, OverflowError, AttributeError, KeyError) as err:
