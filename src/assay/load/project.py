@@ -31,12 +31,12 @@ from ..evidence.index import (
 from ..evidence.readers import ReaderLimits, reader_for, supported_suffixes
 from ..models.assessment import SourcePointer
 from ..models.config import ProjectConfig
-from ..models.time import LATEST
 from ..models.policy import (
     Catalog,
     Control,
     RiskClass,
 )
+from ..models.time import LATEST
 from ..models.workflow import Waiver, Workflow
 from ..parsing.validate import validate_model
 from ..parsing.yamlsafe import Positions, check_size, load_yaml

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BeforeValidator
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 
 from ..errors import UsageError
 
@@ -72,7 +72,21 @@ def _iso_datetime(value: Any) -> Any:
     return value
 
 
-Day = Annotated[date, BeforeValidator(_iso_date)]
-"""A calendar date: a YAML date or an ISO 8601 date string; never a number."""
-Instant = Annotated[AwareDatetime, BeforeValidator(_iso_datetime)]
-"""A timezone-aware instant: a YAML timestamp or an ISO 8601 string; never a number."""
+def _in_range_day(value: date) -> date:
+    if not EARLIEST.date() <= value <= LATEST.date():
+        raise ValueError(f"a date must lie between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
+    return value
+
+
+def _in_range(value: datetime) -> datetime:
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError(f"a time must lie between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_iso_date), AfterValidator(_in_range_day)]
+"""A calendar date: a YAML date or an ISO 8601 date string (never a number), within the
+supported range."""
+Instant = Annotated[AwareDatetime, BeforeValidator(_iso_datetime), AfterValidator(_in_range)]
+"""A timezone-aware instant: a YAML timestamp or an ISO 8601 string (never a number), within
+the supported range."""
