@@ -9,7 +9,7 @@ from typing import Any
 
 import cel
 
-from .compiler import Compiler
+from .compiler import MAX_MACRO_ITEMS, Compiler
 from .errors import (
     EvalError,
     ExpressionRuntimeError,
@@ -162,6 +162,8 @@ class Expression:
         context = {
             name: to_cel_value(variables[name]) for name in self.variables if name in variables
         }
+        if "(" in self.source:
+            _check_list_sizes(context)
         try:
             return self._program.execute(context)
         except (KeyboardInterrupt, SystemExit):
@@ -237,6 +239,19 @@ def _check_tree(source: str, tree: Node) -> None:
             1,
             1,
         )
+
+
+def _check_list_sizes(context: Mapping[str, Any]) -> None:
+    """The evaluation-time bound on the package's path: no list a macro could run over is
+    longer than :data:`~assay.cel.compiler.MAX_MACRO_ITEMS` (checked one level deep: the
+    variables and the fields of records)."""
+    for value in context.values():
+        items = value.values() if isinstance(value, dict) else (value,)
+        for item in items:
+            if isinstance(item, list) and len(item) > MAX_MACRO_ITEMS:
+                raise ExpressionRuntimeError(
+                    f"a list of {len(item):,} items; at most {MAX_MACRO_ITEMS:,} are allowed"
+                )
 
 
 def compile_expression(source: str, *, allowed_variables: frozenset[str]) -> Expression:
