@@ -34,7 +34,7 @@ test: lint typecheck unit
 
 # A longer run of the property-based fuzzing of inputs (tests/fuzz) before a release:
 # minutes, not seconds; `make test` runs the same property with a small fixed budget.
-FUZZ_EXAMPLES ?= 20000
+FUZZ_EXAMPLES ?= 50000
 fuzz: setup
 	ASSAY_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q tests/fuzz
 

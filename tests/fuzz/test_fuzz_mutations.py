@@ -43,7 +43,7 @@ from assay.load.project import Project, load_files
 from assay.models.assessment import Assessment
 from assay.models.evidence_kinds import EVIDENCE_KINDS
 
-EXAMPLES = int(os.environ.get("ASSAY_FUZZ_EXAMPLES", "300"))
+EXAMPLES = int(os.environ.get("ASSAY_FUZZ_EXAMPLES", "1000"))
 AS_OF = datetime(2026, 6, 1, tzinfo=UTC)
 NOW = datetime(2026, 6, 2, tzinfo=UTC)
 """The wall clock of the fuzzed loads (fixed: the outcome must not depend on the day)."""
