@@ -230,8 +230,28 @@ def waiver_rules(chain: tuple[RiskClass, ...]) -> tuple[WaiverRules | None, str 
     return None, None
 
 
-def waiver_problem(waiver: Waiver, rules: WaiverRules | None, class_id: str | None) -> str | None:
-    """Why ``waiver`` breaks its class's waiver rules, or None."""
+def same_person(a: str, b: str) -> bool:
+    """Whether two identities name the same person (compared case-insensitively)."""
+    return a.strip().casefold() == b.strip().casefold()
+
+
+def waiver_problem(
+    waiver: Waiver,
+    rules: WaiverRules | None,
+    class_id: str | None,
+    control: Control | None = None,
+) -> str | None:
+    """Why ``waiver`` cannot apply (four-eyes, its validity period, a prohibition gate, or
+    its class's waiver rules), or None."""
+    if same_person(waiver.requested_by, waiver.approved_by):
+        return f"approved_by must differ from requested_by (both are {waiver.approved_by!r})"
+    if waiver.expires_at <= waiver.approved_at:
+        return "expires_at must be after approved_at"
+    if control is not None and control.prohibition_gate:
+        return (
+            f"{control.id} carries a prohibition gate (EU AI Act Art. 5): a prohibited "
+            "practice cannot be waived"
+        )
     if rules is None:
         return None
     days = (waiver.expires_at - waiver.approved_at).total_seconds() / 86400
@@ -254,7 +274,7 @@ def waiver_state(waiver: Waiver, as_of: datetime, project: Project) -> WaiverSta
     """A waiver as it stands at ``as_of``: active, expired, not yet valid, or invalid."""
     chain = lineage(project, project.workflows[waiver.workflow].risk_class)
     rules, class_id = waiver_rules(chain)
-    problem = waiver_problem(waiver, rules, class_id)
+    problem = waiver_problem(waiver, rules, class_id, project.controls.get(waiver.control))
     state: Literal["active", "expired", "not_yet_valid", "invalid"]
     if problem is not None:
         state = "invalid"

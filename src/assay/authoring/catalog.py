@@ -28,19 +28,16 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from assay.checks import check_kind
+from assay.checks.base import one_line
 from assay.errors import AssayError, UsageError
 from assay.load.project import Project
 from assay.models.assessment import canonical_json
 from assay.models.duration import Duration
 from assay.models.policy import (
-    AggregateCheck,
     Check,
     Control,
-    CoveredCheck,
-    EveryCheck,
-    FreshCheck,
     ParamSpec,
-    PresentCheck,
 )
 from assay.parsing.yamlsafe import load_yaml
 from assay.resolve import lineage, plain_params, typed_value
@@ -281,41 +278,9 @@ def _ref(control_id: str, value: object) -> str:
 
 def check_in_words(control_id: str, check: Check) -> str:
     """One or two plain sentences saying what a check requires (for catalogs and reports)."""
-    kind = check.evidence
-    what = f"`{kind}` records"
+    records = f"`{check.evidence}` records"
     if check.where:
-        what += f" matching `{_line(check.where)}`"
+        records += f" matching `{one_line(check.where)}`"
     if check.window is not None:
-        what += f" within the last {_ref(control_id, check.window)}"
-    if isinstance(check, PresentCheck):
-        return f"At least {_ref(control_id, check.min)} {what} exist."
-    if isinstance(check, FreshCheck):
-        return f"The newest of the {what} is no older than {_ref(control_id, check.max_age)}."
-    if isinstance(check, EveryCheck):
-        empty = "Having none is acceptable." if check.allow_empty else "Having none is a failure."
-        return f"Every one of the {what} satisfies `{_line(check.assert_)}`. {empty}"
-    if isinstance(check, CoveredCheck):
-        link = (
-            f"a `{check.by.evidence}` record whose `{check.by.key}` equals its "
-            f"`{check.by.source_key}`"
-        )
-        if check.by.where:
-            link += f" and matching `{_line(check.by.where)}`"
-        text = f"Every one of the {what} has {link}"
-        if check.deadline is not None:
-            start = f" of its `{check.from_field}`" if check.from_field else ""
-            text += f", within {_ref(control_id, check.deadline)}{start}"
-        if check.assert_:
-            text += f", satisfying `{_line(check.assert_)}`"
-        empty = " Nothing to cover is acceptable." if check.allow_empty else ""
-        return text + "." + empty
-    assert isinstance(check, AggregateCheck)
-    stat = check.function if check.value is None else f"{check.function} of `{check.value}`"
-    if check.function == "rate" and check.per is not None:
-        stat += f" per {_ref(control_id, check.per)}"
-    group = f", for every `{check.group_by}`," if check.group_by else ""
-    empty = " Having none is acceptable." if check.allow_empty else ""
-    return (
-        f"The {stat} over the {what}{group} is {check.op} "
-        f"{_ref(control_id, check.threshold)}.{empty}"
-    )
+        records += f" within the last {_ref(control_id, check.window)}"
+    return check_kind(check).words(check, records, lambda value: _ref(control_id, value))

@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ..checks import check_kind
 from ..errors import AssayError, InputErrors, Location
 from ..load.project import Project, load_project
 from ..models.assessment import canonical_json
 from ..models.lint import LintFinding
-from ..models.policy import AggregateCheck, CoveredCheck, EveryCheck, PresentCheck
 from ..resolve import (
     check_class_parameters,
     lineage,
@@ -100,7 +100,7 @@ def lint_loaded(project: Project) -> list[LintFinding]:
                     )
                 )
         for check in control.checks:
-            reason = _never_fails(check)
+            reason = check_kind(check).never_fails(check)
             if reason:
                 out.append(
                     LintFinding(
@@ -125,7 +125,7 @@ def lint_loaded(project: Project) -> list[LintFinding]:
     for waiver in project.waivers:
         chain = lineage(project, project.workflows[waiver.workflow].risk_class)
         rules, class_id = waiver_rules(chain)
-        problem = waiver_problem(waiver, rules, class_id)
+        problem = waiver_problem(waiver, rules, class_id, project.controls.get(waiver.control))
         if problem:
             out.append(
                 LintFinding(
@@ -172,17 +172,3 @@ def _ineffective_hypercare(project: Project) -> list[LintFinding]:
                         )
                     )
     return out
-
-
-def _never_fails(check: object) -> str | None:
-    window = getattr(check, "window", None)
-    zero_window = window is not None and not isinstance(window, str) and window.amount == 0
-    if isinstance(check, PresentCheck) and check.min == 0:
-        return "min is 0"
-    if (
-        isinstance(check, EveryCheck | AggregateCheck | CoveredCheck)
-        and check.allow_empty
-        and zero_window
-    ):
-        return "its window is empty and allow_empty is true"
-    return None

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from ..cel import Expression, ExpressionRuntimeError
 from ..cel.predicates import field_predicate
@@ -28,6 +28,37 @@ MAX_FINDINGS = 20
 
 class EvaluationError(Exception):
     """A check could not be evaluated (fails closed as status `error`)."""
+
+
+Words = Callable[[object], str]
+"""Renders a check field in words: a parameter reference, a duration, a number."""
+
+
+class CheckKind(Protocol):
+    """Everything one kind of check knows, in one module of this package.
+
+    Its model (in :mod:`assay.models.policy`) declares what the loader compiles and
+    cross-checks; the kind runs the check, says in words what it requires, and tells the
+    linter when it can never fail. Registered in :data:`assay.checks.CHECK_KINDS`.
+    """
+
+    @property
+    def model(self) -> type[Any]:
+        """The pydantic model of the check; its ``kind`` literal is the registry key."""
+        ...
+
+    def run(self, check: Any, ctx: CheckContext, policy: SourcePointer) -> CheckResult:
+        """Evaluate the check; raise EvaluationError when it cannot be (fails closed)."""
+        ...
+
+    def words(self, check: Any, records: str, ref: Words) -> str:
+        """What the check requires, in one or two sentences; ``records`` names the records
+        it looks at (kind, filter and window already in words)."""
+        ...
+
+    def never_fails(self, check: Any) -> str | None:
+        """Why the check can never fail, for lint; None when it can."""
+        ...
 
 
 @dataclass
@@ -330,3 +361,16 @@ def _first_pointer(finding: Finding) -> tuple[str, int]:
 
 def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def one_line(text: str) -> str:
+    """A condition on one line, for a sentence."""
+    return " ".join(text.split())
+
+
+def empty_window_allowed(check: Any) -> str | None:
+    """A check that passes on no evidence and looks at an empty window can never fail."""
+    window = check.window
+    if check.allow_empty and isinstance(window, Duration) and window.amount == 0:
+        return "its window is empty and allow_empty is true"
+    return None

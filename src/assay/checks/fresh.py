@@ -11,6 +11,7 @@ from ..models.policy import FreshCheck
 from .base import (
     CheckContext,
     EvaluationError,
+    Words,
     explain_values,
     fmt_age,
     fmt_time,
@@ -79,3 +80,19 @@ def run(check: FreshCheck, ctx: CheckContext, policy: SourcePointer) -> CheckRes
     return result(
         check, policy, records=len(dated), findings=findings, summary=summary, failed=not ok
     )
+
+
+class Fresh:
+    model = FreshCheck
+
+    def run(self, check: FreshCheck, ctx: CheckContext, policy: SourcePointer) -> CheckResult:
+        return run(check, ctx, policy)
+
+    def words(self, check: FreshCheck, records: str, ref: Words) -> str:
+        return f"The newest of the {records} is no older than {ref(check.max_age)}."
+
+    def never_fails(self, check: FreshCheck) -> str | None:
+        return None
+
+
+KIND = Fresh()

@@ -136,10 +136,10 @@ def pack_command(
         raise UsageError("--tsa-url timestamps a signature; it cannot be used with --unsigned")
     moment = parse_instant(as_of) if as_of else datetime.now(UTC).replace(microsecond=0)
     signer = _signer(key, cert, chain, pkcs12_path, passphrase_env, unsigned)
+    from ..evaluate import assess
+    from ..load import load_project
     from ..pack.build import build_pack
-    from ..pack.engine import engine_functions
 
-    load_project, assess = engine_functions()
     project = load_project(project_dir)
     assessment = assess(project, workflow=workflow, as_of=moment, release=release)
     data = build_pack(assessment, project, signer, tsa_url=tsa_url)

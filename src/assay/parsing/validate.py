@@ -40,7 +40,7 @@ def _pointer_for(loc: Sequence[int | str], data: Any) -> tuple[str, Any, Any]:
         elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
             parent, current = current, current[part]
         elif isinstance(current, dict) and isinstance(part, str) and part.endswith("]"):
-            continue  # e.g. "function-after[_needs(), AggregateCheck]"
+            continue  # e.g. "function-after[_needs(), <model>]"
         elif isinstance(current, dict) and isinstance(part, str):
             # A missing or unknown key of this mapping, or a union tag; tags are not keys
             # of the data, so only the last element is taken as a key.

@@ -1,7 +1,7 @@
 """`assay policy test`: unit tests for policies, run on the real engine.
 
 cases.py     discover, read and validate `*.test.yaml`; apply defaults (the base set)
-runner.py    materialise each case as a temporary project; load_project + assess; compare
+runner.py    materialise each case as a project in memory; load_files + assess; compare
 coverage.py  which controls and checks some case asserted in a pass and a fail state
 
 The results are data (:mod:`assay.models.policytest`); :mod:`assay.formats.policytest`

@@ -1,17 +1,15 @@
 """Run policy test cases through the real engine.
 
-Each case is materialised as a small temporary project (the policies under test, linked
-in; the case's workflow, waivers and evidence written as files) and assessed with
-:func:`assay.load.project.load_project` and :func:`assay.evaluate.assess`: there is no
-second engine. Problems in a case's evidence or waivers are reported at the line of the
+Each case is materialised as a small project held in memory (the policies under test, the
+case's workflow, waivers and evidence as files) and assessed with
+:func:`assay.load.load_files` and :func:`assay.evaluate.assess`, the code path of a
+project on disk: there is no second engine. Problems in a case's evidence or waivers are reported at the line of the
 test file they came from.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +17,8 @@ import yaml
 
 from ...errors import AssayError, InputError, InputErrors, Location
 from ...evaluate import assess
-from ...load.project import Project, load_project
+from ...load import DiskSource, Project, load_files
+from ...load.discover import read_file
 from ...models.assessment import Assessment
 from ...models.policytest import CaseRef, CaseResult, Mismatch, MissingFinding
 from .cases import EvidenceRecord, TestCase, display_path
@@ -29,46 +28,33 @@ WAIVER_FILE = "waivers/case.yaml"
 WORKFLOW_FILE = "workflows/case.yaml"
 
 
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-
-
-def _link_policies(policies: Path, target: Path) -> None:
-    """Link (or, where links are not allowed, copy) the policies under test into place."""
-    try:
-        target.symlink_to(policies, target_is_directory=True)
-    except OSError:
-        shutil.copytree(policies, target)
-
-
-def materialise(case: TestCase, policies: Path, root: Path) -> dict[str, Location]:
-    """Write the case as a project under ``root``; return where each written line came
-    from, keyed ``"file:line"``, so load errors can point into the test file."""
+def materialise(case: TestCase, policies: Path) -> tuple[dict[str, bytes], dict[str, Location]]:
+    """The case as the files of a project; and where each of their lines came from, keyed
+    ``"file:line"``, so load errors can point into the test file."""
     origins: dict[str, Location] = {}
-    _write(
-        root / "assay.yaml",
-        "policies: [policies]\nworkflows: [workflows]\nwaivers: [waivers]\nevidence: [evidence]\n",
-    )
-    _link_policies(policies.resolve(), root / "policies")
+    files: dict[str, bytes] = {
+        "assay.yaml": b"policies: [policies]\nworkflows: [workflows]\nwaivers: [waivers]\n"
+        b"evidence: [evidence]\n",
+    }
+    source = DiskSource(policies.resolve())
+    for rel in source.walk(""):
+        files[f"policies/{rel}"] = source.read(rel)
     origins["policies/"] = Location(display_path(policies))
     workflow = case.workflow.model_dump(mode="json")
-    _write(root / WORKFLOW_FILE, json.dumps(workflow, sort_keys=True) + "\n")
+    files[WORKFLOW_FILE] = (json.dumps(workflow, sort_keys=True) + "\n").encode()
     origins[f"{WORKFLOW_FILE}:"] = case.workflow_location
     lines = []
     for number, record in enumerate(case.records, start=1):
         lines.append(json.dumps(record.data, sort_keys=True, ensure_ascii=False))
         origins[f"{EVIDENCE_FILE}:{number}"] = record.origin
-    _write(root / EVIDENCE_FILE, "".join(line + "\n" for line in lines))
+    files[EVIDENCE_FILE] = "".join(line + "\n" for line in lines).encode()
     for index, item in enumerate(case.evidence_files):
         name = f"evidence/files/{index:03d}-{item.path.name}"
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(item.path, root / name)
+        files[name] = read_file(item.path, item.display)
         origins[f"{name}:"] = Location(item.display)
-    (root / "waivers").mkdir(exist_ok=True)
     if case.waivers:
-        _write(root / WAIVER_FILE, _waivers_yaml(case.waivers, origins))
-    return origins
+        files[WAIVER_FILE] = _waivers_yaml(case.waivers, origins).encode()
+    return files, origins
 
 
 def _waivers_yaml(waivers: tuple[EvidenceRecord, ...], origins: dict[str, Location]) -> str:
@@ -107,16 +93,14 @@ def run_case(case: TestCase, policies: Path) -> tuple[CaseResult, Project]:
     Raises InputErrors (located in the test file where possible) when the case's inputs
     do not load.
     """
-    with tempfile.TemporaryDirectory(prefix="assay-policy-test-") as tmp:
-        root = Path(tmp)
-        origins = materialise(case, policies, root)
-        try:
-            project = load_project(root)
-            assessment = assess(project, case.workflow.id, case.as_of, case.release)
-        except InputErrors as err:
-            raise InputErrors(_relocate(e, origins) for e in err.errors) from None
-        except AssayError as err:
-            raise InputErrors([_relocate(err, origins)]) from None
+    files, origins = materialise(case, policies)
+    try:
+        project = load_files(files)
+        assessment = assess(project, case.workflow.id, case.as_of, case.release)
+    except InputErrors as err:
+        raise InputErrors(_relocate(e, origins) for e in err.errors) from None
+    except AssayError as err:
+        raise InputErrors([_relocate(err, origins)]) from None
     return compare(case, assessment), project
 
 
