@@ -104,8 +104,9 @@ def test_junit_statuses(noncompliant: Assessment) -> None:
     assert waived.get("message") == "waived: W-7 until 2026-12-31T00:00:00Z"
     canary = cases["PROD-CANARY-01"].find("failure")
     assert canary is not None and canary.text is not None
-    # the condition spans two lines in the policy: the line break is kept
-    assert 'meet `r.max_traffic_pct <= params.max_traffic\n|| r.verdict == "pass"`' in canary.text
+    # the finding states the unmet condition in words; its CEL stays out of the sentence
+    assert 'canary report c-17: max_traffic_pct is 7 %' in canary.text
+    assert "r.max_traffic_pct" not in canary.text and "params." not in canary.text
     assert "[evidence/canary runs, 2026: eu/deploys.jsonl:2]" in canary.text
     blocked = cases["PROD-ROLLBACK-01"].find("failure")
     assert blocked is not None and blocked.get("type") == "blocked"
@@ -190,7 +191,8 @@ def test_github_annotations(noncompliant: Assessment) -> None:
         "::error file=evidence/canary runs%2C 2026%3A eu/deploys.jsonl,line=2,"
         "title=PROD-CANARY-01 Canary release <5%25 | staged (fail%2C fraud-scoring)::"
     )
-    assert "params.max_traffic%0A|| r.verdict" in lines[0]
+    assert "canary report c-17: max_traffic_pct is 7 %25" in lines[0]
+    assert "params." not in lines[0]
     assert "under 5%25 of traffic | or passed" in lines[0]
     warnings = [line for line in lines if line.startswith("::warning")]
     assert len(warnings) == 1 and "PROD-INCIDENT-01" in warnings[0]
