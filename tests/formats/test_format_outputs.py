@@ -105,7 +105,7 @@ def test_junit_statuses(noncompliant: Assessment) -> None:
     canary = cases["PROD-CANARY-01"].find("failure")
     assert canary is not None and canary.text is not None
     # the finding states the unmet condition in words; its CEL stays out of the sentence
-    assert 'canary report c-17: max_traffic_pct is 7 %' in canary.text
+    assert "canary report c-17: max_traffic_pct is 7 %" in canary.text
     assert "r.max_traffic_pct" not in canary.text and "params." not in canary.text
     assert "[evidence/canary runs, 2026: eu/deploys.jsonl:2]" in canary.text
     blocked = cases["PROD-ROLLBACK-01"].find("failure")
