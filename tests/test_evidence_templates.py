@@ -12,11 +12,12 @@ import jsonschema
 import pytest
 import yaml
 
+from assay.models.config import bundled_path
 from assay.models.evidence_kinds import EVIDENCE_KINDS
 
 ROOT = Path(__file__).resolve().parents[1]
-TEMPLATES = ROOT / "evidence_templates"
-SCHEMAS = ROOT / "schemas" / "evidence"
+TEMPLATES = bundled_path("evidence_templates")
+SCHEMAS = bundled_path("schemas", "evidence")
 DOCUMENT_KINDS = {"postmortem", "quarterly_review"}
 KEY_LINE = re.compile(r"^([a-z0-9_]+):")
 

@@ -22,6 +22,7 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
+from assay.models.config import bundled_path
 from assay.models.duration import Duration
 from assay.models.evidence_kinds import EVIDENCE_KINDS
 from assay.models.policy import (
@@ -37,7 +38,7 @@ from assay.models.policy import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-POLICIES = ROOT / "policies"
+POLICIES = bundled_path("policies")
 CATALOG_FILE = POLICIES / "catalog.yaml"
 CLASS_FILES = {
     name: POLICIES / "classes" / f"{name}.yaml"

@@ -11,9 +11,10 @@ from __future__ import annotations
 import pytest
 from policytest_support import ROOT
 
+from assay.models.config import bundled_path
 from assay.policytest import SuiteResult, run_policy_tests
 
-POLICIES = ROOT / "policies"
+POLICIES = bundled_path("policies")
 
 CHECK_COVERAGE_FLOOR = 100.0
 """Share of (check, state) pairs the shipped suite covers, in percent (140/140 when set)."""

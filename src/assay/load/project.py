@@ -27,7 +27,7 @@ from ..checks.expr import (
 )
 from ..errors import AssayError, ErrorCollector, InputError, InputErrors, Location
 from ..models.assessment import SourcePointer
-from ..models.config import ProjectConfig
+from ..models.config import ProjectConfig, display_path, entry_path
 from ..models.duration import Duration
 from ..models.evidence_kinds import EVIDENCE_KINDS
 from ..models.policy import (
@@ -127,8 +127,9 @@ def _read(path: Path, display: str) -> bytes:
 
 def _rel(root: Path, path: Path) -> str:
     """The path as reports show it: relative to the project root (``..`` when outside), so
-    that reports do not depend on where the project is checked out."""
-    return Path(os.path.relpath(path, root)).as_posix()
+    that reports do not depend on where the project is checked out (``bundled/...`` for the
+    policies shipped with Assay)."""
+    return display_path(root, path)
 
 
 def _discover(
@@ -139,11 +140,13 @@ def _discover(
     errors: ErrorCollector,
     *,
     required: bool,
+    bundled: bool = False,
 ) -> list[Path]:
-    """Files under the configured folders, sorted; hidden files are skipped."""
+    """Files under the configured folders, sorted; hidden files are skipped. With
+    ``bundled``, the entry `bundled` may name the policies shipped with Assay."""
     found: list[Path] = []
     for entry in entries:
-        base = root / entry
+        base = entry_path(root, entry, allow_bundled=bundled)
         if not base.exists():
             if required:
                 errors.add(
@@ -238,7 +241,13 @@ class _Loader:
         self, entries: list[str], role: Role, what: str, *, required: bool
     ) -> Iterator[tuple[str, Any, Positions]]:
         for path in _discover(
-            self.root, entries, YAML_SUFFIXES, what, self.errors, required=required
+            self.root,
+            entries,
+            YAML_SUFFIXES,
+            what,
+            self.errors,
+            required=required,
+            bundled=role == "policy",
         ):
             rel = _rel(self.root, path)
             try:
@@ -315,7 +324,10 @@ class _Loader:
                         code="SCHEMA",
                     )
                 )
-        if not seen_any and all((self.root / entry).exists() for entry in self.config.policies):
+        if not seen_any and all(
+            entry_path(self.root, entry, allow_bundled=True).exists()
+            for entry in self.config.policies
+        ):
             self.errors.add(
                 InputError(
                     "no policy files found (expected .yaml files with a catalog and risk classes)",
