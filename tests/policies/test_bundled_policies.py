@@ -128,6 +128,8 @@ CATALOG_VALUES: list[tuple[str, str, tuple[Any, Any, Any, Any]]] = [
     ("PROD-ROLLBACK-01", "max_rto_minutes", (240, 240, 60, 15)),
     ("PROD-ROLLBACK-01", "require_kill_switch_drill", (False, False, True, True)),
     ("PROD-OBS-01", "max_staleness", ("60m", "30m", "15m", "5m")),
+    # "(d) adds safety, alerting in <=5 min"; no alert on a given signal is asked below C4.
+    ("PROD-OBS-01", "alerted_signals", ([], [], [], ["safety"])),
     ("PROD-LOG-01", "min_retention_days", (30, 30, 184, 184)),
     ("PROD-LOG-01", "require_tamper_evidence", (False, False, False, True)),
     ("PROD-DRIFT-01", "drift_cadence", ("7d", "1d", "1h", "1h")),
@@ -164,7 +166,9 @@ CATALOG_VALUES: list[tuple[str, str, tuple[Any, Any, Any, Any]]] = [
     ("PROD-SLO-01", "slo_window", (None, "28d", "28d", "28d")),
     ("PROD-BUDGET-01", "min_runway_months", (3, 3, 6, 6)),
     ("PROD-BUDGET-01", "variance_tolerance_pct", (20, 20, 20, 20)),
-    ("PROD-BUDGET-01", "min_horizon", ("365d", "365d", "365d", "365d")),
+    ("PROD-BUDGET-01", "min_horizon", ("12mo", "12mo", "12mo", "12mo")),
+    # "At each review": the review cadence of PROD-REVIEW-01.
+    ("PROD-BUDGET-01", "variance_check_interval", ("366d", "92d", "92d", "31d")),
     ("PROD-HITL-01", "training_max_age", (None, "365d", "365d", "365d")),
     ("PROD-HITL-01", "stop_test_max_age", (None, "90d", "90d", "90d")),
 ]
@@ -509,6 +513,28 @@ def test_cel_fields_exist(expr: Expr) -> None:
             continue
         for used in re.findall(rf"(?<![\w.]){item}\.([a-z_][a-z0-9_]*)", expr.text):
             assert used in item_model.model_fields, f"{kind}.{name}[] has no field {used}"
+
+
+# Calendar durations reach CEL as their shortest span (assay.models.duration): only where a
+# condition asks for at least that long, so that a span that covers it always passes.
+CALENDAR_IN_CEL = {("PROD-BUDGET-01", "min_horizon")}
+
+
+def test_calendar_durations_reach_cel_only_as_minimums(
+    controls: dict[str, Control], classes: dict[str, RiskClass]
+) -> None:
+    in_cel = {(e.control, n) for e in _expressions(controls) for n in PARAM_USE.findall(e.text)}
+    for name in RANKED:
+        values, hc = _class_values(classes, name), _hc_values(classes, name)
+        for key in in_cel:
+            if controls[key[0]].params[key[1]].type != "duration":
+                continue
+            for value in [values.get(key), *hc.get(key, [])]:
+                if value is not None and Duration.parse(value).calendar:
+                    assert key in CALENDAR_IN_CEL, (name, key, value)
+    for cid, param in CALENDAR_IN_CEL:
+        uses = [e.text for e in _expressions(controls) if f"params.{param}" in e.text]
+        assert uses and all(f">= params.{param}" in " ".join(u.split()) for u in uses), uses
 
 
 def test_business_days_never_reach_cel(
