@@ -134,7 +134,9 @@ CATALOG_VALUES: list[tuple[str, str, tuple[Any, Any, Any, Any]]] = [
     ("PROD-LOG-01", "require_tamper_evidence", (False, False, False, True)),
     ("PROD-DRIFT-01", "drift_cadence", ("7d", "1d", "1h", "1h")),
     ("PROD-DRIFT-01", "critical_feature_cadence", ("7d", "1d", "1h", "15m")),
-    ("PROD-DRIFT-01", "min_run_ratio", (0.95, 0.95, 0.99, 0.99)),
+    # 0.95 at C1 over whole weeks: 0.93 of the engine's 30/7 expected weekly runs (see
+    # classes/minimal.yaml and test_catalog_workflows.py).
+    ("PROD-DRIFT-01", "min_run_ratio", (0.93, 0.95, 0.99, 0.99)),
     ("PROD-DRIFT-01", "max_run_gap", ("14d", "2d", "2h", "2h")),
     ("PROD-DRIFT-01", "require_segment_eval", (False, True, True, True)),
     ("PROD-DRIFT-01", "triage_sla", ("5bd", "2bd", "24h", "4h")),
@@ -183,6 +185,8 @@ CATALOG_HC_VALUES: list[tuple[str, str, tuple[Any, Any, Any, Any]]] = [
     ("PROD-SLO-01", "freeze_floor_pct", (None, 0, 25, 25)),
     ("PROD-OBS-01", "max_staleness", ("30m", "15m", "450s", "150s")),
     ("PROD-DRIFT-01", "drift_cadence", ("1d", "1h", "15m", "15m")),
+    ("PROD-DRIFT-01", "min_run_ratio", (0.95, 0.95, 0.99, 0.99)),
+    ("PROD-BUDGET-01", "require_monthly_check", (True, True, True, True)),
     ("PROD-ONCALL-01", "min_coverage_level", (1, 2, 2, 3)),
     ("PROD-PM-01", "scope_max_severity", (2, 3, 3, 4)),
     ("PROD-PM-01", "postmortem_due", ("5bd", "5bd", "5bd", "3bd")),
@@ -533,7 +537,7 @@ def test_calendar_durations_reach_cel_only_as_minimums(
                 if value is not None and Duration.parse(value).calendar:
                     assert key in CALENDAR_IN_CEL, (name, key, value)
     for cid, param in CALENDAR_IN_CEL:
-        uses = [e.text for e in _expressions(controls) if f"params.{param}" in e.text]
+        uses = [e.text for e in _expressions({cid: controls[cid]}) if f"params.{param}" in e.text]
         assert uses and all(f">= params.{param}" in " ".join(u.split()) for u in uses), uses
 
 
