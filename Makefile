@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	bash scripts/setup-system.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,mlflow,evidently]'
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -22,6 +22,7 @@ demo: setup
 lint: setup
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/lint-imports
 
 typecheck: setup
 	$(BIN)/mypy

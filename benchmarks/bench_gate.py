@@ -100,7 +100,7 @@ def measure_gate(root: Path, as_of: str) -> GateRun:
 def profile_gate(root: Path, as_of: str, top: int) -> None:
     """Run load + assess + JSON format in-process: phase times, then the same under cProfile."""
     from assay import assess, get_formatter, load_project
-    from assay.timeparse import parse_instant
+    from assay.models.time import parse_instant
 
     when = parse_instant(as_of)
 

@@ -124,13 +124,17 @@ def test_a_project_folder_named_bundled_comes_first(tmp_path: Path) -> None:
     )
     project = load_project(root)
     assert set(project.classes) == {"minimal"}
-    assert all(f.absolute.is_relative_to(own) for f in project.files if f.role == "policy"), (
-        "the project's own bundled/ folder must be read"
-    )
+    policies = {f.path: f.data for f in project.files if f.role == "policy"}
+    assert sorted(policies) == ["bundled/catalog.yaml", "bundled/minimal.yaml"]
+    assert policies["bundled/minimal.yaml"] == (own / "minimal.yaml").read_bytes()
 
 
 def test_bundled_is_only_a_name_for_policies(tmp_path: Path) -> None:
-    root = _project(tmp_path, "policies: [bundled]\nworkflows: [bundled]\n")
+    root = _project(tmp_path, "policies: [policies]\nworkflows: [bundled]\n")
+    (root / "policies").mkdir()
+    (root / "policies" / "catalog.yaml").write_bytes(
+        (BUNDLED_POLICIES / "catalog.yaml").read_bytes()
+    )
     with pytest.raises(InputErrors, match="workflows folder does not exist"):
         load_project(root)
 
@@ -153,8 +157,9 @@ def test_declared_dependencies_are_the_imported_ones() -> None:
     assert core <= used, f"declared but never imported: {sorted(core - used)}"
     assert pack <= used, f"pack extra names what nothing imports: {sorted(pack - used)}"
     assert "jsonschema" not in core, "jsonschema is a test dependency (src never imports it)"
-    assert "assay[pack]" in extras["all"]
-    assert "assay[all]" in extras["test"]
+    assert extras["all"] == ["assay[pack,mlflow,evidently]"]
+    assert "assay[pack]" in extras["test"]
+    assert {"mlflow", "evidently"} <= set(extras), "the importers' extras"
     assert PYPROJECT["build-system"]["requires"] == ["setuptools>=77"]
     assert project["license"] == "Apache-2.0"
     assert (ROOT / "LICENSE").read_text(encoding="utf-8").split()[:3] == [

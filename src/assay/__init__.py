@@ -27,8 +27,8 @@ from .errors import (
 )
 from .evaluate import assess
 from .formats import Format, get_formatter
-from .load.project import Project, ProjectFile, load_project
-from .models.assessment import Assessment, fleet_exit_code
+from .load import Project, ProjectFile, load_files, load_project
+from .models.assessment import Assessment, Verdict, fleet_exit_code
 from .resolve import resolved_policy
 
 if TYPE_CHECKING:
@@ -48,6 +48,7 @@ __all__ = [
     "Signer",
     "SigningError",
     "UsageError",
+    "Verdict",
     "VerificationError",
     "VerifyReport",
     "__version__",
@@ -55,6 +56,7 @@ __all__ = [
     "build_pack",
     "fleet_exit_code",
     "get_formatter",
+    "load_files",
     "load_project",
     "render_html",
     "resolved_policy",

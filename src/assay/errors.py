@@ -17,6 +17,48 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    """Every error code Assay reports, in one registry: stable, shown as ``error[CODE]``."""
+
+    ASSAY = "ASSAY"
+    CEL = "CEL"
+    CLASS = "CLASS"
+    CYCLE = "CYCLE"
+    DIGEST = "DIGEST"
+    DUPLICATE = "DUPLICATE"
+    EMPTY = "EMPTY"
+    ENCODING = "ENCODING"
+    FIELD = "FIELD"
+    FORMAT = "FORMAT"
+    FRONTMATTER = "FRONTMATTER"
+    IMPORT = "IMPORT"
+    INPUT = "INPUT"
+    IO = "IO"
+    JSON = "JSON"
+    LEDGER = "LEDGER"
+    LOOSENS = "LOOSENS"
+    MISSING_EXTRA = "MISSING-EXTRA"
+    PACK_INPUT = "PACK-INPUT"
+    PACK_MANIFEST = "PACK-MANIFEST"
+    PACK_RENDER = "PACK-RENDER"
+    PARAM = "PARAM"
+    SCHEMA = "SCHEMA"
+    SIGNING = "SIGNING"
+    SIZE = "SIZE"
+    TOML = "TOML"
+    UNKNOWN_CLASS = "UNKNOWN-CLASS"
+    UNKNOWN_CONTROL = "UNKNOWN-CONTROL"
+    UNKNOWN_KIND = "UNKNOWN-KIND"
+    UNKNOWN_RECORD = "UNKNOWN-RECORD"
+    USAGE = "USAGE"
+    VERIFY = "VERIFY"
+    VERIFY_INPUT = "VERIFY-INPUT"
+    VERIFY_TRUST = "VERIFY-TRUST"
+    WORKFLOW = "WORKFLOW"
+    YAML = "YAML"
 
 
 @dataclass(frozen=True, order=True)
@@ -45,10 +87,12 @@ class Location:
 class AssayError(Exception):
     """Root of every error Assay reports to a user."""
 
-    code: str = "ASSAY"
+    code: ErrorCode = ErrorCode.ASSAY
     exit_code: int = 2
 
-    def __init__(self, message: str, *, location: Location | None = None, code: str | None = None):
+    def __init__(
+        self, message: str, *, location: Location | None = None, code: ErrorCode | None = None
+    ):
         super().__init__(message)
         self.message = message
         self.location = location
@@ -71,7 +115,7 @@ class AssayError(Exception):
 class InputError(AssayError):
     """A file the user wrote cannot be used as it is."""
 
-    code = "INPUT"
+    code = ErrorCode.INPUT
 
 
 class InputErrors(InputError):
@@ -97,19 +141,19 @@ class InputErrors(InputError):
 class UsageError(AssayError):
     """Bad command-line arguments or library call parameters."""
 
-    code = "USAGE"
+    code = ErrorCode.USAGE
 
 
 class SigningError(AssayError):
     """A signing key, certificate or passphrase cannot be used."""
 
-    code = "SIGNING"
+    code = ErrorCode.SIGNING
 
 
 class VerificationError(AssayError):
     """A pack failed verification."""
 
-    code = "VERIFY"
+    code = ErrorCode.VERIFY
     exit_code = 3
 
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ._version import __version__
-from .checks import aggregate, covered, every, fresh, present
+from .checks import check_kind
 from .checks.base import CheckContext, EvaluationError
 from .errors import UsageError
 from .graph import control_graph, evaluation_order, root_causes
@@ -29,9 +29,9 @@ from .models.assessment import (
     RiskClassInfo,
     Status,
     Summary,
+    Verdict,
     WorkflowInfo,
 )
-from .models.policy import AggregateCheck, CoveredCheck, EveryCheck, FreshCheck, PresentCheck
 from .resolve import (
     ResolvedControl,
     ResolvedWorkflow,
@@ -39,14 +39,6 @@ from .resolve import (
     plain_params,
     resolve,
 )
-
-_RUNNERS: dict[type, Any] = {
-    PresentCheck: present.run,
-    FreshCheck: fresh.run,
-    EveryCheck: every.run,
-    CoveredCheck: covered.run,
-    AggregateCheck: aggregate.run,
-}
 
 
 def utc_now() -> datetime:
@@ -171,6 +163,8 @@ def _evaluate_controls(project: Project, resolved: ResolvedWorkflow) -> list[Con
                 if any(c.status == "error" for c in checks)
                 else ("fail" if any(c.status == "fail" for c in checks) else "pass")
             )
+            if own == "pass" and any(w.state == "invalid" for w in rc.waivers):
+                own = "fail"  # a waiver that breaks governance fails its control closed
         blocked_by: list[str] = []
         waiver = rc.active_waiver
         upstream_failed = any(statuses[d] not in ACCEPTED for d in deps)
@@ -214,7 +208,7 @@ def _run_checks(
     for check in rc.control.checks:
         policy = project.source(f"check:{rc.control.id}/{check.id}")
         try:
-            out.append(_RUNNERS[type(check)](check, ctx, policy))
+            out.append(check_kind(check).run(check, ctx, policy))
         except EvaluationError as err:
             out.append(
                 CheckResult(
@@ -255,6 +249,11 @@ def _summary(
                 else "."
             )
         )
+    if not failing and invalid:
+        return (
+            f"Every check passes, but waiver {invalid[0].id} is invalid ({invalid[0].problem}): "
+            "a waiver that breaks the waiver rules fails its control closed."
+        )
     first = failing[0].summary if failing else ""
     if status == "waived":
         waiver = rc.active_waiver
@@ -272,6 +271,17 @@ def _summary(
     return text
 
 
+def _prohibition(project: Project, results: list[ControlResult]) -> str | None:
+    """The first failing check that can deny every release, in words; None when none."""
+    for result in results:
+        control = project.controls[result.id]
+        gates = {check.id for check in control.checks if check.prohibits}
+        for check in result.checks:
+            if check.id in gates and check.status == "fail":
+                return f"{result.id} {check.id}: {check.summary}"
+    return None
+
+
 def _freeze(
     project: Project, resolved: ResolvedWorkflow, results: list[ControlResult]
 ) -> Assessment:
@@ -279,17 +289,17 @@ def _freeze(
     for item in results:
         counts[item.status] += 1
     wf = resolved.workflow
+    gate = _prohibition(project, results)
     if resolved.prohibited:
-        reason = (
+        reason: str | None = (
             f"Risk class {resolved.risk_class.id} is prohibited (EU AI Act Art. 5): "
             f"every release of {wf.id} is denied."
         )
-        compliant = False
-        verdict = "PROHIBITED"
+    elif gate is not None:
+        reason = f"{gate} (EU AI Act Art. 5): every release of {wf.id} is denied."
     else:
         reason = None
-        compliant = all(item.status in ACCEPTED for item in results) and bool(results)
-        verdict = "COMPLIANT" if compliant else "NON-COMPLIANT"
+    verdict = Verdict.of([item.status for item in results], prohibited=reason is not None)
     relevant = project.evidence.files_of(wf.id)
     inputs = [
         InputDigest(path=f.path, role=f.role, sha256=f.sha256, records=f.records)
@@ -320,5 +330,5 @@ def _freeze(
         prohibited_reason=reason,
         controls=results,
         inputs=inputs,
-        summary=Summary(counts=counts, compliant=compliant, verdict=verdict),
+        summary=Summary(counts=counts, compliant=verdict is Verdict.COMPLIANT, verdict=verdict),
     )

@@ -27,6 +27,17 @@ def control_graph(controls: Iterable[Control]) -> nx.DiGraph:
     return graph
 
 
+def find_cycle(edges: Iterable[tuple[str, str]]) -> list[str] | None:
+    """The nodes of one cycle in the directed graph of ``edges``, in order; None when there
+    is none. The catalog's `requires` and the classes' `extends` are checked with it."""
+    graph: nx.DiGraph = nx.DiGraph()
+    graph.add_edges_from(edges)
+    try:
+        return [edge[0] for edge in nx.find_cycle(graph)]
+    except nx.NetworkXNoCycle:
+        return None
+
+
 def evaluation_order(graph: nx.DiGraph) -> list[str]:
     """Dependencies before dependents; ties broken by id so the order is stable."""
     reverse = graph.reverse(copy=False)

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
-from .checks.expr import ExpressionRuntimeError
-from .errors import ErrorCollector, InputError, Location
+from .cel import ExpressionRuntimeError
+from .errors import ErrorCode, ErrorCollector, InputError, Location
 from .load.project import Project
 from .models.assessment import HypercareState, WaiverState
 from .models.duration import Duration
@@ -162,7 +162,7 @@ def check_class_parameters(project: Project) -> None:
                                     location=_param_location(
                                         project, risk.id, table_name, control_id, name
                                     ),
-                                    code="LOOSENS",
+                                    code=ErrorCode.LOOSENS,
                                 )
                             )
                         inherited[(control_id, name)] = (value, ancestor.id)
@@ -182,7 +182,7 @@ def check_class_parameters(project: Project) -> None:
                             f"risk class {risk.id} requires {control_id} but sets no value for its "
                             f"parameter {name!r} (and it has no default)",
                             location=Location(file, source.line, None, "/params"),
-                            code="PARAM",
+                            code=ErrorCode.PARAM,
                         )
                     )
     errors.raise_if_any()
@@ -230,8 +230,28 @@ def waiver_rules(chain: tuple[RiskClass, ...]) -> tuple[WaiverRules | None, str 
     return None, None
 
 
-def waiver_problem(waiver: Waiver, rules: WaiverRules | None, class_id: str | None) -> str | None:
-    """Why ``waiver`` breaks its class's waiver rules, or None."""
+def same_person(a: str, b: str) -> bool:
+    """Whether two identities name the same person (compared case-insensitively)."""
+    return a.strip().casefold() == b.strip().casefold()
+
+
+def waiver_problem(
+    waiver: Waiver,
+    rules: WaiverRules | None,
+    class_id: str | None,
+    control: Control | None = None,
+) -> str | None:
+    """Why ``waiver`` cannot apply (four-eyes, its validity period, a prohibition gate, or
+    its class's waiver rules), or None."""
+    if same_person(waiver.requested_by, waiver.approved_by):
+        return f"approved_by must differ from requested_by (both are {waiver.approved_by!r})"
+    if waiver.expires_at <= waiver.approved_at:
+        return "expires_at must be after approved_at"
+    if control is not None and control.prohibition_gate:
+        return (
+            f"{control.id} carries a prohibition gate (EU AI Act Art. 5): a prohibited "
+            "practice cannot be waived"
+        )
     if rules is None:
         return None
     days = (waiver.expires_at - waiver.approved_at).total_seconds() / 86400
@@ -254,7 +274,7 @@ def waiver_state(waiver: Waiver, as_of: datetime, project: Project) -> WaiverSta
     """A waiver as it stands at ``as_of``: active, expired, not yet valid, or invalid."""
     chain = lineage(project, project.workflows[waiver.workflow].risk_class)
     rules, class_id = waiver_rules(chain)
-    problem = waiver_problem(waiver, rules, class_id)
+    problem = waiver_problem(waiver, rules, class_id, project.controls.get(waiver.control))
     state: Literal["active", "expired", "not_yet_valid", "invalid"]
     if problem is not None:
         state = "invalid"
@@ -381,7 +401,7 @@ def _applies(
         raise InputError(
             f"applies_if of {control.id} failed: {err.message}",
             location=Location(src.file, src.line, src.column, "/applies_if"),
-            code="CEL",
+            code=ErrorCode.CEL,
         ) from None
 
 

@@ -9,13 +9,13 @@ import pytest
 from authoring_kit import BASIC
 from click.testing import CliRunner
 
-from assay.cli_authoring import diff_command
-from assay.diff import diff_assessments, format_diff, load_assessments
+from assay.authoring.diff import diff_assessments, format_diff, load_assessments
+from assay.cli.authoring import diff_command
 from assay.errors import InputError, UsageError
 from assay.evaluate import assess
 from assay.formats.json import format_json
 from assay.load.project import load_project
-from assay.timeparse import parse_instant
+from assay.models.time import parse_instant
 
 EARLY = "2026-05-20T00:00:00Z"  # INC-2 acked late: TEST-INC-01 fails, the rest blocked
 LATE = "2026-09-20T00:00:00Z"  # INC-2 out of the window; no review: TEST-REVIEW-01 fails

@@ -11,9 +11,9 @@ import pytest
 from authoring_kit import BASIC, bundled_project, oscal_errors
 from click.testing import CliRunner
 
-from assay.cli_authoring import catalog_group
+from assay.authoring.catalog import check_in_words, oscal_catalog
+from assay.cli.authoring import catalog_group
 from assay.errors import UsageError
-from assay.formats.oscal_catalog import check_in_words, oscal_catalog
 from assay.load.project import Project, load_project
 
 SCHEMA = "oscal_catalog_schema.json"

@@ -10,11 +10,11 @@ import pytest
 from authoring_kit import waiver_project
 from click.testing import CliRunner
 
-from assay.cli_authoring import parse_horizon, waivers_command
+from assay.authoring.waivers import format_waiver_report, waiver_report
+from assay.cli.authoring import parse_horizon, waivers_command
 from assay.errors import UsageError
 from assay.load.project import Project, load_project
-from assay.timeparse import parse_instant
-from assay.waiver_report import format_waiver_report, waiver_report
+from assay.models.time import parse_instant
 
 AS_OF = "2026-05-10T00:00:00Z"
 

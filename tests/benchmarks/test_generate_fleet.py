@@ -17,7 +17,7 @@ import pytest
 
 from assay import assess, load_project
 from assay.models.evidence_kinds import EVIDENCE_KINDS
-from assay.timeparse import parse_instant
+from assay.models.time import parse_instant
 
 ROOT = Path(__file__).resolve().parents[2]
 AS_OF = "2026-11-20T12:00:00Z"

@@ -9,11 +9,12 @@ import itertools
 import pytest
 from projectkit import AS_OF, Kit, check, control, drift, incident, param, risk_class, workflow
 
-from assay.checks.base import field_predicate
-from assay.checks.expr import compile_expression
-from assay.lint import lint_loaded
+from assay.authoring.lint import lint_loaded
+from assay.cel import compile_expression
+from assay.cel.predicates import field_predicate
 from assay.load.project import load_project
 from assay.models import codec
+from assay.models.evidence_kinds import EVIDENCE_KINDS
 
 VARIABLES = frozenset({"r", "params", "now", "workflow", "release"})
 
@@ -39,7 +40,7 @@ def test_field_predicates_agree_with_cel() -> None:
         )
     ]
     for source in sources:
-        predicate = field_predicate(source, "drift_log")
+        predicate = field_predicate(source, EVIDENCE_KINDS["drift_log"].model_fields)
         assert predicate is not None, source
         expr = compile_expression(source, allowed_variables=VARIABLES)
         for shape in shapes:
@@ -50,7 +51,7 @@ def test_field_predicates_agree_with_cel() -> None:
 def test_field_predicate_declines_what_it_cannot_answer_exactly() -> None:
     # Unknown fields, non-boolean bare fields and anything more complex run as CEL.
     for source in ["r.nope == null", "r.metric", "r.breach && r.segment == null", "r.value > 1"]:
-        assert field_predicate(source, "drift_log") is None, source
+        assert field_predicate(source, EVIDENCE_KINDS["drift_log"].model_fields) is None, source
 
 
 def test_hypercare_value_looser_than_the_class_is_flagged(kit: Kit) -> None:

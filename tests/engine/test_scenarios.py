@@ -18,7 +18,7 @@ import yaml
 
 from assay.evaluate import assess
 from assay.load.project import load_project
-from assay.timeparse import parse_instant
+from assay.models.time import parse_instant
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 FOLDERS = sorted(p.parent for p in SCENARIOS.glob("*/expected.yaml"))

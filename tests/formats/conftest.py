@@ -27,6 +27,7 @@ from assay.models.assessment import (
     RiskClassInfo,
     SourcePointer,
     Summary,
+    Verdict,
     WaiverState,
     WorkflowInfo,
 )
@@ -49,11 +50,11 @@ def _summary(controls: list[ControlResult]) -> Summary:
     counts: dict[str, int] = {}
     for control in controls:
         counts[control.status] = counts.get(control.status, 0) + 1
-    compliant = all(c.status in ("pass", "waived", "not_applicable") for c in controls)
+    verdict = Verdict.of([c.status for c in controls], prohibited=False)
     return Summary(
         counts=dict(sorted(counts.items())),
-        compliant=compliant,
-        verdict="compliant" if compliant else "non-compliant",
+        compliant=verdict is Verdict.COMPLIANT,
+        verdict=verdict,
     )
 
 

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from assay.errors import InputError, InputErrors
-from assay.load.evidence import SourceFile, validate_records
-from assay.load.readers import ReaderLimits, reader_for
-from assay.load.validate import validate_model
-from assay.load.yamlsafe import load_yaml
+from assay.evidence.index import SourceFile, validate_records
+from assay.evidence.readers import ReaderLimits, reader_for
 from assay.models.workflow import Workflow
+from assay.parsing.validate import validate_model
+from assay.parsing.yamlsafe import load_yaml
 
 LIMITS = ReaderLimits(max_yaml_bytes=100_000, max_evidence_bytes=100_000)
 

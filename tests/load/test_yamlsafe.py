@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assay.errors import InputError
-from assay.load.yamlsafe import load_yaml
+from assay.parsing.yamlsafe import load_yaml
 
 TEXT = """\
 id: wf

@@ -36,6 +36,7 @@ from assay.models.assessment import (
     RiskClassInfo,
     SourcePointer,
     Summary,
+    Verdict,
     WaiverState,
     WorkflowInfo,
 )
@@ -379,7 +380,7 @@ def make_assessment(project: FakeProject) -> Assessment:
         summary=Summary(
             counts=counts,
             compliant=False,
-            verdict="2 of 10 required controls failed or could not be evaluated; 1 is blocked.",
+            verdict=Verdict.NON_COMPLIANT,
         ),
     )
 

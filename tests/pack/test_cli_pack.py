@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from assay.cli_pack import keys_group, pack_command, verify_command
+from assay.cli.pack import keys_group, pack_command, verify_command
 from assay.errors import SigningError, UsageError, VerificationError
 from assay.pack import Signer
 

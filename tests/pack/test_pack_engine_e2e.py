@@ -44,18 +44,16 @@ def test_real_pack_reassesses_to_the_same_bytes(
     assert b'"controls"' in files["resolved-policy.json"]
 
 
-def test_reassessment_that_differs_fails(
-    real_pack: tuple[bytes, Path], keys: KeySet, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from assay.pack import engine
-
-    load, assess = engine.engine_functions()
-
-    def later(project: object, **kw: object) -> assay.Assessment:
-        kw["as_of"] = datetime(2030, 1, 1, tzinfo=UTC)
-        return assess(project, **kw)
-
-    monkeypatch.setattr(engine, "engine_functions", lambda: (load, later))
-    report = verify_pack(real_pack[0], [keys.cert_pem], reassess=True)
+def test_reassessment_that_differs_fails(real_pack: tuple[bytes, Path], keys: KeySet) -> None:
+    # A pack signed in good faith over an assessment its inputs do not give (here: one
+    # claiming a later as-of time than the embedded evidence was assessed at).
+    _, root = real_pack
+    project = assay.load_project(root)
+    workflow = sorted(project.workflows)[0]
+    honest = assay.assess(project, workflow, as_of=AS_OF, release="1.0")
+    later = assay.assess(project, workflow, as_of=datetime(2030, 1, 1, tzinfo=UTC), release="1.0")
+    claimed = later.model_copy(update={"as_of": honest.as_of})
+    pdf = build_pack(claimed, project, Signer.from_pem(keys.key, keys.cert))
+    report = verify_pack(pdf, [keys.cert_pem], reassess=True)
     assert report.failed == ["reassessment"]
     assert "the re-run differs" in report.checks[-1].detail

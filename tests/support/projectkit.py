@@ -24,7 +24,7 @@ from assay.evaluate import assess
 from assay.load.project import Project, load_project
 from assay.models.assessment import Assessment, ControlResult
 from assay.models.evidence_kinds import EVIDENCE_KINDS
-from assay.timeparse import parse_instant
+from assay.models.time import parse_instant
 
 SHA = "a" * 64
 WF = "wf"

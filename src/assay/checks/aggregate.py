@@ -14,14 +14,23 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..load.evidence import Record
+from ..cel import ExpressionRuntimeError
+from ..evidence.index import Record
 from ..models.assessment import CheckResult, Finding, SourcePointer
 from ..models.duration import Duration
 from ..models.evidence_kinds import EVIDENCE_KINDS
 from ..models.policy import AggregateCheck
 from ..resolve import midnight
-from .base import CheckContext, EvaluationError, error_finding, fmt_age, plural, result
-from .expr import ExpressionRuntimeError
+from .base import (
+    CheckContext,
+    EvaluationError,
+    Words,
+    empty_window_allowed,
+    error_finding,
+    fmt_age,
+    plural,
+    result,
+)
 
 OPS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
@@ -177,3 +186,24 @@ def _statistic(
     if fn in ("mean", "ratio"):
         return math.fsum(values) / len(values)
     return _percentile(values, {"p50": 50, "p95": 95, "p99": 99}[fn])
+
+
+class Aggregate:
+    model = AggregateCheck
+
+    def run(self, check: AggregateCheck, ctx: CheckContext, policy: SourcePointer) -> CheckResult:
+        return run(check, ctx, policy)
+
+    def words(self, check: AggregateCheck, records: str, ref: Words) -> str:
+        stat = check.function if check.value is None else f"{check.function} of `{check.value}`"
+        if check.function == "rate" and check.per is not None:
+            stat += f" per {ref(check.per)}"
+        group = f", for every `{check.group_by}`," if check.group_by else ""
+        empty = " Having none is acceptable." if check.allow_empty else ""
+        return f"The {stat} over the {records}{group} is {check.op} {ref(check.threshold)}.{empty}"
+
+    def never_fails(self, check: AggregateCheck) -> str | None:
+        return empty_window_allowed(check)
+
+
+KIND = Aggregate()

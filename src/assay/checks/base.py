@@ -8,26 +8,57 @@ the as-of time (created later, or whose time lies in the future). Windows are
 from __future__ import annotations
 
 import bisect
-import operator
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from ..load.evidence import Record
+from ..cel import Expression, ExpressionRuntimeError
+from ..cel.predicates import field_predicate
+from ..evidence.index import Record
 from ..load.project import Project
 from ..models.assessment import CheckResult, CheckStatus, Finding, SourcePointer
 from ..models.duration import Duration
 from ..models.evidence_kinds import EVIDENCE_KINDS
 from ..resolve import ResolvedControl, ResolvedWorkflow, cel_params
-from .expr import Expression, ExpressionRuntimeError, compile_expression, logic_parts
 
 MAX_FINDINGS = 20
 
 
 class EvaluationError(Exception):
     """A check could not be evaluated (fails closed as status `error`)."""
+
+
+Words = Callable[[object], str]
+"""Renders a check field in words: a parameter reference, a duration, a number."""
+
+
+class CheckKind(Protocol):
+    """Everything one kind of check knows, in one module of this package.
+
+    Its model (in :mod:`assay.models.policy`) declares what the loader compiles and
+    cross-checks; the kind runs the check, says in words what it requires, and tells the
+    linter when it can never fail. Registered in :data:`assay.checks.CHECK_KINDS`.
+    """
+
+    @property
+    def model(self) -> type[Any]:
+        """The pydantic model of the check; its ``kind`` literal is the registry key."""
+        ...
+
+    def run(self, check: Any, ctx: CheckContext, policy: SourcePointer) -> CheckResult:
+        """Evaluate the check; raise EvaluationError when it cannot be (fails closed)."""
+        ...
+
+    def words(self, check: Any, records: str, ref: Words) -> str:
+        """What the check requires, in one or two sentences; ``records`` names the records
+        it looks at (kind, filter and window already in words)."""
+        ...
+
+    def never_fails(self, check: Any) -> str | None:
+        """Why the check can never fail, for lint; None when it can."""
+        ...
 
 
 @dataclass
@@ -144,7 +175,7 @@ class CheckContext:
             if residual is False:
                 return [], []
             expr = residual
-            predicate = field_predicate(expr.source, records[0].kind)
+            predicate = field_predicate(expr.source, EVIDENCE_KINDS[records[0].kind].model_fields)
             if predicate is not None:
                 return [r for r in records if predicate(r.data)], []
         kept: list[Record] = []
@@ -167,18 +198,17 @@ class CheckContext:
         record evaluated once: a constant when they decide the result, else the chain of
         the record-dependent operands. CEL's ``&&`` and ``||`` are commutative, errors
         included (``false && error`` is false), so this gives the same answer per record."""
-        plan = _plan(expr)
+        plan = expr.chain(RECORD_VARIABLES)
         if plan is None:
             return expr
-        op, constant, residual = plan
-        decisive = op == "||"  # the value that decides the chain
+        decisive = plan.op == "||"  # the value that decides the chain
         try:
-            values = [part.test(self.variables) for part in constant]
+            values = [part.test(self.variables) for part in plan.constant]
         except ExpressionRuntimeError:
             return expr  # let every record report the error as CEL would
         if decisive in values:
             return decisive
-        return residual if residual is not None else not decisive
+        return plan.residual if plan.residual is not None else not decisive
 
     def test(self, expr: Expression, record: Record, extra: dict[str, Any] | None = None) -> bool:
         variables = dict(self.variables)
@@ -188,61 +218,8 @@ class CheckContext:
         return expr.test(variables)
 
 
-_PLANS: dict[str, tuple[str, list[Expression], Expression | None] | None] = {}
-_ALL_VARIABLES = frozenset({"r", "src", "params", "now", "workflow", "release"})
-
-
-def _plan(expr: Expression) -> tuple[str, list[Expression], Expression | None] | None:
-    """Split (once per source) a logic chain into record-independent operands and the
-    compiled chain of the others; None when there is nothing to gain."""
-    if expr.source in _PLANS:
-        return _PLANS[expr.source]
-    plan: tuple[str, list[Expression], Expression | None] | None = None
-    parts = logic_parts(expr.source)
-    if parts is not None:
-        op, texts = parts
-        compiled = [compile_expression(t, allowed_variables=_ALL_VARIABLES) for t in texts]
-        constant = [c for c in compiled if not c.variables & {"r", "src"}]
-        dependent = [t for t, c in zip(texts, compiled, strict=True) if c.variables & {"r", "src"}]
-        if constant:
-            residual = (
-                compile_expression(
-                    f" {op} ".join(f"({t})" for t in dependent), allowed_variables=_ALL_VARIABLES
-                )
-                if dependent
-                else None
-            )
-            if residual is not None and len(dependent) == 1:
-                # No parentheses: lets a plain field test be recognised as one.
-                residual = compile_expression(dependent[0], allowed_variables=_ALL_VARIABLES)
-            plan = (op, constant, residual)
-    _PLANS[expr.source] = plan
-    return plan
-
-
-_NULL_TEST = re.compile(r"^\s*r\.([a-z_][a-z0-9_]*)\s*(==|!=)\s*null\s*$")
-_BOOL_TEST = re.compile(r"^\s*(!?)\s*r\.([a-z_][a-z0-9_]*)\s*$")
-
-
-def field_predicate(source: str, kind: str) -> Callable[[Any], bool] | None:
-    """A plain-Python predicate for the commonest filters, `r.f == null`, `r.f != null`,
-    `r.f` and `!r.f` on a boolean field: the same answer as CEL (the field is known to
-    exist on the kind, and is a required boolean for the bare forms) at a fraction of the
-    cost. Anything else returns None and runs as CEL."""
-    fields = EVIDENCE_KINDS[kind].model_fields
-    match = _NULL_TEST.match(source)
-    if match and match.group(1) in fields:
-        getter = operator.attrgetter(match.group(1))
-        if match.group(2) == "==":
-            return lambda data: getter(data) is None
-        return lambda data: getter(data) is not None
-    match = _BOOL_TEST.match(source)
-    if match and match.group(2) in fields and fields[match.group(2)].annotation is bool:
-        getter = operator.attrgetter(match.group(2))
-        if match.group(1):
-            return lambda data: getter(data) is False
-        return lambda data: getter(data) is True
-    return None
+RECORD_VARIABLES = frozenset({"r", "src"})
+"""The CEL variables that differ from record to record."""
 
 
 def _time_key(field_name: str, missing: datetime) -> Callable[[Record], datetime]:
@@ -272,35 +249,27 @@ def _show_value(value: Any) -> str:
     return str(value)
 
 
-def unmet_part(source: str, ctx: CheckContext, record: Record, src: Record | None = None) -> str:
+def unmet_part(
+    expr: Expression, ctx: CheckContext, record: Record, src: Record | None = None
+) -> str:
     """The operands of a top-level ``&&`` chain that the record does not satisfy (or that
     could not be evaluated), joined: a reader sees which requirement failed, not the whole
     condition. Anything else comes back whole."""
-    parts = logic_parts(source)
-    if parts is None or parts[0] != "&&":
-        return source
+    conjuncts = expr.conjuncts()
+    if not conjuncts:
+        return expr.source
     variables = dict(ctx.variables)
     variables["r"] = record.data
     if src is not None:
         variables["src"] = src.data
     failing: list[str] = []
-    for text in parts[1]:
+    for text, part in conjuncts:
         try:
-            if not _sub_expression(text).test(variables):
+            if not part.test(variables):
                 failing.append(text)
         except ExpressionRuntimeError:
             failing.append(text)
-    return " && ".join(failing) if failing else source
-
-
-def _sub_expression(text: str) -> Expression:
-    expr = _SUB_EXPRESSIONS.get(text)
-    if expr is None:
-        expr = _SUB_EXPRESSIONS[text] = compile_expression(text, allowed_variables=_ALL_VARIABLES)
-    return expr
-
-
-_SUB_EXPRESSIONS: dict[str, Expression] = {}
+    return " && ".join(failing) if failing else expr.source
 
 
 def explain_values(
@@ -392,3 +361,16 @@ def _first_pointer(finding: Finding) -> tuple[str, int]:
 
 def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def one_line(text: str) -> str:
+    """A condition on one line, for a sentence."""
+    return " ".join(text.split())
+
+
+def empty_window_allowed(check: Any) -> str | None:
+    """A check that passes on no evidence and looks at an empty window can never fail."""
+    window = check.window
+    if check.allow_empty and isinstance(window, Duration) and window.amount == 0:
+        return "its window is empty and allow_empty is true"
+    return None

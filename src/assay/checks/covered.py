@@ -9,20 +9,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..load.evidence import Record
+from ..cel import ExpressionRuntimeError
+from ..evidence.index import Record
 from ..models.assessment import CheckResult, Finding, SourcePointer
 from ..models.evidence_kinds import EVIDENCE_KINDS
 from ..models.policy import CoveredCheck
 from .base import (
     CheckContext,
+    Words,
+    empty_window_allowed,
     error_finding,
     explain_values,
     fmt_time,
+    one_line,
     plural,
     result,
     unmet_part,
 )
-from .expr import ExpressionRuntimeError
 
 
 def run(check: CoveredCheck, ctx: CheckContext, policy: SourcePointer) -> CheckResult:
@@ -72,7 +75,7 @@ def run(check: CoveredCheck, ctx: CheckContext, policy: SourcePointer) -> CheckR
                     continue
                 if condition is not None and not ctx.test(condition, cand, extra):
                     rejected = cand
-                    unmet = unmet_part(condition.source, ctx, cand, src)
+                    unmet = unmet_part(condition, ctx, cand, src)
                     failed_reason = (
                         f"{link.evidence} {cand.id} does not meet `{unmet}` "
                         f"({explain_values(unmet, cand, ctx, src)})"
@@ -173,3 +176,32 @@ def run(check: CoveredCheck, ctx: CheckContext, policy: SourcePointer) -> CheckR
         summary=summary,
         failed=empty or counts["fail"] > 0,
     )
+
+
+class Covered:
+    model = CoveredCheck
+
+    def run(self, check: CoveredCheck, ctx: CheckContext, policy: SourcePointer) -> CheckResult:
+        return run(check, ctx, policy)
+
+    def words(self, check: CoveredCheck, records: str, ref: Words) -> str:
+        link = (
+            f"a `{check.by.evidence}` record whose `{check.by.key}` equals its "
+            f"`{check.by.source_key}`"
+        )
+        if check.by.where:
+            link += f" and matching `{one_line(check.by.where)}`"
+        text = f"Every one of the {records} has {link}"
+        if check.deadline is not None:
+            start = f" of its `{check.from_field}`" if check.from_field else ""
+            text += f", within {ref(check.deadline)}{start}"
+        if check.assert_:
+            text += f", satisfying `{one_line(check.assert_)}`"
+        empty = " Nothing to cover is acceptable." if check.allow_empty else ""
+        return text + "." + empty
+
+    def never_fails(self, check: CoveredCheck) -> str | None:
+        return empty_window_allowed(check)
+
+
+KIND = Covered()

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from ..cel import ExpressionRuntimeError
 from ..models.assessment import CheckResult, Finding, SourcePointer
 from ..models.policy import EveryCheck
 from .base import (
     CheckContext,
     EvaluationError,
+    Words,
+    empty_window_allowed,
     error_finding,
     explain_values,
+    one_line,
     plural,
     result,
     unmet_part,
 )
-from .expr import ExpressionRuntimeError
 
 
 def run(check: EveryCheck, ctx: CheckContext, policy: SourcePointer) -> CheckResult:
@@ -30,7 +33,7 @@ def run(check: EveryCheck, ctx: CheckContext, policy: SourcePointer) -> CheckRes
         except ExpressionRuntimeError as err:
             findings.append(error_finding("assert", record, err))
     for record in failing:
-        unmet = unmet_part(condition.source, ctx, record)
+        unmet = unmet_part(condition, ctx, record)
         findings.append(
             Finding(
                 outcome="fail",
@@ -77,3 +80,20 @@ def run(check: EveryCheck, ctx: CheckContext, policy: SourcePointer) -> CheckRes
         summary=summary,
         failed=bool(failing) or (empty and not check.allow_empty),
     )
+
+
+class Every:
+    model = EveryCheck
+
+    def run(self, check: EveryCheck, ctx: CheckContext, policy: SourcePointer) -> CheckResult:
+        return run(check, ctx, policy)
+
+    def words(self, check: EveryCheck, records: str, ref: Words) -> str:
+        empty = "Having none is acceptable." if check.allow_empty else "Having none is a failure."
+        return f"Every one of the {records} satisfies `{one_line(check.assert_)}`. {empty}"
+
+    def never_fails(self, check: EveryCheck) -> str | None:
+        return empty_window_allowed(check)
+
+
+KIND = Every()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..load.evidence import Record
+from ..evidence.index import Record
 from ..models.assessment import CheckResult, Finding, SourcePointer
 from ..models.evidence_kinds import EVIDENCE_KINDS
 from ..models.policy import FreshCheck
 from .base import (
     CheckContext,
     EvaluationError,
+    Words,
     explain_values,
     fmt_age,
     fmt_time,
@@ -56,7 +57,8 @@ def run(check: FreshCheck, ctx: CheckContext, policy: SourcePointer) -> CheckRes
     skipped = _newer_unmatched(check, ctx, field, newest_time)
     skipped_time = skipped.time(field) if skipped is not None else None
     if skipped is not None and skipped_time is not None and not ok:
-        unmet = unmet_part(check.where or "", ctx, skipped)
+        where = ctx.expression(check.id, "where")
+        unmet = unmet_part(where, ctx, skipped) if where is not None else ""
         findings.append(
             Finding(
                 outcome="fail",
@@ -78,3 +80,19 @@ def run(check: FreshCheck, ctx: CheckContext, policy: SourcePointer) -> CheckRes
     return result(
         check, policy, records=len(dated), findings=findings, summary=summary, failed=not ok
     )
+
+
+class Fresh:
+    model = FreshCheck
+
+    def run(self, check: FreshCheck, ctx: CheckContext, policy: SourcePointer) -> CheckResult:
+        return run(check, ctx, policy)
+
+    def words(self, check: FreshCheck, records: str, ref: Words) -> str:
+        return f"The newest of the {records} is no older than {ref(check.max_age)}."
+
+    def never_fails(self, check: FreshCheck) -> str | None:
+        return None
+
+
+KIND = Fresh()

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from ..models.assessment import CheckResult, Finding, SourcePointer
 from ..models.policy import PresentCheck
-from .base import CheckContext, EvaluationError, plural, result
+from .base import (
+    CheckContext,
+    EvaluationError,
+    Words,
+    plural,
+    result,
+)
 
 
 def run(check: PresentCheck, ctx: CheckContext, policy: SourcePointer) -> CheckResult:
@@ -34,3 +40,19 @@ def run(check: PresentCheck, ctx: CheckContext, policy: SourcePointer) -> CheckR
             Finding(outcome="fail", message=f"no matching {check.evidence} record{scope}")
         )
     return result(check, policy, records=found, findings=findings, summary=summary, failed=not ok)
+
+
+class Present:
+    model = PresentCheck
+
+    def run(self, check: PresentCheck, ctx: CheckContext, policy: SourcePointer) -> CheckResult:
+        return run(check, ctx, policy)
+
+    def words(self, check: PresentCheck, records: str, ref: Words) -> str:
+        return f"At least {ref(check.min)} {records} exist."
+
+    def never_fails(self, check: PresentCheck) -> str | None:
+        return "min is 0" if check.min == 0 else None
+
+
+KIND = Present()

@@ -113,7 +113,7 @@ def counts_sentence(assessment: Assessment) -> str:
 
 
 def verdict_word(assessment: Assessment) -> str:
-    return "COMPLIANT" if assessment.compliant else "NON-COMPLIANT"
+    return assessment.verdict.value
 
 
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -129,9 +129,3 @@ def one_line(text: str) -> str:
     """Collapse line breaks so a value fits on one line of a table."""
     text = printable(text)
     return " ".join(part.strip() for part in text.splitlines() if part.strip()) or text.strip()
-
-
-def fleet_compliant(assessments: Sequence[Assessment]) -> bool:
-    """True when every assessment is compliant (an empty run is compliant, as in
-    :func:`assay.models.assessment.fleet_exit_code`)."""
-    return all(a.compliant for a in assessments)

@@ -12,12 +12,11 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Sequence
 
-from assay.models.assessment import Assessment, ControlResult
+from assay.models.assessment import Assessment, ControlResult, fleet_verdict
 
 from ._common import (
     counts_sentence,
     failing_findings,
-    fleet_compliant,
     one_line,
     ordered_assessments,
     ordered_controls,
@@ -67,7 +66,7 @@ def format_github(assessments: Sequence[Assessment], *, path_prefix: str = "") -
         f"({counts_sentence(a)})"
         for a in ordered
     ]
-    overall = "COMPLIANT" if fleet_compliant(assessments) else "NON-COMPLIANT"
+    overall = fleet_verdict(assessments).value
     title = f"Assay gate: {overall}"
     lines.append(command("notice", "\n".join(verdicts) or "no workflows assessed", title=title))
     return "\n".join(lines) + "\n"

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from assay.models.assessment import Assessment, canonical_json
+from assay.models.assessment import Assessment, Verdict, canonical_json, fleet_verdict
 
-from ._common import fleet_compliant, ordered_assessments
+from ._common import ordered_assessments
 
 
 def format_json(assessments: Sequence[Assessment]) -> str:
@@ -19,6 +19,6 @@ def format_json(assessments: Sequence[Assessment]) -> str:
         return assessments[0].canonical_json().decode()
     data = {
         "assessments": [a.to_dict() for a in ordered_assessments(assessments)],
-        "compliant": fleet_compliant(assessments),
+        "compliant": fleet_verdict(assessments) is Verdict.COMPLIANT,
     }
     return canonical_json(data).decode()

@@ -14,11 +14,10 @@ import html
 import re
 from collections.abc import Sequence
 
-from assay.models.assessment import STATUSES, Assessment, ControlResult
+from assay.models.assessment import STATUSES, Assessment, ControlResult, Verdict, fleet_verdict
 
 from ._common import (
     failing_findings,
-    fleet_compliant,
     ordered_assessments,
     ordered_controls,
     pointer_text,
@@ -43,7 +42,7 @@ def _verdict(compliant: bool) -> str:
 def format_markdown(assessments: Sequence[Assessment]) -> str:
     """Render assessments as a Markdown report."""
     ordered = ordered_assessments(assessments)
-    out = [f"## Assay gate: {_verdict(fleet_compliant(assessments))}", ""]
+    out = [f"## Assay gate: {_verdict(fleet_verdict(assessments) is Verdict.COMPLIANT)}", ""]
     out.append(
         "| Workflow | Risk class | Release | As of | Verdict | "
         + " | ".join(_COLUMNS.values())

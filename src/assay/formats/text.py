@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from assay.models.assessment import Assessment, ControlResult
+from assay.models.assessment import Assessment, ControlResult, fleet_verdict
 
 from ._common import (
     STATUS_LABEL,
     counts_sentence,
     failing_findings,
-    fleet_compliant,
     one_line,
     ordered_assessments,
     ordered_controls,
@@ -48,7 +47,7 @@ def format_text(assessments: Sequence[Assessment], *, color: bool = False) -> st
     blocks = [_workflow_block(a, paint) for a in ordered_assessments(assessments)]
     if len(assessments) != 1:
         failing = sum(1 for a in assessments if not a.compliant)
-        overall = "COMPLIANT" if fleet_compliant(assessments) else "NON-COMPLIANT"
+        overall = fleet_verdict(assessments).value
         blocks.append(
             f"{len(assessments)} workflows, {failing} non-compliant: {paint(overall, overall)}\n"
         )

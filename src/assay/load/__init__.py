@@ -1,6 +1,16 @@
-"""Loading: safe YAML, evidence readers, validation with locations, the project."""
+"""Loading a project: configuration, file discovery, policies, workflows, waivers, and the
+cross-checks between them; evidence is read through :mod:`assay.evidence`."""
 
-from .evidence import EvidenceIndex, Record, SourceFile
-from .project import Project, ProjectFile, load_project
+from .discover import DiskSource, FileSource, MemorySource, ProjectFile
+from .project import Project, load_files, load_project, load_source
 
-__all__ = ["EvidenceIndex", "Project", "ProjectFile", "Record", "SourceFile", "load_project"]
+__all__ = [
+    "DiskSource",
+    "FileSource",
+    "MemorySource",
+    "Project",
+    "ProjectFile",
+    "load_files",
+    "load_project",
+    "load_source",
+]

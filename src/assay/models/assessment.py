@@ -1,18 +1,20 @@
 """The Assessment: the frozen result of evaluating one workflow, and the only input of
 every output format and of the audit pack.
 
-The verdict lives on the model (`Assessment.exit_code`). Its JSON form is canonical:
+The verdict lives on the model (:class:`Verdict`, decided by ``Verdict.of`` only; the exit
+code follows from it). Its JSON form is canonical:
 keys sorted, lists in a stable order, no insignificant whitespace variation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any, Literal
 
 import orjson
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from .base import FrozenModel
 from .policy import Mappings, Severity
@@ -153,10 +155,46 @@ class HypercareState(FrozenModel):
     """How many times hypercare was extended because no passing exit review exists."""
 
 
+class Verdict(StrEnum):
+    """The one answer about a workflow; worst last (a fleet takes its worst member's)."""
+
+    COMPLIANT = "COMPLIANT"
+    NON_COMPLIANT = "NON-COMPLIANT"
+    PROHIBITED = "PROHIBITED"
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_COMPLIANT if self is Verdict.COMPLIANT else EXIT_NONCOMPLIANT
+
+    @classmethod
+    def of(cls, statuses: Sequence[str], *, prohibited: bool) -> Verdict:
+        """The verdict, decided here and nowhere else: prohibited denies everything; else
+        compliant iff there are controls and every one is accepted (an empty set of
+        controls proves nothing)."""
+        if prohibited:
+            return cls.PROHIBITED
+        if statuses and all(status in ACCEPTED for status in statuses):
+            return cls.COMPLIANT
+        return cls.NON_COMPLIANT
+
+    @classmethod
+    def worst(cls, verdicts: Iterable[Verdict]) -> Verdict:
+        """The fleet's verdict: its worst member's; an empty fleet is compliant."""
+        order = list(cls)
+        return max(verdicts, key=order.index, default=cls.COMPLIANT)
+
+
 class Summary(FrozenModel):
     counts: dict[str, int]
     compliant: bool
-    verdict: str
+    """Kept in the JSON for consumers that read a boolean; always ``verdict == COMPLIANT``."""
+    verdict: Verdict
+
+    @model_validator(mode="after")
+    def _compliant_follows_the_verdict(self) -> Summary:
+        if self.compliant != (self.verdict is Verdict.COMPLIANT):
+            raise ValueError(f"compliant={self.compliant} contradicts verdict {self.verdict}")
+        return self
 
 
 class Engine(FrozenModel):
@@ -180,13 +218,17 @@ class Assessment(FrozenModel):
     summary: Summary
 
     @property
+    def verdict(self) -> Verdict:
+        return self.summary.verdict
+
+    @property
     def compliant(self) -> bool:
-        return self.summary.compliant
+        return self.summary.verdict is Verdict.COMPLIANT
 
     @property
     def exit_code(self) -> int:
         """0 when compliant, 1 when not."""
-        return EXIT_COMPLIANT if self.summary.compliant else EXIT_NONCOMPLIANT
+        return self.summary.verdict.exit_code
 
     def control(self, control_id: str) -> ControlResult:
         for result in self.controls:
@@ -208,6 +250,11 @@ def canonical_json(data: Any) -> bytes:
     return orjson.dumps(data, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"
 
 
+def fleet_verdict(assessments: Sequence[Assessment]) -> Verdict:
+    """The verdict of several workflows: the worst of theirs."""
+    return Verdict.worst(a.verdict for a in assessments)
+
+
 def fleet_exit_code(assessments: Sequence[Assessment]) -> int:
     """0 when every assessment is compliant, otherwise 1."""
-    return max((a.exit_code for a in assessments), default=EXIT_COMPLIANT)
+    return fleet_verdict(assessments).exit_code

@@ -10,7 +10,6 @@ bundled files under ``bundled/``, use the embedded copies rather than the instal
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from pydantic import Field
@@ -49,23 +48,3 @@ class ProjectConfig(StrictModel):
     """Largest YAML or Markdown file accepted (a guard against resource exhaustion)."""
     max_evidence_bytes: int = Field(default=1_000_000_000, ge=1)
     """Largest JSON or JSONL evidence file accepted."""
-
-
-def entry_path(root: Path, entry: str, *, allow_bundled: bool) -> Path:
-    """The file or folder a configured entry names: relative to the project root, or, for
-    ``bundled`` (where allowed) with no such folder in the project, the bundled policies."""
-    base = root / entry
-    if allow_bundled and entry.strip("/") == BUNDLED and not base.exists():
-        return BUNDLED_POLICIES
-    return base
-
-
-def display_path(root: Path, path: Path) -> str:
-    """A path as reports show it: relative to the project root (``..`` when outside), and
-    ``bundled/...`` for a bundled policy file, so that reports do not depend on where the
-    project is checked out or where Assay is installed."""
-    try:
-        inside = path.resolve().relative_to(BUNDLED_POLICIES)
-    except ValueError:
-        return Path(os.path.relpath(path, root)).as_posix()
-    return (Path(BUNDLED) / inside).as_posix()

@@ -8,6 +8,7 @@ instead of literals, and their conditions are CEL expressions.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
@@ -62,7 +63,31 @@ class Mappings(StrictModel):
     """Other references, e.g. "SRE Workbook ch. 16"."""
 
 
+@dataclass(frozen=True)
+class Condition:
+    """A CEL condition of a check, as the loader compiles it: the name it is known by in
+    findings, its source, its JSON pointer inside the check, and whether it also sees the
+    covered record (`src`)."""
+
+    name: str
+    source: str
+    pointer: str
+    sees_covered: bool = False
+
+
+@dataclass(frozen=True)
+class FieldRef:
+    """A field a check names, to be checked against the fields of ``kind``."""
+
+    pointer: str
+    field: str
+    kind: str
+
+
 class _CheckBase(StrictModel):
+    """What every check kind shares. Each kind declares, by overriding the methods below,
+    what the loader must compile and cross-check, so the loader needs no per-kind code."""
+
     id: str = Field(pattern=NAME_PATTERN)
     """Identifier of the check, unique within its control (snake_case)."""
     description: str = Field(min_length=1)
@@ -75,6 +100,28 @@ class _CheckBase(StrictModel):
     """Only records whose time field lies within this span before the as-of time."""
     time_field: str | None = None
     """Field whose instant is used for the window; defaults to the kind's time field."""
+    prohibits: bool = False
+    """A failure of this check is a prohibited practice (EU AI Act Art. 5): the verdict is
+    PROHIBITED whatever else passes, and no waiver may apply to its control."""
+
+    def conditions(self) -> list[Condition]:
+        """The CEL conditions to compile at load time."""
+        return [Condition("where", self.where, "/where")] if self.where is not None else []
+
+    def param_refs(self) -> list[tuple[str, object]]:
+        """(field name, value) of the fields that may name a parameter (``$name``)."""
+        return [("window", self.window)]
+
+    def field_refs(self) -> list[FieldRef]:
+        """The record fields the check names, with the kind they must belong to."""
+        refs = []
+        if self.time_field is not None:
+            refs.append(FieldRef("time_field", self.time_field, self.evidence))
+        return refs
+
+    def evidence_kinds(self) -> list[tuple[str, str]]:
+        """(pointer, kind) of every evidence kind the check reads."""
+        return [("evidence", self.evidence)]
 
 
 class PresentCheck(_CheckBase):
@@ -84,6 +131,9 @@ class PresentCheck(_CheckBase):
     min: int | ParamRef = 1
     """How many matching records are required."""
 
+    def param_refs(self) -> list[tuple[str, object]]:
+        return [*super().param_refs(), ("min", self.min)]
+
 
 class FreshCheck(_CheckBase):
     """The newest matching record is no older than `max_age`."""
@@ -91,6 +141,9 @@ class FreshCheck(_CheckBase):
     kind: Literal["fresh"]
     max_age: Duration | ParamRef
     """Maximum age of the newest matching record at the as-of time."""
+
+    def param_refs(self) -> list[tuple[str, object]]:
+        return [*super().param_refs(), ("max_age", self.max_age)]
 
 
 class EveryCheck(_CheckBase):
@@ -101,6 +154,9 @@ class EveryCheck(_CheckBase):
     """CEL condition each matching record must satisfy (`r` is the record)."""
     allow_empty: bool = False
     """Pass when no record matches (otherwise "no evidence" is a failure)."""
+
+    def conditions(self) -> list[Condition]:
+        return [*super().conditions(), Condition("assert", self.assert_, "/assert")]
 
 
 class CoverLink(StrictModel):
@@ -133,6 +189,32 @@ class CoveredCheck(_CheckBase):
     allow_empty: bool = True
     """Pass when nothing needs covering (the default: no SEV1, nothing to cover)."""
 
+    def conditions(self) -> list[Condition]:
+        out = super().conditions()
+        if self.by.where is not None:
+            out.append(Condition("by.where", self.by.where, "/by/where", sees_covered=True))
+        if self.assert_ is not None:
+            out.append(Condition("assert", self.assert_, "/assert", sees_covered=True))
+        return out
+
+    def param_refs(self) -> list[tuple[str, object]]:
+        return [*super().param_refs(), ("deadline", self.deadline)]
+
+    def field_refs(self) -> list[FieldRef]:
+        refs = [
+            *super().field_refs(),
+            FieldRef("by/key", self.by.key, self.by.evidence),
+            FieldRef("by/source_key", self.by.source_key, self.evidence),
+        ]
+        if self.from_field is not None:
+            refs.append(FieldRef("from_field", self.from_field, self.evidence))
+        if self.to_field is not None:
+            refs.append(FieldRef("to_field", self.to_field, self.by.evidence))
+        return refs
+
+    def evidence_kinds(self) -> list[tuple[str, str]]:
+        return [*super().evidence_kinds(), ("by/evidence", self.by.evidence)]
+
 
 AggregateFunction = Literal[
     "count", "sum", "min", "max", "mean", "p50", "p95", "p99", "ratio", "rate", "max_gap"
@@ -159,6 +241,21 @@ class AggregateCheck(_CheckBase):
     """The value compared with (a number, a duration, or a parameter)."""
     allow_empty: bool = False
     """Pass when no record matches (otherwise "no evidence" is a failure)."""
+
+    def conditions(self) -> list[Condition]:
+        out = super().conditions()
+        if self.value is not None:
+            out.append(Condition("value", self.value, "/value"))
+        return out
+
+    def param_refs(self) -> list[tuple[str, object]]:
+        return [*super().param_refs(), ("per", self.per), ("threshold", self.threshold)]
+
+    def field_refs(self) -> list[FieldRef]:
+        refs = super().field_refs()
+        if self.group_by is not None:
+            refs.append(FieldRef("group_by", self.group_by, self.evidence))
+        return refs
 
     @model_validator(mode="after")
     def _needs(self) -> AggregateCheck:
@@ -198,6 +295,12 @@ class Control(StrictModel):
     """Parameters the checks refer to as $name; values come from the risk classes."""
     checks: list[Check] = Field(min_length=1)
     """The checks; the control passes when all of them pass."""
+
+    @property
+    def prohibition_gate(self) -> bool:
+        """True when a check of this control can deny every release (it cannot be waived)."""
+        return any(check.prohibits for check in self.checks)
+
     mappings: Mappings
     """Framework references."""
     remediation: str = Field(min_length=1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib
 
-from ..errors import UsageError
+from ..errors import ErrorCode, UsageError
 
 # The PDF and signing stack is the optional `pack` extra: a gate-only install (a CI runner)
 # has none of it, and must get a clear instruction rather than an import traceback.
@@ -27,7 +27,7 @@ if _missing:
     raise UsageError(
         f"audit packs need the PDF and signing libraries, which are not installed "
         f"(missing: {', '.join(_missing)}); install them with: pip install 'assay[pack]'",
-        code="MISSING-EXTRA",
+        code=ErrorCode.MISSING_EXTRA,
     )
 
 from .build import build_pack  # noqa: E402

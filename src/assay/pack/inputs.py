@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from ..errors import InputError
+from ..errors import ErrorCode, InputError
 from ..models.assessment import Assessment
 
 
@@ -58,7 +58,7 @@ def pack_inputs(assessment: Assessment, project: ProjectLike) -> list[ProjectFil
             raise InputError(
                 f"input {digest.path} of the assessment is not in the project "
                 f"{project.root}; re-run the assessment on this project",
-                code="PACK-INPUT",
+                code=ErrorCode.PACK_INPUT,
             )
         chosen[found.path] = found
     for item in chosen.values():
@@ -69,7 +69,7 @@ def pack_inputs(assessment: Assessment, project: ProjectLike) -> list[ProjectFil
                 f"input {item.path} lies outside the project folder, so a pack cannot carry it "
                 f"for re-assessment; link it into the project instead "
                 f"(e.g. `ln -s ../policies policies`)",
-                code="PACK-INPUT",
+                code=ErrorCode.PACK_INPUT,
             )
         actual = hashlib.sha256(item.data).hexdigest()
         expected = item.sha256
@@ -78,6 +78,6 @@ def pack_inputs(assessment: Assessment, project: ProjectLike) -> list[ProjectFil
             raise InputError(
                 f"input {item.path} changed since it was assessed "
                 f"(sha256 {actual[:12]}…, assessed {listed[:12]}…); re-run the assessment",
-                code="PACK-INPUT",
+                code=ErrorCode.PACK_INPUT,
             )
     return [chosen[path] for path in sorted(chosen)]

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import InputError
+from ..errors import ErrorCode, InputError
 from ..models.assessment import Assessment, canonical_json
 from .inputs import ProjectLike, pack_inputs
 
@@ -171,4 +171,6 @@ def parse_manifest(data: bytes) -> Manifest:
             entries=entries,
         )
     except (ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"manifest.json is malformed: {exc}", code="PACK-MANIFEST") from exc
+        raise InputError(
+            f"manifest.json is malformed: {exc}", code=ErrorCode.PACK_MANIFEST
+        ) from exc

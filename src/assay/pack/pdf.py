@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 import weasyprint
 
-from ..errors import AssayError
+from ..errors import AssayError, ErrorCode
 from .fetcher import SafeURLFetcher
 from .manifest import PackAttachment
 
@@ -25,7 +25,7 @@ PDF_VARIANT = "pdf/a-3b"
 class RenderError(AssayError):
     """weasyprint could not render the pack."""
 
-    code = "PACK-RENDER"
+    code = ErrorCode.PACK_RENDER
 
 
 def _naive_utc(moment: datetime) -> datetime:

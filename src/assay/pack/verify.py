@@ -23,11 +23,10 @@ import hashlib
 import io
 import json
 import logging
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
+from pathlib import PurePosixPath
 from typing import Any
 
 from asn1crypto import x509 as asn1_x509
@@ -37,9 +36,10 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
-from ..errors import AssayError, InputError
+from ..errors import AssayError, ErrorCode, InputError
+from ..evaluate import assess
+from ..load import load_files
 from ..models.assessment import EXIT_VERIFY, Assessment
-from . import engine
 from .manifest import (
     ASSESSMENT_NAME,
     INPUT_PREFIX,
@@ -136,7 +136,7 @@ def load_trust(items: Sequence[bytes]) -> list[asn1_x509.Certificate]:
         except ValueError:
             raise InputError(
                 f"trust certificate #{index + 1} is not a PEM or DER X.509 certificate",
-                code="VERIFY-TRUST",
+                code=ErrorCode.VERIFY_TRUST,
             ) from None
         roots.extend(asn1_x509.Certificate.load(c.public_bytes(Encoding.DER)) for c in certs)
     return roots
@@ -313,25 +313,21 @@ def _diff(embedded: Assessment, fresh: Assessment) -> str:
 
 def _check_reassessment(files: dict[str, bytes], assessment: Assessment, c: _Collector) -> None:
     try:
-        load_project, assess = engine.engine_functions()
-        with tempfile.TemporaryDirectory(prefix="assay-reassess-") as tmp:
-            root = Path(tmp)
-            for name, data in sorted(files.items()):
-                if not name.startswith(INPUT_PREFIX):
-                    continue
-                relative = Path(name[len(INPUT_PREFIX) :])
-                if relative.is_absolute() or ".." in relative.parts:
-                    raise InputError(f"attachment name {name} escapes the project folder")
-                target = root / relative
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
-            project = load_project(root)
-            fresh = assess(
-                project,
-                workflow=assessment.workflow.id,
-                as_of=assessment.as_of,
-                release=assessment.release,
-            )
+        inputs: dict[str, bytes] = {}
+        for name, data in sorted(files.items()):
+            if not name.startswith(INPUT_PREFIX):
+                continue
+            relative = PurePosixPath(name[len(INPUT_PREFIX) :])
+            if relative.is_absolute() or ".." in relative.parts:
+                raise InputError(f"attachment name {name} escapes the project folder")
+            inputs[relative.as_posix()] = data
+        project = load_files(inputs)
+        fresh = assess(
+            project,
+            workflow=assessment.workflow.id,
+            as_of=assessment.as_of,
+            release=assessment.release,
+        )
     except AssayError as exc:
         c.add("reassessment", False, f"cannot re-assess the embedded inputs: {exc.message}")
         return
@@ -351,7 +347,7 @@ def verify_pack(pdf: bytes, trust: Sequence[bytes], reassess: bool = False) -> V
     (exit 2); every other problem is a failed check in the report (exit 3).
     """
     if not pdf.lstrip()[:1024].startswith(b"%PDF-"):
-        raise InputError("the pack is not a PDF file", code="VERIFY-INPUT")
+        raise InputError("the pack is not a PDF file", code=ErrorCode.VERIFY_INPUT)
     load_trust(trust)  # unusable trust roots are a usage problem, reported before anything
     c = _Collector()
     try:

@@ -1,0 +1,402 @@
+"""The fast path: a CEL syntax tree compiled to Python closures for the constructs whose
+semantics it reproduces exactly (see ``assay.cel`` for the points worth knowing)."""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import cel
+import msgspec
+import msgspec.structs
+
+from .errors import Env, EvalError, Fn, Unsupported, Unsure, cel_message
+from .parser import Node
+from .values import (
+    BINARY,
+    INT_MIN,
+    as_map,
+    cel_kind,
+    field_map,
+    is_model,
+    overload,
+    struct_get,
+    struct_has,
+    type_name,
+)
+
+# --------------------------------------------------------------------------- compiler
+
+
+class Compiler:
+    def __init__(self, src: str):
+        self.src = src
+
+    def text(self, node: Node) -> str:
+        return self.src[node.start : node.end]
+
+    def compile(self, node: Node) -> Fn:
+        method: Callable[[Node], Fn] | None = getattr(self, f"c_{node.kind}", None)
+        if method is None:
+            raise Unsupported
+        return method(node)
+
+    def c_lit(self, node: Node) -> Fn:
+        value = node.value
+        if type(value) not in (int, float, str, bool, type(None)):
+            raise Unsupported
+        return lambda env: value
+
+    def c_ident(self, node: Node) -> Fn:
+        name: str = node.value
+
+        def ident(env: Env) -> Any:
+            try:
+                return env[name]
+            except KeyError:
+                raise EvalError(f"undefined variable '{name}'") from None
+
+        return ident
+
+    def c_list(self, node: Node) -> Fn:
+        items = [self.compile(arg) for arg in node.args]
+        return lambda env: [item(env) for item in items]
+
+    def c_select(self, node: Node) -> Fn:
+        assert node.target is not None
+        operand = self.compile(node.target)
+        name: str = node.value
+        where = self.text(node.target)
+
+        # Records of one kind share a type: remember how to read the field from it.
+        getters: dict[type, Callable[[Any], Any]] = {}
+
+        def select(env: Env) -> Any:
+            value = operand(env)
+            getter = getters.get(type(value))
+            if getter is not None:
+                return getter(value)
+            if isinstance(value, msgspec.Struct) and struct_has(type(value), name):
+                getters[type(value)] = getter = operator.attrgetter(name)
+                return getter(value)
+            if type(value) is dict:
+                try:
+                    return value[name]
+                except KeyError:
+                    raise EvalError(f"no such key '{name}' in {where}") from None
+            if is_model(value):
+                try:
+                    if isinstance(value, msgspec.Struct):
+                        return struct_get(value, name)
+                    return value.__dict__[name]
+                except KeyError:
+                    raise EvalError(f"no such field '{name}' on {where}") from None
+            if isinstance(value, Mapping):
+                raise Unsure
+            raise EvalError(
+                f"cannot select field '{name}' from {where}: it is {type_name(value)}, not a map"
+            )
+
+        return select
+
+    def c_has(self, node: Node) -> Fn:
+        selection = node.args[0]
+        assert selection.target is not None
+        operand = self.compile(selection.target)
+        name: str = selection.value
+        where = self.text(selection.target)
+
+        def has(env: Env) -> bool:
+            value = operand(env)
+            if type(value) is dict:
+                return name in value
+            if is_model(value):
+                return name in field_map(value)
+            if isinstance(value, Mapping):
+                raise Unsure
+            raise EvalError(f"has() needs a map or record, but {where} is {type_name(value)}")
+
+        return has
+
+    def c_index(self, node: Node) -> Fn:
+        assert node.target is not None
+        operand = self.compile(node.target)
+        index = self.compile(node.args[0])
+        where = self.text(node.target)
+
+        def item(env: Env) -> Any:
+            container, key = operand(env), index(env)
+            kind = cel_kind(container)
+            if kind == "list" and type(key) is int:
+                if 0 <= key < len(container):
+                    return container[key]
+                raise EvalError(f"index {key} out of bounds for {where} (size {len(container)})")
+            if kind == "map" and type(key) is str:
+                mapping = as_map(container)
+                if key in mapping:
+                    return mapping[key]
+                raise EvalError(f"no such key '{key}' in {where}")
+            raise Unsure  # other index types: let the package decide
+
+        return item
+
+    def c_unary(self, node: Node) -> Fn:
+        operand = self.compile(node.args[0])
+        if node.value == "!":
+
+            def negate(env: Env) -> bool:
+                value = operand(env)
+                if type(value) is bool:
+                    return not value
+                raise overload("!", value)
+
+            return negate
+
+        def minus(env: Env) -> Any:
+            value = operand(env)
+            kind = cel_kind(value)
+            if kind == "int":
+                if value == INT_MIN:
+                    raise Unsure
+                return -value
+            if kind == "double":
+                return -value
+            raise overload("-", value)
+
+        return minus
+
+    def c_binary(self, node: Node) -> Fn:
+        op: str = node.value
+        left, right = (self.compile(arg) for arg in node.args)
+        if op in ("&&", "||"):
+            return _logic(op, left, right, self.text(node.args[0]), self.text(node.args[1]))
+        apply = BINARY[op]
+        if op == "==" and node.args[1].kind == "lit" and node.args[1].value is None:
+            return lambda env: left(env) is None  # the commonest test: x == null
+        if op == "!=" and node.args[1].kind == "lit" and node.args[1].value is None:
+            return lambda env: left(env) is not None
+        return lambda env: apply(left(env), right(env))
+
+    def c_cond(self, node: Node) -> Fn:
+        cond, then, other = (self.compile(arg) for arg in node.args)
+
+        def choose(env: Env) -> Any:
+            value = cond(env)
+            if value is True:
+                return then(env)
+            if value is False:
+                return other(env)
+            raise overload("_?_:_", value)
+
+        return choose
+
+    def c_call(self, node: Node) -> Fn:
+        name: str = node.value
+        args = [self.compile(arg) for arg in node.args]
+        if node.target is None and name == "size" and len(args) == 1:
+            return _size(args[0])
+        if node.target is not None and name == "size" and not args:
+            return _size(self.compile(node.target))
+        if node.target is None and name in ("duration", "timestamp") and len(args) == 1:
+            return _convert(name, node.args[0], args[0])
+        if node.target is not None and name in _STRING_METHODS and len(args) == 1:
+            return _string_method(name, self.compile(node.target), args[0])
+        raise Unsupported
+
+    def c_macro(self, node: Node) -> Fn:
+        assert node.target is not None
+        target = self.compile(node.target)
+        body = [self.compile(arg) for arg in node.args]
+        return _MACRO_BUILDERS[node.value](target, node.var, body, node.value)
+
+
+def _logic(op: str, left: Fn, right: Fn, left_text: str, right_text: str) -> Fn:
+    """``&&``/``||`` with the package's absorption: a deciding side wins over an error."""
+    decisive = op == "||"  # the value that decides the result on its own
+    result: bool = decisive  # a copy `is` tests do not narrow to Any
+
+    def bad(value: Any, text: str) -> EvalError:
+        return EvalError(f"'{op}' needs booleans, but {text} is {type_name(value)}")
+
+    def logic(env: Env) -> bool:
+        problem: Exception | None = None
+        try:
+            a = left(env)
+            if a is decisive:
+                return result
+            if a is not (not decisive):
+                problem = bad(a, left_text)
+        except (EvalError, Unsure) as exc:
+            problem = exc
+        try:
+            b = right(env)
+        except (EvalError, Unsure) as exc:
+            if problem is None:
+                raise
+            if isinstance(problem, EvalError) and isinstance(exc, EvalError):
+                raise problem from None  # the package reports the left error
+            raise Unsure from None
+        if b is decisive:
+            return result
+        if problem is not None:
+            raise problem
+        if b is not (not decisive):
+            raise bad(b, right_text)
+        return not decisive
+
+    return logic
+
+
+def _size(operand: Fn) -> Fn:
+    def size(env: Env) -> int:
+        value = operand(env)
+        kind = cel_kind(value)
+        if kind == "string":
+            if value.isascii():
+                return len(value)
+            raise Unsure  # the package counts UTF-8 bytes
+        if kind == "list":
+            return len(value)
+        if kind == "map":
+            return len(as_map(value))
+        raise overload("size", value)
+
+    return size
+
+
+_CONVERTERS = {name: cel.compile(f"{name}(x)") for name in ("duration", "timestamp")}
+
+
+def _convert(name: str, arg_node: Node, arg: Fn) -> Fn:
+    program = _CONVERTERS[name]
+    if arg_node.kind == "lit" and type(arg_node.value) is str:
+        try:
+            constant = program.execute({"x": arg_node.value})
+        except Exception:  # the error is reported at evaluation time by the package
+            raise Unsupported from None
+        return lambda env: constant
+
+    def convert(env: Env) -> Any:
+        value = arg(env)
+        if type(value) is not str:
+            raise Unsure
+        try:
+            return program.execute({"x": value})
+        except Exception as exc:
+            raise EvalError(f"{name}({value!r}): {cel_message(exc)}") from None
+
+    return convert
+
+
+_STRING_METHODS: dict[str, Callable[[str, str], bool]] = {
+    "startsWith": str.startswith,
+    "endsWith": str.endswith,
+    "contains": str.__contains__,
+}
+
+
+def _string_method(name: str, receiver: Fn, arg: Fn) -> Fn:
+    method = _STRING_METHODS[name]
+
+    def call(env: Env) -> bool:
+        value, other = receiver(env), arg(env)
+        if type(value) is str and type(other) is str:
+            return method(value, other)
+        raise overload(name, value, other)
+
+    return call
+
+
+def _items(value: Any, macro: str) -> list[Any] | tuple[Any, ...]:
+    kind = cel_kind(value)
+    if kind == "list":
+        return value  # type: ignore[no-any-return]
+    if kind == "map":
+        raise Unsure  # the package iterates a hash map: its order is not ours
+    raise overload(macro, value)
+
+
+def _bindings(env: Env, var: str, items: list[Any] | tuple[Any, ...]) -> Iterator[dict[str, Any]]:
+    scope = dict(env)
+    for item in items:
+        scope[var] = item
+        yield scope
+
+
+def _predicate(macro: str, value: Any) -> bool:
+    if type(value) is bool:
+        return value
+    raise EvalError(f"the condition of {macro}() must be a boolean, got {type_name(value)}")
+
+
+def _macro_all(target: Fn, var: str, body: list[Fn], macro: str) -> Fn:
+    (pred,) = body
+
+    def all_(env: Env) -> bool:
+        for scope in _bindings(env, var, _items(target(env), macro)):
+            if not _predicate(macro, pred(scope)):
+                return False
+        return True
+
+    return all_
+
+
+def _macro_exists(target: Fn, var: str, body: list[Fn], macro: str) -> Fn:
+    (pred,) = body
+
+    def exists(env: Env) -> bool:
+        for scope in _bindings(env, var, _items(target(env), macro)):
+            if _predicate(macro, pred(scope)):
+                return True
+        return False
+
+    return exists
+
+
+def _macro_exists_one(target: Fn, var: str, body: list[Fn], macro: str) -> Fn:
+    (pred,) = body
+
+    def exists_one(env: Env) -> bool:
+        scopes = _bindings(env, var, _items(target(env), macro))
+        return sum(_predicate(macro, pred(scope)) for scope in scopes) == 1
+
+    return exists_one
+
+
+def _macro_filter(target: Fn, var: str, body: list[Fn], macro: str) -> Fn:
+    (pred,) = body
+
+    def filter_(env: Env) -> list[Any]:
+        items = _items(target(env), macro)
+        scopes = _bindings(env, var, items)
+        return [
+            item
+            for item, scope in zip(items, scopes, strict=False)
+            if _predicate(macro, pred(scope))
+        ]
+
+    return filter_
+
+
+def _macro_map(target: Fn, var: str, body: list[Fn], macro: str) -> Fn:
+    if len(body) == 1:
+        (transform,) = body
+        return lambda env: [
+            transform(scope) for scope in _bindings(env, var, _items(target(env), macro))
+        ]
+    pred, transform = body
+    return lambda env: [
+        transform(scope)
+        for scope in _bindings(env, var, _items(target(env), macro))
+        if _predicate(macro, pred(scope))
+    ]
+
+
+_MACRO_BUILDERS: dict[str, Callable[[Fn, str, list[Fn], str], Fn]] = {
+    "all": _macro_all,
+    "exists": _macro_exists,
+    "exists_one": _macro_exists_one,
+    "filter": _macro_filter,
+    "map": _macro_map,
+}

@@ -1,0 +1,201 @@
+"""The compiled CEL expression: compile once at load time, evaluate per record."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import cel
+
+from .compiler import Compiler
+from .errors import (
+    EvalError,
+    ExpressionRuntimeError,
+    ExpressionSyntaxError,
+    Fn,
+    Unsupported,
+    cel_message,
+)
+from .parser import Node, Parser, free_variables, logic_parts
+from .values import SCALARS, describe, to_cel_value, type_name
+
+_POSITION_RE = re.compile(r"<input>:(\d+):(\d+): (.*)")
+
+
+def _syntax_error(src: str, exc: BaseException) -> ExpressionSyntaxError:
+    match = _POSITION_RE.search(str(exc))
+    if match is None:
+        return ExpressionSyntaxError(str(exc).split("\n")[0], 1, 1)
+    message = match.group(3).strip()
+    message = re.sub(r" expecting \{.*\}$", "", message)  # the token set is noise to a reader
+    return ExpressionSyntaxError(message, int(match.group(1)), int(match.group(2)))
+
+
+def _line_column(src: str, offset: int) -> tuple[int, int]:
+    line = src.count("\n", 0, offset) + 1
+    return line, offset - (src.rfind("\n", 0, offset) + 1) + 1
+
+
+@dataclass(frozen=True, slots=True)
+class Chain:
+    """A logic chain as :meth:`Expression.chain` splits it."""
+
+    op: str
+    constant: tuple[Expression, ...]
+    residual: Expression | None
+
+
+class Expression:
+    """A compiled CEL expression: the fast path when possible, else the ``cel`` program."""
+
+    __slots__ = (
+        "_allowed",
+        "_chain",
+        "_fast",
+        "_operands",
+        "_program",
+        "compiled",
+        "source",
+        "variables",
+    )
+
+    def __init__(
+        self,
+        source: str,
+        variables: frozenset[str],
+        program: Any,
+        fast: Fn | None,
+        allowed: frozenset[str] = frozenset(),
+    ) -> None:
+        self.source = source
+        self.variables = variables
+        self.compiled = fast is not None
+        self._program = program
+        self._fast = fast
+        self._allowed = allowed | variables
+        self._chain: Chain | None | bool = False  # False: not worked out yet
+        self._operands: tuple[tuple[str, Expression], ...] | None = None
+
+    def chain(self, record_variables: frozenset[str]) -> Chain | None:
+        """A top-level ``&&``/``||`` chain split into the operands that read none of
+        ``record_variables`` (evaluate them once per selection, not once per record) and
+        the chain of the others compiled as one expression; None when nothing is gained.
+        Worked out once per expression."""
+        if self._chain is not False:
+            return self._chain  # type: ignore[return-value]
+        plan: Chain | None = None
+        parts = logic_parts(self.source)
+        if parts is not None:
+            op, texts = parts
+            compiled = [self._sub(t) for t in texts]
+            constant = [c for c in compiled if not c.variables & record_variables]
+            dependent = [c.source for c in compiled if c.variables & record_variables]
+            if constant:
+                residual = None
+                if len(dependent) == 1:
+                    # No parentheses: lets a plain field test be recognised as one.
+                    residual = self._sub(dependent[0])
+                elif dependent:
+                    residual = self._sub(f" {op} ".join(f"({t})" for t in dependent))
+                plan = Chain(op, tuple(constant), residual)
+        self._chain = plan
+        return plan
+
+    def conjuncts(self) -> tuple[tuple[str, Expression], ...]:
+        """The operands of a top-level ``&&`` chain, each compiled; empty for anything
+        else. Lets a finding name the part of a condition a record did not meet."""
+        if self._operands is None:
+            parts = logic_parts(self.source)
+            self._operands = (
+                tuple((t, self._sub(t)) for t in parts[1])
+                if parts is not None and parts[0] == "&&"
+                else ()
+            )
+        return self._operands
+
+    def _sub(self, text: str) -> Expression:
+        return compile_expression(text, allowed_variables=self._allowed)
+
+    def __repr__(self) -> str:
+        return f"Expression({self.source!r}, compiled={self.compiled})"
+
+    def evaluate(self, variables: Mapping[str, Any]) -> Any:
+        """Evaluate on the given variables; raise ExpressionRuntimeError when CEL would fail."""
+        fast = self._fast
+        if fast is not None:
+            try:
+                result = fast(variables)
+            except EvalError as exc:
+                raise ExpressionRuntimeError(exc.message) from None
+            except Exception:  # Unsure, or a value the closures did not foresee
+                pass
+            else:
+                return result if type(result) in SCALARS else to_cel_value(result)
+        return self._run_cel(variables)
+
+    def test(self, variables: Mapping[str, Any]) -> bool:
+        """Evaluate and require a boolean result."""
+        result = self.evaluate(variables)
+        if result is True or result is False:
+            return result
+        raise ExpressionRuntimeError(
+            f"expected a boolean, got {type_name(result)} ({describe(result)})"
+        )
+
+    def _run_cel(self, variables: Mapping[str, Any]) -> Any:
+        context = {
+            name: to_cel_value(variables[name]) for name in self.variables if name in variables
+        }
+        try:
+            return self._program.execute(context)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # noqa: BLE001 - pyo3 panics derive from BaseException
+            raise ExpressionRuntimeError(cel_message(exc)) from None
+
+
+def compile_expression(source: str, *, allowed_variables: frozenset[str]) -> Expression:
+    """Compile CEL ``source``; raise ExpressionSyntaxError for bad syntax or unknown variables."""
+    try:
+        program = cel.compile(source)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - the parser reports ValueError; be safe
+        raise _syntax_error(source, exc) from None
+
+    try:
+        tree: Node | None = Parser(source).parse()
+    except (Unsupported, RecursionError, ValueError, RuntimeError):
+        tree = None
+
+    if tree is not None:
+        references: list[tuple[str, int]] = []
+        found: list[Node] = []
+        free_variables(tree, frozenset(), found)
+        references = [(node.value, node.start) for node in found]
+    else:
+        # an exotic construct: take the names from the package, positions from the text
+        references = []
+        for name in program.variables():
+            hit = re.search(rf"(?<![\w.]){re.escape(name)}\b", source)
+            references.append((name, hit.start() if hit else 0))
+
+    for name, offset in sorted(references, key=lambda ref: ref[1]):
+        if name not in allowed_variables:
+            line, column = _line_column(source, offset)
+            allowed = ", ".join(sorted(allowed_variables)) or "none"
+            raise ExpressionSyntaxError(
+                f"unknown variable '{name}' (available here: {allowed})", line, column
+            )
+
+    fast: Fn | None = None
+    if tree is not None:
+        try:
+            fast = Compiler(source).compile(tree)
+        except Unsupported:
+            fast = None
+    return Expression(
+        source, frozenset(name for name, _ in references), program, fast, allowed_variables
+    )

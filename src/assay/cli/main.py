@@ -1,0 +1,303 @@
+"""The `assay` command line: a thin shell over the library.
+
+Each command parses its options, calls the library, picks a formatter, writes output and
+returns an exit code: 0 compliant, 1 non-compliant, 2 usage or input error, 3 a pack
+failed verification. Every AssayError is printed as one line per problem, never a
+traceback; an unexpected exception also exits 2 (the gate fails closed).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from .. import graph as graph_mod
+from .._version import __version__
+from ..authoring.explain import explain_control
+from ..errors import AssayError, UsageError
+from ..evaluate import assess, assess_many, utc_now
+from ..fileio import write_atomic
+from ..formats import Format, get_formatter
+from ..formats.github import format_github
+from ..formats.lint import LINT_FORMATTERS, LintFormat
+from ..load.project import Project, load_project
+from ..models.assessment import Assessment, fleet_exit_code
+from ..models.time import parse_instant
+from .options import as_of_option, project_option
+
+FORMAT_NAMES = [f.value for f in Format]
+
+
+def _as_of(value: str | None) -> datetime:
+    return parse_instant(value) if value else utc_now()
+
+
+def _load(project_dir: Path) -> Project:
+    project = load_project(project_dir)
+    # The CLI lives for one run: everything loaded stays alive until exit, so take it out of
+    # the cyclic collector's reach (a million records otherwise get rescanned again and again).
+    gc.freeze()
+    return project
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="assay")
+def cli() -> None:
+    """Assay: policy-as-code compliance for AI workflows in production."""
+
+
+def _parse_formats(formats: Sequence[str], output: Path | None) -> list[tuple[str, Path | None]]:
+    targets: list[tuple[str, Path | None]] = []
+    to_stdout = 0
+    for item in formats or ("text",):
+        name, sep, path = item.partition("=")
+        get_formatter(name)  # UsageError for an unknown name
+        if sep and not path:
+            raise UsageError(f"--format {item!r}: expected FORMAT=FILE")
+        if sep:
+            targets.append((name, Path(path)))
+        else:
+            to_stdout += 1
+            targets.append((name, output))
+    if to_stdout > 1:
+        raise UsageError(
+            "only one --format may go to standard output or --output; "
+            "give the others as FORMAT=FILE"
+        )
+    if output is not None and to_stdout == 0:
+        raise UsageError(
+            "--output needs a --format without =FILE (e.g. --format sarif --output out.sarif)"
+        )
+    return targets
+
+
+@cli.command()
+@project_option
+@click.option(
+    "--workflow",
+    "-w",
+    "workflows",
+    multiple=True,
+    metavar="ID",
+    help="Workflow to gate (repeatable).",
+)
+@click.option("--all", "all_workflows", is_flag=True, help="Gate every workflow of the project.")
+@as_of_option
+@click.option("--release", metavar="VERSION", help="The release under gate (CEL: `release`).")
+@click.option(
+    "--format",
+    "-f",
+    "formats",
+    multiple=True,
+    metavar="FORMAT[=FILE]",
+    help=f"Output format, optionally with a file; repeatable. One of: {', '.join(FORMAT_NAMES)}.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the (single) format without =FILE to this file instead of stdout.",
+)
+def gate(
+    project_dir: Path,
+    workflows: tuple[str, ...],
+    all_workflows: bool,
+    as_of: str | None,
+    release: str | None,
+    formats: tuple[str, ...],
+    output: Path | None,
+) -> int:
+    """Pass or fail a release: exit 0 compliant, 1 non-compliant, 2 input error."""
+    targets = _parse_formats(formats, output)
+    when = _as_of(as_of)
+    if bool(workflows) == all_workflows:
+        raise UsageError("give --workflow ID (repeatable) or --all")
+    project = _load(project_dir)
+    ids = list(project.workflows) if all_workflows else list(workflows)
+    assessments = assess_many(project, ids, when, release)
+    for name, path in targets:
+        if name == Format.GITHUB:
+            # Annotations must name files relative to the repository, i.e. where CI runs.
+            prefix = Path(os.path.relpath(project_dir.resolve(), Path.cwd())).as_posix()
+            text = format_github(assessments, path_prefix="" if prefix == "." else prefix)
+        else:
+            text = get_formatter(name)(assessments)
+        if path is None:
+            click.echo(text, nl=False)
+        else:
+            write_atomic(path, text)
+    return fleet_exit_code(assessments)
+
+
+@cli.command()
+@click.argument("control_id", metavar="CONTROL")
+@project_option
+@click.option(
+    "--workflow", "-w", metavar="ID", help="Explain for this workflow (runs the assessment)."
+)
+@as_of_option
+@click.option("--release", metavar="VERSION")
+def explain(
+    control_id: str, project_dir: Path, workflow: str | None, as_of: str | None, release: str | None
+) -> int:
+    """What CONTROL requires, its parameters, dependencies and last verdict."""
+    project = _load(project_dir)
+    if control_id not in project.controls:
+        raise UsageError(f"unknown control {control_id!r} (known: {', '.join(project.controls)})")
+    assessment: Assessment | None = None
+    if workflow is not None:
+        assessment = assess(project, workflow, _as_of(as_of), release)
+    click.echo(explain_control(project, control_id, assessment), nl=False)
+    return 0
+
+
+@cli.command("graph")
+@project_option
+@click.option(
+    "--workflow", "-w", metavar="ID", help="Only the controls this workflow needs, with statuses."
+)
+@as_of_option
+@click.option(
+    "--format", "fmt", type=click.Choice(["tree", "dot", "svg"]), default="tree", show_default=True
+)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path))
+def graph_command(
+    project_dir: Path, workflow: str | None, as_of: str | None, fmt: str, output: Path | None
+) -> int:
+    """The control dependency graph as a text tree, Graphviz DOT or SVG."""
+    project = _load(project_dir)
+    statuses: dict[str, str] | None = None
+    controls = list(project.controls.values())
+    if workflow is not None:
+        assessment = assess(project, workflow, _as_of(as_of))
+        statuses = {c.id: c.status for c in assessment.controls}
+        controls = [project.controls[c] for c in statuses]
+    graph = graph_mod.control_graph(controls)
+    if fmt == "tree":
+        text = graph_mod.render_tree(graph, statuses)
+    elif fmt == "dot":
+        text = graph_mod.render_dot(graph, statuses)
+    else:
+        from ..pack.svg import control_graph_svg
+
+        nodes = [
+            (n, (statuses or {}).get(n, "pass" if statuses else "none"))
+            for n in sorted(graph.nodes)
+        ]
+        text = control_graph_svg(nodes, sorted(graph.edges))
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_atomic(output, text)
+    return 0
+
+
+@cli.group()
+def policy() -> None:
+    """Work on policies: lint them, test them."""
+
+
+@policy.command("lint")
+@project_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice([f.value for f in LintFormat]),
+    default="text",
+    show_default=True,
+    help="Report format.",
+)
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+def policy_lint(project_dir: Path, fmt: str, strict: bool) -> int:
+    """Check policies for errors and for what a reviewer would flag."""
+    from ..authoring.lint import lint_project
+
+    findings = lint_project(project_dir)
+    click.echo(LINT_FORMATTERS[LintFormat(fmt)](findings), nl=False)
+    errors = [f for f in findings if f.level == "error" or (strict and f.level == "warning")]
+    return 2 if errors else 0
+
+
+@cli.group()
+def evidence() -> None:
+    """Work on evidence files."""
+
+
+@evidence.command("validate")
+@project_option
+def evidence_validate(project_dir: Path) -> int:
+    """Validate every evidence file of the project against its kind's schema."""
+    project = _load(project_dir)
+    files = [f for f in project.files if f.role == "evidence"]
+    for f in files:
+        click.echo(f"ok  {f.path}  ({f.records} records)")
+    click.echo(f"{len(files)} evidence files, {len(project.evidence)} records: all valid")
+    return 0
+
+
+def _register_commands() -> None:
+    """Commands that live in their own modules (they import heavier dependencies)."""
+    from .pack import keys_group, pack_command, verify_command
+
+    cli.add_command(pack_command, "pack")
+    cli.add_command(verify_command, "verify")
+    cli.add_command(keys_group, "keys")
+    try:
+        from .policy import policy_test_command
+
+        policy.add_command(policy_test_command, "test")
+    except ImportError:
+        pass
+    try:
+        from .authoring import catalog_group, diff_command, waivers_command
+
+        cli.add_command(catalog_group, "catalog")
+        cli.add_command(diff_command, "diff")
+        cli.add_command(waivers_command, "waivers")
+    except ImportError:
+        pass
+
+
+_register_commands()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code (never raises for user errors)."""
+    try:
+        result = cli.main(
+            args=list(argv) if argv is not None else None, prog_name="assay", standalone_mode=False
+        )
+    except AssayError as err:
+        for line in err.lines():
+            click.echo(line, err=True)
+        return err.exit_code
+    except click.exceptions.Exit as err:
+        return int(err.exit_code)
+    except click.Abort:
+        click.echo("aborted", err=True)
+        return 2
+    except click.ClickException as err:
+        err.show()
+        return 2
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return 2
+    except Exception as err:  # noqa: BLE001 - fail closed, never a raw traceback
+        if os.environ.get("ASSAY_DEBUG"):
+            raise
+        click.echo(
+            f"internal error: {type(err).__name__}: {err} (set ASSAY_DEBUG=1 for a traceback)",
+            err=True,
+        )
+        return 2
+    return int(result) if isinstance(result, int) else 0
+
+
+def entry_point() -> None:  # pragma: no cover - console script
+    sys.exit(main())
