@@ -43,7 +43,7 @@ MIN = 60
 HOUR = 3600
 DAY = 86400
 
-# --- the risk classes, with values that meet CATALOG.md (hypercare included) -----------
+# --- the risk classes, with values that meet the reference catalog (hypercare included) -----------
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The bundled policies (policies/catalog.yaml, policies/classes/*.yaml) against CATALOG.md.
+"""The bundled policies (assay/bundled/policies: catalog.yaml, classes/*.yaml) against the
+reference catalog (the risk team's spec; its tables are transcribed below).
 
 These tests read the YAML files directly, so that they check the policies themselves and
 not the engine: every file validates, every CEL expression compiles and uses only the
@@ -56,7 +57,7 @@ LIST_MACRO = re.compile(
     r"(?<![\w.])(r|src)\.([a-z_][a-z0-9_]*)\.(?:all|exists|exists_one|filter|map)\(\s*([a-z_][a-z0-9_]*)\s*,"
 )
 
-# CATALOG.md §2a, "Required" column: the controls each class must require (after
+# The reference catalog's requirements table, "Required" column: the controls each class must require (after
 # inheritance). HITL is "C3+ (C2 if it decides about people)": required from high on; the
 # limited class may add it conditionally (see test_hitl_is_conditional_at_limited).
 _ALL = {
@@ -80,7 +81,7 @@ _C3 = _C2 | {"PROD-HITL-01", "PROD-SIR-01"}
 CATALOG_REQUIRED = {"minimal": _ALL, "limited": _C2, "high": _C3, "critical": _C3}
 NOT_AT_C1 = {"PROD-CANARY-01"}  # "advisory at C1": must not be required there
 
-# CATALOG.md §2a "Depends on" column, with full ids.
+# The reference catalog's "Depends on" column, with full ids.
 CATALOG_DEPENDS = {
     "PROD-CLASS-01": set(),
     "PROD-DOC-01": {"PROD-CLASS-01"},
@@ -111,7 +112,7 @@ CATALOG_DEPENDS = {
     "PROD-BUDGET-01": {"PROD-CLASS-01"},
 }
 
-# CATALOG.md §2a a/b/c/d values (class values, not hypercare), as the classes must resolve
+# The reference catalog's a/b/c/d values (class values, not hypercare), as the classes must resolve
 # them; None where the class does not require the control.
 CATALOG_VALUES: list[tuple[str, str, tuple[Any, Any, Any, Any]]] = [
     ("PROD-CLASS-01", "review_interval", ("365d", "365d", "365d", "365d")),

@@ -1,4 +1,5 @@
-"""A workflow whose evidence meets CATALOG.md's words, and nothing more, passes its class.
+"""A workflow whose evidence meets the reference catalog's words, and nothing more, passes
+its class.
 
 The evidence below is written from the catalog text (§2a thresholds, §2b pass conditions,
 §3 fields), not from the policy files: each class's values are copied from the catalog's
@@ -39,7 +40,7 @@ SHA = "0" * 64
 
 @dataclass(frozen=True)
 class CatalogClass:
-    """One column (a, b, c or d) of CATALOG.md §2a, in the catalog's own units."""
+    """One column (a, b, c or d) of the catalog's requirements table, in its own units."""
 
     level: int
     risk_class: str
