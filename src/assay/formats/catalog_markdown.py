@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from assay.models.duration import Duration
-from assay.models.policy import Control, CoveredCheck, ParamSpec, ParamValue, RiskClass
+from assay.models.policy import Control, ParamSpec, ParamValue, RiskClass
 
 _FRAMEWORKS = (
     ("eu_ai_act", "EU AI Act (Regulation (EU) 2024/1689)"),
@@ -149,7 +149,9 @@ def _control(
     out += ["", "### Checks", ""]
     for check in control.checks:
         window = f", last {_window_text(check.window)}" if check.window is not None else ""
-        covered_by = f" by `{check.by.evidence}`" if isinstance(check, CoveredCheck) else ""
+        # Generic over check kinds: a kind that links to other records has `by`.
+        link = getattr(check, "by", None)
+        covered_by = f" by `{link.evidence}`" if link is not None else ""
         out.append(
             f"- `{check.id}` ({check.kind} on `{check.evidence}`{covered_by}{window}): "
             f"{_text(check.description)}"
