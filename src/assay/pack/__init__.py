@@ -1,5 +1,6 @@
-"""The audit pack: HTML (jinja2) → PDF/A-3b (weasyprint) with embedded inputs → PAdES
-signature (pyhanko) → offline verification."""
+"""The audit pack: HTML (jinja2) → tagged PDF/A-3a (weasyprint) with embedded inputs →
+PAdES signature at B-B, B-T or B-LT (pyhanko) → offline verification; and the in-toto
+attestation (SLSA VSA + per-control results) beside it."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ if _missing:
         code=ErrorCode.MISSING_EXTRA,
     )
 
+from .attest import AttestationInput, build_attestation, verify_attestation  # noqa: E402
 from .build import build_pack  # noqa: E402
 from .html import render_html  # noqa: E402
 from .pdf import html_to_pdf  # noqa: E402
@@ -38,12 +40,15 @@ from .svg import control_graph_svg  # noqa: E402
 from .verify import VerifyCheck, VerifyReport, verify_pack  # noqa: E402
 
 __all__ = [
+    "AttestationInput",
     "Signer",
     "VerifyCheck",
     "VerifyReport",
+    "build_attestation",
     "build_pack",
     "control_graph_svg",
     "html_to_pdf",
     "render_html",
+    "verify_attestation",
     "verify_pack",
 ]
