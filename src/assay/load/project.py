@@ -40,7 +40,7 @@ from ..models.time import LATEST
 from ..models.workflow import Waiver, Workflow
 from ..parsing.validate import validate_model
 from ..parsing.yamlsafe import Positions, check_size, load_yaml
-from .config import load_config
+from .config import load_config, with_bundled
 from .crosscheck import Policies, check_policies, source_pointer
 from .discover import (
     DiskSource,
@@ -157,7 +157,7 @@ def load_source(source: FileSource, *, now: datetime | None = None) -> Project:
     """Load and validate every input of the project that ``source`` holds."""
     config, config_file = load_config(source)
     source.allow(config.outside_folders)
-    loader = _Loader(source, config, now or datetime.now(UTC))
+    loader = _Loader(with_bundled(source, config), config, now or datetime.now(UTC))
     if config_file is not None:
         loader.files.append(config_file)
     return loader.load()

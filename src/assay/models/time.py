@@ -1,5 +1,6 @@
-"""Instants as users give them: the `--as-of` option, and the dates and timestamps of
-authored files (workflows, waivers).
+"""Instants in and out: parsing user-given times (the `--as-of` option, the dates and
+timestamps of authored files: workflows, waivers) and writing them the one way every
+report does (ISO 8601, UTC, ``Z``).
 
 Every instant Assay evaluates at lies between :data:`EARLIEST` and :data:`LATEST`
 (documented bounds): far enough apart for any real audit, and far enough from the ends
@@ -90,3 +91,10 @@ supported range."""
 Instant = Annotated[AwareDatetime, BeforeValidator(_iso_datetime), AfterValidator(_in_range)]
 """A timezone-aware instant: a YAML timestamp or an ISO 8601 string (never a number), within
 the supported range."""
+
+
+def timestamp(moment: datetime) -> str:
+    """ISO 8601 in UTC with a ``Z`` suffix; a naive time is taken as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
