@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -297,3 +298,14 @@ def test_several_folders(tmp_path: Path, folder: Path) -> None:
     assert caught.value.exit_code == 3
     assert "evidence/wf/pm.md: " in str(caught.value)
     assert "more-evidence/d.json: " in str(caught.value)
+
+
+def test_the_example_evidence_declares_its_content_digests(tmp_path: Path) -> None:
+    """Every record of the example project, Markdown documents included, declares the digest
+    of its content as the ledger defines it: the example evidence can be sealed as it is."""
+    examples = Path(__file__).resolve().parents[2] / "examples" / "evidence"
+    copy = tmp_path / "evidence"
+    shutil.copytree(examples, copy)
+    sealed = seal(copy, by="test", now=T0)
+    assert len(sealed.entries) == len(list(examples.rglob("*.*")))
+    assert verify(copy, now=LATER).records > 20_000
