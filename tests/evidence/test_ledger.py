@@ -95,6 +95,21 @@ def test_the_ledger_format_is_deterministic(folder: Path, tmp_path: Path) -> Non
     assert line == canonical_json(entry)
     assert list(entry) == sorted(entry)
     assert entry["at"] == "2026-06-01T09:00:00Z"
+    # Each entry names the workflows of the file's records (the gate checks one workflow's).
+    assert entry["workflows"] == ["wf"]
+
+
+def test_a_removal_names_no_workflows_and_old_entries_without_them_verify(folder: Path) -> None:
+    from assay.evidence.ledger import _new_entry
+
+    seal(folder, by="alice", now=T0)
+    (folder / "wf" / "drift.jsonl").unlink()
+    (entry,) = seal(folder, by="alice", now=LATER).entries
+    assert (entry.op, entry.workflows) == ("remove", None)
+    assert "workflows" not in json.loads(entry.line())
+    # An entry written without the field (an earlier format) still chains and verifies.
+    plain = _new_entry(1, GENESIS, T0, "alice", "add", "wf/x.jsonl", "a" * 64)
+    assert plain.workflows is None and "workflows" not in json.loads(plain.line())
 
 
 def test_an_edited_file_is_named_with_the_entry_that_sealed_it(folder: Path) -> None:

@@ -26,6 +26,7 @@ from ..evidence.index import (
     validate_json_lines,
     validate_records,
 )
+from ..evidence.ledger import LEDGER_NAME
 from ..evidence.readers import ReaderLimits, reader_for, supported_suffixes
 from ..models.assessment import SourcePointer
 from ..models.config import ProjectConfig
@@ -405,7 +406,29 @@ class _Loader:
             self.files.append(ProjectFile(rel, "evidence", source.sha256, self.source, len(good)))
         index = EvidenceIndex(batches)
         self.errors.extend(index.duplicates)
+        self._load_ledgers()
         return index
+
+    def _load_ledgers(self) -> None:
+        """The ledger at the top of each evidence folder, an input like any other, so that
+        an assessment lists it and a pack carries it. It is a hidden file (never read as
+        evidence); the `sealed` check replays it."""
+        seen: set[str] = set()
+        for entry in self.config.evidence:
+            if self.source.kind(entry) != "folder":
+                continue
+            rel = relative(self.root, self.root / entry / LEDGER_NAME)
+            if rel in seen or self.source.kind(rel) != "file":
+                continue
+            seen.add(rel)
+            try:
+                data = self.source.read(rel)
+            except AssayError as err:
+                self.errors.add(err)
+                continue
+            self.files.append(
+                ProjectFile(rel, "ledger", hashlib.sha256(data).hexdigest(), self.source)
+            )
 
     def load(self) -> Project:
         self.load_policies()
