@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import json
 import os
 import pstats
 import statistics
@@ -134,6 +135,87 @@ def profile_gate(root: Path, as_of: str, top: int) -> None:
         print(text[text.find("   ncalls") :].rstrip())
 
 
+# The evidence store, measured phase by phase in a child process each (so that every phase
+# has its own peak RSS). Until the gate runs on the store, the child drives the loader's
+# steps itself: policies and workflows, then the store, then one workflow's records.
+_STORE_CHILD = r"""
+import json, resource, sys, time
+t0 = time.perf_counter()
+from pathlib import Path
+from assay.evidence.cache import CacheDir
+from assay.evidence.index import EvidenceIndex
+from assay.evidence.readers import ReaderLimits
+from assay.evidence.store import open_store
+from assay.load.config import load_config
+from assay.load.discover import DiskSource
+from assay.load.project import _discover, _Loader
+root, mode, workflow = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+source = DiskSource(root)
+config, _ = load_config(source)
+loader = _Loader(source, config)
+loader.load_policies()
+workflows = loader.load_workflows()
+rels = _discover(source, config.evidence, None, "evidence", loader.errors, required=True)
+paths = [root / rel for rel in rels]
+limits = ReaderLimits(config.max_yaml_bytes, config.max_evidence_bytes)
+cache = CacheDir.for_project(root)
+if mode == "cold":
+    cache.wipe()
+t1 = time.perf_counter()
+store, report = open_store(root, paths, set(workflows), limits, cache=cache, rehash=mode == "rehash")
+t2 = time.perf_counter()
+records = len(EvidenceIndex(store.batches([workflow])))
+t3 = time.perf_counter()
+store.close()
+print(json.dumps({"start": t1 - t0, "sync": t2 - t1, "one": t3 - t2, "records": records,
+    "parsed": len(report.parsed), "hashed": len(report.hashed), "errors": len(report.errors),
+    "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def store_phase(root: Path, mode: str, workflow: str) -> dict[str, float]:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    start = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-c", _STORE_CHILD, str(root), mode, workflow],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    result: dict[str, float] = json.loads(out.stdout)
+    result["wall"] = time.perf_counter() - start
+    return result
+
+
+def measure_store(root: Path, floor: float) -> None:
+    """Cold build, warm re-open, --no-cache rehash, and one new file, each with one
+    workflow's records read back; printed next to the floor of the same run."""
+    workflow = sorted(p.stem for p in (root / "workflows").glob("*.yaml"))[0]
+    extra = root / "evidence" / workflow / "drift_log-bench-extra.jsonl"
+    extra.unlink(missing_ok=True)
+    rows = [("cold (store built)", "cold"), ("warm", "warm"), ("rehash (--no-cache)", "rehash")]
+    results = [(label, store_phase(root, mode, workflow)) for label, mode in rows]
+    source = root / "evidence" / workflow / "drift_log.jsonl"
+    lines = source.read_bytes().splitlines()[:100]
+    extra.write_bytes(b"".join(line.replace(b'"id":"', b'"id":"x-', 1) + b"\n" for line in lines))
+    try:
+        results.append(("one new file", store_phase(root, "warm", workflow)))
+    finally:
+        extra.unlink()
+    print(f"\nEvidence store (one child process per row; one workflow = {workflow}):")
+    print(
+        f"  {'':<22}{'process':>9}{'start':>8}{'store':>8}{'/floor':>8}{'1 wf':>8}"
+        f"{'parsed':>8}{'hashed':>8}{'RSS MB':>8}"
+    )
+    for label, r in results:
+        print(
+            f"  {label:<22}{r['wall']:>8.2f}s{r['start']:>7.2f}s{r['sync']:>7.2f}s"
+            f"{r['sync'] / floor:>8.2f}{r['one']:>7.3f}s{int(r['parsed']):>8}{int(r['hashed']):>8}"
+            f"{r['rss']:>8.0f}"
+        )
+
+
 def ensure_fleet(root: Path, regenerate: bool, as_of: str) -> None:
     if (root / "assay.yaml").is_file() and not regenerate:
         return
@@ -155,6 +237,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--profile", action="store_true", help="Also profile the gate in-process (cProfile)."
     )
     parser.add_argument("--top", type=int, default=25, help="Functions shown by --profile.")
+    parser.add_argument(
+        "--store", action="store_true", help="Also measure the evidence store's phases."
+    )
     args = parser.parse_args(argv)
     root: Path = args.data.resolve()
     ensure_fleet(root, args.generate, args.as_of)
@@ -163,6 +248,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"fleet: {root}")
     print(f"evidence: {len(files):,} files\n")
 
+    if args.repeat == 0:  # the store's phases only, against one floor
+        floor, _, _ = measure_floor(root)
+        print(f"floor {floor:.2f} s")
+        measure_store(root, floor)
+        return 0
     floors: list[float] = []
     gates: list[GateRun] = []
     records = size = 0
@@ -199,6 +289,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"(target <= {TARGET_RSS_MB:,.0f} MB: {'met' if rss <= TARGET_RSS_MB else 'NOT met'})"
     )
     print(f"gate exit code        {gates[-1].exit_code:>14}  (1 expected: some workflows fail)")
+    if args.store:
+        measure_store(root, floor)
     if args.profile:
         profile_gate(root, args.as_of, args.top)
     return 0

@@ -35,6 +35,7 @@ from assay.models.assessment import (
     RiskClassInfo,
     SourcePointer,
     Summary,
+    Verdict,
     WorkflowInfo,
 )
 from assay.models.policy import Mappings
@@ -184,7 +185,7 @@ def synthetic(controls: int, records: int) -> tuple[Assessment, Project]:
             )
             for f in files
         ],
-        summary=Summary(counts=counts, compliant=False, verdict="not compliant"),
+        summary=Summary(counts=counts, compliant=False, verdict=Verdict.NON_COMPLIANT),
     )
     return assessment, Project(Path("."), tuple(sorted(files, key=lambda f: f.path)))
 

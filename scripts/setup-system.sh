@@ -11,6 +11,10 @@ command -v certutil >/dev/null 2>&1 || need+=(libnss3-tools)  # NSS trust db for
 ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset || need+=(libharfbuzz-subset0)
 ldconfig -p 2>/dev/null | grep -q libpango-1.0 || need+=(libpango-1.0-0 libpangoft2-1.0-0)
 fc-list 2>/dev/null | grep -qi "DejaVu Sans" || need+=(fonts-dejavu-core fontconfig)
+# Graphviz `dot` lays out the pack's control graph.
+command -v dot >/dev/null 2>&1 || need+=(graphviz)
+# SoftHSM2: a software PKCS#11 token, for the tests of signing with a key in an HSM.
+command -v softhsm2-util >/dev/null 2>&1 || need+=(softhsm2)
 if ((${#need[@]} == 0)); then
   exit 0
 fi

@@ -20,9 +20,11 @@ from typing import Any
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
+from hsm_support import Token, softhsm_token
+from pki_support import PkiServer, serve_pki
 
 from assay.models.assessment import (
     Assessment,
@@ -403,9 +405,16 @@ def make_keys(
     *,
     not_before: datetime | None = None,
     days: int = 30,
+    key_type: str = "ec",
 ) -> KeySet:
     out.mkdir(parents=True, exist_ok=True)
-    key = ec.generate_private_key(ec.SECP256R1())
+    key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
+    if key_type == "ec":
+        key = ec.generate_private_key(ec.SECP256R1())
+    elif key_type == "rsa":
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    else:
+        key = ed25519.Ed25519PrivateKey.generate()
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     start = not_before or datetime.now(UTC) - timedelta(days=1)
     cert = (
@@ -431,7 +440,7 @@ def make_keys(
             ),
             critical=True,
         )
-        .sign(key, hashes.SHA256())
+        .sign(key, None if key_type == "ed25519" else hashes.SHA256())
     )
     key_path, cert_path, p12_path = out / "key.pem", out / "cert.pem", out / "signer.p12"
     key_path.write_bytes(
@@ -470,6 +479,11 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> KeySet:
 
 
 @pytest.fixture(scope="session")
+def rsa_keys(tmp_path_factory: pytest.TempPathFactory) -> KeySet:
+    return make_keys(tmp_path_factory.mktemp("rsa-keys"), name="Assay RSA Signer", key_type="rsa")
+
+
+@pytest.fixture(scope="session")
 def other_keys(tmp_path_factory: pytest.TempPathFactory) -> KeySet:
     return make_keys(tmp_path_factory.mktemp("other-keys"), name="Mallory")
 
@@ -499,6 +513,57 @@ def signed_pdf(sample_project: FakeProject, sample_assessment: Assessment, keys:
 
     signer = Signer.from_pem(keys.key, keys.cert)
     return build_pack(sample_assessment, sample_project, signer)
+
+
+@pytest.fixture(scope="session")
+def rsa_signed_pdf(
+    sample_project: FakeProject, sample_assessment: Assessment, rsa_keys: KeySet
+) -> bytes:
+    from assay.pack import Signer, build_pack
+
+    return build_pack(
+        sample_assessment, sample_project, Signer.from_pem(rsa_keys.key, rsa_keys.cert)
+    )
+
+
+@pytest.fixture(scope="session")
+def pki_server() -> Iterator[PkiServer]:
+    """The test PKI's CRL and timestamp server on 127.0.0.1, for the whole session."""
+    yield from serve_pki()
+
+
+@pytest.fixture(scope="session")
+def token(pki_server: PkiServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Token]:
+    """A SoftHSM2 token holding the test PKI signer's key and certificate (one per session:
+    SoftHSM reads its configuration once per process)."""
+    yield from softhsm_token(tmp_path_factory.mktemp("softhsm"), pki_server.pki.signer)
+
+
+@dataclass(frozen=True)
+class LongTermPack:
+    pdf: bytes
+    paths: dict[str, Path]
+    server: PkiServer
+
+
+@pytest.fixture(scope="session")
+def lt_pack(
+    sample_project: FakeProject,
+    sample_assessment: Assessment,
+    pki_server: PkiServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> LongTermPack:
+    """The sample pack signed at PAdES B-LT by the test PKI's signer over HTTP."""
+    from pki_support import PKI_PASSPHRASE
+
+    from assay.pack import Signer, build_pack
+
+    paths = pki_server.pki.write(tmp_path_factory.mktemp("lt-keys"))
+    signer = Signer.from_pkcs12(paths["p12"], PKI_PASSPHRASE)
+    pdf = build_pack(
+        sample_assessment, sample_project, signer, tsa_url=pki_server.tsa_url, level="B-LT"
+    )
+    return LongTermPack(pdf, paths, pki_server)
 
 
 @pytest.fixture(scope="session")

@@ -63,7 +63,7 @@ def test_pack_then_verify_with_reassess(cli_env: dict[str, Path]) -> None:
     out.parent.mkdir()
     result = _pack(cli_env, out, "--pkcs12", str(cli_env["keys"] / "signer.p12"))
     assert result.exit_code == 0, result.output
-    assert "NOT compliant" in result.output and SECRET not in result.output
+    assert "NON-COMPLIANT" in result.output and SECRET not in result.output
     assert [p.name for p in out.parent.iterdir()] == ["fraud.pdf"]  # no temp file left
     verified = CliRunner().invoke(
         verify_command,

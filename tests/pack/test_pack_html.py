@@ -9,6 +9,7 @@ from pack_support import HOSTILE, FakeProject
 
 from assay.models.assessment import Assessment
 from assay.pack import render_html
+from assay.pack.html import SignerView
 from assay.pack.manifest import MANIFEST_NAME
 
 GOLDEN = Path(__file__).parent / "golden" / "pack.html"
@@ -17,7 +18,9 @@ GOLDEN = Path(__file__).parent / "golden" / "pack.html"
 def test_render_html_matches_golden(
     sample_assessment: Assessment, sample_project: FakeProject
 ) -> None:
-    html = render_html(sample_assessment, sample_project, signer="Assay Test Signer")
+    signer = SignerView("Assay Test Signer", "AB:CD:" + ":".join(["00"] * 30))
+    html = render_html(sample_assessment, sample_project, signer=signer)
+    assert 'SHA-256 <code class="fingerprint">AB:CD:00' in html
     if os.environ.get("ASSAY_UPDATE_GOLDEN") == "1":
         GOLDEN.parent.mkdir(exist_ok=True)
         GOLDEN.write_text(html, encoding="utf-8")

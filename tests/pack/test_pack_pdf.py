@@ -1,4 +1,4 @@
-"""The unsigned PDF/A-3b: reproducible, self-contained, readable by independent tools."""
+"""The unsigned PDF/A-3a: reproducible, self-contained, readable by independent tools."""
 
 from __future__ import annotations
 
@@ -28,10 +28,10 @@ def test_unsigned_pdf_is_byte_identical_across_builds(
     assert again == unsigned_render.pdf
 
 
-def test_pdf_is_pdfa3b_with_fixed_dates(unsigned_render: Render) -> None:
+def test_pdf_is_pdfa3a_with_fixed_dates(unsigned_render: Render) -> None:
     reader = PdfFileReader(io.BytesIO(unsigned_render.pdf))
     xmp = reader.root["/Metadata"].get_object().data
-    assert b'pdfaid:part="3"' in xmp and b'pdfaid:conformance="B"' in xmp
+    assert b'pdfaid:part="3"' in xmp and b'pdfaid:conformance="A"' in xmp
     assert b"2026-05-01T12:00:00Z" in xmp
     # Every attachment is a PDF/A-3 associated file (weasyprint 70 lists each one twice).
     assert len({ref.idnum for ref in reader.root["/AF"]}) == 11

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from pack_support import FakeProject, KeySet, Render
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
 
 from assay.errors import InputError
 from assay.models.assessment import Assessment
@@ -26,6 +28,7 @@ def test_good_pack_verifies(signed_pdf: bytes, keys: KeySet) -> None:
         "pdf",
         "signature",
         "signature-trust",
+        "signature-level",
         "signature-coverage",
         "manifest",
         "attachments",
@@ -60,6 +63,64 @@ def test_flipped_byte_fails_the_signature(signed_pdf: bytes, keys: KeySet) -> No
     data = bytearray(signed_pdf)
     data[signed_pdf.index(b"/Producer")] ^= 0x20  # /Producer -> /producer, still parseable
     assert "signature" in _failed(bytes(data), keys)
+
+
+def _compressed_attachment_offset(pdf: bytes, name: bytes) -> int:
+    """Offset of a byte inside the compressed data of the embedded file ``name``."""
+    reader = PdfFileReader(io.BytesIO(pdf))
+    names = reader.root["/Names"]["/EmbeddedFiles"]["/Names"]
+    for i in range(0, len(names), 2):
+        if str(names[i]).encode() == name:
+            ref = names[i + 1].get_object()["/EF"].raw_get("/F")
+            found = re.search(rb"(?m)^%d 0 obj" % ref.idnum, pdf)
+            assert found is not None
+            start = found.start()
+            stream = pdf.index(b"stream", start) + len(b"stream\n")
+            assert b"/FlateDecode" in pdf[start:stream]
+            return stream + 40
+    raise AssertionError(name)
+
+
+def test_flipped_byte_in_a_compressed_attachment_is_reported_as_tampering(
+    signed_pdf: bytes, keys: KeySet
+) -> None:
+    data = bytearray(signed_pdf)
+    data[_compressed_attachment_offset(signed_pdf, b"inputs/evidence/deploys.jsonl")] ^= 0x01
+    report = verify_pack(bytes(data), [keys.cert_pem])
+    assert report.exit_code == 3
+    first = report.checks[0]
+    assert (first.name, first.ok) == ("signature", False)
+    assert "digest mismatch" in first.detail and "changed after signing" in first.detail
+
+
+def test_byte_range_precheck_agrees_on_an_intact_pack(signed_pdf: bytes) -> None:
+    from assay.pack.verify import signed_range_digest
+
+    assert signed_range_digest(signed_pdf) == (True, "sha256")
+    tampered = bytearray(signed_pdf)
+    tampered[100] ^= 0x01
+    assert signed_range_digest(bytes(tampered)) == (False, "sha256")
+
+
+def test_indirect_names_dictionaries_are_followed(unsigned_render: Render) -> None:
+    from assay.pack.verify import embedded_files
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(unsigned_render.pdf))
+    names = writer.root["/Names"]
+    tree = names["/EmbeddedFiles"]
+    array = writer.add_object(generic.ArrayObject(list(tree.raw_get("/Names"))))
+    new_tree = writer.add_object(generic.DictionaryObject({generic.NameObject("/Names"): array}))
+    kids = generic.DictionaryObject({generic.NameObject("/Kids"): generic.ArrayObject([new_tree])})
+    writer.root[generic.NameObject("/Names")] = writer.add_object(
+        generic.DictionaryObject({generic.NameObject("/EmbeddedFiles"): writer.add_object(kids)})
+    )
+    writer.update_root()
+    out = io.BytesIO()
+    writer.write(out)
+    reader = PdfFileReader(io.BytesIO(out.getvalue()))
+    assert isinstance(reader.root.raw_get("/Names"), generic.IndirectObject)
+    files = embedded_files(reader)
+    assert len(files) == 11 and files["manifest.json"].startswith(b"{")
 
 
 def test_unsigned_pack_fails(unsigned_render: Render, keys: KeySet) -> None:
@@ -109,7 +170,7 @@ def test_pages_appended_after_signing_fail(signed_pdf: bytes, keys: KeySet) -> N
     writer.write(out)
     report = verify_pack(out.getvalue(), [keys.cert_pem])
     assert report.failed == ["signature-coverage"]
-    assert "appended after signing" in report.checks[3].detail
+    assert "appended after signing" in report.checks[4].detail
 
 
 def test_resigned_by_untrusted_key_fails(

@@ -30,6 +30,7 @@ from ..load.project import Project, load_project
 from ..models.assessment import Assessment, fleet_exit_code
 from ..models.time import parse_instant
 from .options import as_of_option, project_option
+from .signing import AttestationOptions, SignerOptions, attestation_options, signer_options
 
 FORMAT_NAMES = [f.value for f in Format]
 
@@ -104,6 +105,8 @@ def _parse_formats(formats: Sequence[str], output: Path | None) -> list[tuple[st
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the (single) format without =FILE to this file instead of stdout.",
 )
+@attestation_options
+@signer_options
 def gate(
     project_dir: Path,
     workflows: tuple[str, ...],
@@ -112,8 +115,12 @@ def gate(
     release: str | None,
     formats: tuple[str, ...],
     output: Path | None,
+    attestation: AttestationOptions,
+    signing: SignerOptions,
 ) -> int:
     """Pass or fail a release: exit 0 compliant, 1 non-compliant, 2 input error."""
+    if signing.given and attestation.path is None:
+        raise UsageError("a signing key is for --attestation FILE; the gate itself signs nothing")
     targets = _parse_formats(formats, output)
     when = _as_of(as_of)
     if bool(workflows) == all_workflows:
@@ -132,6 +139,11 @@ def gate(
             click.echo(text, nl=False)
         else:
             write_atomic(path, text)
+    if attestation.path is not None:
+        from ..pack.attest import AttestationInput
+
+        with signing.load() as signer:
+            attestation.write([AttestationInput(a, project) for a in assessments], signer)
     return fleet_exit_code(assessments)
 
 

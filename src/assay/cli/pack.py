@@ -2,86 +2,33 @@
 
 Thin: each command parses its options, calls the library and writes the result. Errors
 are raised as :class:`assay.errors.AssayError` subclasses; the main CLI prints them (one
-line each) and exits with their code. Passphrases come from an environment variable or a
-hidden prompt, never from an argument (arguments show in ``ps``).
+line each) and exits with their code. Key options and secrets: see ``signing.py``.
 """
 
 from __future__ import annotations
 
-import os
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
-from ..errors import SigningError, UsageError, VerificationError
+from ..errors import UsageError, VerificationError
 from ..fileio import write_atomic
 from ..models.time import parse_instant
 from .options import as_of_option, project_option
-
-if TYPE_CHECKING:
-    from ..pack.sign import Signer
+from .signing import (
+    DEFAULT_PASSPHRASE_ENV,
+    AttestationOptions,
+    SignerOptions,
+    attestation_options,
+    read_passphrase,
+    signer_options,
+)
 
 # The PDF stack (weasyprint, pyhanko) is imported inside the commands: every other `assay`
 # command would otherwise pay for it at start-up.
 
-DEFAULT_PASSPHRASE_ENV = "ASSAY_KEY_PASSPHRASE"
-
-
-def _interactive() -> bool:
-    return sys.stdin.isatty()
-
-
-def read_passphrase(env_name: str, what: str, *, required: bool) -> bytes | None:
-    """The passphrase from ``$env_name``, else a hidden prompt when interactive."""
-    value = os.environ.get(env_name)
-    if value:
-        return value.encode()
-    if _interactive():
-        entered: str = click.prompt(
-            f"Passphrase for {what}", hide_input=True, default="", show_default=False
-        )
-        return entered.encode() if entered else None
-    if required:
-        raise SigningError(
-            f"{what} needs a passphrase: set the environment variable {env_name} "
-            f"(or run interactively to be prompted)"
-        )
-    return None
-
-
-def _signer(
-    key: Path | None,
-    cert: Path | None,
-    chain: tuple[Path, ...],
-    pkcs12_path: Path | None,
-    passphrase_env: str,
-    unsigned: bool,
-) -> Signer | None:
-    if unsigned:
-        if key or cert or pkcs12_path or chain:
-            raise UsageError(
-                "--unsigned cannot be combined with --key, --cert, --chain or --pkcs12"
-            )
-        return None
-    if pkcs12_path is not None:
-        if key or cert:
-            raise UsageError("give either --pkcs12 or --key and --cert, not both")
-        passphrase = read_passphrase(passphrase_env, str(pkcs12_path), required=True)
-        from ..pack.sign import Signer
-
-        return Signer.from_pkcs12(pkcs12_path, passphrase)
-    if key is None or cert is None:
-        raise UsageError(
-            "a signed pack needs --key and --cert (PEM) or --pkcs12; use --unsigned for a draft"
-        )
-    encrypted = key.is_file() and b"ENCRYPTED" in key.read_bytes()[:200]
-    passphrase = read_passphrase(passphrase_env, str(key), required=True) if encrypted else None
-    from ..pack.sign import Signer
-
-    return Signer.from_pem(key, cert, chain, passphrase)
+LEVEL_CHOICE = click.Choice(["B-B", "B-T", "B-LT"])
 
 
 @click.command("pack")
@@ -95,27 +42,15 @@ def _signer(
     type=click.Path(path_type=Path),
     help="PDF to write (default: <workflow>-audit-pack.pdf).",
 )
-@click.option("--key", type=click.Path(path_type=Path), help="PEM private key.")
-@click.option("--cert", type=click.Path(path_type=Path), help="PEM certificate of the key.")
-@click.option(
-    "--chain",
-    type=click.Path(path_type=Path),
-    multiple=True,
-    help="Intermediate certificate (repeatable).",
-)
-@click.option(
-    "--pkcs12",
-    "pkcs12_path",
-    type=click.Path(path_type=Path),
-    help="PKCS#12 (.p12/.pfx) holding key and certificate.",
-)
-@click.option(
-    "--passphrase-env",
-    default=DEFAULT_PASSPHRASE_ENV,
-    show_default=True,
-    help="Environment variable holding the key passphrase.",
-)
+@signer_options
 @click.option("--tsa-url", help="RFC 3161 timestamp authority URL (adds a trusted time).")
+@click.option(
+    "--level",
+    type=LEVEL_CHOICE,
+    help="PAdES level: B-B, B-T (timestamp), B-LT (timestamp + validation data). "
+    "Default: B-T with --tsa-url, else B-B.",
+)
+@attestation_options
 @click.option("--unsigned", is_flag=True, help="Write an unsigned draft (byte-reproducible).")
 def pack_command(
     project_dir: Path,
@@ -123,33 +58,40 @@ def pack_command(
     as_of: str | None,
     release: str | None,
     output: Path | None,
-    key: Path | None,
-    cert: Path | None,
-    chain: tuple[Path, ...],
-    pkcs12_path: Path | None,
-    passphrase_env: str,
+    signing: SignerOptions,
     tsa_url: str | None,
+    level: str | None,
+    attestation: AttestationOptions,
     unsigned: bool,
 ) -> None:
-    """Build a signed PDF/A-3b audit pack of WORKFLOW with its evidence embedded."""
-    if tsa_url and unsigned:
-        raise UsageError("--tsa-url timestamps a signature; it cannot be used with --unsigned")
+    """Build a signed PDF/A-3a audit pack of WORKFLOW with its evidence embedded."""
+    if unsigned and (signing.given or tsa_url or level or attestation.path):
+        raise UsageError(
+            "--unsigned cannot be combined with a key, --tsa-url, --level or --attestation"
+        )
     moment = parse_instant(as_of) if as_of else datetime.now(UTC).replace(microsecond=0)
-    signer = _signer(key, cert, chain, pkcs12_path, passphrase_env, unsigned)
-    from ..evaluate import assess
-    from ..load import load_project
-    from ..pack.build import build_pack
+    signer = None if unsigned else signing.load()
+    try:
+        from ..evaluate import assess
+        from ..load import load_project
+        from ..pack.attest import AttestationInput
+        from ..pack.build import build_pack
 
-    project = load_project(project_dir)
-    assessment = assess(project, workflow=workflow, as_of=moment, release=release)
-    data = build_pack(assessment, project, signer, tsa_url=tsa_url)
-    target = output or Path(f"{workflow}-audit-pack.pdf")
-    write_atomic(target, data)
-    state = f"signed by {signer.name}" if signer else "UNSIGNED"
-    click.echo(
-        f"wrote {target} ({len(data):,} bytes, {state}): {workflow} is "
-        f"{'compliant' if assessment.compliant else 'NOT compliant'} as of {moment.isoformat()}"
-    )
+        project = load_project(project_dir)
+        assessment = assess(project, workflow=workflow, as_of=moment, release=release)
+        data = build_pack(assessment, project, signer, tsa_url=tsa_url, level=level)  # type: ignore[arg-type]
+        target = output or Path(f"{workflow}-audit-pack.pdf")
+        write_atomic(target, data)
+        state = f"signed by {signer.name}" if signer else "UNSIGNED"
+        click.echo(
+            f"wrote {target} ({len(data):,} bytes, {state}): {workflow} is "
+            f"{assessment.verdict} as of {moment.isoformat()}"
+        )
+        if signer is not None and attestation.path is not None:
+            attestation.write([AttestationInput(assessment, project, data, target.name)], signer)
+    finally:
+        if signer is not None:
+            signer.close()
 
 
 def _read_input(path: Path, what: str) -> bytes:
@@ -162,29 +104,62 @@ def _read_input(path: Path, what: str) -> bytes:
 
 
 @click.command("verify")
-@click.argument("pack_path", metavar="PACK", type=click.Path(path_type=Path))
+@click.argument("pack_path", metavar="FILE", type=click.Path(path_type=Path))
 @click.option(
     "--trust",
     type=click.Path(path_type=Path),
     multiple=True,
-    help="Trusted certificate, PEM or DER (repeatable).",
+    help="Trusted certificate, PEM or DER (repeatable). For an attestation: the signer's.",
 )
 @click.option(
     "--reassess", is_flag=True, help="Re-run the assessment from the embedded inputs and compare."
 )
 @click.option(
+    "--require-level",
+    type=LEVEL_CHOICE,
+    help="Fail unless the pack's signature reaches this level.",
+)
+@click.option(
+    "--artifact",
+    "artifacts",
+    type=click.Path(path_type=Path),
+    multiple=True,
+    help="A file the attestation names as a subject (e.g. the pack); its digest must match.",
+)
+@click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
-def verify_command(pack_path: Path, trust: tuple[Path, ...], reassess: bool, fmt: str) -> None:
-    """Verify PACK offline: signature and trust, embedded files, and optionally the verdict.
+def verify_command(
+    pack_path: Path,
+    trust: tuple[Path, ...],
+    reassess: bool,
+    require_level: str | None,
+    artifacts: tuple[Path, ...],
+    fmt: str,
+) -> None:
+    """Verify FILE offline: an audit pack (signature, level and trust, embedded files,
+    optionally the verdict) or an attestation bundle (*.intoto.jsonl: DSSE signatures,
+    payload types, subject digests).
 
     Exit 0 when every check holds, 3 when any fails, 2 when the input is unusable.
     """
-    pdf = _read_input(pack_path, "pack")
+    data = _read_input(pack_path, "file")
     roots = [_read_input(p, "trust certificate") for p in trust]
-    from ..pack.verify import report_json, verify_pack
+    from ..pack.report import report_json
 
-    report = verify_pack(pdf, roots, reassess=reassess)
+    if data.lstrip()[:1] == b"{" or pack_path.name.endswith(".jsonl"):
+        if reassess or require_level:
+            raise UsageError("--reassess and --require-level apply to a pack, not an attestation")
+        from ..pack.attest import verify_attestation
+
+        files = {p.name: _read_input(p, "artifact") for p in artifacts}
+        report = verify_attestation(data, roots, artifacts=files)
+    else:
+        if artifacts:
+            raise UsageError("--artifact applies to an attestation, not a pack")
+        from ..pack.verify import verify_pack
+
+        report = verify_pack(data, roots, reassess=reassess, require_level=require_level)  # type: ignore[arg-type]
     click.echo(report_json(report) if fmt == "json" else report.text(), nl=False)
     if not report.ok:
         raise VerificationError(f"{pack_path} failed verification: {', '.join(report.failed)}")

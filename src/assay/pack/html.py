@@ -43,6 +43,15 @@ _RANK = {status: index for index, status in enumerate(STATUSES)}
 
 
 @dataclass(frozen=True)
+class SignerView:
+    """Who signs the pack, as the cover shows it."""
+
+    name: str
+    fingerprint: str
+    """SHA-256 of the signer's certificate, colon-separated hex."""
+
+
+@dataclass(frozen=True)
 class PackContents:
     """Everything a pack is made of, computed once: the attachments and the HTML inputs."""
 
@@ -182,9 +191,11 @@ def _evidence_index(contents: PackContents) -> list[dict[str, Any]]:
     return rows
 
 
-def render_contents(contents: PackContents, *, signer: str | None = None) -> str:
+def render_contents(contents: PackContents, *, signer: SignerView | str | None = None) -> str:
     """Render prepared pack contents to HTML."""
     a = contents.assessment
+    if isinstance(signer, str):
+        signer = SignerView(signer, "")
     controls = [_control_view(c, contents.excerpts) for c in a.controls]
     ordered = sorted(a.controls, key=lambda c: (_RANK.get(c.status, 99), c.id))
     counts = [(s, a.summary.counts.get(s, 0)) for s in STATUSES]
@@ -223,7 +234,7 @@ def render_html(
     assessment: Assessment,
     project: ProjectLike,
     *,
-    signer: str | None = None,
+    signer: SignerView | str | None = None,
     resolved_policy: Mapping[str, Any] | None = None,
 ) -> str:
     """Render the audit pack's HTML for ``assessment`` over ``project``'s files.

@@ -1,4 +1,7 @@
-"""Development signing keys: a self-signed ECDSA P-256 certificate. NOT for production.
+"""Development signing keys: a self-signed RSA-3072 certificate. NOT for production.
+
+RSA with PKCS#1 v1.5 and SHA-256 is the signature mechanism ISO 32000-1 (PDF 1.7) itself
+defines, so a pack signed with this key stays plainly PDF/A-3 (see ``sign.py``).
 
 A production pack is signed with a key whose certificate the auditor can trust for other
 reasons (an organisation CA, a qualified certificate). This key pair only lets a developer
@@ -14,7 +17,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
@@ -52,7 +55,7 @@ def make_dev_keys(
     if existing:
         raise UsageError(f"{existing[0]} already exists; choose another --out folder")
     start = (now or datetime.now(UTC)) - timedelta(minutes=5)
-    key = ec.generate_private_key(ec.SECP256R1())
+    key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
     name = x509.Name(
         [
             x509.NameAttribute(NameOID.COMMON_NAME, common_name),

@@ -37,6 +37,28 @@ _RELATIONSHIP = {
     "manifest": "Supplement",
 }
 
+# MIME type of each file suffix, for the embedded files' /Subtype (PDF/A-3 requires one).
+# YAML: RFC 9512; Markdown: RFC 7763; JSON Lines has no registered type, and
+# application/jsonl is the name its community proposes.
+_MIME = {
+    ".json": "application/json",
+    ".jsonl": "application/jsonl",
+    ".yaml": "application/yaml",
+    ".yml": "application/yaml",
+    ".md": "text/markdown",
+    ".markdown": "text/markdown",
+    ".toml": "application/toml",
+    ".txt": "text/plain",
+    ".csv": "text/csv",
+}
+DEFAULT_MIME = "application/octet-stream"
+
+
+def mime_type(name: str) -> str:
+    """The MIME type of an attachment by its suffix (``application/octet-stream`` if unknown)."""
+    dot = name.rfind(".")
+    return _MIME.get(name[dot:].lower(), DEFAULT_MIME) if dot > name.rfind("/") else DEFAULT_MIME
+
 
 @dataclass(frozen=True)
 class PackAttachment:
@@ -52,6 +74,10 @@ class PackAttachment:
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.data).hexdigest()
+
+    @property
+    def mime_type(self) -> str:
+        return mime_type(self.name)
 
     @property
     def relationship(self) -> str:

@@ -1,4 +1,11 @@
-"""HTML to an unsigned PDF/A-3b with weasyprint, byte-reproducible for identical inputs.
+"""HTML to an unsigned, tagged PDF/A-3a with weasyprint, byte-reproducible for identical
+inputs.
+
+Level A (accessible): weasyprint writes the structure tree from the HTML (headings, lists,
+tables, figures), marks the content and sets the document language, so screen readers can
+follow the pack. Every attachment is a PDF/A-3 associated file with its MIME type as the
+embedded file's ``/Subtype`` (served through :class:`_AttachmentFetcher`, since weasyprint
+takes the type from the fetch response) and an ``/AFRelationship``.
 
 Reproducibility rests on: document and attachment dates taken from ``as_of`` (never the
 clock), attachments in a stable order, the PDF identifier derived from the content (PDF/A
@@ -7,19 +14,21 @@ variants do this), and deterministic font subsetting (Debian ``libharfbuzz-subse
 
 from __future__ import annotations
 
-import io
 import logging
 import warnings
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import weasyprint
+from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from ..errors import AssayError, ErrorCode
-from .fetcher import SafeURLFetcher
+from .fetcher import DeniedURLError, SafeURLFetcher
 from .manifest import PackAttachment
 
-PDF_VARIANT = "pdf/a-3b"
+PDF_VARIANT = "pdf/a-3a"
+ATTACHMENT_SCHEME = "assay-attachment"
 
 
 class RenderError(AssayError):
@@ -35,6 +44,23 @@ def _naive_utc(moment: datetime) -> datetime:
     return moment
 
 
+class _AttachmentFetcher(URLFetcher):  # type: ignore[misc]  # weasyprint is untyped
+    """Serves the pack's attachments, each with its MIME type, and nothing else."""
+
+    def __init__(self, attachments: Sequence[PackAttachment]) -> None:
+        super().__init__(allowed_protocols=(ATTACHMENT_SCHEME,), allow_redirects=False)
+        self._items = {f"{ATTACHMENT_SCHEME}:{i}": item for i, item in enumerate(attachments)}
+
+    def url(self, index: int) -> str:
+        return f"{ATTACHMENT_SCHEME}:{index}"
+
+    def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+        item = self._items.get(url)
+        if item is None:
+            raise DeniedURLError(f"no such attachment: {url[:80]}")
+        return URLFetcherResponse(url, body=item.data, headers={"Content-Type": item.mime_type})
+
+
 def html_to_pdf(
     html: str,
     attachments: Sequence[PackAttachment],
@@ -42,7 +68,7 @@ def html_to_pdf(
     *,
     fetcher: SafeURLFetcher | None = None,
 ) -> bytes:
-    """Render ``html`` to an unsigned PDF/A-3b with ``attachments`` as associated files.
+    """Render ``html`` to an unsigned PDF/A-3a with ``attachments`` as associated files.
 
     ``fetcher`` lets a caller inspect what rendering asked for; by default a fresh
     deny-all fetcher is used. Document dates must be given by the HTML's
@@ -50,17 +76,18 @@ def html_to_pdf(
     """
     fetcher = fetcher or SafeURLFetcher()
     stamp = _naive_utc(as_of)
+    served = _AttachmentFetcher(attachments)
     pdf_attachments = [
         weasyprint.Attachment(
-            file_obj=io.BytesIO(item.data),
-            url_fetcher=fetcher,
+            url=served.url(index),
+            url_fetcher=served,
             name=item.name,
             description=item.description,
             created=stamp,
             modified=stamp,
             relationship=item.relationship,
         )
-        for item in attachments
+        for index, item in enumerate(attachments)
     ]
     # weasyprint logs refused resources at ERROR level; they are expected (and recorded by
     # the fetcher), so keep them out of the user's terminal.

@@ -1,0 +1,327 @@
+"""The embedded DuckDB engine: the default, nothing to install or start.
+
+One database file under the project's cache folder holds:
+
+* ``meta``: the fingerprint the database was built for (store layout, Assay and DuckDB
+  versions, the evidence models' columns, the validation code); anything else is rebuilt;
+* ``files``: the stat of every evidence file when it was last seen and the blob (content)
+  it held, as git's index does;
+* ``blobs``: one row per distinct file content (SHA-256), with its record count and the
+  workflows its records are for;
+* ``objects``: the object files of each blob (one per kind), with their SHA-256;
+* ``ev_<kind>``: the records of each kind, one typed column per model field (nested lists
+  as LIST of STRUCT, dicts as MAP), plus the blob, the record's order, line and JSON pointer
+  in its file.
+
+Rows are ingested by DuckDB's own (parallel) JSON reader from the object files, which
+hold the records as the codec validated and encoded them, so the typed columns hold the
+values the row evaluator sees. Every change is one transaction: a killed process leaves
+the previous state.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from ...models.evidence_kinds import EVIDENCE_KINDS
+from .base import EngineBusy, EngineName, StoreCorrupt, table_name
+from .columns import Column, ColumnType, kind_columns
+
+_SCALAR_SQL = {
+    "string": "VARCHAR",
+    "int": "BIGINT",
+    "double": "DOUBLE",
+    "bool": "BOOLEAN",
+    "timestamp": "TIMESTAMPTZ",
+    "json": "JSON",
+}
+
+
+def sql_type(ctype: ColumnType) -> str:
+    """The DuckDB type of a column type."""
+    if ctype.name == "list":
+        assert ctype.item is not None
+        return f"{sql_type(ctype.item)}[]"
+    if ctype.name == "map":
+        assert ctype.item is not None
+        return f"MAP(VARCHAR, {sql_type(ctype.item)})"
+    if ctype.name == "struct":
+        return (
+            "STRUCT(" + ", ".join(f"{quote(c.name)} {sql_type(c.type)}" for c in ctype.fields) + ")"
+        )
+    return _SCALAR_SQL[ctype.name]
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True, slots=True)
+class FileEntry:
+    """What the store knew about an evidence file when it last saw it."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    inode: int
+    checked_ns: int
+    """Wall-clock time of the stat: a file modified within the clock's granularity of it
+    is "racily clean" and hashed again next time (as git does)."""
+    blob: int
+
+
+@dataclass(frozen=True, slots=True)
+class BlobInfo:
+    id: int
+    sha256: str
+    records: int
+    workflows: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    """One kind's rows of a blob, as an object file (see :class:`assay.evidence.cache.ObjectFiles`)."""
+
+    kind: str
+    path: Path
+    digest: str
+    records: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewBlob:
+    """A file content read and validated this run, to be stored."""
+
+    id: int
+    sha256: str
+    records: int
+    workflows: tuple[str, ...]
+    objects: tuple[StoredObject, ...]
+
+
+class DuckDBEngine:
+    """The DuckDB engine over one database (a file in the cache, or in memory)."""
+
+    name = EngineName.DUCKDB
+    dialect = "duckdb"
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection):
+        self._con = connection
+
+    # -- opening ---------------------------------------------------------------------
+    @classmethod
+    def open(
+        cls, path: Path | None, *, read_only: bool, scratch: Path | None = None
+    ) -> DuckDBEngine:
+        """Open (or create) the database at ``path``, or an in-memory one for None.
+
+        Raises StoreCorrupt when the file is not a database this DuckDB can read."""
+        try:
+            if path is None:
+                con = duckdb.connect(":memory:")
+            else:
+                con = duckdb.connect(str(path), read_only=read_only)
+            # Times come back in UTC whatever the machine's zone; the row path rebuilds the
+            # records from their canonical JSON, so the zone never reaches a finding.
+            con.execute("SET TimeZone = 'UTC'")
+            # DuckDB draws a progress bar on stdout for long statements: never in a report.
+            con.execute("SET enable_progress_bar = false")
+            # A bounded buffer pool keeps the gate's memory small; DuckDB spills to disk
+            # beyond it (the cache folder, or the scratch folder of an in-memory store).
+            con.execute("SET memory_limit = '256MB'")
+            if scratch is not None:
+                con.execute("SET temp_directory = ?", [os.fspath(scratch)])
+        except duckdb.Error as err:
+            if "lock" in str(err).lower():
+                raise EngineBusy(str(err)) from None
+            raise StoreCorrupt(f"cannot open the evidence cache: {err}") from None
+        return cls(con)
+
+    def close(self) -> None:
+        self._con.close()
+
+    # -- schema ----------------------------------------------------------------------
+    def fingerprint(self) -> str | None:
+        """The fingerprint the database was built for; None for an empty database."""
+        try:
+            tables = {row[0] for row in self._con.execute("SHOW TABLES").fetchall()}
+            if "meta" not in tables:
+                return None
+            row = self._con.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
+        except duckdb.Error as err:
+            raise StoreCorrupt(f"cannot read the evidence cache: {err}") from None
+        return str(row[0]) if row else ""
+
+    def create(self, fingerprint: str) -> None:
+        """Replace whatever the database holds with empty tables for ``fingerprint``."""
+        con = self._con
+        try:
+            con.execute("BEGIN TRANSACTION")
+            for (table,) in con.execute("SHOW TABLES").fetchall():
+                con.execute(f"DROP TABLE {quote(table)}")
+            con.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
+            con.execute(
+                "CREATE TABLE files (path VARCHAR PRIMARY KEY, size BIGINT NOT NULL, "
+                "mtime_ns BIGINT NOT NULL, ctime_ns BIGINT NOT NULL, inode BIGINT NOT NULL, "
+                "checked_ns BIGINT NOT NULL, blob INTEGER NOT NULL)"
+            )
+            con.execute(
+                "CREATE TABLE blobs (id INTEGER PRIMARY KEY, sha256 VARCHAR NOT NULL UNIQUE, "
+                "records INTEGER NOT NULL, workflows VARCHAR[] NOT NULL)"
+            )
+            con.execute(
+                "CREATE TABLE objects (blob INTEGER NOT NULL, kind VARCHAR NOT NULL, "
+                "digest VARCHAR NOT NULL, records INTEGER NOT NULL, PRIMARY KEY (blob, kind))"
+            )
+            for kind in EVIDENCE_KINDS:
+                con.execute(self._table_ddl(kind))
+            con.execute("INSERT INTO meta VALUES ('fingerprint', ?)", [fingerprint])
+            con.execute("COMMIT")
+        except duckdb.Error as err:
+            raise StoreCorrupt(f"cannot create the evidence cache: {err}") from None
+
+    @staticmethod
+    def _table_ddl(kind: str) -> str:
+        columns = [
+            "blob INTEGER NOT NULL",
+            "ord INTEGER NOT NULL",
+            "line INTEGER",
+            "pointer VARCHAR NOT NULL",
+        ]
+        for column in kind_columns(kind):
+            null = "" if column.nullable else " NOT NULL"
+            columns.append(f"{quote(column.name)} {sql_type(column.type)}{null}")
+        return f"CREATE TABLE {table_name(kind)} ({', '.join(columns)})"
+
+    # -- the file index --------------------------------------------------------------
+    def file_entries(self) -> dict[str, FileEntry]:
+        rows = self._read(
+            "SELECT path, size, mtime_ns, ctime_ns, inode, checked_ns, blob FROM files"
+        )
+        return {row[0]: FileEntry(*row) for row in rows}
+
+    def blob_infos(self) -> dict[str, BlobInfo]:
+        rows = self._read("SELECT id, sha256, records, workflows FROM blobs")
+        return {row[1]: BlobInfo(row[0], row[1], row[2], tuple(row[3])) for row in rows}
+
+    def next_blob_id(self) -> int:
+        (value,) = self._read("SELECT coalesce(max(id), 0) + 1 FROM blobs")[0]
+        return int(value)
+
+    def objects(self) -> dict[int, list[tuple[str, str, int]]]:
+        """Per blob id, its objects: (kind, digest, records)."""
+        out: dict[int, list[tuple[str, str, int]]] = {}
+        for blob, kind, digest, records in self._read(
+            "SELECT blob, kind, digest, records FROM objects ORDER BY blob, kind"
+        ):
+            out.setdefault(blob, []).append((kind, digest, records))
+        return out
+
+    def write(self, blobs: Sequence[NewBlob], files: Iterable[FileEntry]) -> set[tuple[str, str]]:
+        """One transaction: store the new blobs and their typed rows (read from their object
+        files), replace the file index by ``files``, and drop the blobs no file refers to
+        any more. Returns the (sha256, kind) of every object still referenced."""
+        con = self._con
+        try:
+            con.execute("BEGIN TRANSACTION")
+            by_kind: dict[str, list[tuple[int, StoredObject]]] = {}
+            for blob in blobs:
+                for obj in blob.objects:
+                    by_kind.setdefault(obj.kind, []).append((blob.id, obj))
+            self._insert("blobs", [(b.id, b.sha256, b.records, list(b.workflows)) for b in blobs])
+            self._insert(
+                "objects",
+                [(b.id, o.kind, o.digest, o.records) for b in blobs for o in b.objects],
+            )
+            for kind, items in by_kind.items():
+                self._ingest(kind, items)
+            con.execute("DELETE FROM files")
+            entries = [
+                (f.path, f.size, f.mtime_ns, f.ctime_ns, f.inode, f.checked_ns, f.blob)
+                for f in files
+            ]
+            self._insert("files", entries)
+            # Only the blobs no file refers to any more go: a scan of the large tables
+            # only when there is something to drop.
+            referenced = {entry[-1] for entry in entries}
+            dropped = [
+                blob for (blob,) in con.execute("SELECT id FROM blobs").fetchall()
+                if blob not in referenced
+            ]  # fmt: skip
+            if dropped:
+                kinds = [k for (k,) in con.execute(
+                    "SELECT DISTINCT kind FROM objects WHERE blob IN ?", [dropped]
+                ).fetchall()]  # fmt: skip
+                for kind in kinds:
+                    con.execute(f"DELETE FROM {table_name(kind)} WHERE blob IN ?", [dropped])
+                con.execute("DELETE FROM objects WHERE blob IN ?", [dropped])
+                con.execute("DELETE FROM blobs WHERE id IN ?", [dropped])
+            live = con.execute(
+                "SELECT b.sha256, o.kind FROM objects o JOIN blobs b ON b.id = o.blob"
+            ).fetchall()
+            con.execute("COMMIT")
+        except duckdb.Error as err:
+            try:
+                con.execute("ROLLBACK")
+            except duckdb.Error:
+                pass
+            raise StoreCorrupt(f"cannot write the evidence cache: {err}") from None
+        return {(sha, kind) for sha, kind in live}
+
+    def _insert(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Insert many rows in one statement: a list parameter per column, unnested
+        (``executemany`` runs one statement per row: 3,600 files took seconds)."""
+        if not rows:
+            return
+        columns = [list(values) for values in zip(*rows, strict=True)]
+        unnests = ", ".join("unnest(?)" for _ in columns)
+        self._con.execute(f"INSERT INTO {table} SELECT {unnests}", columns)
+
+    def _ingest(self, kind: str, items: Sequence[tuple[int, StoredObject]]) -> None:
+        """Typed rows of ``kind`` from object files, all in one statement: DuckDB's JSON
+        reader parses them in parallel straight into the columns."""
+        con = self._con
+        con.execute("CREATE OR REPLACE TEMP TABLE ingest_map (file VARCHAR, blob INTEGER)")
+        self._insert("ingest_map", [(os.fspath(o.path), b) for b, o in items])
+        columns = kind_columns(kind)
+        shape = sql_type(ColumnType("struct", fields=columns))
+        fields = ", ".join(f"j.r.{quote(c.name)}" for c in columns)
+        con.execute(
+            f"INSERT INTO {table_name(kind)} SELECT m.blob, j.o, j.l, j.p, {fields} "
+            "FROM read_json(?, format = 'newline_delimited', filename = true, columns = "
+            f"{{o: 'INTEGER', l: 'INTEGER', p: 'VARCHAR', r: {_literal(shape)}}}) j "
+            "JOIN ingest_map m ON m.file = j.filename",
+            [[os.fspath(o.path) for _, o in items]],
+        )
+
+    # -- reading ---------------------------------------------------------------------
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a query; a mistake in the query itself (a ProgrammingError) is a bug and
+        propagates as such, anything else means the data cannot be read."""
+        try:
+            return self._con.execute(sql, list(params)).fetchall()
+        except duckdb.ProgrammingError:
+            raise
+        except duckdb.Error as err:
+            raise StoreCorrupt(f"cannot read the evidence cache: {err}") from None
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        # The store's own queries are known good: any failure means a damaged database.
+        try:
+            return self._con.execute(sql, list(params)).fetchall()
+        except duckdb.Error as err:
+            raise StoreCorrupt(f"cannot read the evidence cache: {err}") from None
+
+    def columns(self, kind: str) -> tuple[Column, ...]:
+        return kind_columns(kind)

@@ -1,0 +1,607 @@
+"""The content-addressed evidence store: every evidence file read and validated once.
+
+A gate asks the store for the project's evidence files. For each file the store decides,
+as git's index does, whether it may trust what it stored last time:
+
+1. the file's stat (size, mtime, ctime, inode) is the one recorded, and was not taken
+   within the clock's granularity of the file's last change ("racily clean"): the stored
+   SHA-256 stands, nothing is read;
+2. otherwise the file is read and hashed; when a blob (file content) with that SHA-256 is
+   stored, its rows stand and nothing is parsed;
+3. otherwise the file is read by its format's reader and validated exactly as without a
+   store (so every error keeps its file, line, column and JSON pointer); a valid file's
+   records are ingested as a new blob. A file with errors is never stored: it is read
+   again next time and reports the same errors.
+
+``rehash=True`` (``--no-cache``, and always for an audit pack) skips step 1. Rows are
+keyed by blob, not by path: a renamed or copied file is not parsed again.
+
+Records are handed back as the same :class:`~assay.evidence.index.Record` objects the
+loader makes (rebuilt from each row's canonical JSON), for the workflows asked for only:
+one workflow of a large fleet reads that workflow's rows and nothing else.
+
+Concurrency: readers share the cache lock, a writer holds it alone (see
+:mod:`.cache`); every write is one DuckDB transaction. A cache that cannot be read, or was
+written for another fingerprint, is deleted and rebuilt: damage costs time, never a
+verdict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import msgspec
+
+from ..errors import AssayError, ErrorCode, InputError, Location
+from ..models import codec
+from ..parsing.yamlsafe import check_size
+from .cache import CacheDir, CacheLock, LockTimeout, ObjectFiles, code_fingerprint
+from .engines.base import EngineBusy, StoreCorrupt
+from .engines.columns import layout_fingerprint
+from .engines.duckdb import BlobInfo, DuckDBEngine, FileEntry, NewBlob, StoredObject
+from .index import Record, SourceFile, validate_json_lines, validate_records
+from .readers import ReaderLimits, reader_for, supported_suffixes
+
+JSON_LINES = (".jsonl", ".ndjson")
+RACY_NS = 2_000_000_000
+"""A file changed less than this before its stat was taken may change again within the
+same timestamp: it is hashed again next time (coarse file-system clocks tick in seconds)."""
+MAX_ATTEMPTS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceFile:
+    """A valid evidence file as the store holds it."""
+
+    path: str
+    """Relative to the project root, as reports show it."""
+    absolute: Path
+    sha256: str
+    records: int
+    blob: int
+
+
+@dataclass
+class SyncReport:
+    """What opening the store found and did."""
+
+    files: list[EvidenceFile] = field(default_factory=list)
+    """The valid evidence files, in the order given."""
+    errors: list[AssayError] = field(default_factory=list)
+    hashed: list[str] = field(default_factory=list)
+    """Files whose bytes were read and hashed this time (their stat had changed)."""
+    parsed: list[str] = field(default_factory=list)
+    """Files read by their reader and validated this time (new content)."""
+    rebuilt: bool = False
+    """The cache was missing, damaged or of another fingerprint, and was built anew."""
+    volatile: dict[str, list[Record]] = field(default_factory=dict)
+    """Valid files whose records the store cannot hold exactly (non-finite numbers): they
+    are read every time and kept in memory."""
+    cached: bool = True
+    """False when the store ran in memory (no writable cache folder, or it was busy)."""
+
+
+def _read(path: Path, display: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except PermissionError:
+        raise InputError(
+            "cannot read file: permission denied", location=Location(display), code=ErrorCode.IO
+        ) from None
+    except IsADirectoryError:
+        raise InputError(
+            "expected a file, found a folder", location=Location(display), code=ErrorCode.IO
+        ) from None
+    except OSError as err:
+        raise InputError(
+            f"cannot read file: {err.strerror}", location=Location(display), code=ErrorCode.IO
+        ) from None
+
+
+def validate_file(
+    data: bytes, source: SourceFile, suffix: str, workflows: set[str], limits: ReaderLimits
+) -> tuple[list[Record], list[AssayError]]:
+    """Read and validate one evidence file exactly as the loader does without a store."""
+    if suffix in JSON_LINES:
+        # High-volume evidence: the decode-and-keep hot path.
+        check_size(data, source.path, limits.max_evidence_bytes)
+        return validate_json_lines(data, source, workflows)
+    reader = reader_for(suffix)
+    assert reader is not None
+    return validate_records(reader(data, source.path, limits), source, workflows)
+
+
+class EvidenceStore:
+    """The stored evidence of one project, open for reading. While it is open it holds the
+    cache lock shared, so no writer changes the rows under it."""
+
+    def __init__(
+        self,
+        engine: DuckDBEngine,
+        files: Sequence[EvidenceFile],
+        lock: CacheLock | None,
+        objects: ObjectFiles,
+        rebuild: Callable[[], EvidenceStore] | None = None,
+    ):
+        self.engine = engine
+        self.files = list(files)
+        self.objects = objects
+        self._lock = lock
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        self._rebuild = rebuild
+        self.volatile: dict[str, list[Record]] = {}
+        self.recovered = False
+        """The cache turned out damaged while being read and was rebuilt."""
+
+    def _recover(self) -> None:
+        """Damage found while reading (a block fails its checksum): rebuild the cache from
+        the files and carry on with the new one. Happens at most once per store."""
+        if self._rebuild is None or self.recovered:
+            raise StoreCorrupt("the evidence cache is damaged")
+        rebuild = self._rebuild
+        self.close()
+        fresh = rebuild()
+        self.engine, self.files, self._lock = fresh.engine, fresh.files, fresh._lock
+        self.objects = fresh.objects
+        self.volatile = fresh.volatile
+        self.recovered = True
+
+    def close(self) -> None:
+        self.engine.close()
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+        if self._scratch is not None:
+            self._scratch.cleanup()
+            self._scratch = None
+
+    def __enter__(self) -> EvidenceStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def batches(self, workflows: Iterable[str] | None = None) -> list[list[Record]]:
+        """The records of ``workflows`` (all when None), one batch per file and kind, in
+        file order, each record as the loader would have made it."""
+        try:
+            return self._batches(workflows)
+        except StoreCorrupt:
+            self._recover()
+            return self._batches(workflows)
+
+    def _batches(self, workflows: Iterable[str] | None) -> list[list[Record]]:
+        wanted = set(workflows) if workflows is not None else None
+        infos = {info.id: info for info in self.engine.blob_infos().values()}
+        objects = self.engine.objects()
+        decoded: dict[int, list[list[Any]]] = {}
+        out: list[list[Record]] = []
+        for f in self.files:
+            if f.blob == 0:
+                held = self.volatile.get(f.path, [])
+                out.append([r for r in held if wanted is None or r.data.workflow in wanted])
+                continue
+            info = infos.get(f.blob)
+            if info is None:
+                raise StoreCorrupt(f"blob {f.blob} of {f.path} is missing")
+            if wanted is not None and wanted.isdisjoint(info.workflows):
+                continue
+            if f.blob not in decoded:
+                decoded[f.blob] = [
+                    self._rows(info.sha256, kind, digest)
+                    for kind, digest, _ in objects.get(f.blob, ())
+                ]
+            source = SourceFile(f.path, f.sha256)
+            for rows in decoded[f.blob]:
+                out.append(
+                    [
+                        Record(row.r, source, row.l, row.p)
+                        for row in rows
+                        if wanted is None or row.r.workflow in wanted
+                    ]
+                )
+        return out
+
+    def _rows(self, sha256: str, kind: str, digest: str) -> list[Any]:
+        data = self.objects.read(sha256, kind, digest)
+        if data is None:
+            raise StoreCorrupt(f"the object of {sha256[:12]} ({kind}) is missing or damaged")
+        try:
+            return _ROW_DECODER.decode_lines(data)
+        except codec.DecodeError:
+            raise StoreCorrupt(f"the object of {sha256[:12]} ({kind}) does not decode") from None
+
+
+# One line of an object file: the record's order, line and JSON pointer in its evidence
+# file (short keys: there are millions of lines), and the record.
+Row: Any = msgspec.defstruct(
+    "Row",
+    [("o", int), ("l", int | None), ("p", str), ("r", Union[tuple(codec.STRUCTS.values())])],  # noqa: UP007
+    frozen=True,
+    gc=False,
+)
+
+
+_ROW_ENCODER = msgspec.json.Encoder()
+_ROW_DECODER = msgspec.json.Decoder(Row)
+
+
+def write_objects(
+    objects: ObjectFiles, sha256: str, records: Sequence[Record]
+) -> tuple[StoredObject, ...]:
+    """Encode a valid file's records into one object file per kind."""
+    by_kind: dict[str, list[Row]] = {}
+    for order, record in enumerate(records):
+        by_kind.setdefault(record.data.kind, []).append(
+            Row(order, record.line, record.pointer, record.data)
+        )
+    out = []
+    for kind in sorted(by_kind):
+        rows = by_kind[kind]
+        digest = objects.write(sha256, kind, _ROW_ENCODER.encode_lines(rows))
+        out.append(StoredObject(kind, objects.path(sha256, kind), digest, len(rows)))
+    return tuple(out)
+
+
+def open_store(
+    root: Path,
+    paths: Sequence[Path],
+    workflows: set[str],
+    limits: ReaderLimits,
+    *,
+    cache: CacheDir | None,
+    rehash: bool = False,
+) -> tuple[EvidenceStore, SyncReport]:
+    """Bring the store up to date with the evidence files ``paths`` and open it.
+
+    ``cache`` None runs in memory (nothing kept); an unwritable or busy cache folder does
+    the same. Validation errors are in the report, never raised; the store holds only
+    valid files."""
+    items = _items(root, paths)
+    if cache is not None and not cache.prepare():
+        cache = None
+    if cache is not None:
+        try:
+            store, report = _sync_cached(items, workflows, limits, cache, rehash)
+        except (LockTimeout, EngineBusy):
+            pass  # someone else holds the cache: this run does without it
+        else:
+            folder = cache
+
+            def rebuild() -> EvidenceStore:
+                lock = folder.lock()
+                try:
+                    lock.acquire(exclusive=True)
+                    folder.wipe()
+                finally:
+                    lock.close()
+                return open_store(root, paths, workflows, limits, cache=folder, rehash=True)[0]
+
+            store._rebuild = rebuild
+            return store, report
+    scratch = tempfile.TemporaryDirectory(prefix="assay-evidence-")
+    objects = ObjectFiles(Path(scratch.name))
+    engine = DuckDBEngine.open(None, read_only=False, scratch=Path(scratch.name))
+    engine.create("memory")
+    report = SyncReport(cached=False)
+    entries, blobs = _plan(items, workflows, limits, {}, {}, True, report, objects, {})
+    engine.write(blobs, entries)
+    store, report = _opened(engine, report, None, objects)
+    store._scratch = scratch
+    return store, report
+
+
+def _opened(
+    engine: DuckDBEngine, report: SyncReport, lock: CacheLock | None, objects: ObjectFiles
+) -> tuple[EvidenceStore, SyncReport]:
+    store = EvidenceStore(engine, report.files, lock, objects)
+    store.volatile = report.volatile
+    return store, report
+
+
+def _fingerprint(cache: CacheDir) -> str:
+    import duckdb
+
+    from .._version import __version__
+
+    parts = (code_fingerprint(), layout_fingerprint(), duckdb.__version__, __version__)
+    return hashlib.sha256(":".join((*parts, cache.identity())).encode()).hexdigest()
+
+
+def _sync_cached(
+    items: Sequence[tuple[Path, str]],
+    workflows: set[str],
+    limits: ReaderLimits,
+    cache: CacheDir,
+    rehash: bool,
+) -> tuple[EvidenceStore, SyncReport]:
+    fingerprint = _fingerprint(cache)
+    rebuilt = False
+    memo: dict[str, _Encoded] = {}
+    objects = cache.objects
+    done = SyncReport()  # what the write passes did, carried into the final report
+    written: tuple[list[FileEntry], SyncReport] | None = None
+    lock = cache.lock()
+    try:
+        for attempt in range(MAX_ATTEMPTS):
+            last = attempt == MAX_ATTEMPTS - 1
+            # A reader first: when nothing changed there is no write and no exclusive lock.
+            lock.acquire(exclusive=False)
+            engine = _open_existing(cache, fingerprint, read_only=True)
+            if engine is not None:
+                report = SyncReport(rebuilt=rebuilt)
+                try:
+                    stored = engine.file_entries()
+                    if written is not None and stored == {e.path: e for e in written[0]}:
+                        # Exactly what this run wrote: its plan stands, no second look.
+                        final = written[1]
+                        final.hashed, final.parsed, final.rebuilt = (
+                            done.hashed, done.parsed, rebuilt,
+                        )  # fmt: skip
+                        return _opened(engine, final, lock, objects)
+                    entries, blobs = _plan(
+                        items, workflows, limits, stored, engine.blob_infos(),
+                        rehash, report, objects, memo,
+                    )  # fmt: skip
+                    done.hashed = _merged(done.hashed, report.hashed)
+                    done.parsed = _merged(done.parsed, report.parsed)
+                    if not blobs and not _index_changed(stored, entries):
+                        report.hashed, report.parsed = done.hashed, done.parsed
+                        return _opened(engine, report, lock, objects)
+                except StoreCorrupt:
+                    pass
+                engine.close()
+            lock.release()
+            # Something to write (or a cache to build): hold the lock alone.
+            lock.acquire(exclusive=True)
+            engine = _open_existing(cache, fingerprint, read_only=False)
+            if engine is None:
+                cache.wipe()
+                engine = DuckDBEngine.open(cache.database, read_only=False)
+                engine.create(fingerprint)
+                rebuilt = True
+            try:
+                report = SyncReport()
+                entries, blobs = _plan(
+                    items, workflows, limits, engine.file_entries(), engine.blob_infos(),
+                    rehash, report, objects, memo,
+                )  # fmt: skip
+                live = engine.write(blobs, entries)
+                objects.prune(live | set(_pending(memo)))
+                written = (entries, report)
+                done.hashed = _merged(done.hashed, report.hashed)
+                done.parsed = _merged(done.parsed, report.parsed)
+            except StoreCorrupt:
+                engine.close()
+                cache.wipe()
+                lock.release()
+                memo.clear()
+                rebuilt = True
+                continue
+            if last:
+                # The files keep changing under us: read what was just written, still
+                # holding the lock alone, rather than chase them for ever.
+                report.hashed, report.parsed, report.rebuilt = done.hashed, done.parsed, rebuilt
+                return _opened(engine, report, lock, objects)
+            engine.close()
+            lock.release()
+            # Read it back under the shared lock (another writer may come in between).
+            rehash = False
+        raise StoreCorrupt("the evidence cache could not be built")
+    except BaseException:
+        lock.close()
+        raise
+
+
+@dataclass(frozen=True)
+class _Encoded:
+    """A content validated and encoded this run."""
+
+    records: int
+    workflows: tuple[str, ...]
+    objects: tuple[StoredObject, ...]
+
+
+def _pending(memo: dict[str, _Encoded]) -> Iterable[tuple[str, str]]:
+    """Objects written this run (kept by a prune even before they are in the database)."""
+    for sha, encoded in memo.items():
+        for obj in encoded.objects:
+            yield sha, obj.kind
+
+
+def _round_trips(records: Sequence[Record]) -> bool:
+    """Whether the records decode back from their canonical JSON unchanged."""
+    if not records:
+        return True
+    encoded = b"\n".join(_ENCODE(r.data) for r in records)
+    try:
+        again = codec.decode_json_lines(encoded)
+    except codec.DecodeError:
+        return False
+    return all(a == r.data for a, r in zip(again, records, strict=True))
+
+
+_ENCODE = msgspec.json.Encoder().encode
+
+
+def _merged(first: list[str], then: list[str]) -> list[str]:
+    return list(dict.fromkeys(first + then))
+
+
+def _index_changed(stored: dict[str, FileEntry], entries: list[FileEntry]) -> bool:
+    """Whether the new file index says more than the stored one: a file added, gone, of
+    other content or stat, or a racily clean stat that can now be trusted."""
+    if len(stored) != len(entries):
+        return True
+    for new in entries:
+        old = stored.get(new.path)
+        if old is None or old.blob != new.blob or _entry_key(old) != _entry_key(new):
+            return True
+        if not _racy_free(old) and _racy_free(new):
+            return True
+    return False
+
+
+def _open_existing(cache: CacheDir, fingerprint: str, *, read_only: bool) -> DuckDBEngine | None:
+    """The cache's database when it exists, opens and was built for ``fingerprint``."""
+    if not cache.database.exists():
+        return None
+    try:
+        engine = DuckDBEngine.open(cache.database, read_only=read_only)
+    except StoreCorrupt:
+        return None
+    try:
+        if engine.fingerprint() == fingerprint:
+            return engine
+    except StoreCorrupt:
+        pass
+    engine.close()
+    return None
+
+
+def _stat_key(st: os.stat_result) -> tuple[int, int, int, int]:
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def _entry_key(entry: FileEntry) -> tuple[int, int, int, int]:
+    return (entry.size, entry.mtime_ns, entry.ctime_ns, entry.inode)
+
+
+def _racy_free(entry: FileEntry) -> bool:
+    """The stat was taken well after the file's last change (else it is "racily clean":
+    the file may have changed again within the same timestamp)."""
+    return entry.mtime_ns + RACY_NS < entry.checked_ns
+
+
+def _trusted(entry: FileEntry, st: os.stat_result) -> bool:
+    """The stat is the one recorded, and was taken well after the file's last change."""
+    return _entry_key(entry) == _stat_key(st) and _racy_free(entry)
+
+
+def _items(root: Path, paths: Sequence[Path]) -> list[tuple[Path, str]]:
+    """Each path with its name relative to the project root, as reports show it."""
+    prefix = os.fspath(root).rstrip(os.sep) + os.sep
+    out = []
+    for path in paths:
+        text = os.fspath(path)
+        if text.startswith(prefix) and os.sep == "/" and "/../" not in text and "/./" not in text:
+            out.append((path, text[len(prefix) :]))  # the common case, without relpath's cost
+        else:
+            out.append((path, _rel(root, path)))
+    return out
+
+
+def _rel(root: Path, path: Path) -> str:
+    return Path(os.path.relpath(path, root)).as_posix()
+
+
+def _plan(
+    items: Sequence[tuple[Path, str]],
+    workflows: set[str],
+    limits: ReaderLimits,
+    entries: dict[str, FileEntry],
+    known: dict[str, BlobInfo],
+    rehash: bool,
+    report: SyncReport,
+    objects: ObjectFiles,
+    memo: dict[str, _Encoded],
+) -> tuple[list[FileEntry], list[NewBlob]]:
+    """Decide for every file whether its stored blob stands; read, hash and validate the
+    others. Fills ``report``; returns the new file index and the blobs to store.
+
+    A file with errors is indexed with blob 0 (none): it is read again every time, and
+    reports its errors every time. A valid new content is encoded into its object files
+    at once (its records are not kept); ``memo`` remembers those objects by SHA-256, so a
+    second pass of this run does not parse the file again."""
+    new_entries: list[FileEntry] = []
+    new_blobs: list[NewBlob] = []
+    by_sha = dict(known)
+    by_id = {info.id: info for info in known.values()}
+    next_id = max(by_id, default=0) + 1
+    for path, rel in items:
+        suffix = path.suffix.lower()
+        if reader_for(suffix) is None:
+            report.errors.append(
+                InputError(
+                    f"unsupported evidence file type {path.suffix or '(none)'!r} "
+                    f"(expected {', '.join(supported_suffixes())})",
+                    location=Location(rel),
+                    code=ErrorCode.FORMAT,
+                )
+            )
+            continue
+        checked = time.time_ns()
+        try:
+            st = path.stat()
+        except OSError as err:
+            report.errors.append(
+                InputError(
+                    f"cannot read file: {err.strerror}", location=Location(rel), code=ErrorCode.IO
+                )
+            )
+            continue
+        entry = entries.get(rel)
+        info = by_id.get(entry.blob) if entry is not None else None
+        data: bytes | None = None
+        if info is None or rehash or entry is None or not _trusted(entry, st):
+            try:
+                data = _read(path, rel)
+            except AssayError as err:
+                report.errors.append(err)
+                continue
+            report.hashed.append(rel)
+            info = by_sha.get(hashlib.sha256(data).hexdigest())
+        if info is not None and not set(info.workflows) <= workflows:
+            info = None  # evidence for a workflow the project no longer has: word it again
+        if info is None:
+            if data is None:
+                try:
+                    data = _read(path, rel)
+                except AssayError as err:
+                    report.errors.append(err)
+                    continue
+            sha = hashlib.sha256(data).hexdigest()
+            encoded = memo.get(sha)
+            if encoded is not None and not all(o.path.is_file() for o in encoded.objects):
+                encoded = None  # pruned by another writer meanwhile: encode it again
+            if encoded is None:
+                source = SourceFile(rel, sha)
+                try:
+                    records, errors = validate_file(data, source, suffix, workflows, limits)
+                except AssayError as err:
+                    errors, records = [err], []
+                report.parsed.append(rel)
+                if errors:
+                    report.errors.extend(errors)
+                    new_entries.append(FileEntry(rel, *_stat_key(st), checked, 0))
+                    continue
+                if suffix not in JSON_LINES and not _round_trips(records):
+                    # NaN or infinity (YAML allows them, JSON does not): no canonical JSON
+                    # keeps them, so this file's records are held in memory, never stored.
+                    report.volatile[rel] = records
+                    report.files.append(EvidenceFile(rel, path, sha, len(records), 0))
+                    new_entries.append(FileEntry(rel, *_stat_key(st), checked, 0))
+                    continue
+                info = by_sha.get(sha)
+                owners = tuple(sorted({r.data.workflow for r in records}))
+                stored = () if info is not None else write_objects(objects, sha, records)
+                encoded = memo[sha] = _Encoded(len(records), owners, stored)
+                del records
+            info = by_sha.get(sha)
+            if info is None:
+                info = BlobInfo(next_id, sha, encoded.records, encoded.workflows)
+                next_id += 1
+                by_sha[sha] = by_id[info.id] = info
+                new_blobs.append(
+                    NewBlob(info.id, sha, encoded.records, encoded.workflows, encoded.objects)
+                )
+        report.files.append(EvidenceFile(rel, path, info.sha256, info.records, info.id))
+        new_entries.append(FileEntry(rel, *_stat_key(st), checked, info.id))
+    return new_entries, new_blobs
