@@ -572,13 +572,22 @@ def verify_folders(
     *,
     now: datetime | None = None,
     limits: ReaderLimits | None = None,
+    heads: Mapping[str, str] | None = None,
 ) -> list[VerifyResult]:
-    """Verify each (folder, display name); one LedgerError lists the problems of all."""
+    """Verify each (folder, display name); one LedgerError lists the problems of all.
+    ``heads`` maps display names to the head hash their ledger must end at."""
     results: list[VerifyResult] = []
     problems: list[AssayError] = []
+    wanted = dict(heads or {})
+    unknown = sorted(set(wanted) - {shown for _, shown in folders})
+    if unknown:
+        known = ", ".join(shown for _, shown in folders)
+        raise UsageError(f"no evidence folder {', '.join(unknown)} (folders: {known})")
     for path, shown in folders:
         try:
-            results.append(verify(path, now=now, display=shown, limits=limits))
+            results.append(
+                verify(path, now=now, display=shown, limits=limits, head=wanted.get(shown))
+            )
         except LedgerError as err:
             problems.extend(err.problems)
     if problems:

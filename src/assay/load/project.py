@@ -112,17 +112,21 @@ def _discover(
     return sorted(found, key=PurePosixPath)
 
 
-def load_project(root: str | Path) -> Project:
+def load_project(root: str | Path, *, evidence_errors: list[AssayError] | None = None) -> Project:
     """Load and validate every input of the project at ``root``.
 
     Raises :class:`InputErrors` listing every problem, each with file, line and column.
+    With ``evidence_errors``, problems of the evidence are appended to it instead (the
+    invalid records are left out) and the project is returned with the valid ones: what
+    `assay evidence validate` reports. Problems of the policies, workflows and waivers are
+    raised either way.
     """
     root = Path(root).resolve()
     if not root.is_dir():
         raise InputError(
             "project folder does not exist", location=Location(str(root)), code=ErrorCode.IO
         )
-    return load_source(DiskSource(root))
+    return load_source(DiskSource(root), evidence_errors=evidence_errors)
 
 
 def load_files(files: Mapping[str, bytes], root: str | Path | None = None) -> Project:
@@ -131,13 +135,14 @@ def load_files(files: Mapping[str, bytes], root: str | Path | None = None) -> Pr
     return load_source(MemorySource(files, Path(root) if root is not None else None))
 
 
-def load_source(source: FileSource) -> Project:
-    """Load and validate every input of the project that ``source`` holds."""
+def load_source(source: FileSource, *, evidence_errors: list[AssayError] | None = None) -> Project:
+    """Load and validate every input of the project that ``source`` holds (see
+    :func:`load_project` for ``evidence_errors``)."""
     config, config_file = load_config(source)
     loader = _Loader(source, config)
     if config_file is not None:
         loader.files.append(config_file)
-    return loader.load()
+    return loader.load(evidence_errors)
 
 
 class _Loader:
@@ -430,7 +435,7 @@ class _Loader:
                 ProjectFile(rel, "ledger", hashlib.sha256(data).hexdigest(), self.source)
             )
 
-    def load(self) -> Project:
+    def load(self, evidence_errors: list[AssayError] | None = None) -> Project:
         self.load_policies()
         workflows = self.load_workflows()
         waivers = self.load_waivers(workflows)
@@ -440,6 +445,9 @@ class _Loader:
             self.errors.errors = [e for e in self.errors.errors if e.code != "UNKNOWN-CONTROL"]
         self.errors.raise_if_any()
         evidence = self.load_evidence(set(workflows))
+        if evidence_errors is not None:
+            evidence_errors.extend(self.errors.errors)
+            self.errors.errors = []
         self.errors.raise_if_any()
         return Project(
             root=self.root,
