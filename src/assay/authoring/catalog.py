@@ -42,8 +42,8 @@ from assay.models.policy import (
 from assay.parsing.yamlsafe import load_yaml
 from assay.resolve import lineage, plain_params, typed_value
 
-from ..formats._common import timestamp
 from ..formats.oscal import NAMESPACE, OSCAL_VERSION, PROP_NS
+from ..models.time import timestamp
 
 DEFAULT_LAST_MODIFIED = datetime(1970, 1, 1, tzinfo=UTC)
 """``metadata.last-modified`` when the caller gives none: fixed, so that identical policies

@@ -17,17 +17,20 @@ from pathlib import Path
 
 import click
 
-from .. import graph as graph_mod
 from .._version import __version__
 from ..authoring.explain import explain_control
 from ..errors import AssayError, UsageError
 from ..evaluate import assess, assess_many, utc_now
 from ..fileio import write_atomic
 from ..formats import Format, get_formatter
+from ..formats.explain import EXPLAIN_FORMATTERS, ExplainFormat
 from ..formats.github import format_github
+from ..formats.graph import GRAPH_FORMATTERS, GraphFormat, GraphFormatter
 from ..formats.lint import LINT_FORMATTERS, LintFormat
+from ..graph import control_graph, graph_view
 from ..load.project import Project, load_project
 from ..models.assessment import Assessment, fleet_exit_code
+from ..models.graph import GraphView
 from ..models.time import parse_instant
 from .options import as_of_option, project_option
 from .signing import AttestationOptions, SignerOptions, attestation_options, signer_options
@@ -154,9 +157,22 @@ def gate(
     "--workflow", "-w", metavar="ID", help="Explain for this workflow (runs the assessment)."
 )
 @as_of_option
-@click.option("--release", metavar="VERSION")
+@click.option("--release", metavar="VERSION", help="The release assessed with --workflow.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice([f.value for f in ExplainFormat]),
+    default=ExplainFormat.TEXT.value,
+    show_default=True,
+    help="text for a person, json for tools.",
+)
 def explain(
-    control_id: str, project_dir: Path, workflow: str | None, as_of: str | None, release: str | None
+    control_id: str,
+    project_dir: Path,
+    workflow: str | None,
+    as_of: str | None,
+    release: str | None,
+    fmt: str,
 ) -> int:
     """What CONTROL requires, its parameters, dependencies and last verdict."""
     project = _load(project_dir)
@@ -165,8 +181,25 @@ def explain(
     assessment: Assessment | None = None
     if workflow is not None:
         assessment = assess(project, workflow, _as_of(as_of), release)
-    click.echo(explain_control(project, control_id, assessment), nl=False)
+    explanation = explain_control(project, control_id, assessment)
+    click.echo(EXPLAIN_FORMATTERS[ExplainFormat(fmt)](explanation), nl=False)
     return 0
+
+
+def graph_svg(view: GraphView) -> str:
+    """The SVG drawing of the pack, for ``assay graph --format svg`` (imported lazily: the
+    gate path does not need it)."""
+    from ..pack.svg import control_graph_svg
+
+    nodes = [(n.id, n.status or "none") for n in view.nodes]
+    return control_graph_svg(nodes, view.edges)
+
+
+GRAPH_RENDERERS: dict[GraphFormat, GraphFormatter] = {
+    **GRAPH_FORMATTERS,
+    GraphFormat.SVG: graph_svg,
+}
+"""Every ``--format`` of `assay graph`: the text formatters and the pack's SVG."""
 
 
 @cli.command("graph")
@@ -176,9 +209,19 @@ def explain(
 )
 @as_of_option
 @click.option(
-    "--format", "fmt", type=click.Choice(["tree", "dot", "svg"]), default="tree", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice([f.value for f in GraphFormat]),
+    default=GraphFormat.TREE.value,
+    show_default=True,
+    help="tree for a terminal, dot for Graphviz, svg for a browser.",
 )
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of standard output.",
+)
 def graph_command(
     project_dir: Path, workflow: str | None, as_of: str | None, fmt: str, output: Path | None
 ) -> int:
@@ -190,19 +233,8 @@ def graph_command(
         assessment = assess(project, workflow, _as_of(as_of))
         statuses = {c.id: c.status for c in assessment.controls}
         controls = [project.controls[c] for c in statuses]
-    graph = graph_mod.control_graph(controls)
-    if fmt == "tree":
-        text = graph_mod.render_tree(graph, statuses)
-    elif fmt == "dot":
-        text = graph_mod.render_dot(graph, statuses)
-    else:
-        from ..pack.svg import control_graph_svg
-
-        nodes = [
-            (n, (statuses or {}).get(n, "pass" if statuses else "none"))
-            for n in sorted(graph.nodes)
-        ]
-        text = control_graph_svg(nodes, sorted(graph.edges))
+    view = graph_view(control_graph(controls), statuses, workflow)
+    text = GRAPH_RENDERERS[GraphFormat(fmt)](view)
     if output is None:
         click.echo(text, nl=False)
     else:

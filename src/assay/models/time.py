@@ -1,4 +1,5 @@
-"""Parsing of user-given instants (the `--as-of` option)."""
+"""Instants in and out: parsing user-given times (the `--as-of` option) and writing them
+the one way every report does (ISO 8601, UTC, ``Z``)."""
 
 from __future__ import annotations
 
@@ -21,3 +22,10 @@ def parse_instant(text: str, what: str = "--as-of") -> datetime:
             f"(e.g. {text.strip()}Z)"
         )
     return value.astimezone(UTC)
+
+
+def timestamp(moment: datetime) -> str:
+    """ISO 8601 in UTC with a ``Z`` suffix; a naive time is taken as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

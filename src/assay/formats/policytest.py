@@ -1,43 +1,34 @@
-"""Reports of a policy test run: text like a test runner, and JUnit XML for CI.
+"""The renderers of `assay policy test`: text like a test runner, and JUnit XML for CI.
 
-Both are pure: they take the results and return a string; the CLI does the I/O.
+Pure: a :class:`~assay.models.policytest.SuiteResult` in, a string out; the CLI does the
+I/O (it prints the text summary even when the JUnit report goes to a file).
 """
 
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
 
-from .coverage import Coverage
-from .runner import CaseResult
+from ..models.policytest import CaseResult, Coverage, SuiteResult
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 MAX_FINDINGS = 5
+"""Failing findings shown per control of a failed case; the rest are counted."""
 
 
-@dataclass(frozen=True)
-class SuiteResult:
-    """Every case result of a run, in file then case order, and the coverage."""
+class PolicyTestFormat(StrEnum):
+    """The formats of ``assay policy test --format`` (values feed ``click.Choice``)."""
 
-    results: list[CaseResult]
-    coverage: Coverage
+    TEXT = "text"
+    JUNIT = "junit"
 
-    @property
-    def passed(self) -> int:
-        return sum(1 for r in self.results if r.outcome == "pass")
 
-    @property
-    def failed(self) -> int:
-        return sum(1 for r in self.results if r.outcome == "fail")
+class PolicyTestFormatter(Protocol):
+    """Render a policy test run as text; pure and deterministic."""
 
-    def exit_code(self, min_coverage: float | None = None) -> int:
-        """1 when a case failed or control coverage is below ``min_coverage``, else 0."""
-        if self.failed:
-            return 1
-        if min_coverage is not None and self.coverage.control_percent < min_coverage:
-            return 1
-        return 0
+    def __call__(self, suite: SuiteResult, /) -> str: ...
 
 
 def failure_lines(result: CaseResult) -> list[str]:
@@ -87,10 +78,14 @@ def coverage_lines(coverage: Coverage, *, verbose_checks: bool = True) -> list[s
     return lines
 
 
-def format_text(
+def policytest_text(
     suite: SuiteResult, *, min_coverage: float | None = None, verbose_checks: bool = True
 ) -> str:
-    """One line per case, a diff for each failure, coverage, and the summary line."""
+    """One line per case, a diff for each failure, coverage, and the summary line.
+
+    ``min_coverage`` adds the line saying coverage is below it; ``verbose_checks=False``
+    leaves out the uncovered checks (``--quiet-checks``).
+    """
     lines: list[str] = []
     for result in suite.results:
         word = "PASS" if result.outcome == "pass" else "FAIL"
@@ -101,20 +96,25 @@ def format_text(
             lines.extend(failure_lines(result))
     lines.append("")
     lines.extend(coverage_lines(suite.coverage, verbose_checks=verbose_checks))
-    if min_coverage is not None and suite.coverage.control_percent < min_coverage:
+    if suite.below(min_coverage):
         lines.append(
             f"control coverage {suite.coverage.control_percent:.1f}% is below "
             f"--min-coverage {min_coverage:g}%"
         )
-    lines.append(f"{suite.passed} passed, {suite.failed} failed")
+    lines.append(summary_line(suite))
     return "\n".join(lines) + "\n"
+
+
+def summary_line(suite: SuiteResult) -> str:
+    """``N passed, M failed``."""
+    return f"{suite.passed} passed, {suite.failed} failed"
 
 
 def _xml(text: str) -> str:
     return _NOT_XML.sub("\ufffd", text)
 
 
-def format_junit(suite: SuiteResult) -> str:
+def policytest_junit(suite: SuiteResult) -> str:
     """JUnit XML (Jenkins xUnit ``junit-10``): one suite per case file, one test per case."""
     by_file: dict[str, list[CaseResult]] = {}
     for result in suite.results:
@@ -160,3 +160,9 @@ def format_junit(suite: SuiteResult) -> str:
     ET.indent(root, space="  ")
     body = ET.tostring(root, encoding="unicode", short_empty_elements=True)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
+
+
+POLICYTEST_FORMATTERS: dict[PolicyTestFormat, PolicyTestFormatter] = {
+    PolicyTestFormat.TEXT: policytest_text,
+    PolicyTestFormat.JUNIT: policytest_junit,
+}
