@@ -20,6 +20,7 @@ import pytest
 import assay
 from assay.cli import main
 from assay.models.assessment import Assessment, ControlResult, EvidencePointer, Finding
+from assay.models.config import BUNDLED_POLICIES
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 AS_OF = "2026-11-20T12:00:00Z"
@@ -87,10 +88,17 @@ def test_examples_load_without_input_errors(project: assay.Project) -> None:
     assert len(evidence_files) == len(list((EXAMPLES / "evidence").rglob("*.*")))
 
 
-def test_policies_are_the_bundled_ones() -> None:
-    link = EXAMPLES / "policies"
-    assert link.is_symlink()
-    assert link.resolve() == (EXAMPLES.parent / "policies").resolve()
+def test_policies_are_the_bundled_ones(project: assay.Project) -> None:
+    # A plain copy of the folder (no symlinks) must work wherever it lands.
+    assert not [p for p in EXAMPLES.rglob("*") if p.is_symlink()]
+    policies = sorted(f.path for f in project.files if f.role == "policy")
+    assert policies == ["bundled/catalog.yaml"] + [
+        f"bundled/classes/{name}.yaml"
+        for name in ("critical", "high", "limited", "minimal", "prohibited")
+    ]
+    for f in project.files:
+        if f.role == "policy":
+            assert f.data == (BUNDLED_POLICIES / f.path.removeprefix("bundled/")).read_bytes()
 
 
 @pytest.mark.parametrize(

@@ -38,7 +38,7 @@ from ..models.policy import (
 from ..models.workflow import Waiver, Workflow
 from ..parsing.validate import validate_model
 from ..parsing.yamlsafe import Positions, check_size, load_yaml
-from .config import load_config
+from .config import load_config, with_bundled
 from .crosscheck import Policies, check_policies, source_pointer
 from .discover import (
     DiskSource,
@@ -139,7 +139,7 @@ def load_source(source: FileSource, *, evidence_errors: list[AssayError] | None 
     """Load and validate every input of the project that ``source`` holds (see
     :func:`load_project` for ``evidence_errors``)."""
     config, config_file = load_config(source)
-    loader = _Loader(source, config)
+    loader = _Loader(with_bundled(source, config), config)
     if config_file is not None:
         loader.files.append(config_file)
     return loader.load(evidence_errors)

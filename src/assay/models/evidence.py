@@ -1,6 +1,6 @@
 """Evidence records: the common envelope and one model per evidence kind.
 
-Every record carries the envelope of CATALOG.md §3. Each kind names its *time field*:
+Every record carries the reference catalog's common envelope. Each kind names its *time field*:
 the instant windows, freshness and deadlines are measured from.
 
 The kinds themselves live in :mod:`assay.models.evidence_kinds`; this module holds the
