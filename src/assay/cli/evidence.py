@@ -138,6 +138,43 @@ def import_command(
     return 0
 
 
+@evidence_group.command("new")
+@click.argument("kind", metavar="KIND")
+@project_option
+@click.option(
+    "--workflow", "-w", required=True, metavar="ID", help="Workflow the record is evidence for."
+)
+@set_option
+@click.option(
+    "--now",
+    metavar="TIME",
+    help="When the record is made (ISO 8601 with a timezone; default: now): its created_at, "
+    "and the time its time field is set to.",
+)
+def new_command(
+    kind: str, project_dir: Path, workflow: str, assignments: tuple[str, ...], now: str | None
+) -> int:
+    """Write a new KIND record from its template, to edit: id, workflow, timestamps and
+    sha256 filled in, validated before it is written, in a file of its own where the
+    project keeps that kind (never over an existing file).
+
+    The template's times move together, so that its time field is now and its intervals
+    stay; `--set id=...` chooses the id (default: KIND-<time>).
+    """
+    from ..authoring.records import new_record
+
+    made = new_record(
+        kind,
+        workflow=workflow,
+        project=project_dir,
+        fields=parse_assignments(assignments),
+        now=parse_instant(now, "--now") if now else None,
+    )
+    click.echo(f"wrote {made.shown} ({kind} {made.record['id']!r} for {workflow})")
+    click.echo("  fill in the template's example values, then `assay evidence validate`")
+    return 0
+
+
 @evidence_group.command("seal")
 @project_option
 @click.option("--by", metavar="NAME", help="Who seals (default: the user name).")
