@@ -271,9 +271,11 @@ def policy_lint(project_dir: Path, fmt: str, strict: bool) -> int:
 def _register_commands() -> None:
     """Commands that live in their own modules (they import heavier dependencies)."""
     from .evidence import evidence_group
+    from .init import init_command
     from .pack import keys_group, pack_command, verify_command
 
     cli.add_command(evidence_group, "evidence")
+    cli.add_command(init_command, "init")
     cli.add_command(pack_command, "pack")
     cli.add_command(verify_command, "verify")
     cli.add_command(keys_group, "keys")
