@@ -143,7 +143,9 @@ def test_bad_set_options_are_usage_errors(project: Kit, argv: list[str], message
 def test_an_unknown_source_lists_the_sources(project: Kit) -> None:
     run = project.run("evidence", "import", "jira", "x.json", "--workflow", WF)
     assert run.code == 2
-    assert "'jira' is not one of 'mlflow', 'evidently', 'pagerduty'" in run.err
+    assert (
+        "unknown evidence source 'jira'; expected one of: mlflow, evidently, pagerduty" in run.err
+    )
 
 
 def test_the_public_api_finds_the_evidence_folder_in_the_config(project: Kit) -> None:

@@ -16,11 +16,8 @@ from typing import Any
 import click
 
 from ..errors import UsageError
-from ..evidence.importers.base import Source
 from ..models.time import parse_instant
 from .options import project_option
-
-SOURCES = [s.value for s in Source]
 
 
 def parse_assignments(items: Sequence[str]) -> dict[str, Any]:
@@ -64,7 +61,9 @@ def evidence_group() -> None:
 
 
 @evidence_group.command("import")
-@click.argument("source", type=click.Choice(SOURCES), metavar="SOURCE")
+# The source is checked by the library (its error lists the sources), so that the
+# importers are imported only when a command imports.
+@click.argument("source", metavar="SOURCE")
 @click.argument(
     "files", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="FILE..."
 )

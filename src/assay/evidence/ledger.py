@@ -44,12 +44,12 @@ from assay.errors import (
     UsageError,
     VerificationError,
 )
+from assay.evidence import LEDGER_NAME
 from assay.evidence.readers import ReaderLimits, reader_for
 from assay.fileio import write_atomic
 from assay.models.base import StrictModel
 from assay.models.config import ProjectConfig
 
-LEDGER_NAME = ".assay-ledger.jsonl"
 GENESIS = "0" * 64
 """The ``prev`` of the first entry."""
 _HEX64 = r"^[0-9a-f]{64}$"

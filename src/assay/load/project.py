@@ -19,6 +19,7 @@ from ..cel import (
     Expression,
 )
 from ..errors import AssayError, ErrorCode, ErrorCollector, InputError, InputErrors, Location
+from ..evidence import LEDGER_NAME
 from ..evidence.index import (
     EvidenceIndex,
     Record,
@@ -26,7 +27,6 @@ from ..evidence.index import (
     validate_json_lines,
     validate_records,
 )
-from ..evidence.ledger import LEDGER_NAME
 from ..evidence.readers import ReaderLimits, reader_for, supported_suffixes
 from ..models.assessment import SourcePointer
 from ..models.config import ProjectConfig
