@@ -28,7 +28,8 @@ from ..errors import ErrorCode, InputError, Location
 from ..parsing.files import describe_os_error, read_regular
 
 EntryKind = Literal["file", "folder"] | None
-Role = Literal["config", "policy", "workflow", "waiver", "evidence"]
+Role = Literal["config", "policy", "workflow", "waiver", "evidence", "ledger"]
+"""What an input file is; ``ledger`` is the hash-chained ledger of an evidence folder."""
 
 
 class FileSource(Protocol):

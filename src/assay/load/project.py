@@ -20,6 +20,7 @@ from ..cel import (
     Expression,
 )
 from ..errors import AssayError, ErrorCode, ErrorCollector, InputError, InputErrors, Location
+from ..evidence import LEDGER_NAME
 from ..evidence.index import (
     EvidenceIndex,
     Record,
@@ -81,6 +82,8 @@ class Project:
     sources: dict[str, SourcePointer]
     """Where things are defined: keys "control:ID", "check:ID/check", "class:ID",
     "workflow:ID", "waiver:ID"."""
+    catalogs: tuple[tuple[str, str], ...] = ()
+    """(name, version) of every catalog file, sorted."""
 
     def source(self, key: str) -> SourcePointer:
         return self.sources.get(key, SourcePointer(file="<unknown>"))
@@ -131,18 +134,27 @@ def _discover(
     return sorted(found, key=PurePosixPath)
 
 
-def load_project(root: str | Path, *, now: datetime | None = None) -> Project:
+def load_project(
+    root: str | Path,
+    *,
+    now: datetime | None = None,
+    evidence_errors: list[AssayError] | None = None,
+) -> Project:
     """Load and validate every input of the project at ``root``.
 
     ``now`` is the wall clock evidence must not postdate (default: the machine's clock).
     Raises :class:`InputErrors` listing every problem, each with file, line and column.
+    With ``evidence_errors``, problems of the evidence are appended to it instead (the
+    invalid records are left out) and the project is returned with the valid ones: what
+    `assay evidence validate` reports. Problems of the policies, workflows and waivers are
+    raised either way.
     """
     root = Path(root).resolve()
     if not root.is_dir():
         raise InputError(
             "project folder does not exist", location=Location(str(root)), code=ErrorCode.IO
         )
-    return load_source(DiskSource(root), now=now)
+    return load_source(DiskSource(root), now=now, evidence_errors=evidence_errors)
 
 
 def load_files(
@@ -153,14 +165,20 @@ def load_files(
     return load_source(MemorySource(files, Path(root) if root is not None else None), now=now)
 
 
-def load_source(source: FileSource, *, now: datetime | None = None) -> Project:
-    """Load and validate every input of the project that ``source`` holds."""
+def load_source(
+    source: FileSource,
+    *,
+    now: datetime | None = None,
+    evidence_errors: list[AssayError] | None = None,
+) -> Project:
+    """Load and validate every input of the project that ``source`` holds (see
+    :func:`load_project` for ``now`` and ``evidence_errors``)."""
     config, config_file = load_config(source)
     source.allow(config.outside_folders)
     loader = _Loader(with_bundled(source, config), config, now or datetime.now(UTC))
     if config_file is not None:
         loader.files.append(config_file)
-    return loader.load()
+    return loader.load(evidence_errors)
 
 
 class _Loader:
@@ -179,6 +197,7 @@ class _Loader:
         self.expressions: dict[tuple[str, str, str], Expression] = {}
         self.undecidable: dict[str, str] = {}
         self.catalog_incomplete = False
+        self.catalogs: set[tuple[str, str]] = set()
 
     # -- files -----------------------------------------------------------------------
     def _yaml_files(
@@ -222,6 +241,8 @@ class _Loader:
             seen_any = True
             if isinstance(value, dict) and "catalog" in value:
                 catalog = self._validate(Catalog, value, positions, rel)
+                if catalog is not None:
+                    self.catalogs.add((catalog.catalog, catalog.version))
                 if catalog is None:
                     # Its controls are unknown now: do not also report every reference to them.
                     self.catalog_incomplete = True
@@ -460,6 +481,7 @@ class _Loader:
         self.errors.extend(index.duplicates)
         self._refuse_future(index)
         self._refuse_beyond_calendar(index)
+        self._load_ledgers()
         return index
 
     def _refuse_beyond_calendar(self, index: EvidenceIndex) -> None:
@@ -502,7 +524,30 @@ class _Loader:
                 )
             )
 
-    def load(self) -> Project:
+    def _load_ledgers(self) -> None:
+        """The ledger at the top of each evidence folder, an input like any other, so that
+        an assessment lists it and a pack carries it. It is a hidden file (never read as
+        evidence); the `sealed` check replays it."""
+        seen: set[str] = set()
+        for entry in self.config.evidence:
+            try:
+                if self.source.kind(entry) != "folder":
+                    continue
+                rel = relative(self.root, self.root / entry / LEDGER_NAME)
+                if rel in seen or self.source.kind(rel) != "file":
+                    continue
+            except AssayError:
+                continue  # the path's problem is reported where the evidence is discovered
+            seen.add(rel)
+            try:
+                data = self.source.read(rel, self.config.max_evidence_bytes)
+            except AssayError as err:
+                self.errors.add(err)
+                continue
+            digest = hashlib.sha256(data).hexdigest()
+            self.files.append(ProjectFile(rel, "ledger", digest, self.source, size=len(data)))
+
+    def load(self, evidence_errors: list[AssayError] | None = None) -> Project:
         self.load_policies()
         workflows = self.load_workflows()
         waivers = self.load_waivers(workflows)
@@ -512,6 +557,9 @@ class _Loader:
             self.errors.errors = [e for e in self.errors.errors if e.code != "UNKNOWN-CONTROL"]
         self.errors.raise_if_any()
         evidence = self.load_evidence(set(workflows))
+        if evidence_errors is not None:
+            evidence_errors.extend(self.errors.errors)
+            self.errors.errors = []
         self.errors.raise_if_any()
         return Project(
             root=self.root,
@@ -524,5 +572,6 @@ class _Loader:
             evidence=evidence,
             expressions=self.expressions,
             undecidable=self.undecidable,
+            catalogs=tuple(sorted(self.catalogs)),
             sources=self.sources,
         )
