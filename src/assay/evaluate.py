@@ -14,6 +14,7 @@ from typing import Any
 from ._version import __version__
 from .checks import check_kind
 from .checks.base import CheckContext, EvaluationError
+from .checks.reads import fields_read
 from .errors import UsageError
 from .graph import control_graph, evaluation_order, root_causes
 from .load.project import Project
@@ -221,6 +222,7 @@ def _run_checks(
                     records=0,
                     findings=[Finding(outcome="error", message=str(err))],
                     policy=policy,
+                    reads=fields_read(check),
                 )
             )
     return out

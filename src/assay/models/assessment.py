@@ -78,6 +78,9 @@ class CheckResult(FrozenModel):
     omitted: int = 0
     """Findings not listed to keep reports readable."""
     policy: SourcePointer
+    reads: dict[str, list[str]] = {}
+    """The record fields the check reads, by evidence kind: its conditions' fields, the
+    time fields and the link keys (sorted). The audit pack highlights them in excerpts."""
 
 
 class WaiverState(FrozenModel):
