@@ -5,8 +5,10 @@ The library API does everything the CLI does::
     project = assay.load_project(".")
     assessment = assay.assess(project, "fraud-scoring", as_of=..., release="2.4.0")
     assessment.exit_code                      # 0 compliant, 1 non-compliant
+    fleet = assay.assess_fleet(project, as_of=...)  # every workflow, each check once
     pdf = assay.build_pack(assessment, project, signer=assay.Signer.from_pkcs12(path, b"..."))
     report = assay.verify_pack(pdf, trust=[ca_pem], reassess=True)
+    assay.import_evidence("mlflow", ["mlflow.db"], workflow="fraud-scoring", project=".")
 
 Every name but the version and the errors is imported on first use: ``assay --version``
 and the gate's start must not pay for the models, the CEL engine or the PDF stack.
@@ -29,7 +31,8 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from .evaluate import assess
+    from .authoring.intake import import_evidence
+    from .evaluate import assess, assess_fleet
     from .formats import Format, get_formatter
     from .load import Project, ProjectFile, load_files, load_project
     from .models.assessment import Assessment, Verdict, fleet_exit_code
@@ -45,9 +48,11 @@ _LAZY = {
     "Verdict": ".models.assessment",
     "VerifyReport": ".pack",
     "assess": ".evaluate",
+    "assess_fleet": ".evaluate",
     "build_pack": ".pack",
     "fleet_exit_code": ".models.assessment",
     "get_formatter": ".formats",
+    "import_evidence": ".authoring.intake",
     "load_files": ".load",
     "load_project": ".load",
     "render_html": ".pack",
@@ -72,9 +77,11 @@ __all__ = [
     "VerifyReport",
     "__version__",
     "assess",
+    "assess_fleet",
     "build_pack",
     "fleet_exit_code",
     "get_formatter",
+    "import_evidence",
     "load_files",
     "load_project",
     "render_html",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..cel import ExpressionRuntimeError
+from ..cel import ExpressionRuntimeError, words
 from ..cel.sql import SqlType
 from ..evidence.engines.columns import record_sql_type
 from ..evidence.index import Record
@@ -29,13 +29,16 @@ from .base import (
     CheckContext,
     EvaluationError,
     Words,
+    closest_miss,
     empty_window_allowed,
     error_finding,
-    fmt_age,
     on_rows,
+    one_line,
+    param_note,
     plural,
     result,
 )
+from .base import scope as base_scope
 
 OPS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
@@ -62,10 +65,81 @@ def _number(value: Any, record: Record) -> float:
     return float(value)
 
 
-def _show(value: float, is_duration: bool) -> str:
-    if is_duration:
-        return fmt_age(value)
-    return f"{value:.4g}"
+_STATISTICS = {
+    "sum": "total",
+    "mean": "average",
+    "min": "smallest",
+    "max": "largest",
+    "p50": "median",
+    "p95": "95th percentile",
+    "p99": "99th percentile",
+}
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """How the statistic of a check reads: its phrase and how values are shown."""
+
+    phrase: str
+    style: str  # "span", "percent" or "number"
+    unit: str | None = None
+    pooled: words.PooledRatio | None = None
+
+    def show(self, value: float) -> str:
+        if self.style == "span":
+            return words.span(value)
+        if self.style == "percent":
+            return words.percent_words(value)
+        return words.show(value, self.unit)
+
+
+def _reading(check: AggregateCheck, ctx: CheckContext, is_duration: bool) -> _Reading:
+    kind = check.evidence
+    fn = check.function
+    if fn == "count":
+        return _Reading(f"the number of {words.kind_plural(kind)}", "number")
+    if fn == "rate":
+        per = ctx.duration(check.per)
+        note = param_note(ctx, check.per).strip(" ()")
+        every = (
+            f" (one every {words.duration_words(per)}{', ' + note if note else ''})" if per else ""
+        )
+        return _Reading(
+            f"the share of the expected {words.kind_plural(kind)}{every} that exist", "percent"
+        )
+    if fn == "max_gap":
+        return _Reading(f"the longest time without {words.article(words.kind_words(kind))}", "span")
+    source = check.value or ""
+    scope = base_scope(ctx)
+    if fn == "ratio":
+        return _Reading(
+            f"the share of {words.kind_plural(kind)} where {words.requirement(source, scope)}",
+            "percent",
+        )
+    if fn == "sum" and check.op in (">=", ">") and _is_zero(ctx.param(check.threshold)):
+        pooled = words.pooled_ratio(source, scope)
+        if pooled is not None:
+            return _Reading(pooled.phrase, "percent", pooled=pooled)
+    style = "span" if is_duration else "number"
+    return _Reading(
+        f"the {_STATISTICS[fn]} of {words.measure(source, scope)}", style, words.unit(source)
+    )
+
+
+def _is_zero(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == 0
+
+
+def _required(op: str, shown: str) -> str:
+    """``at least 95 % is required``, ``at most 2 h is allowed``."""
+    if op == "==":
+        return f"exactly {shown} is required"
+    verdict = "allowed" if op in ("<", "<=") else "required"
+    return f"{words.bound_words(op, shown)} is {verdict}"
+
+
+def _group_label(value: Any) -> str:
+    return value if isinstance(value, str) else words.show(value)
 
 
 def _threshold(check: AggregateCheck, ctx: CheckContext) -> tuple[Any, float, bool]:
@@ -89,6 +163,8 @@ class _Group:
     count: int
     last: list[Record]
     """Its newest records (three at most), oldest first."""
+    members: list[Record] | None = None
+    """All its records (on the row evaluator only; a pooled ratio words them)."""
     stat: float | None = None
     error: Finding | None = None
 
@@ -99,7 +175,7 @@ def run(check: AggregateCheck, ctx: CheckContext, policy: SourcePointer) -> Chec
     _threshold(check, ctx)
     groups: dict[str, list[Record]] = {}
     for record in records:
-        label = str(getattr(record.data, check.group_by)) if check.group_by else ""
+        label = _group_label(getattr(record.data, check.group_by)) if check.group_by else ""
         groups.setdefault(label, []).append(record)
 
     time_field = check.time_field or EVIDENCE_KINDS[check.evidence].TIME_FIELD
@@ -107,13 +183,13 @@ def run(check: AggregateCheck, ctx: CheckContext, policy: SourcePointer) -> Chec
     stats = []
     for label in sorted(groups):
         members = groups[label]
-        group = _Group(label, len(members), members[-3:])
+        group = _Group(label, len(members), members[-3:], members)
         try:
             group.stat = _statistic(check, ctx, members, time_field, effective_start)
         except _RecordError as err:
             group.error = err.finding
         stats.append(group)
-    return _result(check, ctx, policy, len(records), stats, findings, len(findings))
+    return _result(check, ctx, policy, len(records), stats, findings, 0)
 
 
 def _effective_start(check: AggregateCheck, ctx: CheckContext) -> datetime:
@@ -128,12 +204,21 @@ def _result(
     policy: SourcePointer,
     total: int,
     groups: list[_Group],
-    errors: list[Finding],
-    error_count: int,
+    findings: list[Finding],
+    unshown: int,
 ) -> CheckResult:
+    """``total`` matching records in ``groups`` (label order); ``findings`` so far (the
+    errors of `where`)."""
     threshold_raw, threshold, is_duration = _threshold(check, ctx)
-    findings = list(errors)
+    findings = list(findings)
     compare = OPS[check.op]
+    reading = _reading(check, ctx, is_duration or check.function == "max_gap")
+    if reading.pooled is not None:
+        share_note, share = _share(reading.pooled, ctx)
+        target = _required(check.op, f"{words.percent_words(share)}{share_note}")
+    else:
+        shown = words.duration_words(threshold_raw) if is_duration else reading.show(threshold)
+        target = _required(check.op, f"{shown}{param_note(ctx, check.threshold)}")
     failures = 0
     for group in groups:
         label = group.label
@@ -142,30 +227,37 @@ def _result(
             continue
         stat = group.stat
         assert stat is not None
+        try:
+            over = f"over {words.kind_plural(check.evidence, group.count)}"
+            found = _found(reading, ctx, group.members or [], stat, over)
+        except _RecordError as err:
+            findings.append(err.finding)
+            continue
         ok = compare(stat, threshold)
         failures += not ok
-        name = (
-            f"{check.function} for {check.group_by} {label}" if check.group_by else check.function
-        )
-        shown_duration = is_duration or check.function == "max_gap"
+        prefix = f"for {check.group_by} {label}: " if check.group_by else ""
         findings.append(
             Finding(
                 outcome="pass" if ok else "fail",
-                message=f"{name} = {_show(stat, shown_duration)} over {plural(group.count, 'record')}; "
-                f"expected {check.op} {_show(threshold, shown_duration) if not is_duration else threshold_raw.describe()}",
+                message=f"{prefix}{reading.phrase} is {found}; {target}",
                 evidence=[r.pointer_model() for r in group.last],
+                condition=one_line(check.value) if check.value else None,
             )
         )
     empty = not total and not check.allow_empty
+    kind = check.evidence
     if empty:
         findings.append(
-            Finding(outcome="fail", message=f"no matching {check.evidence} record: no evidence")
+            Finding(outcome="fail", message=f"no {words.kind_words(kind)} matches: no evidence")
         )
-        summary = f"Expected {check.evidence} records to aggregate; found none (no evidence)."
+        closest = closest_miss(check, ctx, [])
+        if closest is not None:
+            findings.append(closest)
+        summary = f"Expected {words.kind_plural(kind)} to aggregate; found none (no evidence)."
     else:
-        target = threshold_raw.describe() if is_duration else f"{threshold:g}"
-        per_group = f" for every {check.group_by}" if check.group_by else ""
-        summary = f"Expected {check.function}{per_group} {check.op} {target}; " + (
+        per_group = f", for every {check.group_by}," if check.group_by else ""
+        expected = target.rsplit(" is ", 1)[0]
+        summary = f"Expected {reading.phrase}{per_group} to be {expected}; " + (
             f"{failures} of {plural(len(groups), 'group')} do not meet it."
             if check.group_by and failures
             else "it is not met."
@@ -179,8 +271,38 @@ def _result(
         findings=findings,
         summary=summary,
         failed=empty or failures > 0,
-        unshown=error_count - len(errors),
+        unshown=unshown,
     )
+
+
+def _share(pooled: words.PooledRatio, ctx: CheckContext) -> tuple[str, float]:
+    """The share a pooled ratio is held to, and the note naming its parameter."""
+    value = words.evaluate(pooled.share, base_scope(ctx))
+    name = pooled.share.strip()
+    note = ""
+    if name.startswith("params.") and name[7:].isidentifier():
+        note = f" ({words.param_note(name[7:], ctx.control.param_sources)})"
+    return note, float(value)
+
+
+def _found(
+    reading: _Reading, ctx: CheckContext, members: list[Record], stat: float, over: str
+) -> str:
+    """The statistic in words; a pooled ratio as its share and its counts."""
+    if reading.pooled is None:
+        return f"{reading.show(stat)} ({over})"
+    top = bottom = 0.0
+    for record in members:
+        scope = base_scope(ctx, record)
+        try:
+            top += float(words.evaluate(reading.pooled.numerator, scope))
+            bottom += float(words.evaluate(reading.pooled.denominator, scope))
+        except ExpressionRuntimeError as err:
+            raise _RecordError(error_finding("value", record, err)) from None
+    if bottom == 0:
+        return f"undefined: there is nothing to count ({over})"
+    share = words.percent_words(top / bottom)
+    return f"{share} ({words.number_words(top)} of {words.number_words(bottom)}, {over})"
 
 
 class _RecordError(Exception):
@@ -292,7 +414,9 @@ def run_many(
         if valued and not _value_type_fits(fn, group.types["value"]):
             continue  # the row evaluator raises what it raises
         w = group.sql["where"].text if where is not None else "TRUE"
-        label = f"coalesce(r.{query.quote(check.group_by)}, 'None')" if check.group_by else "''"
+        # The raw value: Python words it as the row evaluator does (two values that read
+        # alike would make one group there: such a workflow is left to it).
+        label = f"r.{query.quote(check.group_by)}" if check.group_by else "''"
         v = group.sql["value"].text if valued else "NULL"
         tt = f"epoch_us(r.{query.quote(time_field)})"
         source = query.selection(
@@ -368,11 +492,18 @@ def _from_rows(
     wf = ctx.workflow.workflow.id
     groups: list[_Group] = []
     total = 0
-    for item in sorted((i for i in items if i["part"] == "g"), key=lambda i: str(i["label"])):
+    if _reading(check, ctx, False).pooled is not None:
+        raise query.Mismatch("a pooled ratio is worded from every record")
+    labelled = [
+        (_group_label(i["label"]) if check.group_by else "", i) for i in items if i["part"] == "g"
+    ]
+    if len({label for label, _ in labelled}) != len(labelled):
+        raise query.Mismatch("two group values that read alike")
+    for label, item in sorted(labelled, key=lambda x: x[0]):
         count = int(item["n"])
         total += count
         last = [rebuilt[(i["blob"], i["ord"])] for i in latest.get((wf, item["label"]), [])]
-        group = _Group(str(item["label"]), count, last)
+        group = _Group(label, count, last)
         if fn == "count":
             group.stat = float(count)
         elif fn == "rate":
@@ -405,7 +536,7 @@ def _from_rows(
     if len(errors) != len(wrong):
         raise query.Mismatch("the row evaluator does not confirm a `where` error")
     error_count = int(wrong[0]["n"]) if wrong else 0
-    return _result(check, ctx, policy, total, groups, errors, error_count)
+    return _result(check, ctx, policy, total, groups, errors, error_count - len(errors))
 
 
 class Aggregate:

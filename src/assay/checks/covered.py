@@ -8,35 +8,82 @@ not failing.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..cel import ExpressionRuntimeError
+from ..cel import Expression, ExpressionRuntimeError
+from ..cel.parser import Parser
 from ..cel.sql import SqlType
+from ..cel.words import Unmet, duration_words, kind_plural, kind_words, show
 from ..evidence.engines.base import table_name
 from ..evidence.engines.columns import kind_columns, record_sql_type
 from ..evidence.index import Record
 from ..models.assessment import CheckResult, Finding, SourcePointer
 from ..models.evidence_kinds import EVIDENCE_KINDS
 from ..models.policy import CoveredCheck
-
-if TYPE_CHECKING:
-    from ..evidence.store import StoredEvidence
 from . import query
 from .base import (
     CheckContext,
     EvaluationError,
     Words,
+    closest_miss,
     empty_window_allowed,
     error_finding,
-    explain_values,
     fmt_time,
+    label,
     on_rows,
     one_line,
-    plural,
+    param_note,
     result,
-    unmet_part,
+    unmet,
 )
+
+if TYPE_CHECKING:
+    from ..evidence.store import StoredEvidence
+
+TOPIC_FIELDS = ("metric",)
+"""Fields that say what a record is about, for a record that must cover itself (``the
+breach at 03:15 on psi_income``)."""
+
+
+@dataclass
+class _Rejected:
+    """A linked record that did not count, and the condition it did not meet (put in words
+    only when the record it should have covered fails: most are never needed)."""
+
+    record: Record
+    condition: Expression
+    matched: bool
+    """True when it matched `by.where` and failed only `assert`."""
+
+    def why(self, ctx: CheckContext, src: Record) -> Unmet:
+        return unmet(self.condition, ctx, self.record, src)
+
+
+def _noun(check: CoveredCheck) -> str | None:
+    """What a covered record is, from a `where` that is one boolean field (``r.breach``)."""
+    if check.where is not None:
+        try:
+            tree = Parser(check.where.strip()).parse()
+        except Exception:  # noqa: BLE001 - any text the parser cannot read gets the kind
+            tree = None
+        if (
+            tree is not None
+            and tree.kind == "select"
+            and tree.target is not None
+            and tree.target.kind == "ident"
+            and tree.target.value == "r"
+        ):
+            return str(tree.value).replace("_", " ")
+    return None
+
+
+def _verb(field: str) -> str | None:
+    """``triaged_at`` -> ``triaged``: the deed a time field records (one plain word only:
+    ``si_screened_at`` reads better as the field)."""
+    stem = field[:-3]
+    return stem if field.endswith("ed_at") and "_" not in stem else None
 
 
 def run(check: CoveredCheck, ctx: CheckContext, policy: SourcePointer) -> CheckResult:
@@ -60,18 +107,18 @@ def run(check: CoveredCheck, ctx: CheckContext, policy: SourcePointer) -> CheckR
         findings.extend(errors)
         findings.append(finding)
         counts[outcome] += 1
-    return _result(check, policy, len(sources), counts, findings)
+    return _result(check, ctx, policy, len(sources), counts, findings)
 
 
-def _visible(ctx: CheckContext, candidates: Iterable[Record], to_field: str) -> list[Record]:
-    """The linked records that existed at the as-of time (created, and their `to_field`
-    not in the future)."""
-    as_of = ctx.as_of
-    return [
-        r
-        for r in candidates
-        if r.data.created_at <= as_of and ((t := r.time(to_field)) is None or t <= as_of)
-    ]
+def _same(a: Record, b: Record) -> bool:
+    """The same record (two rebuilds of it are equal, not identical)."""
+    return a is b or (
+        a.source.path == b.source.path
+        and a.line == b.line
+        and a.pointer == b.pointer
+        and a.data.kind == b.data.kind
+        and a.data.id == b.data.id
+    )
 
 
 def _cover(
@@ -84,29 +131,46 @@ def _cover(
     deadline = ctx.duration(check.deadline)
     from_field = check.from_field or EVIDENCE_KINDS[check.evidence].TIME_FIELD
     to_field = check.to_field or EVIDENCE_KINDS[link.evidence].TIME_FIELD
+    self_cover = link.evidence == check.evidence and link.key == link.source_key == "id"
     where = ctx.expression(check.id, "by.where")
     condition = ctx.expression(check.id, "assert")
     as_of = ctx.as_of
+    linked_words = kind_words(link.evidence)
+    within = (
+        f"within {duration_words(deadline)} of {from_field}{param_note(ctx, check.deadline)}"
+        if deadline is not None
+        else ""
+    )
+    verb = _verb(to_field)
     errors: list[Finding] = []
     key = getattr(src.data, link.source_key)
+    table = {key: list(linked)}
     start = getattr(src.data, from_field)
     due = deadline.after(start) if (deadline is not None and isinstance(start, datetime)) else None
-    candidates = _visible(ctx, linked, to_field) if key is not None else []
+    candidates = (
+        [
+            r
+            for r in table.get(key, ())
+            if r.data.created_at <= as_of and ((t := r.time(to_field)) is None or t <= as_of)
+        ]
+        if key is not None
+        else []
+    )
     usable: list[Record] = []
-    failed_reason = ""
-    rejected: Record | None = None
+    rejected: _Rejected | None = None
     for cand in candidates:
         extra = {"src": src.data}
         try:
+            # A record never covers itself unless the check says so (self_cover): it is
+            # no reason worth naming when it is among its own candidates.
+            itself = _same(cand, src) and not self_cover
             if where is not None and not ctx.test(where, cand, extra):
+                if rejected is None and not itself:
+                    rejected = _Rejected(cand, where, False)
                 continue
             if condition is not None and not ctx.test(condition, cand, extra):
-                rejected = cand
-                unmet = unmet_part(condition, ctx, cand, src)
-                failed_reason = (
-                    f"{link.evidence} {cand.id} does not meet `{unmet}` "
-                    f"({explain_values(unmet, cand, ctx, src)})"
-                )
+                if (rejected is None or not rejected.matched) and not itself:
+                    rejected = _Rejected(cand, condition, True)
                 continue
         except ExpressionRuntimeError as err:
             errors.append(error_finding("assert", cand, err))
@@ -115,21 +179,37 @@ def _cover(
     on_time = [
         c for c in usable if due is None or ((t := c.time(to_field)) is not None and t <= due)
     ]
-    label = f"{src.kind} {src.id}"
+    name = label(src)
     pointers = [src.pointer_model()]
+    noun = _noun(check) if self_cover else None
+    if noun is not None:
+        topic = next(
+            (v for f in TOPIC_FIELDS if isinstance(v := getattr(src.data, f, None), str)),
+            None,
+        )
+        when = f" at {fmt_time(start)}" if isinstance(start, datetime) else ""
+        # "drift log X: the breach at 03:15 on psi_income has not been triaged"
+        subject = f"{name}: the {noun}{when}" + (f" on {topic}" if topic else "")
+    else:
+        subject = name
     if on_time:
         best = on_time[0]
+        t = best.time(to_field)
+        if self_cover:
+            done = f"was {verb}" if verb else f"has {to_field}"
+            message = f"{name} {done} at {fmt_time(t)}" if t else f"{name} is covered"
+            if t and due:
+                message += f", in time (due by {fmt_time(due)})"
+        else:
+            message = f"{name} is covered by {linked_words} {best.id}" + (
+                f" ({to_field} {fmt_time(t)}, due {fmt_time(due)})" if due and t else ""
+            )
         return (
             "pass",
             Finding(
                 outcome="pass",
-                message=f"{label} is covered by {link.evidence} {best.id}"
-                + (
-                    f" ({to_field} {fmt_time(t)}, due {fmt_time(due)})"
-                    if due and (t := best.time(to_field))
-                    else ""
-                ),
-                evidence=pointers + [best.pointer_model()],
+                message=message,
+                evidence=pointers + ([] if self_cover else [best.pointer_model()]),
             ),
             errors,
         )
@@ -138,22 +218,38 @@ def _cover(
             "pending",
             Finding(
                 outcome="pending",
-                message=f"{label} has no {from_field} yet, so its {link.evidence} is not due",
+                message=f"{name} has no {from_field} yet, so its {linked_words} is not due",
                 evidence=pointers,
             ),
             errors,
         )
+    due_words = (
+        f"; it was due {within}, by {fmt_time(due)}"
+        if due is not None and deadline is not None and deadline.amount > 0
+        else f"; it was due by {from_field}, {fmt_time(due)}"
+        if due is not None
+        else ""
+    )
     if usable:
         late = usable[0]
         t = late.time(to_field)
+        when = fmt_time(t) if t else "missing"
+        if self_cover and verb:
+            message = f"{subject} was {verb} too late: {to_field} is {when}"
+            if due is not None:
+                message += f"; it had to be {verb} {within}, by {fmt_time(due)}"
+        elif self_cover:
+            message = f"{subject}: {to_field} is {when}, too late{due_words}"
+        else:
+            message = (
+                f"{name}: {linked_words} {late.id} came too late: {to_field} is {when}{due_words}"
+            )
         return (
             "fail",
             Finding(
                 outcome="fail",
-                message=f"{label}: {link.evidence} {late.id} came too late ({to_field} "
-                f"{fmt_time(t) if t else 'not set'}, due {fmt_time(due) if due else '?'}: "
-                f"{deadline.describe() if deadline else ''} after {from_field})",
-                evidence=pointers + [late.pointer_model()],
+                message=message,
+                evidence=pointers + ([] if self_cover else [late.pointer_model()]),
             ),
             errors,
         )
@@ -162,26 +258,46 @@ def _cover(
             "pending",
             Finding(
                 outcome="pending",
-                message=f"{label} has no {link.evidence} yet; it is due by {fmt_time(due)}",
+                message=f"{name} has no {linked_words} yet; it is due {within}, by {fmt_time(due)}",
                 evidence=pointers,
             ),
             errors,
         )
+    cel: str | None = None
+    if rejected is not None and self_cover:
+        missed = rejected.why(ctx, src)
+        if verb:
+            text = f"{subject} has not been {verb} ({missed.text()})"
+            if due is not None:
+                text += f"; it had to be {verb} {within}, by {fmt_time(due)}"
+        else:
+            text = f"{subject}: {missed.text()}{due_words}"
+        return (
+            "fail",
+            Finding(outcome="fail", message=text, evidence=pointers, condition=missed.condition),
+            errors,
+        )
     if key is None:
-        why = f"it has no {link.source_key}"
-    elif failed_reason:
-        why = failed_reason
+        why = f"{link.source_key} is missing, so no {linked_words} can link to it"
+    elif rejected is not None:
+        missed = rejected.why(ctx, src)
+        why = f"{linked_words} {rejected.record.id} does not count: {missed.text()}"
+        cel = missed.condition
+        pointers.append(rejected.record.pointer_model())
     elif due is not None:
-        why = f"no {link.evidence} within {deadline.describe() if deadline else ''} of its {from_field} (due {fmt_time(due)})"
+        why = f"no {linked_words} links to it{due_words}"
     else:
-        why = f"no {link.evidence} links to it ({link.key} = {key!r})"
-    if rejected is not None and failed_reason:
-        pointers.append(rejected.pointer_model())
-    return "fail", Finding(outcome="fail", message=f"{label}: {why}", evidence=pointers), errors
+        why = f"no {linked_words} links to it ({link.key} {show(key)})"
+    return (
+        "fail",
+        Finding(outcome="fail", message=f"{name}: {why}", evidence=pointers, condition=cel),
+        errors,
+    )
 
 
 def _result(
     check: CoveredCheck,
+    ctx: CheckContext,
     policy: SourcePointer,
     total: int,
     counts: dict[str, int],
@@ -189,15 +305,20 @@ def _result(
     unshown: int = 0,
 ) -> CheckResult:
     empty = total == 0 and not check.allow_empty
+    kind = check.evidence
+    findings = list(findings)
     if empty:
         findings.append(
-            Finding(outcome="fail", message=f"no matching {check.evidence} record: no evidence")
+            Finding(outcome="fail", message=f"no {kind_words(kind)} matches: no evidence")
         )
-        summary = f"Expected {check.evidence} records to check; found none (no evidence)."
+        closest = closest_miss(check, ctx, [])
+        if closest is not None:
+            findings.append(closest)
+        summary = f"Expected {kind_plural(kind)} to check; found none (no evidence)."
     else:
         summary = (
             f"{check.description.rstrip('.')}: {counts['pass']} of "
-            f"{plural(total, check.evidence + ' record')} covered"
+            f"{kind_plural(kind, total)} covered"
             + (f", {counts['fail']} not" if counts["fail"] else "")
             + (f", {counts['pending']} not yet due" if counts["pending"] else "")
             + "."
@@ -548,7 +669,7 @@ def _from_rows(
             raise query.Mismatch(f"{src} is {outcome}, not {item['cat']}")
         findings.append(finding)
     unshown = error_count - len(shown_errors) + total - len(shown_sources)
-    return _result(check, policy, total, counts, findings, unshown)
+    return _result(check, ctx, policy, total, counts, findings, unshown)
 
 
 def _linked(

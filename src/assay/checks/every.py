@@ -7,22 +7,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..cel import ExpressionRuntimeError
+from ..cel.words import kind_plural, kind_words
 from ..evidence.index import Record
 from ..models.assessment import CheckResult, Finding, SourcePointer
 from ..models.policy import EveryCheck
 from . import query
 from .base import (
+    MAX_FINDINGS,
     CheckContext,
     EvaluationError,
     Words,
+    closest_miss,
     empty_window_allowed,
     error_finding,
-    explain_values,
+    label,
     on_rows,
     one_line,
-    plural,
     result,
-    unmet_part,
+    unmet,
 )
 
 
@@ -53,7 +55,7 @@ def run(check: EveryCheck, ctx: CheckContext, policy: SourcePointer) -> CheckRes
             if not ctx.test(condition, record):
                 failing.append(record)
         except ExpressionRuntimeError as err:
-            findings.append(error_finding("assert", record, err))
+            findings.append(error_finding("assert", record, err, one_line(condition.source)))
     facts = _Facts(len(records), failing, len(failing), findings, len(findings), records[-5:])
     return _result(check, ctx, policy, facts)
 
@@ -64,42 +66,56 @@ def _result(
     condition = ctx.expression(check.id, "assert")
     assert condition is not None
     findings = list(facts.errors)
-    for record in facts.failing:
-        unmet = unmet_part(condition, ctx, record)
+    failing = list(facts.failing)
+    # Only the first failures (in the order a report lists them) are put in words: the
+    # others are counted as omitted, and a million failing records must not cost a
+    # million sentences.
+    failing.sort(key=lambda r: (r.source.path, r.line or 0, r.id))
+    for index, record in enumerate(failing):
+        if index < MAX_FINDINGS:
+            missed = unmet(condition, ctx, record)
+            message, cel = f"{label(record)}: {missed.text()}", missed.condition
+        else:
+            message, cel = f"{label(record)} does not meet the condition", None
         findings.append(
             Finding(
                 outcome="fail",
-                message=f"{record.kind} {record.id} does not meet `{unmet}` "
-                f"({explain_values(unmet, record, ctx)})",
+                message=message,
                 evidence=[record.pointer_model()],
+                condition=cel,
             )
         )
+    kind = check.evidence
     empty = not facts.total
     if empty and not check.allow_empty:
         findings.append(
-            Finding(outcome="fail", message=f"no matching {check.evidence} record: no evidence")
+            Finding(outcome="fail", message=f"no {kind_words(kind)} matches: no evidence")
         )
-        summary = f"Expected {check.evidence} records to check; found none (no evidence)."
+        closest = closest_miss(check, ctx, [])
+        if closest is not None:
+            findings.append(closest)
+        summary = f"Expected {kind_plural(kind)} to check; found none (no evidence)."
     elif facts.failing_count:
         summary = (
             f"{check.description.rstrip('.')}: {facts.failing_count} of "
-            f"{plural(facts.total, check.evidence + ' record')} do not."
+            f"{kind_plural(kind, facts.total)} do not."
         )
     elif facts.error_count:
         summary = (
             f"{check.description.rstrip('.')}: could not be evaluated on "
-            f"{plural(facts.error_count, check.evidence + ' record')}."
+            f"{kind_plural(kind, facts.error_count)}."
         )
     else:
-        summary = (
-            f"{check.description.rstrip('.')}: all "
-            f"{plural(facts.total, 'matching ' + check.evidence + ' record')} do."
+        summary = f"{check.description.rstrip('.')}: " + (
+            f"the one matching {kind_words(kind)} does."
+            if facts.total == 1
+            else f"all {facts.total} matching {kind_plural(kind)} do."
         )
         if facts.total:
             findings.append(
                 Finding(
                     outcome="pass",
-                    message=f"{plural(facts.total, check.evidence + ' record')} checked",
+                    message=f"{kind_plural(kind, facts.total)} checked",
                     evidence=[r.pointer_model() for r in facts.last],
                 )
             )
@@ -110,7 +126,7 @@ def _result(
         findings=findings,
         summary=summary,
         failed=bool(facts.failing_count) or (empty and not check.allow_empty),
-        unshown=facts.error_count - len(facts.errors) + facts.failing_count - len(facts.failing),
+        unshown=facts.error_count - len(facts.errors) + facts.failing_count - len(failing),
     )
 
 
@@ -188,7 +204,7 @@ def _from_rows(
         try:
             ctx.test(condition, record(item))
         except ExpressionRuntimeError as err:
-            errors.append(error_finding("assert", record(item), err))
+            errors.append(error_finding("assert", record(item), err, one_line(condition.source)))
         else:
             raise query.Mismatch(f"`assert` on {record(item)}")
     facts = _Facts(

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from ..cel.words import article, duration_words, kind_words
 from ..evidence.index import Record
 from ..models.assessment import CheckResult, Finding, SourcePointer
 from ..models.duration import Duration
@@ -16,12 +17,14 @@ from .base import (
     CheckContext,
     EvaluationError,
     Words,
-    explain_values,
+    closest_miss,
     fmt_age,
     fmt_time,
+    label,
     on_rows,
+    param_note,
     result,
-    unmet_part,
+    unmet,
 )
 
 
@@ -40,15 +43,24 @@ def _newer_unmatched(
 
 def run(check: FreshCheck, ctx: CheckContext, policy: SourcePointer) -> CheckResult:
     """Pass when the newest matching record is recent enough."""
-    _max_age(check, ctx)
+    max_age = _max_age(check, ctx)
     records, errors = ctx.select(check)
     field = check.time_field or EVIDENCE_KINDS[check.evidence].TIME_FIELD
     dated = [(t, r) for r in records if (t := r.time(field)) is not None]
+    findings = list(errors)
+    kind = kind_words(check.evidence)
     if not dated:
-        return _result(check, ctx, policy, 0, None, None, errors, len(errors))
+        closest = closest_miss(check, ctx, [r for _, r in dated])
+        summary = f"Expected a {kind} no older than {duration_words(max_age)}; found none" + (
+            " that counts." if closest is not None else "."
+        )
+        findings.append(Finding(outcome="fail", message=f"no {kind} counts"))
+        if closest is not None:
+            findings.append(closest)
+        return result(check, policy, records=0, findings=findings, summary=summary, failed=True)
     newest_time, newest = max(dated, key=lambda item: (item[0], item[1].id))
     skipped = _newer_unmatched(check, ctx, field, newest_time)
-    return _result(check, ctx, policy, len(dated), newest, skipped, errors, len(errors))
+    return _result(check, ctx, policy, len(dated), newest, skipped, findings, 0)
 
 
 def _max_age(check: FreshCheck, ctx: CheckContext) -> Duration:
@@ -63,58 +75,62 @@ def _result(
     ctx: CheckContext,
     policy: SourcePointer,
     count: int,
-    newest: Record | None,
+    newest: Record,
     skipped: Record | None,
-    errors: list[Finding],
-    error_count: int,
+    findings: list[Finding],
+    unshown: int,
 ) -> CheckResult:
     """``count`` dated matching records, the newest of them, and the newest record of the
-    kind that is newer yet does not match."""
+    kind that is newer yet does not match; ``findings`` so far (the errors of `where`)."""
     max_age = _max_age(check, ctx)
     field = check.time_field or EVIDENCE_KINDS[check.evidence].TIME_FIELD
+    newest_time = newest.time(field)
+    assert newest_time is not None
     oldest_allowed = max_age.before(ctx.as_of)
-    findings = list(errors)
-    unshown = error_count - len(errors)
-    newest_time = newest.time(field) if newest is not None else None
-    if newest is None or newest_time is None:
-        summary = f"Expected a {check.evidence} no older than {max_age.describe()}; found none."
-        findings.append(Finding(outcome="fail", message=f"no matching {check.evidence} record"))
-        return result(
-            check, policy, records=0, findings=findings, summary=summary, failed=True,
-            unshown=unshown,
-        )  # fmt: skip
+    kind = kind_words(check.evidence)
+    allowed = f"{duration_words(max_age)}{param_note(ctx, check.max_age)}"
     age = (ctx.as_of - newest_time).total_seconds()
     ok = newest_time >= oldest_allowed
     summary = (
-        f"Expected a {check.evidence} no older than {max_age.describe()}; the newest "
+        f"Expected {article(kind)} no older than {duration_words(max_age)}; the newest "
         f"({newest.id}, {field} {fmt_time(newest_time)}) is {fmt_age(age)} old."
     )
     skipped_time = skipped.time(field) if skipped is not None else None
     if skipped is not None and skipped_time is not None and not ok:
         where = ctx.expression(check.id, "where")
-        unmet = unmet_part(where, ctx, skipped) if where is not None else ""
+        missed = unmet(where, ctx, skipped) if where is not None else None
         findings.append(
             Finding(
                 outcome="fail",
-                message=f"a newer {check.evidence}, {skipped.id} ({field} "
-                f"{fmt_time(skipped_time)}), does not count: it does not meet "
-                f"`{unmet}` ({explain_values(unmet, skipped, ctx)})",
+                message=f"a newer {kind}, {skipped.id} ({field} {fmt_time(skipped_time)}), "
+                f"does not count: {missed.text() if missed else 'it does not match'}",
                 evidence=[skipped.pointer_model()],
+                condition=missed.condition if missed else None,
             )
         )
     findings.append(
         Finding(
             outcome="pass" if ok else "fail",
-            message=f"newest {check.evidence} {newest.id} has {field} {fmt_time(newest_time)}, "
-            f"{fmt_age(age)} before the as-of time"
-            + ("" if ok else f" (older than the {max_age.describe()} allowed)"),
+            message=f"the newest {label(newest)} has {field} {fmt_time(newest_time)}, "
+            f"{fmt_age(age)} before the as-of time; "
+            + (
+                f"at most {allowed} is allowed"
+                if ok
+                else f"it must be no older than {allowed}, so no older than "
+                f"{fmt_time(oldest_allowed)}"
+            ),
             evidence=[newest.pointer_model()],
         )
     )
     return result(
-        check, policy, records=count, findings=findings, summary=summary, failed=not ok,
+        check,
+        policy,
+        records=count,
+        findings=findings,
+        summary=summary,
+        failed=not ok,
         unshown=unshown,
-    )  # fmt: skip
+    )
 
 
 def run_many(
@@ -190,8 +206,12 @@ def run_many(
                 done[id(ctx)] = None  # the row evaluator disagrees: it decides
                 continue
             error_count = int(wrong[0]["total"]) if wrong else 0
+            if newest is None:
+                continue  # none counts: the row evaluator names the closest miss
             skipped = _one(items, rebuilt, "later") if where is not None else None
-            done[id(ctx)] = _result(check, ctx, policy, count, newest, skipped, errors, error_count)
+            done[id(ctx)] = _result(
+                check, ctx, policy, count, newest, skipped, errors, error_count - len(errors)
+            )
     return [done.get(id(ctx)) for ctx in contexts]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..cel.words import duration_words, kind_plural, kind_words
 from ..evidence.index import Record
 from ..models.assessment import CheckResult, Finding, SourcePointer
 from ..models.policy import PresentCheck
@@ -12,8 +13,9 @@ from .base import (
     CheckContext,
     EvaluationError,
     Words,
+    closest_miss,
     on_rows,
-    plural,
+    param_note,
     result,
 )
 
@@ -22,7 +24,13 @@ def run(check: PresentCheck, ctx: CheckContext, policy: SourcePointer) -> CheckR
     """Pass when enough matching records exist."""
     needed = _needed(check, ctx)
     records, errors = ctx.select(check)
-    return _result(check, ctx, policy, needed, len(records), records[-5:], errors, len(errors))
+    found = len(records)
+    findings = _findings(check, ctx, needed, found, records[-5:], errors)
+    if found < needed:
+        closest = closest_miss(check, ctx, records)
+        if closest is not None:
+            findings.append(closest)
+    return _result(check, ctx, policy, needed, found, findings, 0)
 
 
 def _needed(check: PresentCheck, ctx: CheckContext) -> int:
@@ -32,35 +40,52 @@ def _needed(check: PresentCheck, ctx: CheckContext) -> int:
     return needed
 
 
+def _findings(
+    check: PresentCheck,
+    ctx: CheckContext,
+    needed: int,
+    found: int,
+    last: list[Record],
+    errors: list[Finding],
+) -> list[Finding]:
+    """The findings of ``found`` matching records, the newest ``last``."""
+    window = ctx.duration(check.window) if check.window else None
+    scope = f" in the last {duration_words(window)}" if window is not None else ""
+    ok = found >= needed
+    kind = check.evidence
+    findings = list(errors)
+    required = (
+        f"at least {needed} {'is' if needed == 1 else 'are'} required{param_note(ctx, check.min)}"
+    )
+    if found:
+        findings.append(
+            Finding(
+                outcome="pass" if ok else "fail",
+                message=f"{found} matching {kind_plural(kind) if found != 1 else kind_words(kind)}"
+                f"{scope}" + ("" if ok else f"; {required}"),
+                evidence=[r.pointer_model() for r in last],
+            )
+        )
+    elif not ok:
+        findings.append(
+            Finding(outcome="fail", message=f"no {kind_words(kind)} matches{scope}; {required}")
+        )
+    return findings
+
+
 def _result(
     check: PresentCheck,
     ctx: CheckContext,
     policy: SourcePointer,
     needed: int,
     found: int,
-    last: list[Record],
-    errors: list[Finding],
-    error_count: int,
+    findings: list[Finding],
+    unshown: int,
 ) -> CheckResult:
-    scope = f" in the last {ctx.duration(check.window).describe()}" if check.window else ""  # type: ignore[union-attr]
+    window = ctx.duration(check.window) if check.window else None
+    scope = f" in the last {duration_words(window)}" if window is not None else ""
     ok = found >= needed
-    summary = (
-        f"Expected at least {plural(needed, check.evidence + ' record')}{scope}; found {found}."
-    )
-    findings = list(errors)
-    if found:
-        findings.append(
-            Finding(
-                outcome="pass" if ok else "fail",
-                message=f"{plural(found, 'matching ' + check.evidence + ' record')}{scope}"
-                + ("" if ok else f", fewer than the {needed} required"),
-                evidence=[r.pointer_model() for r in last],
-            )
-        )
-    elif not ok:
-        findings.append(
-            Finding(outcome="fail", message=f"no matching {check.evidence} record{scope}")
-        )
+    summary = f"Expected at least {kind_plural(check.evidence, needed)}{scope}; found {found}."
     return result(
         check,
         policy,
@@ -68,7 +93,7 @@ def _result(
         findings=findings,
         summary=summary,
         failed=not ok,
-        unshown=error_count - len(errors),
+        unshown=unshown,
     )
 
 
@@ -77,7 +102,8 @@ def run_many(
 ) -> list[CheckResult | EvaluationError | None]:
     """Every workflow's count from one query per group of workflows (see
     :mod:`assay.checks.query`), with the five newest matching rows and the first rows
-    whose `where` could not be evaluated."""
+    whose `where` could not be evaluated. A workflow with too few records is left to the
+    row evaluator: its finding names the closest miss among all the kind's records."""
     evidence = query.stored(contexts, check.evidence)
     if evidence is None:
         return on_rows(contexts)
@@ -110,17 +136,20 @@ def run_many(
         )
         for ctx in group.contexts:
             facts = found.get(ctx.workflow.workflow.id, query.Found())
+            needed = _needed(check, ctx)
+            if facts.count("p") < needed:
+                continue  # the row evaluator words the closest miss
             errors: list[Finding] = []
             for item in facts.of("we"):
                 assert where is not None
                 errors += ctx.filter([rebuilt[(item["blob"], item["ord"])]], where, "where")[1]
             if len(errors) != len(facts.of("we")):
-                done[id(ctx)] = None  # the row evaluator disagrees: it decides
-                continue
+                continue  # the row evaluator disagrees: it decides
             last = [rebuilt[(i["blob"], i["ord"])] for i in facts.latest]
-            needed = _needed(check, ctx)
+            count = facts.count("p")
+            findings = _findings(check, ctx, needed, count, last, errors)
             done[id(ctx)] = _result(
-                check, ctx, policy, needed, facts.count("p"), last, errors, facts.count("we")
+                check, ctx, policy, needed, count, findings, facts.count("we") - len(errors)
             )
     return [done.get(id(ctx)) for ctx in contexts]
 

@@ -11,8 +11,14 @@ from pathlib import Path
 
 import click
 
-from ..authoring.policytest import format_junit, format_text, run_policy_tests
+from ..authoring.policytest import run_policy_tests
 from ..fileio import write_atomic
+from ..formats.policytest import (
+    POLICYTEST_FORMATTERS,
+    PolicyTestFormat,
+    policytest_text,
+    summary_line,
+)
 
 
 @click.command("test")
@@ -31,8 +37,8 @@ from ..fileio import write_atomic
     "--format",
     "-f",
     "fmt",
-    type=click.Choice(["text", "junit"]),
-    default="text",
+    type=click.Choice([f.value for f in PolicyTestFormat]),
+    default=PolicyTestFormat.TEXT.value,
     show_default=True,
     help="Report format.",
 )
@@ -61,17 +67,14 @@ def policy_test_command(
 ) -> int:
     """Run the policy test cases (*.test.yaml) under PATH against the policies in PATH."""
     suite = run_policy_tests(path, tests_dir, select=select)
-    text = format_text(suite, min_coverage=min_coverage, verbose_checks=not quiet_checks)
-    if fmt == "junit":
-        report = format_junit(suite)
-        if output is None:
-            click.echo(report, nl=False)
-        else:
-            write_atomic(output, report)
-            click.echo(text, nl=False)
-    elif output is None:
-        click.echo(text, nl=False)
+    # The text report is also the summary on stdout when another report goes to a file.
+    text = policytest_text(suite, min_coverage=min_coverage, verbose_checks=not quiet_checks)
+    chosen = PolicyTestFormat(fmt)
+    report = text if chosen is PolicyTestFormat.TEXT else POLICYTEST_FORMATTERS[chosen](suite)
+    if output is None:
+        click.echo(report, nl=False)
     else:
-        write_atomic(output, text)
-        click.echo(f"{suite.passed} passed, {suite.failed} failed")
+        write_atomic(output, report)
+        summary = text if chosen is not PolicyTestFormat.TEXT else summary_line(suite) + "\n"
+        click.echo(summary, nl=False)
     return suite.exit_code(min_coverage)

@@ -37,6 +37,7 @@ import weakref
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, Union
 
@@ -44,12 +45,20 @@ import msgspec
 
 from ..errors import AssayError, ErrorCode, InputError, Location
 from ..models import codec
+from ..models.time import LATEST
 from ..parsing.yamlsafe import check_size
 from .cache import CacheDir, CacheLock, LockTimeout, ObjectFiles, code_fingerprint
-from .engines.base import EngineBusy, StoreCorrupt
+from .engines.base import EngineBusy, StoreCorrupt, table_name
 from .engines.columns import layout_fingerprint
 from .engines.duckdb import BlobInfo, DuckDBEngine, FileEntry, NewBlob, StoredObject
-from .index import EvidenceIndex, Record, SourceFile, validate_json_lines, validate_records
+from .index import (
+    EvidenceIndex,
+    Record,
+    SourceFile,
+    validate_json_document,
+    validate_json_lines,
+    validate_records,
+)
 from .readers import ReaderLimits, reader_for, supported_suffixes
 
 JSON_LINES = (".jsonl", ".ndjson")
@@ -69,6 +78,8 @@ class EvidenceFile:
     sha256: str
     records: int
     blob: int
+    size: int = 0
+    """Bytes, as the file was read or stat'ed."""
 
 
 @dataclass
@@ -92,6 +103,29 @@ class SyncReport:
     but their ids still take part in the duplicate check, as without a store."""
     cached: bool = True
     """False when the store ran in memory (no writable cache folder, or it was busy)."""
+
+
+Read = Callable[[str, "int | None"], bytes]
+"""Reads an evidence file by its path relative to the project root, bounded: the
+project's file source (which refuses paths leading outside the project and words every
+problem with the file it is about)."""
+
+
+def _limit(suffix: str, limits: ReaderLimits) -> int:
+    """The largest file of this type the loader reads."""
+    return limits.max_evidence_bytes if suffix in (*JSON_LINES, ".json") else limits.max_yaml_bytes
+
+
+def disk_reader(root: Path) -> Read:
+    """Plain reads below ``root`` (tests and tools; the loader passes its own source)."""
+
+    def read(rel: str, max_bytes: int | None = None) -> bytes:
+        data = _read(root / rel, rel)
+        if max_bytes is not None:
+            check_size(data, rel, max_bytes)
+        return data
+
+    return read
 
 
 def _read(path: Path, display: str) -> bytes:
@@ -119,6 +153,9 @@ def validate_file(
         # High-volume evidence: the decode-and-keep hot path.
         check_size(data, source.path, limits.max_evidence_bytes)
         return validate_json_lines(data, source, workflows)
+    if suffix == ".json":
+        check_size(data, source.path, limits.max_evidence_bytes)
+        return validate_json_document(data, source, workflows)
     reader = reader_for(suffix)
     assert reader is not None
     return validate_records(reader(data, source.path, limits), source, workflows)
@@ -372,18 +409,21 @@ def open_store(
     *,
     cache: CacheDir | None,
     rehash: bool = False,
+    read: Read | None = None,
 ) -> tuple[EvidenceStore, SyncReport]:
-    """Bring the store up to date with the evidence files ``paths`` and open it.
+    """Bring the store up to date with the evidence files ``paths`` and open it; files are
+    read through ``read`` (default: plainly, below ``root``).
 
     ``cache`` None runs in memory (nothing kept); an unwritable or busy cache folder does
     the same. Validation errors are in the report, never raised; the store holds only
     valid files."""
     items = _items(root, paths)
+    reader = read or disk_reader(root)
     if cache is not None and not cache.prepare():
         cache = None
     if cache is not None:
         try:
-            store, report = _sync_cached(items, workflows, limits, cache, rehash)
+            store, report = _sync_cached(items, workflows, limits, cache, rehash, reader)
         except (LockTimeout, EngineBusy):
             pass  # someone else holds the cache: this run does without it
         else:
@@ -396,7 +436,9 @@ def open_store(
                     folder.wipe()
                 finally:
                     lock.close()
-                return open_store(root, paths, workflows, limits, cache=folder, rehash=True)[0]
+                return open_store(
+                    root, paths, workflows, limits, cache=folder, rehash=True, read=reader
+                )[0]
 
             store._rebuild = rebuild
             return store, report
@@ -405,7 +447,7 @@ def open_store(
     engine = DuckDBEngine.open(None, read_only=False, scratch=scratch)
     engine.create("memory")
     report = SyncReport(cached=False)
-    entries, blobs = _plan(items, workflows, limits, {}, {}, True, report, objects, {})
+    entries, blobs = _plan(items, workflows, limits, {}, {}, True, report, objects, {}, reader)
     engine.write(blobs, entries)
     store, report = _opened(engine, report, None, objects)
     # Removed on close, or when the store is collected unclosed (a project a library user
@@ -437,6 +479,7 @@ def _sync_cached(
     limits: ReaderLimits,
     cache: CacheDir,
     rehash: bool,
+    reader: Read,
 ) -> tuple[EvidenceStore, SyncReport]:
     fingerprint = _fingerprint(cache)
     rebuilt = False
@@ -464,7 +507,7 @@ def _sync_cached(
                         return _opened(engine, final, lock, objects)
                     entries, blobs = _plan(
                         items, workflows, limits, stored, engine.blob_infos(),
-                        rehash, report, objects, memo,
+                        rehash, report, objects, memo, reader,
                     )  # fmt: skip
                     done.hashed = _merged(done.hashed, report.hashed)
                     done.parsed = _merged(done.parsed, report.parsed)
@@ -487,7 +530,7 @@ def _sync_cached(
                 report = SyncReport()
                 entries, blobs = _plan(
                     items, workflows, limits, engine.file_entries(), engine.blob_infos(),
-                    rehash, report, objects, memo,
+                    rehash, report, objects, memo, reader,
                 )  # fmt: skip
                 live = engine.write(blobs, entries)
                 objects.prune(live | set(_pending(memo)))
@@ -628,6 +671,7 @@ def _plan(
     report: SyncReport,
     objects: ObjectFiles,
     memo: dict[str, _Encoded],
+    reader: Read,
 ) -> tuple[list[FileEntry], list[NewBlob]]:
     """Decide for every file whether its stored blob stands; read, hash and validate the
     others. Fills ``report``; returns the new file index and the blobs to store.
@@ -666,9 +710,16 @@ def _plan(
         entry = entries.get(rel)
         info = by_id.get(entry.blob) if entry is not None else None
         data: bytes | None = None
-        if info is None or rehash or entry is None or not _trusted(entry, st):
+        limit = _limit(suffix, limits)
+        if (
+            info is None
+            or rehash
+            or entry is None
+            or not _trusted(entry, st)
+            or st.st_size > limit  # a lower limit than when it was stored: read, refused
+        ):
             try:
-                data = _read(path, rel)
+                data = reader(rel, limit)
             except AssayError as err:
                 report.errors.append(err)
                 continue
@@ -679,7 +730,7 @@ def _plan(
         if info is None:
             if data is None:
                 try:
-                    data = _read(path, rel)
+                    data = reader(rel, limit)
                 except AssayError as err:
                     report.errors.append(err)
                     continue
@@ -700,11 +751,14 @@ def _plan(
                         report.partial[rel] = records
                     new_entries.append(FileEntry(rel, *_stat_key(st), checked, 0))
                     continue
-                if suffix not in JSON_LINES and not _round_trips(records):
+                if (suffix not in JSON_LINES and not _round_trips(records)) or EvidenceIndex(
+                    [records]
+                ).times_beyond(LATEST):
                     # NaN or infinity (YAML allows them, JSON does not): no canonical JSON
-                    # keeps them, so this file's records are held in memory, never stored.
+                    # keeps them; or a time past the calendar the loader accepts (it refuses
+                    # the project): this file's records are held in memory, never stored.
                     report.volatile[rel] = records
-                    report.files.append(EvidenceFile(rel, path, sha, len(records), 0))
+                    report.files.append(EvidenceFile(rel, path, sha, len(records), 0, len(data)))
                     new_entries.append(FileEntry(rel, *_stat_key(st), checked, 0))
                     continue
                 info = by_sha.get(sha)
@@ -720,7 +774,8 @@ def _plan(
                 new_blobs.append(
                     NewBlob(info.id, sha, encoded.records, encoded.workflows, encoded.objects)
                 )
-        report.files.append(EvidenceFile(rel, path, info.sha256, info.records, info.id))
+        size = len(data) if data is not None else st.st_size
+        report.files.append(EvidenceFile(rel, path, info.sha256, info.records, info.id, size))
         new_entries.append(FileEntry(rel, *_stat_key(st), checked, info.id))
     return new_entries, new_blobs
 
@@ -744,6 +799,7 @@ class StoredEvidence:
         self._indexes: dict[tuple[str, str], EvidenceIndex] = {}
         self._files: dict[str, set[str]] | None = None
         self._counts: dict[tuple[str, str], int] | None = None
+        self._later: tuple[datetime, dict[str, dict[str, int]]] | None = None
 
     @property
     def files(self) -> list[EvidenceFile]:
@@ -780,6 +836,62 @@ class StoredEvidence:
 
     def __len__(self) -> int:
         return sum(f.records for f in self.store.files)
+
+    def loose(self) -> EvidenceIndex:
+        """The records the store read this time and holds in memory only (files with
+        non-finite numbers or times past the calendar, and the valid part of files with
+        errors), indexed."""
+        batches = [b for b in [*self.report.volatile.values(), *self.report.partial.values()] if b]
+        batches.sort(key=lambda batch: PurePosixPath(batch[0].source.path))
+        return EvidenceIndex(batches)
+
+    def created_after(self, limit: datetime) -> list[Record]:
+        """Records created after ``limit`` (oldest first, then by file and line), as
+        :meth:`EvidenceIndex.created_after` gives them: the stored ones found by a query
+        (and only those rebuilt), the loose ones in memory."""
+        cut = _us(limit)
+        parts = [
+            f"SELECT {_text(kind)} AS kind, r.blob, r.ord, f.path, r.line, "
+            f"epoch_us(r.created_at) AS c FROM {table_name(kind)} r "
+            f"JOIN files f ON f.blob = r.blob WHERE epoch_us(r.created_at) > {cut}"
+            for kind in self._kinds()
+        ]
+        late = self.loose().created_after(limit)
+        if parts:
+            rows = self.engine.query(" UNION ALL ".join(parts))
+            rebuilt = self.rebuild(
+                (blob, kind, order, path) for kind, blob, order, path, *_ in rows
+            )
+            late += [rebuilt[(blob, kind, order)] for kind, blob, order, *_ in rows]
+        late.sort(key=lambda r: (r.data.created_at, r.source.path, r.line or 0))
+        return late
+
+    def created_after_by_file(self, workflow: str, as_of: datetime) -> dict[str, int]:
+        """Per file, how many records of ``workflow`` were created after ``as_of``: one
+        query for every workflow, the first time an as-of time is asked for."""
+        if self._later is None or self._later[0] != as_of:
+            counts: dict[str, dict[str, int]] = {}
+            cut = _us(as_of)
+            parts = [
+                f"SELECT r.workflow, f.path, count(*) FROM {table_name(kind)} r "
+                f"JOIN files f ON f.blob = r.blob WHERE epoch_us(r.created_at) > {cut} "
+                "GROUP BY r.workflow, f.path"
+                for kind in self._kinds()
+            ]
+            for owner, path, n in self.engine.query(" UNION ALL ".join(parts)) if parts else ():
+                per = counts.setdefault(owner, {})
+                per[path] = per.get(path, 0) + int(n)
+            for records in self.store.volatile.values():
+                for r in records:
+                    if r.data.created_at > as_of:
+                        per = counts.setdefault(r.data.workflow, {})
+                        per[r.source.path] = per.get(r.source.path, 0) + 1
+            self._later = (as_of, counts)
+        return dict(self._later[1].get(workflow, {}))
+
+    def _kinds(self) -> list[str]:
+        """The kinds the stored files hold records of."""
+        return sorted({o[0] for objects in self.store._objects.values() for o in objects})
 
     def duplicates(self, workflows: set[str]) -> list[AssayError]:
         """Every record whose (workflow, kind, id) an earlier record already has. Workflows
@@ -841,3 +953,15 @@ class StoredEvidence:
     def close(self) -> None:
         self._indexes.clear()
         self.store.close()
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _us(when: datetime) -> int:
+    delta = when - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"

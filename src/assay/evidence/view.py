@@ -10,6 +10,7 @@ large fleet costs that workflow's records, not the fleet's).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 from .index import Record
@@ -24,6 +25,10 @@ class EvidenceView(Protocol):
 
     def by_key(self, workflow: str, kind: str, field: str) -> dict[Any, list[Record]]:
         """Records of a kind grouped by the value of ``field``."""
+        ...
+
+    def created_after_by_file(self, workflow: str, as_of: datetime) -> dict[str, int]:
+        """Per file, how many records of ``workflow`` were created after ``as_of``."""
         ...
 
     def files_of(self, workflow: str) -> set[str]:

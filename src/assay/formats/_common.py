@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
 
 from assay.models.assessment import (
     STATUSES,
@@ -19,6 +18,7 @@ from assay.models.assessment import (
     Finding,
     WaiverState,
 )
+from assay.models.time import timestamp
 
 FAILING: frozenset[str] = frozenset({"fail", "error", "blocked"})
 """Statuses that make a workflow non-compliant."""
@@ -45,13 +45,6 @@ def ordered_controls(assessment: Assessment) -> list[ControlResult]:
     """Controls, worst status first, then by id."""
     rank = {status: index for index, status in enumerate(STATUSES)}
     return sorted(assessment.controls, key=lambda c: (rank.get(c.status, len(rank)), c.id))
-
-
-def timestamp(moment: datetime) -> str:
-    """ISO 8601 in UTC with a ``Z`` suffix; a naive time is taken as UTC."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def pointer_text(pointer: EvidencePointer) -> str:

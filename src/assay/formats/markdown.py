@@ -15,13 +15,13 @@ import re
 from collections.abc import Sequence
 
 from assay.models.assessment import STATUSES, Assessment, ControlResult, Verdict, fleet_verdict
+from assay.models.time import timestamp
 
 from ._common import (
     failing_findings,
     ordered_assessments,
     ordered_controls,
     pointer_text,
-    timestamp,
 )
 
 _MD_PUNCT = re.compile(r"([\\`*_\[\]|~])")

@@ -18,6 +18,7 @@ from urllib.parse import quote
 from assay._version import __version__
 from assay.models.assessment import Assessment, ControlResult, canonical_json
 from assay.models.policy import Severity
+from assay.models.time import timestamp
 
 from ._common import (
     FAILING,
@@ -26,7 +27,6 @@ from ._common import (
     failing_findings,
     ordered_assessments,
     pointer_text,
-    timestamp,
 )
 from .base import INFORMATION_URI
 

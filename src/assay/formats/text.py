@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from assay.models.assessment import Assessment, ControlResult, fleet_verdict
+from assay.models.time import timestamp
 
 from ._common import (
     STATUS_LABEL,
@@ -21,7 +22,6 @@ from ._common import (
     ordered_controls,
     pointer_text,
     printable,
-    timestamp,
     verdict_word,
     waiver_sentence,
 )
