@@ -53,11 +53,11 @@ def test_text_orders_worst_first_and_points_at_evidence(noncompliant: Assessment
         ["ERROR", "PROD-DRIFT-01"],
         ["BLOCKED", "PROD-ROLLBACK-01"],
         ["WAIVED", "PROD-INCIDENT-01"],
-        ["PASS", "PROD-MONITOR-01"],
-        ["N/A", "PROD-FAIR-01"],
     ]
-    assert "VERDICT     NON-COMPLIANT" in out
-    assert "at evidence/canary runs, 2026: eu/deploys.jsonl:2" in out
+    # what passed or does not apply is one line each, after what did not
+    assert "  PASS     1 control: PROD-MONITOR-01\n  N/A      1 control: PROD-FAIR-01\n" in out
+    assert "VERDICT     NON-COMPLIANT: 2 fail, 1 error, 1 blocked" in out
+    assert "        at evidence/canary runs, 2026: eu/deploys.jsonl:2\n" in out
     assert "blocked by: PROD-CANARY-01" in out
     assert "waiver W-3 expired 2026-11-01T00:00:00Z, does not apply" in out
     assert "waiver W-7 active until 2026-12-31T00:00:00Z" in out
@@ -155,7 +155,7 @@ def test_sarif_rules_results_and_suppressions(noncompliant: Assessment) -> None:
         (ODD_URI, 2),
         (ODD_URI, 3),
     ]
-    assert canary_locs[0]["artifactLocation"]["uriBaseId"] == "PROJECTROOT"
+    assert canary_locs[0]["artifactLocation"]["uriBaseId"] == "%SRCROOT%"
     # no evidence pointer: the control in its policy file
     blocked = results["PROD-ROLLBACK-01"]["locations"][0]["physicalLocation"]
     assert blocked["artifactLocation"]["uri"] == "policies/catalog.yaml"

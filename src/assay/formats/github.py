@@ -9,7 +9,6 @@ and ``,``).
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Sequence
 
 from assay.models.assessment import Assessment, ControlResult, fleet_verdict
@@ -21,6 +20,7 @@ from ._common import (
     ordered_assessments,
     ordered_controls,
     pointer_text,
+    repository_path,
     verdict_word,
     waiver_sentence,
 )
@@ -84,7 +84,13 @@ def _annotations(assessment: Assessment, control: ControlResult, prefix: str) ->
     if not findings:
         message = "\n".join([*context, f"Remediation: {control.remediation}"])
         return [
-            command(name, message, file=_join(prefix, policy.file), line=policy.line, title=title)
+            command(
+                name,
+                message,
+                file=repository_path(prefix, policy.file),
+                line=policy.line,
+                title=title,
+            )
         ]
     lines = []
     for check_id, finding in findings:
@@ -96,9 +102,7 @@ def _annotations(assessment: Assessment, control: ControlResult, prefix: str) ->
             file, line = pointers[0].file, pointers[0].line
         else:
             file, line = policy.file, policy.line
-        lines.append(command(name, message, file=_join(prefix, file), line=line, title=title))
+        lines.append(
+            command(name, message, file=repository_path(prefix, file), line=line, title=title)
+        )
     return lines
-
-
-def _join(prefix: str, path: str) -> str:
-    return posixpath.normpath(posixpath.join(prefix, path)) if prefix else path
