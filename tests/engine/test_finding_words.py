@@ -116,7 +116,7 @@ INTRICATE = {
 
 
 def test_intricate_conditions_of_the_shipped_policy_tests_read_in_words() -> None:
-    policies = ROOT / "policies"
+    policies = ROOT / "src" / "assay" / "bundled" / "policies"
     cases = {case.name: case for case in load_cases(policies)}
     assert set(INTRICATE) <= set(cases)
     for name, expected in INTRICATE.items():

@@ -227,7 +227,7 @@ def test_claims_triage_quarterly_review_stale(assessments: dict[str, Assessment]
     rel = "evidence/claims-triage/reviews/REV-CT-2026-Q3.md"
     _points_at(finding.evidence[0], rel, 1, "REV-CT-2026-Q3")
     assert "it must be no older than 92 days (review_cadence for class limited)" in finding.message
-    assert "; 1 of its 4 own checks also fails: Expected a quarterly review" in control.summary
+    assert "; 1 of its 5 own checks also fails: Expected a quarterly review" in control.summary
     assert assessments["claims-triage"].summary.blocked_failing == 1
 
 

@@ -155,3 +155,13 @@ def test_the_rendering_is_deterministic(bundled: assay.Project) -> None:
         catalogs=bundled_catalogs(),
     )
     assert once == again
+
+
+def test_catalog_export_markdown_from_the_cli_is_docs_catalog(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from assay.cli import main
+
+    examples = Path(__file__).resolve().parents[2] / "examples"  # policies: [bundled]
+    assert main(["catalog", "export", "--format", "markdown", "--project", str(examples)]) == 0
+    assert capsys.readouterr().out == DOC.read_text(encoding="utf-8")

@@ -110,7 +110,7 @@ def span(value: timedelta | float) -> str:
 
 
 _DURATION_UNITS = {"s": "s", "m": "m", "h": "h"}
-_DURATION_WORDS = {"d": "day", "w": "week", "bd": "business day"}
+_DURATION_WORDS = {"d": "day", "w": "week", "bd": "business day", "mo": "month", "y": "year"}
 
 
 def duration_words(value: Duration) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from ..authoring.catalog import oscal_catalog
+from ..authoring.catalog import CatalogFormat, export_catalog
 from ..authoring.diff import diff_assessments, load_assessments
 from ..authoring.waivers import DEFAULT_HORIZON, waiver_report
 from ..errors import UsageError
@@ -44,10 +44,10 @@ def catalog_group() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["oscal"]),
-    default="oscal",
+    type=click.Choice([f.value for f in CatalogFormat]),
+    default=CatalogFormat.OSCAL.value,
     show_default=True,
-    help="Output format.",
+    help="oscal: an OSCAL 1.1.3 catalog; markdown: the catalog reference (docs/catalog.md).",
 )
 @click.option(
     "--output",
@@ -65,10 +65,10 @@ def catalog_group() -> None:
 def catalog_export(
     project_dir: Path, fmt: str, output: Path | None, last_modified: str | None
 ) -> int:
-    """Export the control catalog (an OSCAL 1.1.3 catalog)."""
+    """Export the control catalog (OSCAL 1.1.3, or the Markdown reference)."""
     moment = parse_instant(last_modified, "--last-modified") if last_modified else None
     project = load_project(project_dir)
-    _emit(oscal_catalog(project, last_modified=moment), output)
+    _emit(export_catalog(project, CatalogFormat(fmt), last_modified=moment), output)
     return 0
 
 

@@ -70,6 +70,8 @@ class Project:
     sources: dict[str, SourcePointer]
     """Where things are defined: keys "control:ID", "check:ID/check", "class:ID",
     "workflow:ID", "waiver:ID"."""
+    catalogs: tuple[tuple[str, str], ...] = ()
+    """(name, version) of every catalog file, sorted."""
 
     def source(self, key: str) -> SourcePointer:
         return self.sources.get(key, SourcePointer(file="<unknown>"))
@@ -153,6 +155,7 @@ class _Loader:
         self.class_positions: dict[str, Positions] = {}
         self.expressions: dict[tuple[str, str, str], Expression] = {}
         self.catalog_incomplete = False
+        self.catalogs: set[tuple[str, str]] = set()
 
     # -- files -----------------------------------------------------------------------
     def _yaml_files(
@@ -186,6 +189,8 @@ class _Loader:
             seen_any = True
             if isinstance(value, dict) and "catalog" in value:
                 catalog = self._validate(Catalog, value, positions, rel)
+                if catalog is not None:
+                    self.catalogs.add((catalog.catalog, catalog.version))
                 if catalog is None:
                     # Its controls are unknown now: do not also report every reference to them.
                     self.catalog_incomplete = True
@@ -428,5 +433,6 @@ class _Loader:
             waivers=waivers,
             evidence=evidence,
             expressions=self.expressions,
+            catalogs=tuple(sorted(self.catalogs)),
             sources=self.sources,
         )
