@@ -34,6 +34,7 @@ from ..load.project import Project, load_project
 from ..models.assessment import Assessment, fleet_exit_code
 from ..models.graph import GraphView
 from ..models.time import parse_instant
+from .completion import complete_control, complete_workflow
 from .options import as_of_option, project_option
 from .paths import repository_prefix
 from .signing import AttestationOptions, SignerOptions, attestation_options, signer_options
@@ -94,6 +95,7 @@ def _parse_formats(formats: Sequence[str], output: Path | None) -> list[tuple[st
     multiple=True,
     metavar="ID",
     help="Workflow to gate (repeatable).",
+    shell_complete=complete_workflow,
 )
 @click.option("--all", "all_workflows", is_flag=True, help="Gate every workflow of the project.")
 @as_of_option
@@ -185,10 +187,14 @@ def gate(
 
 
 @cli.command()
-@click.argument("control_id", metavar="CONTROL")
+@click.argument("control_id", metavar="CONTROL", shell_complete=complete_control)
 @project_option
 @click.option(
-    "--workflow", "-w", metavar="ID", help="Explain for this workflow (runs the assessment)."
+    "--workflow",
+    "-w",
+    metavar="ID",
+    help="Explain for this workflow (runs the assessment).",
+    shell_complete=complete_workflow,
 )
 @as_of_option
 @click.option("--release", metavar="VERSION", help="The release assessed with --workflow.")
@@ -239,7 +245,11 @@ GRAPH_RENDERERS: dict[GraphFormat, GraphFormatter] = {
 @cli.command("graph")
 @project_option
 @click.option(
-    "--workflow", "-w", metavar="ID", help="Only the controls this workflow needs, with statuses."
+    "--workflow",
+    "-w",
+    metavar="ID",
+    help="Only the controls this workflow needs, with statuses.",
+    shell_complete=complete_workflow,
 )
 @as_of_option
 @click.option(

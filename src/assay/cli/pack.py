@@ -15,6 +15,7 @@ import click
 from ..errors import UsageError, VerificationError
 from ..fileio import write_atomic
 from ..models.time import parse_instant
+from .completion import complete_workflow
 from .options import as_of_option, project_option
 from .signing import (
     DEFAULT_PASSPHRASE_ENV,
@@ -33,7 +34,12 @@ LEVEL_CHOICE = click.Choice(["B-B", "B-T", "B-LT"])
 
 @click.command("pack")
 @project_option
-@click.option("--workflow", required=True, help="Id of the workflow to assess.")
+@click.option(
+    "--workflow",
+    required=True,
+    help="Id of the workflow to assess.",
+    shell_complete=complete_workflow,
+)
 @as_of_option
 @click.option("--release", help="Release under gate, shown on the cover.")
 @click.option(
@@ -127,7 +133,12 @@ def _read_input(path: Path, what: str) -> bytes:
     help="A file the attestation names as a subject (e.g. the pack); its digest must match.",
 )
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for a person, json for tools.",
 )
 def verify_command(
     pack_path: Path,

@@ -113,17 +113,19 @@ def _discover(
     return sorted(found, key=PurePosixPath)
 
 
-def load_project(root: str | Path) -> Project:
+def load_project(root: str | Path, *, require_workflows: bool = True) -> Project:
     """Load and validate every input of the project at ``root``.
 
     Raises :class:`InputErrors` listing every problem, each with file, line and column.
+    With ``require_workflows=False`` (commands about the policies: lint, catalog export)
+    the project may have no workflows folder and no workflows, and no evidence is read.
     """
     root = Path(root).resolve()
     if not root.is_dir():
         raise InputError(
             "project folder does not exist", location=Location(str(root)), code=ErrorCode.IO
         )
-    return load_source(DiskSource(root))
+    return load_source(DiskSource(root), require_workflows=require_workflows)
 
 
 def load_files(files: Mapping[str, bytes], root: str | Path | None = None) -> Project:
@@ -132,10 +134,11 @@ def load_files(files: Mapping[str, bytes], root: str | Path | None = None) -> Pr
     return load_source(MemorySource(files, Path(root) if root is not None else None))
 
 
-def load_source(source: FileSource) -> Project:
+def load_source(source: FileSource, *, require_workflows: bool = True) -> Project:
     """Load and validate every input of the project that ``source`` holds."""
     config, config_file = load_config(source)
     loader = _Loader(with_bundled(source, config), config)
+    loader.require_workflows = require_workflows
     if config_file is not None:
         loader.files.append(config_file)
     return loader.load()
@@ -155,6 +158,8 @@ class _Loader:
         self.class_positions: dict[str, Positions] = {}
         self.expressions: dict[tuple[str, str, str], Expression] = {}
         self.catalog_incomplete = False
+        self.require_workflows = True
+        """False: policies only; workflows and waivers when there are any, no evidence."""
         self.catalogs: set[tuple[str, str]] = set()
 
     # -- files -----------------------------------------------------------------------
@@ -281,7 +286,9 @@ class _Loader:
 
     def load_workflows(self) -> dict[str, Workflow]:
         workflows: dict[str, Workflow] = {}
-        for workflow, sub in self._documents(self.config.workflows, "workflow", Workflow, True):
+        for workflow, sub in self._documents(
+            self.config.workflows, "workflow", Workflow, self.require_workflows
+        ):
             if workflow.id in workflows:
                 first = self.sources[f"workflow:{workflow.id}"]
                 self.errors.add(
@@ -309,7 +316,7 @@ class _Loader:
                 continue
             workflows[workflow.id] = workflow
             self.sources[f"workflow:{workflow.id}"] = source_pointer(sub, "")
-        if not workflows and not self.errors.errors:
+        if not workflows and not self.errors.errors and self.require_workflows:
             self.errors.add(
                 InputError(
                     "no workflows defined",
@@ -421,7 +428,9 @@ class _Loader:
             # unknown; those are echoes of the real error, not problems of their own.
             self.errors.errors = [e for e in self.errors.errors if e.code != "UNKNOWN-CONTROL"]
         self.errors.raise_if_any()
-        evidence = self.load_evidence(set(workflows))
+        evidence = (
+            self.load_evidence(set(workflows)) if self.require_workflows else EvidenceIndex([])
+        )
         self.errors.raise_if_any()
         return Project(
             root=self.root,
