@@ -187,7 +187,7 @@ def keys_group() -> None:
     "out_dir",
     type=click.Path(path_type=Path),
     required=True,
-    help="Folder to write key.pem, cert.pem and signer.p12 into.",
+    help="Folder to write key.pem, cert.pem, signer.p12 and a .gitignore into.",
 )
 @click.option(
     "--passphrase-env",
@@ -195,12 +195,13 @@ def keys_group() -> None:
     show_default=True,
     help="Environment variable holding the PKCS#12 passphrase.",
 )
-def keys_init_command(out_dir: Path, passphrase_env: str) -> None:
+@click.option("--force", is_flag=True, help="Replace a key pair already in the folder.")
+def keys_init_command(out_dir: Path, passphrase_env: str, force: bool) -> None:
     """Make a self-signed DEVELOPMENT key pair. NOT for production."""
     passphrase = read_passphrase(passphrase_env, "the new PKCS#12 file", required=False)
     from ..pack.keys import DEV_WARNING, make_dev_keys
 
-    files = make_dev_keys(out_dir, passphrase=passphrase)
+    files = make_dev_keys(out_dir, passphrase=passphrase, force=force)
     click.echo(DEV_WARNING)
     click.echo(f"wrote {files.key} (private key, keep it secret)")
     click.echo(f"wrote {files.cert} (give this to whoever verifies your packs: --trust)")
@@ -208,3 +209,4 @@ def keys_init_command(out_dir: Path, passphrase_env: str) -> None:
         click.echo(f"wrote {files.pkcs12} (PKCS#12, passphrase from ${passphrase_env})")
     else:
         click.echo(f"no PKCS#12 written: set ${passphrase_env} to get one")
+    click.echo(f"{files.gitignore} keeps key.pem and signer.p12 out of git")
