@@ -26,6 +26,7 @@ import pytest
 import yaml
 
 import assay
+from assay.evidence.ledger import record_digest, seal
 from assay.models.duration import add_business_days, add_months
 
 AS_OF = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)  # a Monday
@@ -842,8 +843,12 @@ def write_project(
     (root / "workflows" / "wf.yaml").write_text(yaml.safe_dump(workflow), encoding="utf-8")
     (root / "evidence").mkdir()
     records = catalog_evidence(c) if records is None else records
+    # Each record declares its content digest, so that the evidence can be sealed: C4
+    # requires it (PROD-LOG-01 evidence_sealed), as collected before the as-of time.
+    records = [{**record, "sha256": record_digest(record)} for record in records]
     lines = [json.dumps(record, sort_keys=True) for record in records]
     (root / "evidence" / "records.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    seal(root / "evidence", by=OWNER, now=AS_OF - timedelta(hours=1))
     return root
 
 

@@ -312,27 +312,14 @@ def policy_lint(project_dir: Path, fmt: str, strict: bool) -> int:
     return 2 if errors else 0
 
 
-@cli.group()
-def evidence() -> None:
-    """Work on evidence files."""
-
-
-@evidence.command("validate")
-@project_option
-def evidence_validate(project_dir: Path) -> int:
-    """Validate every evidence file of the project against its kind's schema."""
-    project = _load(project_dir)
-    files = [f for f in project.files if f.role == "evidence"]
-    for f in files:
-        click.echo(f"ok  {f.path}  ({f.records} records)")
-    click.echo(f"{len(files)} evidence files, {len(project.evidence)} records: all valid")
-    return 0
-
-
 def _register_commands() -> None:
     """Commands that live in their own modules (they import heavier dependencies)."""
+    from .evidence import evidence_group
+    from .init import init_command
     from .pack import keys_group, pack_command, verify_command
 
+    cli.add_command(evidence_group, "evidence")
+    cli.add_command(init_command, "init")
     cli.add_command(pack_command, "pack")
     cli.add_command(verify_command, "verify")
     cli.add_command(keys_group, "keys")

@@ -19,7 +19,8 @@ from typing import Literal, Protocol
 from ..errors import ErrorCode, InputError, Location
 
 EntryKind = Literal["file", "folder"] | None
-Role = Literal["config", "policy", "workflow", "waiver", "evidence"]
+Role = Literal["config", "policy", "workflow", "waiver", "evidence", "ledger"]
+"""What an input file is; ``ledger`` is the hash-chained ledger of an evidence folder."""
 
 
 class FileSource(Protocol):

@@ -19,6 +19,7 @@ from ..cel import (
     Expression,
 )
 from ..errors import AssayError, ErrorCode, ErrorCollector, InputError, InputErrors, Location
+from ..evidence import LEDGER_NAME
 from ..evidence.index import (
     EvidenceIndex,
     Record,
@@ -113,10 +114,19 @@ def _discover(
     return sorted(found, key=PurePosixPath)
 
 
-def load_project(root: str | Path, *, require_workflows: bool = True) -> Project:
+def load_project(
+    root: str | Path,
+    *,
+    evidence_errors: list[AssayError] | None = None,
+    require_workflows: bool = True,
+) -> Project:
     """Load and validate every input of the project at ``root``.
 
     Raises :class:`InputErrors` listing every problem, each with file, line and column.
+    With ``evidence_errors``, problems of the evidence are appended to it instead (the
+    invalid records are left out) and the project is returned with the valid ones: what
+    `assay evidence validate` reports. Problems of the policies, workflows and waivers are
+    raised either way.
     With ``require_workflows=False`` (commands about the policies: lint, catalog export)
     the project may have no workflows folder and no workflows, and no evidence is read.
     """
@@ -125,7 +135,9 @@ def load_project(root: str | Path, *, require_workflows: bool = True) -> Project
         raise InputError(
             "project folder does not exist", location=Location(str(root)), code=ErrorCode.IO
         )
-    return load_source(DiskSource(root), require_workflows=require_workflows)
+    return load_source(
+        DiskSource(root), evidence_errors=evidence_errors, require_workflows=require_workflows
+    )
 
 
 def load_files(files: Mapping[str, bytes], root: str | Path | None = None) -> Project:
@@ -134,14 +146,20 @@ def load_files(files: Mapping[str, bytes], root: str | Path | None = None) -> Pr
     return load_source(MemorySource(files, Path(root) if root is not None else None))
 
 
-def load_source(source: FileSource, *, require_workflows: bool = True) -> Project:
-    """Load and validate every input of the project that ``source`` holds."""
+def load_source(
+    source: FileSource,
+    *,
+    evidence_errors: list[AssayError] | None = None,
+    require_workflows: bool = True,
+) -> Project:
+    """Load and validate every input of the project that ``source`` holds (see
+    :func:`load_project` for ``evidence_errors`` and ``require_workflows``)."""
     config, config_file = load_config(source)
     loader = _Loader(with_bundled(source, config), config)
     loader.require_workflows = require_workflows
     if config_file is not None:
         loader.files.append(config_file)
-    return loader.load()
+    return loader.load(evidence_errors)
 
 
 class _Loader:
@@ -417,9 +435,31 @@ class _Loader:
             self.files.append(ProjectFile(rel, "evidence", source.sha256, self.source, len(good)))
         index = EvidenceIndex(batches)
         self.errors.extend(index.duplicates)
+        self._load_ledgers()
         return index
 
-    def load(self) -> Project:
+    def _load_ledgers(self) -> None:
+        """The ledger at the top of each evidence folder, an input like any other, so that
+        an assessment lists it and a pack carries it. It is a hidden file (never read as
+        evidence); the `sealed` check replays it."""
+        seen: set[str] = set()
+        for entry in self.config.evidence:
+            if self.source.kind(entry) != "folder":
+                continue
+            rel = relative(self.root, self.root / entry / LEDGER_NAME)
+            if rel in seen or self.source.kind(rel) != "file":
+                continue
+            seen.add(rel)
+            try:
+                data = self.source.read(rel)
+            except AssayError as err:
+                self.errors.add(err)
+                continue
+            self.files.append(
+                ProjectFile(rel, "ledger", hashlib.sha256(data).hexdigest(), self.source)
+            )
+
+    def load(self, evidence_errors: list[AssayError] | None = None) -> Project:
         self.load_policies()
         workflows = self.load_workflows()
         waivers = self.load_waivers(workflows)
@@ -431,6 +471,9 @@ class _Loader:
         evidence = (
             self.load_evidence(set(workflows)) if self.require_workflows else EvidenceIndex([])
         )
+        if evidence_errors is not None:
+            evidence_errors.extend(self.errors.errors)
+            self.errors.errors = []
         self.errors.raise_if_any()
         return Project(
             root=self.root,

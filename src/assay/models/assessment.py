@@ -127,7 +127,7 @@ class InputDigest(FrozenModel):
     """An input file of the assessment and its SHA-256."""
 
     path: str
-    role: Literal["config", "policy", "workflow", "waiver", "evidence"]
+    role: Literal["config", "policy", "workflow", "waiver", "evidence", "ledger"]
     sha256: str
     records: int | None = None
 

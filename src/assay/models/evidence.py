@@ -40,6 +40,9 @@ class Evidence(StrictModel):
     source_uri: str = Field(min_length=1)
     """Where the record lives in its system of record."""
     sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
-    """SHA-256 of the record in its system of record (hash-chained at C4)."""
+    """SHA-256 of the record's content: its fields without `sha256` (for a Markdown document,
+    the front matter plus `body`, the text after it) as JSON with keys sorted, no spaces and
+    non-ASCII escaped (lower-case hex). Checked by `assay evidence seal` and `verify`; at C4 the
+    evidence files are also hash-chained in the evidence folder's ledger."""
     body: str | None = None
     """Free text: the body of a Markdown document after its front matter."""
