@@ -229,6 +229,32 @@ def test_markdown_report(noncompliant: Assessment) -> None:
         assert len(widths) <= 1, block
 
 
+def test_markdown_collapses_passes_and_shows_the_condition_once(
+    noncompliant: Assessment, compliant: Assessment
+) -> None:
+    out = format_markdown([compliant, noncompliant])
+    assert out.index("`fraud-scoring`") < out.index("`chat-assistant`")  # failures first
+    assert "1 of 2 workflows is not compliant." in out
+    assert "| **pass** |" not in out and "| **not applicable** |" not in out
+    assert (
+        "<summary>1 control passes, 1 does not apply</summary>\n\n"
+        "Pass: `PROD-MONITOR-01`<br>Not applicable: `PROD-FAIR-01`"
+    ) in out
+    # a compliant workflow without waivers is all in its overview row
+    assert "### ✅" not in out
+    cel = "r.max_traffic_pct &lt;= params.max_traffic || r.verdict == &quot;pass&quot;"
+    assert out.count(f"<sub>condition: <code>{cel}</code></sub>") == 1  # c-17 and c-18 share it
+    # remediation once per failing control, at the end; a control only blocked has none
+    tail = out[out.index("### Remediation") :]
+    assert [line.split("`")[1] for line in tail.splitlines() if line.startswith("- `")] == [
+        "PROD-CANARY-01",
+        "PROD-DRIFT-01",
+        "PROD-EVAL-01",
+    ]
+    alone = format_markdown([compliant])
+    assert "### ✅ Compliant: `chat-assistant`" in alone  # alone, it has its section
+
+
 # --- oscal ------------------------------------------------------------------------------
 
 

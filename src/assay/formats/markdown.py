@@ -65,7 +65,8 @@ def format_markdown(assessments: Sequence[Assessment], *, max_bytes: int = SUMMA
     failing = [a for a in ordered if not a.compliant]
     head = [f"## Assay gate: {_verdict_of(overall)}", ""]
     if len(ordered) > 1:
-        head.extend([f"{len(failing)} of {len(ordered)} workflows are not compliant.", ""])
+        verb = "is" if len(failing) == 1 else "are"
+        head.extend([f"{len(failing)} of {len(ordered)} workflows {verb} not compliant.", ""])
     head.append(
         "| Workflow | Risk class | Release | As of | Verdict | "
         + " | ".join(_COLUMNS.values())
@@ -221,7 +222,7 @@ def _passes(controls: list[ControlResult]) -> list[str]:
         return []
     parts = []
     if passed:
-        parts.append(f"{len(passed)} control{'s' if len(passed) != 1 else ''} pass")
+        parts.append(f"{len(passed)} control{'s pass' if len(passed) != 1 else ' passes'}")
     if na:
         parts.append(f"{len(na)} {'does' if len(na) == 1 else 'do'} not apply")
     body = []
@@ -256,15 +257,17 @@ def _details(control: ControlResult) -> list[str]:
     omitted = sum(c.omitted for c in control.checks)
     for check in control.checks:
         failing = [f for f in check.findings if f.outcome in FAILING_OUTCOMES]
+        previous: str | None = None
         for finding in failing[:MAX_FINDINGS]:
             where = ", ".join(escape(pointer_text(p)) for p in finding.evidence)
             items.append(
                 f"- `{check.id}`: {escape(finding.message)}" + (f" — {where}" if where else "")
             )
-            if finding.condition:
+            if finding.condition and finding.condition != previous:
                 items.append(
                     f"  <br><sub>condition: <code>{html.escape(one_line(finding.condition))}</code></sub>"
                 )
+            previous = finding.condition
         omitted += max(0, len(failing) - MAX_FINDINGS)
     if omitted:
         items.append(f"- … {omitted} more findings not shown (the json format lists them)")
