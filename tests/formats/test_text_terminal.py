@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -155,3 +156,26 @@ def test_blocked_controls_failing_their_own_checks_are_counted() -> None:
     assert "VERDICT     NON-COMPLIANT: 3 fail, 3 blocked (1 also fails its own checks)" in (
         format_text([claims])
     )
+
+
+def test_a_prohibited_workflow_says_so_and_nothing_else(tmp_path: Path) -> None:
+    shutil.copytree(EXAMPLES, tmp_path / "p")
+    card = tmp_path / "p" / "workflows" / "credit-limit.yaml"
+    card.write_text(
+        re.sub(r"(?m)^risk_class: .*$", "risk_class: prohibited", card.read_text("utf-8")),
+        encoding="utf-8",
+    )
+    project = load_project(tmp_path / "p")
+    when = parse_instant("2026-11-20T12:00:00Z")
+    fleet = [assess(project, wf, when) for wf in project.workflows]
+    banned = next(a for a in fleet if a.workflow.id == "credit-limit")
+    out = format_text([banned])
+    assert "  VERDICT     PROHIBITED\n" in out
+    assert "no controls" not in out and "NON-COMPLIANT" not in out
+    fleet_out = format_text(fleet, width=200)
+    assert fleet_out.startswith("credit-limit  ")  # the worst verdict first
+    assert fleet_out.endswith(
+        "3 workflows, 2 non-compliant (claims-triage, support-assistant), 1 prohibited "
+        "(credit-limit): PROHIBITED\n"
+    )
+    assert format_text(fleet, quiet=True).startswith("credit-limit  PROHIBITED\n  prohibited: ")

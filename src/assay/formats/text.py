@@ -186,7 +186,11 @@ class _Layout:
 
     def verdict(self, assessment: Assessment, label: str, indent: int, hang: int) -> list[str]:
         word = verdict_word(assessment)
-        lines = self.wrap(f"{label}{word}: {counts_sentence(assessment)}", indent, hang)
+        if assessment.controls or assessment.verdict is not Verdict.PROHIBITED:
+            text = f"{label}{word}: {counts_sentence(assessment)}"
+        else:  # a prohibited class has no controls to count: the verdict is all there is
+            text = f"{label}{word}"
+        lines = self.wrap(text, indent, hang)
         start = indent + len(label)
         first = lines[0]
         lines[0] = first[:start] + self.paint(word, word) + first[start + len(word) :]
@@ -196,7 +200,8 @@ class _Layout:
         lines = self.header(assessment)
         controls = ordered_controls(assessment)
         if not controls:
-            lines.extend(["", "  (no controls)"])
+            if assessment.verdict is not Verdict.PROHIBITED:
+                lines.extend(["", "  (no controls)"])
             return "\n".join(lines) + "\n"
         shown = [c for c in controls if c.status not in ("pass", "not_applicable")]
         lines.append("")
@@ -226,11 +231,14 @@ class _Layout:
         return "\n".join(self.verdict(assessment, label, 0, 2)) + "\n"
 
     def fleet_line(self, assessments: Sequence[Assessment]) -> str:
-        failing = [a.workflow.id for a in assessments if not a.compliant]
         overall = fleet_verdict(assessments).value
-        count = f"{len(assessments)} workflow{'s' if len(assessments) != 1 else ''}"
-        named = f" ({', '.join(failing)})" if failing else ""
-        lines = self.wrap(f"{count}, {len(failing)} non-compliant{named}: {overall}", 0, 2)
+        parts = [f"{len(assessments)} workflow{'s' if len(assessments) != 1 else ''}"]
+        for verdict in (Verdict.NON_COMPLIANT, Verdict.PROHIBITED):
+            ids = [a.workflow.id for a in assessments if a.verdict is verdict]
+            if ids or verdict is Verdict.NON_COMPLIANT:
+                named = f" ({', '.join(ids)})" if ids else ""
+                parts.append(f"{len(ids)} {verdict.value.lower()}{named}")
+        lines = self.wrap(f"{', '.join(parts)}: {overall}", 0, 2)
         last = lines[-1]
         lines[-1] = last[: len(last) - len(overall)] + self.paint(overall, overall)
         return "\n".join(lines) + "\n"
