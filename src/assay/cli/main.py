@@ -27,13 +27,18 @@ from ..formats.explain import EXPLAIN_FORMATTERS, ExplainFormat
 from ..formats.github import format_github
 from ..formats.graph import GRAPH_FORMATTERS, GraphFormat, GraphFormatter
 from ..formats.lint import LINT_FORMATTERS, LintFormat
+from ..formats.sarif import format_sarif
+from ..formats.text import DEFAULT_WIDTH, format_text
 from ..graph import control_graph, graph_view
 from ..load.project import Project, load_project
 from ..models.assessment import Assessment, fleet_exit_code
 from ..models.graph import GraphView
 from ..models.time import parse_instant
+from .completion import complete_control, complete_workflow
 from .options import as_of_option, project_option
+from .paths import repository_prefix
 from .signing import AttestationOptions, SignerOptions, attestation_options, signer_options
+from .terminal import text_width, use_color
 
 FORMAT_NAMES = [f.value for f in Format]
 
@@ -90,6 +95,7 @@ def _parse_formats(formats: Sequence[str], output: Path | None) -> list[tuple[st
     multiple=True,
     metavar="ID",
     help="Workflow to gate (repeatable).",
+    shell_complete=complete_workflow,
 )
 @click.option("--all", "all_workflows", is_flag=True, help="Gate every workflow of the project.")
 @as_of_option
@@ -108,6 +114,24 @@ def _parse_formats(formats: Sequence[str], output: Path | None) -> list[tuple[st
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the (single) format without =FILE to this file instead of stdout.",
 )
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="Text: only the controls that fail, of the workflows that are not compliant.",
+)
+@click.option(
+    "--color/--no-color",
+    "color",
+    default=None,
+    help="Text: colour it or not (default: colour on a terminal, none when NO_COLOR is set).",
+)
+@click.option(
+    "--width",
+    type=click.IntRange(min=1),
+    metavar="COLUMNS",
+    help=f"Text: wrap to this width (default: the terminal's, {DEFAULT_WIDTH} elsewhere).",
+)
 @attestation_options
 @signer_options
 def gate(
@@ -118,6 +142,9 @@ def gate(
     release: str | None,
     formats: tuple[str, ...],
     output: Path | None,
+    quiet: bool,
+    color: bool | None,
+    width: int | None,
     attestation: AttestationOptions,
     signing: SignerOptions,
 ) -> int:
@@ -131,15 +158,24 @@ def gate(
     project = _load(project_dir)
     ids = list(project.workflows) if all_workflows else list(workflows)
     assessments = assess_many(project, ids, when, release)
+    prefix = repository_prefix(project_dir)
     for name, path in targets:
-        if name == Format.GITHUB:
-            # Annotations must name files relative to the repository, i.e. where CI runs.
-            prefix = Path(os.path.relpath(project_dir.resolve(), Path.cwd())).as_posix()
-            text = format_github(assessments, path_prefix="" if prefix == "." else prefix)
+        stream = sys.stdout if path is None else None
+        painted = False
+        if name == Format.TEXT:
+            painted = use_color(color, stream)
+            text = format_text(
+                assessments, color=painted, width=text_width(width, stream), quiet=quiet
+            )
+        elif name == Format.GITHUB:
+            text = format_github(assessments, path_prefix=prefix)
+        elif name == Format.SARIF:
+            text = format_sarif(assessments, path_prefix=prefix)
         else:
             text = get_formatter(name)(assessments)
         if path is None:
-            click.echo(text, nl=False)
+            # click would strip the colour of text it does not write to a terminal.
+            click.echo(text, nl=False, color=painted or None)
         else:
             write_atomic(path, text)
     if attestation.path is not None:
@@ -151,10 +187,14 @@ def gate(
 
 
 @cli.command()
-@click.argument("control_id", metavar="CONTROL")
+@click.argument("control_id", metavar="CONTROL", shell_complete=complete_control)
 @project_option
 @click.option(
-    "--workflow", "-w", metavar="ID", help="Explain for this workflow (runs the assessment)."
+    "--workflow",
+    "-w",
+    metavar="ID",
+    help="Explain for this workflow (runs the assessment).",
+    shell_complete=complete_workflow,
 )
 @as_of_option
 @click.option("--release", metavar="VERSION", help="The release assessed with --workflow.")
@@ -205,7 +245,11 @@ GRAPH_RENDERERS: dict[GraphFormat, GraphFormatter] = {
 @cli.command("graph")
 @project_option
 @click.option(
-    "--workflow", "-w", metavar="ID", help="Only the controls this workflow needs, with statuses."
+    "--workflow",
+    "-w",
+    metavar="ID",
+    help="Only the controls this workflow needs, with statuses.",
+    shell_complete=complete_workflow,
 )
 @as_of_option
 @click.option(
