@@ -126,7 +126,7 @@ def test_cli_horizon_and_errors(project_dir: Path) -> None:
         parse_horizon("soon")
     bad = CliRunner().invoke(
         waivers_command,
-        ["--project", str(project_dir), "--as-of", "2026-05-10"],
+        ["--project", str(project_dir), "--as-of", "2026-05-10T09:00"],
         standalone_mode=False,
     )
     assert isinstance(bad.exception, UsageError) and bad.exception.exit_code == 2

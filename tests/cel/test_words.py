@@ -268,3 +268,21 @@ def test_span_and_kind_words() -> None:
     assert words.article("oversight report") == "an oversight report"
     assert words.source_words("hypercare (high)") == "during hypercare"
     assert words.source_words("default") == "by default"
+
+
+def test_both_sides_of_a_comparison_are_in_the_unit_one_side_declares() -> None:
+    # `max_traffic` declares no unit, but it bounds `max_traffic_pct`: "at most 5 %", not
+    # "7 %; at most 5" (the field in percent, the parameter a bare number).
+    sc = scope({"max_traffic_pct": 7.0}, {"max_traffic": 5}, {"max_traffic": "high"})
+    assert sentence("r.max_traffic_pct <= params.max_traffic", sc) == (
+        "max_traffic_pct is 7 %; at most 5 % is allowed (max_traffic for class high)"
+    )
+    assert requirement("r.max_traffic_pct <= params.max_traffic", sc) == (
+        "max_traffic_pct is at most 5 % (max_traffic for class high)"
+    )
+    assert (
+        sentence("r.max_traffic_pct <= 5", sc) == "max_traffic_pct is 7 %; at most 5 % is allowed"
+    )
+    # A parameter that declares its own unit keeps it.
+    sc = scope({"share_pct": 7.0}, {"cap_days": 5})
+    assert "at most 5 days" in sentence("r.share_pct <= params.cap_days", sc)

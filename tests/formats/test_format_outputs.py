@@ -53,11 +53,11 @@ def test_text_orders_worst_first_and_points_at_evidence(noncompliant: Assessment
         ["ERROR", "PROD-DRIFT-01"],
         ["BLOCKED", "PROD-ROLLBACK-01"],
         ["WAIVED", "PROD-INCIDENT-01"],
-        ["PASS", "PROD-MONITOR-01"],
-        ["N/A", "PROD-FAIR-01"],
     ]
-    assert "VERDICT     NON-COMPLIANT" in out
-    assert "at evidence/canary runs, 2026: eu/deploys.jsonl:2" in out
+    # what passed or does not apply is one line each, after what did not
+    assert "  PASS     1 control: PROD-MONITOR-01\n  N/A      1 control: PROD-FAIR-01\n" in out
+    assert "VERDICT     NON-COMPLIANT: 2 fail, 1 error, 1 blocked" in out
+    assert "        at evidence/canary runs, 2026: eu/deploys.jsonl:2\n" in out
     assert "blocked by: PROD-CANARY-01" in out
     assert "waiver W-3 expired 2026-11-01T00:00:00Z, does not apply" in out
     assert "waiver W-7 active until 2026-12-31T00:00:00Z" in out
@@ -155,7 +155,7 @@ def test_sarif_rules_results_and_suppressions(noncompliant: Assessment) -> None:
         (ODD_URI, 2),
         (ODD_URI, 3),
     ]
-    assert canary_locs[0]["artifactLocation"]["uriBaseId"] == "PROJECTROOT"
+    assert canary_locs[0]["artifactLocation"]["uriBaseId"] == "%SRCROOT%"
     # no evidence pointer: the control in its policy file
     blocked = results["PROD-ROLLBACK-01"]["locations"][0]["physicalLocation"]
     assert blocked["artifactLocation"]["uri"] == "policies/catalog.yaml"
@@ -227,6 +227,32 @@ def test_markdown_report(noncompliant: Assessment) -> None:
         rows = [r for r in block.splitlines() if r.startswith("|")]
         widths = {len(re.findall(r"(?<!\\)\|", r)) for r in rows}
         assert len(widths) <= 1, block
+
+
+def test_markdown_collapses_passes_and_shows_the_condition_once(
+    noncompliant: Assessment, compliant: Assessment
+) -> None:
+    out = format_markdown([compliant, noncompliant])
+    assert out.index("`fraud-scoring`") < out.index("`chat-assistant`")  # failures first
+    assert "1 of 2 workflows is not compliant." in out
+    assert "| **pass** |" not in out and "| **not applicable** |" not in out
+    assert (
+        "<summary>1 control passes, 1 does not apply</summary>\n\n"
+        "Pass: `PROD-MONITOR-01`<br>Not applicable: `PROD-FAIR-01`"
+    ) in out
+    # a compliant workflow without waivers is all in its overview row
+    assert "### ✅" not in out
+    cel = "r.max_traffic_pct &lt;= params.max_traffic || r.verdict == &quot;pass&quot;"
+    assert out.count(f"<sub>condition: <code>{cel}</code></sub>") == 1  # c-17 and c-18 share it
+    # remediation once per failing control, at the end; a control only blocked has none
+    tail = out[out.index("### Remediation") :]
+    assert [line.split("`")[1] for line in tail.splitlines() if line.startswith("- `")] == [
+        "PROD-CANARY-01",
+        "PROD-DRIFT-01",
+        "PROD-EVAL-01",
+    ]
+    alone = format_markdown([compliant])
+    assert "### ✅ Compliant: `chat-assistant`" in alone  # alone, it has its section
 
 
 # --- oscal ------------------------------------------------------------------------------

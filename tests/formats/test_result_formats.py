@@ -122,25 +122,32 @@ def test_the_cli_choices_are_the_enum(name: str) -> None:
     assert option.default == next(iter(family.formats)).value
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        ("gate",),
-        ("explain",),
-        ("graph",),
-        ("diff",),
-        ("waivers",),
-        ("catalog", "export"),
-        ("policy", "lint"),
-        ("policy", "test"),
-    ],
-    ids=" ".join,
-)
-def test_every_option_says_what_it_does(path: tuple[str, ...]) -> None:
-    command = _command(path)
+def _every_command(
+    command: click.Command = cli, path: tuple[str, ...] = ()
+) -> list[tuple[tuple[str, ...], click.Command]]:
+    if isinstance(command, click.Group):
+        return [
+            found
+            for name, sub in sorted(command.commands.items())
+            for found in _every_command(sub, (*path, name))
+        ]
+    return [(path, command)]
+
+
+COMMANDS = _every_command()
+
+
+def test_the_walk_finds_every_command() -> None:
+    names = {" ".join(path) for path, _ in COMMANDS}
+    assert {"gate", "explain", "graph", "policy lint", "policy test", "catalog export"} <= names
+    assert {"pack", "verify", "keys init", "diff", "waivers", "evidence validate"} <= names
+
+
+@pytest.mark.parametrize(("path", "command"), COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])
+def test_every_option_says_what_it_does(path: tuple[str, ...], command: click.Command) -> None:
     options = [p for p in command.params if isinstance(p, click.Option)]
-    assert options
-    assert [o.name for o in options if not o.help] == []
+    assert [o.name for o in options if not (o.help or "").strip()] == []
+    assert (command.help or "").strip(), f"{' '.join(path)} has no help"
 
 
 def test_an_unknown_name_is_a_usage_error_naming_the_choices() -> None:

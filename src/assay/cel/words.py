@@ -411,6 +411,12 @@ class _Words:
             return self.scope.params[name]
         return self.scope.variables.get("params", {}).get(name)
 
+    def param_term(self, name: str, unit: str | None = None) -> str:
+        """A parameter as a noun phrase: its value (in its own unit, else in ``unit``, that
+        of what it is compared with) and where the value came from."""
+        value = show(self.param(name), unit_of(name) or unit)
+        return f"{value} ({param_note(name, self.scope.param_sources)})"
+
     def term(self, node: Node, env: _Env) -> str:
         """What a value expression is, as a noun phrase (no CEL)."""
         kind = node.kind
@@ -433,8 +439,7 @@ class _Words:
             root, fields = path
             name = fields[-1]
             if root == "params":
-                value = show(self.param(fields[0]), unit_of(fields[0]))
-                return f"{value} ({param_note(fields[0], self.scope.param_sources)})"
+                return self.param_term(fields[0])
             if root == "workflow":
                 return f"the workflow's {_WORKFLOW_WORDS.get(name, name)}"
             if root in self.scope.labels and root not in env:
@@ -541,23 +546,25 @@ class _Words:
             return f"({text})"
         return text
 
-    def reference(self, node: Node, env: _Env) -> tuple[str, str, Any]:
+    def reference(self, node: Node, env: _Env, unit: str | None = None) -> tuple[str, str, Any]:
         """A value that does not depend on the record: (its value in words, a note naming the
-        parameters behind it, the value)."""
+        parameters behind it, the value). ``unit`` is the unit of what it is compared with:
+        both sides of a comparison are in the same unit, so a parameter whose own name
+        declares none (``max_traffic``) is shown in the field's (``max_traffic_pct``)."""
         path = _select_path(node) if node.kind == "select" else None
         if path is not None and path[0] == "params" and len(path[1]) == 1:
             name = path[1][0]
             ok, cel_value = self.try_value(node, env)
             raw = self.param(name)
             return (
-                show(raw, unit_of(name)),
+                show(raw, unit_of(name) or unit),
                 param_note(name, self.scope.param_sources),
                 cel_value if ok else raw,
             )
         ok, value = self.try_value(node, env)
         if not ok:
             return "a value that could not be worked out", "", None
-        unit = self.unit(node)
+        unit = self.unit(node) or unit
         text = show(value, unit)
         if node.kind == "lit":
             return text, "", value
@@ -637,7 +644,11 @@ class _Words:
             return f"{subject} is {show(right.value == (op == '=='))}"
         ok, value = self.try_value(right, env)
         is_time = isinstance(value, datetime) if ok else _looks_like_time(right)
-        other = self.term(right, env)
+        path = _select_path(right) if right.kind == "select" else None
+        if path is not None and path[0] == "params" and len(path[1]) == 1:
+            other = self.param_term(path[1][0], self.unit(left))
+        else:
+            other = self.term(right, env)
         if ok and self.measured(right) and _is_scalar(value) and show(value) not in other:
             other = f"{other} ({show(value)})"  # a record's field: say what it holds
         if op == "==":
@@ -811,7 +822,7 @@ class _Words:
                 f"{found_text}, and {other_term} is {shown_other}; {subject} must be "
                 f"{bound_words(op, other_term, is_time=is_time)}"
             )
-        value_text, note, value = self.reference(right, env)
+        value_text, note, value = self.reference(right, env, unit)
         if (
             op == ">"
             and isinstance(value, int)

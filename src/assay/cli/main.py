@@ -24,6 +24,7 @@ from ..errors import AssayError, UsageError
 from ..evidence.engines.base import EngineName
 from ..fileio import write_atomic
 from .options import as_of_option, project_option
+from .paths import repository_prefix
 from .signing import AttestationOptions, SignerOptions, attestation_options, signer_options
 
 if TYPE_CHECKING:
@@ -48,7 +49,6 @@ class _LazyHelp(click.Option):
     formats, which live with the models)."""
 
     def __init__(self, *args: Any, lazy_help: Callable[[], str], **kwargs: Any):
-        kwargs.setdefault("help", "Output format, optionally with a file; repeatable.")
         super().__init__(*args, **kwargs)
         self._lazy_help = lazy_help
 
@@ -74,6 +74,26 @@ class _LazyChoice(click.Choice):  # type: ignore[type-arg]
     @choices.setter
     def choices(self, value: Sequence[str]) -> None:
         pass  # set by click.Choice.__init__; the values come from the loader
+
+
+def _default_width() -> int:
+    from ..formats.text import DEFAULT_WIDTH
+
+    return DEFAULT_WIDTH
+
+
+def complete_workflow(ctx: click.Context, param: click.Parameter, incomplete: str) -> Any:
+    """Shell completion of workflow ids (the completion module reads the project)."""
+    from .completion import complete_workflow as complete
+
+    return complete(ctx, param, incomplete)
+
+
+def complete_control(ctx: click.Context, param: click.Parameter, incomplete: str) -> Any:
+    """Shell completion of control ids."""
+    from .completion import complete_control as complete
+
+    return complete(ctx, param, incomplete)
 
 
 def _explain_formats() -> list[str]:
@@ -237,6 +257,7 @@ def _parse_formats(formats: Sequence[str], output: Path | None) -> list[tuple[st
     multiple=True,
     metavar="ID",
     help="Workflow to gate (repeatable).",
+    shell_complete=complete_workflow,
 )
 @click.option("--all", "all_workflows", is_flag=True, help="Gate every workflow of the project.")
 @as_of_option
@@ -247,6 +268,7 @@ def _parse_formats(formats: Sequence[str], output: Path | None) -> list[tuple[st
     "formats",
     multiple=True,
     metavar="FORMAT[=FILE]",
+    help="Output format, optionally with a file; repeatable.",
     cls=_LazyHelp,
     lazy_help=lambda: (
         f"Output format, optionally with a file; repeatable. One of: {_format_names()}."
@@ -257,6 +279,28 @@ def _parse_formats(formats: Sequence[str], output: Path | None) -> list[tuple[st
     "-o",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the (single) format without =FILE to this file instead of stdout.",
+)
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="Text: only the controls that fail, of the workflows that are not compliant.",
+)
+@click.option(
+    "--color/--no-color",
+    "color",
+    default=None,
+    help="Text: colour it or not (default: colour on a terminal, none when NO_COLOR is set).",
+)
+@click.option(
+    "--width",
+    type=click.IntRange(min=1),
+    metavar="COLUMNS",
+    help="Text: wrap to this width (default: the terminal's).",
+    cls=_LazyHelp,
+    lazy_help=lambda: (
+        f"Text: wrap to this width (default: the terminal's, {_default_width()} elsewhere)."
+    ),
 )
 @click.option(
     "--no-cache",
@@ -280,6 +324,9 @@ def gate(
     release: str | None,
     formats: tuple[str, ...],
     output: Path | None,
+    quiet: bool,
+    color: bool | None,
+    width: int | None,
     no_cache: bool,
     engine: str | None,
     attestation: AttestationOptions,
@@ -288,7 +335,10 @@ def gate(
     """Pass or fail a release: exit 0 compliant, 1 non-compliant, 2 input error."""
     from ..formats import Format, get_formatter
     from ..formats.github import format_github
+    from ..formats.sarif import format_sarif
+    from ..formats.text import format_text
     from ..models.assessment import fleet_exit_code
+    from .terminal import text_width, use_color
 
     if signing.given and attestation.path is None:
         raise UsageError("a signing key is for --attestation FILE; the gate itself signs nothing")
@@ -299,15 +349,24 @@ def gate(
     project = _load(project_dir, rehash=no_cache, engine=engine)
     ids = list(project.workflows) if all_workflows else list(workflows)
     assessments = assess_many(project, ids, when, release)
+    prefix = repository_prefix(project_dir)
     for name, path in targets:
-        if name == Format.GITHUB:
-            # Annotations must name files relative to the repository, i.e. where CI runs.
-            prefix = Path(os.path.relpath(project_dir.resolve(), Path.cwd())).as_posix()
-            text = format_github(assessments, path_prefix="" if prefix == "." else prefix)
+        stream = sys.stdout if path is None else None
+        painted = False
+        if name == Format.TEXT:
+            painted = use_color(color, stream)
+            text = format_text(
+                assessments, color=painted, width=text_width(width, stream), quiet=quiet
+            )
+        elif name == Format.GITHUB:
+            text = format_github(assessments, path_prefix=prefix)
+        elif name == Format.SARIF:
+            text = format_sarif(assessments, path_prefix=prefix)
         else:
             text = get_formatter(name)(assessments)
         if path is None:
-            click.echo(text, nl=False)
+            # click would strip the colour of text it does not write to a terminal.
+            click.echo(text, nl=False, color=painted or None)
         else:
             write_atomic(path, text)
     if attestation.path is not None:
@@ -319,10 +378,14 @@ def gate(
 
 
 @cli.command()
-@click.argument("control_id", metavar="CONTROL")
+@click.argument("control_id", metavar="CONTROL", shell_complete=complete_control)
 @project_option
 @click.option(
-    "--workflow", "-w", metavar="ID", help="Explain for this workflow (runs the assessment)."
+    "--workflow",
+    "-w",
+    metavar="ID",
+    help="Explain for this workflow (runs the assessment).",
+    shell_complete=complete_workflow,
 )
 @as_of_option
 @click.option("--release", metavar="VERSION", help="The release assessed with --workflow.")
@@ -377,7 +440,11 @@ def graph_renderers() -> dict[GraphFormat, GraphFormatter]:
 @cli.command("graph")
 @project_option
 @click.option(
-    "--workflow", "-w", metavar="ID", help="Only the controls this workflow needs, with statuses."
+    "--workflow",
+    "-w",
+    metavar="ID",
+    help="Only the controls this workflow needs, with statuses.",
+    shell_complete=complete_workflow,
 )
 @as_of_option
 @click.option(

@@ -15,6 +15,7 @@ import click
 from ..errors import UsageError, VerificationError
 from ..fileio import write_atomic
 from ..models.time import parse_instant
+from .completion import complete_workflow
 from .options import as_of_option, project_option
 from .signing import (
     DEFAULT_PASSPHRASE_ENV,
@@ -33,7 +34,12 @@ LEVEL_CHOICE = click.Choice(["B-B", "B-T", "B-LT"])
 
 @click.command("pack")
 @project_option
-@click.option("--workflow", required=True, help="Id of the workflow to assess.")
+@click.option(
+    "--workflow",
+    required=True,
+    help="Id of the workflow to assess.",
+    shell_complete=complete_workflow,
+)
 @as_of_option
 @click.option("--release", help="Release under gate, shown on the cover.")
 @click.option(
@@ -137,7 +143,12 @@ def _read_input(path: Path, what: str) -> bytes:
     help="A file the attestation names as a subject (e.g. the pack); its digest must match.",
 )
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for a person, json for tools.",
 )
 def verify_command(
     pack_path: Path,
@@ -186,7 +197,7 @@ def keys_group() -> None:
     "out_dir",
     type=click.Path(path_type=Path),
     required=True,
-    help="Folder to write key.pem, cert.pem and signer.p12 into.",
+    help="Folder to write key.pem, cert.pem, signer.p12 and a .gitignore into.",
 )
 @click.option(
     "--passphrase-env",
@@ -194,12 +205,13 @@ def keys_group() -> None:
     show_default=True,
     help="Environment variable holding the PKCS#12 passphrase.",
 )
-def keys_init_command(out_dir: Path, passphrase_env: str) -> None:
+@click.option("--force", is_flag=True, help="Replace a key pair already in the folder.")
+def keys_init_command(out_dir: Path, passphrase_env: str, force: bool) -> None:
     """Make a self-signed DEVELOPMENT key pair. NOT for production."""
     passphrase = read_passphrase(passphrase_env, "the new PKCS#12 file", required=False)
     from ..pack.keys import DEV_WARNING, make_dev_keys
 
-    files = make_dev_keys(out_dir, passphrase=passphrase)
+    files = make_dev_keys(out_dir, passphrase=passphrase, force=force)
     click.echo(DEV_WARNING)
     click.echo(f"wrote {files.key} (private key, keep it secret)")
     click.echo(f"wrote {files.cert} (give this to whoever verifies your packs: --trust)")
@@ -207,3 +219,4 @@ def keys_init_command(out_dir: Path, passphrase_env: str) -> None:
         click.echo(f"wrote {files.pkcs12} (PKCS#12, passphrase from ${passphrase_env})")
     else:
         click.echo(f"no PKCS#12 written: set ${passphrase_env} to get one")
+    click.echo(f"{files.gitignore} keeps key.pem and signer.p12 out of git")

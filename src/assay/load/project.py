@@ -176,6 +176,7 @@ def load_project(
     *,
     now: datetime | None = None,
     evidence_errors: list[AssayError] | None = None,
+    require_workflows: bool = True,
     rehash: bool = False,
     engine: EngineName | str | None = None,
 ) -> Project:
@@ -192,6 +193,8 @@ def load_project(
     invalid records are left out) and the project is returned with the valid ones: what
     `assay evidence validate` reports. Problems of the policies, workflows and waivers are
     raised either way.
+    With ``require_workflows=False`` (commands about the policies: lint, catalog export)
+    the project may have no workflows folder and no workflows, and no evidence is read.
     """
     root = Path(root).resolve()
     if not root.is_dir():
@@ -199,7 +202,12 @@ def load_project(
             "project folder does not exist", location=Location(str(root)), code=ErrorCode.IO
         )
     return load_source(
-        DiskSource(root), now=now, evidence_errors=evidence_errors, rehash=rehash, engine=engine
+        DiskSource(root),
+        now=now,
+        evidence_errors=evidence_errors,
+        require_workflows=require_workflows,
+        rehash=rehash,
+        engine=engine,
     )
 
 
@@ -216,14 +224,17 @@ def load_source(
     *,
     now: datetime | None = None,
     evidence_errors: list[AssayError] | None = None,
+    require_workflows: bool = True,
     rehash: bool = False,
     engine: EngineName | str | None = None,
 ) -> Project:
     """Load and validate every input of the project that ``source`` holds (see
-    :func:`load_project`; a project in memory always uses the ``rows`` engine)."""
+    :func:`load_project` for ``now``, ``evidence_errors`` and ``require_workflows``; a
+    project in memory always uses the ``rows`` engine)."""
     config, config_file = load_config(source)
     source.allow(config.outside_folders)
     loader = _Loader(with_bundled(source, config), config, now or datetime.now(UTC))
+    loader.require_workflows = require_workflows
     loader.rehash = rehash
     loader.engine = _engine(engine)
     loader.on_disk = isinstance(source, DiskSource)
@@ -265,6 +276,8 @@ class _Loader:
         self.expressions: dict[tuple[str, str, str], Expression] = {}
         self.undecidable: dict[str, str] = {}
         self.catalog_incomplete = False
+        self.require_workflows = True
+        """False: policies only; workflows and waivers when there are any, no evidence."""
         self.catalogs: set[tuple[str, str]] = set()
 
     # -- files -----------------------------------------------------------------------
@@ -407,7 +420,9 @@ class _Loader:
 
     def load_workflows(self) -> dict[str, Workflow]:
         workflows: dict[str, Workflow] = {}
-        for workflow, sub in self._documents(self.config.workflows, "workflow", Workflow, True):
+        for workflow, sub in self._documents(
+            self.config.workflows, "workflow", Workflow, self.require_workflows
+        ):
             if workflow.id in workflows:
                 first = self.sources[f"workflow:{workflow.id}"]
                 self.errors.add(
@@ -435,7 +450,7 @@ class _Loader:
                 continue
             workflows[workflow.id] = workflow
             self.sources[f"workflow:{workflow.id}"] = source_pointer(sub, "")
-        if not workflows and not self.errors.errors:
+        if not workflows and not self.errors.errors and self.require_workflows:
             self.errors.add(
                 InputError(
                     "no workflows defined",
@@ -674,7 +689,9 @@ class _Loader:
             # unknown; those are echoes of the real error, not problems of their own.
             self.errors.errors = [e for e in self.errors.errors if e.code != "UNKNOWN-CONTROL"]
         self.errors.raise_if_any()
-        evidence = self.load_evidence(set(workflows))
+        evidence = (
+            self.load_evidence(set(workflows)) if self.require_workflows else EvidenceIndex([])
+        )
         if evidence_errors is not None:
             evidence_errors.extend(self.errors.errors)
             self.errors.errors = []
