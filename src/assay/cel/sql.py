@@ -42,13 +42,28 @@ class NotCompilable(Exception):
 
 @dataclass(frozen=True)
 class SqlType:
-    """The static CEL type of a compiled expression. ``nullable``: the value may be null
-    (an optional field); ``error``: the value is always a runtime error."""
+    """The static CEL type of a compiled expression. ``nullable``: SQL NULL is CEL's null
+    (an optional field); ``fallible``: SQL NULL is a runtime error (an index out of range,
+    arithmetic on a null, the size of a failed filter). An expression that is both is not
+    compiled where the difference matters (equality, ``in``); ``error``: always an error."""
 
     name: str  # bool int double string timestamp duration null list map struct dyn error
     nullable: bool = False
     item: SqlType | None = None
     fields: tuple[tuple[str, SqlType], ...] = ()
+    fallible: bool = False
+
+    def null_is(self) -> str:
+        """What SQL NULL means for a value of this type: null, error, either, or neither."""
+        if self.nullable and self.fallible:
+            return "either"
+        return "null" if self.nullable else "error" if self.fallible else "neither"
+
+
+def _fails(*types: SqlType) -> bool:
+    """Whether an operation on values of these types can be an error because one of them
+    is null or an error (CEL has no arithmetic, size or selection on null)."""
+    return any(t.nullable or t.fallible for t in types)
 
 
 BOOL = SqlType("bool")
@@ -215,6 +230,11 @@ class SqlCompiler:
         ftype = fields[node.value]
         if ftype.name == "dyn":
             raise NotCompilable(f"field {node.value!r} has no single type")
+        if _fails(target.type):
+            # A field of a null (or failed) record is an error in CEL.
+            if ftype.nullable:
+                raise NotCompilable("a nullable field of a nullable record")
+            ftype = SqlType(ftype.name, False, ftype.item, ftype.fields, True)
         text = f"{target.text}.{_ident(node.value)}"
         if ftype.name == "timestamp":
             text = f"epoch_us({text})"
@@ -235,7 +255,7 @@ class SqlCompiler:
             value = self._as_bool(operand)
             return Sql(f"(NOT {value.text})", BOOL)
         if operand.type.name == "double":
-            return Sql(f"(-{operand.text})", operand.type)
+            return Sql(f"(-{operand.text})", SqlType("double", fallible=_fails(operand.type)))
         raise NotCompilable("negation of a non-double")
 
     def _c_binary(self, node: Node, scope: _Scope) -> Sql:
@@ -257,8 +277,8 @@ class SqlCompiler:
             if "error" in (lt, rt):
                 return Sql("NULL", ERROR)
             if lt == rt == "double":
-                nullable = left.type.nullable or right.type.nullable
-                return Sql(f"({left.text} * {right.text})", SqlType("double", nullable))
+                fails = _fails(left.type, right.type)
+                return Sql(f"({left.text} * {right.text})", SqlType("double", fallible=fails))
             if "null" in (lt, rt) or (lt != rt and not {lt, rt} <= _NUMERIC):
                 return Sql("NULL", ERROR)  # no overload
             raise NotCompilable(f"* on {lt} and {rt}")
@@ -273,6 +293,8 @@ class SqlCompiler:
             other = right if lt.name == "null" else left
             if other.type.name == "null":
                 return literal(op == "==")
+            if other.type.fallible:
+                raise NotCompilable("null compared with something that may be an error")
             return Sql(f"({other.text} IS {negate}NULL)", BOOL)
         if lt.name in ("list", "map", "struct") or rt.name in ("list", "map", "struct"):
             raise NotCompilable("equality of lists, maps or records")
@@ -280,7 +302,14 @@ class SqlCompiler:
         if not same:
             # Different types are unequal in CEL; a null value is unequal to anything.
             return literal(op == "!=")
-        test = f"({left.text} IS NOT DISTINCT FROM {right.text})"
+        kinds = {lt.null_is(), rt.null_is()}
+        if "either" in kinds or kinds >= {"null", "error"}:
+            raise NotCompilable("an equality where NULL may be null or an error")
+        if "error" in kinds:
+            # NULL is an error here, and an error is unequal to nothing: it stays an error.
+            test = f"({left.text} = {right.text})"
+        else:
+            test = f"({left.text} IS NOT DISTINCT FROM {right.text})"
         if "double" in (lt.name, rt.name):
             test = f"(coalesce(NOT (isnan({left.text}) OR isnan({right.text})), TRUE) AND {test})"
         return Sql(f"({negate}{test})", BOOL)
@@ -303,6 +332,21 @@ class SqlCompiler:
     def _in(self, left: Sql, right: Sql) -> Sql:
         if "error" in (left.type.name, right.type.name):
             return Sql("CAST(NULL AS BOOLEAN)", BOOL)  # an operand that is an error
+        if left.type.fallible or _fails(right.type):
+            # `x in error` and `error in l` are errors (a null list too): no coalesce then.
+            if left.type.nullable:
+                raise NotCompilable("`in` of something that may be null or an error")
+            inner = self._in(
+                Sql(left.text, SqlType(left.type.name, False, left.type.item, left.type.fields)),
+                Sql(
+                    right.text, SqlType(right.type.name, False, right.type.item, right.type.fields)
+                ),
+            )
+            return Sql(
+                f"(CASE WHEN {left.text} IS NULL OR {right.text} IS NULL THEN NULL "
+                f"ELSE {inner.text} END)",
+                BOOL,
+            )
         if right.type.name == "map" and left.type == SqlType("string"):
             return Sql(f"coalesce(map_contains({right.text}, {left.text}), FALSE)", BOOL)
         if right.type.name != "list" or right.type.item is None:
@@ -321,17 +365,17 @@ class SqlCompiler:
 
     def _arithmetic(self, op: str, left: Sql, right: Sql) -> Sql:
         lt, rt = left.type.name, right.type.name
-        nullable = left.type.nullable or right.type.nullable
+        fails = _fails(left.type, right.type)  # arithmetic on a null is an error
         if "error" in (lt, rt):
             return Sql("NULL", ERROR)
         if op == "-" and lt == rt == "timestamp":
-            return Sql(f"({left.text} - {right.text})", SqlType("duration", nullable))
+            return Sql(f"({left.text} - {right.text})", SqlType("duration", fallible=fails))
         if lt == "timestamp" and rt == "duration":
-            return Sql(f"({left.text} {op} {right.text})", SqlType("timestamp", nullable))
+            return Sql(f"({left.text} {op} {right.text})", SqlType("timestamp", fallible=fails))
         if lt == rt == "duration":
-            return Sql(f"({left.text} {op} {right.text})", SqlType("duration", nullable))
+            return Sql(f"({left.text} {op} {right.text})", SqlType("duration", fallible=fails))
         if lt == rt == "double":
-            return Sql(f"({left.text} {op} {right.text})", SqlType("double", nullable))
+            return Sql(f"({left.text} {op} {right.text})", SqlType("double", fallible=fails))
         if "null" in (lt, rt) or lt != rt:
             return Sql("NULL", ERROR)  # no overload
         raise NotCompilable(f"{op} on {lt} (integer overflow is an error in CEL)")
@@ -346,7 +390,8 @@ class SqlCompiler:
             if value.type.name in ("list", "map"):
                 count = "len" if value.type.name == "list" else "cardinality"
                 return Sql(
-                    f"CAST({count}({value.text}) AS BIGINT)", SqlType("int", value.type.nullable)
+                    f"CAST({count}({value.text}) AS BIGINT)",
+                    SqlType("int", fallible=_fails(value.type)),  # size(null) is an error
                 )
             if value.type.name == "string":
                 raise NotCompilable("size of a string (UTF-8 bytes in the package)")
@@ -357,7 +402,9 @@ class SqlCompiler:
                 return value
             if value.type.name == "int":
                 # Exact below 2**53; a larger integer would round as Python's float() does.
-                return Sql(f"CAST({value.text} AS DOUBLE)", SqlType("double", value.type.nullable))
+                return Sql(
+                    f"CAST({value.text} AS DOUBLE)", SqlType("double", fallible=_fails(value.type))
+                )
             if value.type.name in ("error", "null", "bool", "timestamp", "duration", "list"):
                 return Sql("NULL", ERROR)
             raise NotCompilable(f"double() of {value.type.name}")
@@ -371,9 +418,14 @@ class SqlCompiler:
         if ctype.name == "list" and index.type.name == "int" and ctype.item is not None:
             # CEL lists count from 0, SQL lists from 1; out of range is NULL: an error.
             text = f"(CASE WHEN {index.text} < 0 THEN NULL ELSE {container.text}[{index.text} + 1] END)"
-            return Sql(text, SqlType(ctype.item.name, True, ctype.item.item, ctype.item.fields))
+            item = ctype.item
+            return Sql(text, SqlType(item.name, item.nullable, item.item, item.fields, True))
         if ctype.name == "map" and index.type.name == "string" and ctype.item is not None:
-            return Sql(f"{container.text}[{index.text}]", ctype.item)
+            item = ctype.item  # a missing key is an error
+            return Sql(
+                f"{container.text}[{index.text}]",
+                SqlType(item.name, item.nullable, item.item, item.fields, True),
+            )
         raise NotCompilable("index of this type")
 
     def _c_macro(self, node: Node, scope: _Scope) -> Sql:
@@ -402,11 +454,11 @@ class SqlCompiler:
         if node.value == "filter":
             # The elements whose predicate is true; an error on any element is the error
             # of the whole (CEL evaluates the predicate on every element).
-            failed = f"list_contains(list_transform({target.text}, lambda {var}: {body.text} IS NULL), TRUE)"
+            failed = f"list_contains(list_transform({target.text}, lambda {var}: ({body.text}) IS NULL), TRUE)"
             kept = f"list_filter({target.text}, lambda {var}: {body.text})"
             return Sql(
                 f"(CASE WHEN {failed} THEN NULL ELSE {kept} END)",
-                SqlType("list", target.type.nullable, item),
+                SqlType("list", False, item, fallible=True),
             )
         results = f"list_transform({target.text}, lambda {var}: {body.text})"
         # CEL stops at the first element that decides or errors, in list order; with none,

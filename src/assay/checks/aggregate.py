@@ -435,7 +435,7 @@ def run_many(
                     FROM members
                 ) GROUP BY wf, label
             )"""
-            gap = "(SELECT g.gap FROM gaps g WHERE g.wf = m.wf AND g.label = m.label)"
+            gap = "(SELECT g.gap FROM gaps g WHERE g.wf = m.wf AND g.label IS NOT DISTINCT FROM m.label)"
         sql = f"""
             WITH {with_clause},
             errors AS (

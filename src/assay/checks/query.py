@@ -315,7 +315,9 @@ def newest_rows(
         # Which of the rows of the cut's instant come first goes by id: fetch them all.
         match = " OR ".join(
             "("
-            + " AND ".join(f"{k} = {_sql_value(v)}" for k, v in zip(keys, key, strict=True))
+            + " AND ".join(
+                f"{k} IS NOT DISTINCT FROM {_sql_value(v)}" for k, v in zip(keys, key, strict=True)
+            )
             + f" AND t >= {cut})"
             for key, cut in ties
         )
