@@ -1365,8 +1365,11 @@ def generate(args: Args) -> dict[str, int]:
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
+    policies = _policies_entry(out, args.policies)
     config = {
-        "policies": [_policies_entry(out, args.policies)],
+        "policies": [policies],
+        # The policies live outside the fleet's folder: say so, or Assay refuses them.
+        "outside_folders": [policies],
         "workflows": ["workflows"],
         "waivers": ["waivers"],
         "evidence": ["evidence"],

@@ -33,6 +33,7 @@ DISTRIBUTION = {
     "pydantic_core": "pydantic-core",
     "annotated_types": "annotated-types",
     "pkcs11": "python-pkcs11",
+    "confusable_homoglyphs": "confusable-homoglyphs",
 }
 # Imported only where a command needs them, and declared in an extra of their own.
 OPTIONAL = {"python-pkcs11": "pkcs11"}

@@ -14,6 +14,7 @@ from typing import Any
 from ._version import __version__
 from .checks import check_kind
 from .checks.base import CheckContext, EvaluationError
+from .checks.reads import fields_read
 from .errors import UsageError
 from .graph import control_graph, evaluation_order, root_causes
 from .load.project import Project
@@ -185,7 +186,8 @@ def _evaluate_controls(project: Project, resolved: ResolvedWorkflow) -> list[Con
             intent=rc.control.intent,
             severity=rc.control.severity,
             status=status,
-            summary=_summary(status, own, checks, blocked_by, rc),
+            summary=_summary(status, own, checks, blocked_by, rc)
+            + (f" It applies because {rc.applies_note}." if rc.applies_note else ""),
             required_by=rc.required_by,
             requires=deps,
             blocked_by=blocked_by,
@@ -220,6 +222,7 @@ def _run_checks(
                     records=0,
                     findings=[Finding(outcome="error", message=str(err))],
                     policy=policy,
+                    reads=fields_read(check),
                 )
             )
     return out
@@ -313,8 +316,15 @@ def _freeze(
         reason = None
     verdict = Verdict.of([item.status for item in results], prohibited=reason is not None)
     relevant = project.evidence.files_of(wf.id)
+    later = project.evidence.created_after_by_file(wf.id, resolved.as_of)
     inputs = [
-        InputDigest(path=f.path, role=f.role, sha256=f.sha256, records=f.records)
+        InputDigest(
+            path=f.path,
+            role=f.role,
+            sha256=f.sha256,
+            records=f.records,
+            after_as_of=later.get(f.path, 0) if f.role == "evidence" else None,
+        )
         for f in project.files
         if f.role != "evidence" or f.path in relevant
     ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,13 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from jsonschema import Draft202012Validator
-from pack_support import FakeProject, KeySet, make_assessment
+from pack_support import KeySet, assess_project
 from referencing import Registry, Resource
 
 from assay.errors import InputError, UsageError
-from assay.models.assessment import Assessment, Summary, Verdict
+from assay.evaluate import assess
+from assay.load.project import Project, load_project
+from assay.models.assessment import Assessment, Verdict
 from assay.pack import Signer
 from assay.pack.attest import (
     ASSESSMENT_PREDICATE,
@@ -37,6 +40,7 @@ from assay.pack.attest import (
 )
 
 FIXTURES = Path(__file__).parent / "fixtures" / "attestation"
+QUIET = Path(__file__).parent.parent / "scenarios" / "quiet-compliant"
 PACK_NAME = "fraud-scoring-audit-pack.pdf"
 
 
@@ -56,7 +60,7 @@ def _validator(name: str) -> Draft202012Validator:
 
 @pytest.fixture(scope="module")
 def bundle(
-    sample_assessment: Assessment, sample_project: FakeProject, signed_pdf: bytes, keys: KeySet
+    sample_assessment: Assessment, sample_project: Project, signed_pdf: bytes, keys: KeySet
 ) -> bytes:
     signer = Signer.from_pem(keys.key, keys.cert)
     item = AttestationInput(sample_assessment, sample_project, signed_pdf, PACK_NAME)
@@ -163,26 +167,26 @@ def test_assessment_statement_has_every_control(
     got = {c["id"]: c["status"] for c in detail["controls"]}
     assert got == {c.id: c.status for c in sample_assessment.controls}
     chg = next(c for c in detail["controls"] if c["id"] == "PROD-CHG-01")
+    check = sample_assessment.control("PROD-CHG-01").checks[0]
     assert chg["checks"][0] == {
-        "id": "two_approvers",
+        "id": "enough_approvers",
         "kind": "every",
         "status": "fail",
-        "records": 7,
-        "summary": "Expected 2 approvals; chg-7 had none.",
+        "records": 3,
+        "summary": check.summary,
     }
     assert detail["compliant"] is False
 
 
-def test_compliant_assessment_passes_with_an_assay_level(
-    sample_assessment: Assessment, sample_project: FakeProject, keys: KeySet
-) -> None:
-    summary = Summary(counts={"pass": 10}, compliant=True, verdict=Verdict.COMPLIANT)
-    compliant = sample_assessment.model_copy(update={"summary": summary})
-    vsa, _ = statements(AttestationInput(compliant, sample_project))
+def test_compliant_assessment_passes_with_an_assay_level() -> None:
+    project = load_project(QUIET)
+    compliant = assess(project, "chat", datetime(2026, 6, 1, tzinfo=UTC), "1.0")
+    assert compliant.verdict is Verdict.COMPLIANT
+    vsa, _ = statements(AttestationInput(compliant, project))
     assert vsa["predicate"]["verificationResult"] == "PASSED"
-    assert vsa["predicate"]["verifiedLevels"] == ["ASSAY_HIGH_COMPLIANT"]
+    assert vsa["predicate"]["verifiedLevels"] == ["ASSAY_LIMITED_COMPLIANT"]
     _validator("slsa-vsa-v1.schema.json").validate(vsa)
-    assert [s["name"] for s in vsa["subject"]] == ["fraud-scoring@2.4.0"]  # no pack, no PDF
+    assert [s["name"] for s in vsa["subject"]] == ["chat@1.0"]  # no pack, no PDF
 
 
 # --- the signature, checked independently ------------------------------------------------
@@ -200,7 +204,7 @@ def test_dsse_signature_verifies_with_independent_code(
     key_fixture: str,
     request: pytest.FixtureRequest,
     sample_assessment: Assessment,
-    sample_project: FakeProject,
+    sample_project: Project,
 ) -> None:
     ks: KeySet = request.getfixturevalue(key_fixture)
     data = build_attestation(
@@ -299,7 +303,7 @@ def test_wrong_payload_type_and_untrusted_signer_fail(
 
 
 def test_missing_or_contradicting_statement_fails(
-    sample_assessment: Assessment, sample_project: FakeProject, keys: KeySet, bundle: bytes
+    sample_assessment: Assessment, sample_project: Project, keys: KeySet, bundle: bytes
 ) -> None:
     only_vsa = bundle.splitlines()[0] + b"\n"
     assert _fails(only_vsa, keys) == ["vsa 1"]
@@ -321,9 +325,9 @@ def test_garbage_lines_and_bad_input(bundle: bytes, keys: KeySet) -> None:
 
 
 def test_several_workflows_in_one_bundle(
-    sample_assessment: Assessment, sample_project: FakeProject, keys: KeySet
+    sample_assessment: Assessment, sample_project: Project, keys: KeySet
 ) -> None:
-    other = make_assessment(sample_project).model_copy(update={"release": "2.5.0"})
+    other = assess_project(sample_project, release="2.5.0")
     data = build_attestation(
         [
             AttestationInput(sample_assessment, sample_project),
@@ -337,7 +341,7 @@ def test_several_workflows_in_one_bundle(
 
 
 def test_extra_subjects_and_their_syntax(
-    sample_assessment: Assessment, sample_project: FakeProject, keys: KeySet
+    sample_assessment: Assessment, sample_project: Project, keys: KeySet
 ) -> None:
     image = parse_subject("registry.example/fraud@v2=sha256:" + "ab" * 32)
     assert image == Subject("registry.example/fraud@v2", "ab" * 32)

@@ -13,10 +13,11 @@ import pikepdf
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from pack_support import FakeProject, LongTermPack
+from pack_support import LongTermPack
 from pki_support import PKI_PASSPHRASE, PkiServer, make_pki
 
 from assay.errors import SigningError
+from assay.load.project import Project
 from assay.models.assessment import Assessment
 from assay.pack import Signer, build_pack, verify_pack
 from assay.pack.pdf import html_to_pdf
@@ -154,7 +155,7 @@ def test_levels_need_what_they_need(keys: Any, pki_server: PkiServer) -> None:
 
 def test_build_pack_signs_at_b_lt_with_the_pem_chain(
     sample_assessment: Assessment,
-    sample_project: FakeProject,
+    sample_project: Project,
     pki_server: PkiServer,
     tmp_path: Path,
 ) -> None:

@@ -8,9 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pack_support import AS_OF, FakeProject, Render
+from pack_support import AS_OF, Render
 from pyhanko.pdf_utils.reader import PdfFileReader
 
+from assay.load.project import Project
 from assay.models.assessment import Assessment
 from assay.pack.fetcher import ASSETS_DIR, SafeURLFetcher
 from assay.pack.html import pack_contents, render_contents
@@ -21,7 +22,7 @@ Run = Callable[..., Any]
 
 
 def test_unsigned_pdf_is_byte_identical_across_builds(
-    unsigned_render: Render, sample_assessment: Assessment, sample_project: FakeProject
+    unsigned_render: Render, sample_assessment: Assessment, sample_project: Project
 ) -> None:
     contents = pack_contents(sample_assessment, sample_project)
     again = html_to_pdf(render_contents(contents), contents.attachments, sample_assessment.as_of)
@@ -34,10 +35,10 @@ def test_pdf_is_pdfa3a_with_fixed_dates(unsigned_render: Render) -> None:
     assert b'pdfaid:part="3"' in xmp and b'pdfaid:conformance="A"' in xmp
     assert b"2026-05-01T12:00:00Z" in xmp
     # Every attachment is a PDF/A-3 associated file (weasyprint 70 lists each one twice).
-    assert len({ref.idnum for ref in reader.root["/AF"]}) == 11
+    files = reader.root["/Names"]["/EmbeddedFiles"]["/Names"]
+    assert len({ref.idnum for ref in reader.root["/AF"]}) == len(files) // 2 > 10
     info = reader.trailer["/Info"]
     assert str(info["/CreationDate"]) == str(info["/ModDate"]) == "D:20260501120000Z"
-    files = reader.root["/Names"]["/EmbeddedFiles"]["/Names"]
     params = [files[i + 1]["/EF"]["/F"]["/Params"] for i in range(0, len(files), 2)]
     assert {str(p["/ModDate"]) for p in params} == {"D:20260501120000Z"}
     assert [str(files[i]) for i in range(0, len(files), 2)] == sorted(
@@ -80,8 +81,8 @@ def test_pdfdetach_lists_every_attachment(
         ASSESSMENT_NAME,
         MANIFEST_NAME,
         RESOLVED_POLICY_NAME,
-        "inputs/waivers/canary.yaml",
     }
+    assert "inputs/waivers/fraud-scoring.yaml" in names and "inputs/workflows/other.yaml" in names
     assert names == expected
     assert "inputs/evidence/other.jsonl" not in names
 
@@ -92,10 +93,10 @@ def test_pdftotext_finds_verdict_and_every_control(
     path = tmp_path / "pack.pdf"
     path.write_bytes(unsigned_render.pdf)
     text = run_tool("pdftotext", "-layout", path, "-", check=True).stdout
-    assert "NOT COMPLIANT" in text
+    assert "NON-COMPLIANT" in text and "NOT COMPLIANT" not in text
     for control in sample_assessment.controls:
         assert control.id in text, control.id
-    assert '<img src=\\"file:///etc/passwd\\">' in text  # the hostile text, shown as text
+    assert '<img src="file:///etc/passwd">' in text  # the hostile text, shown as text
 
 
 def test_pages_are_not_blank(unsigned_render: Render, tmp_path: Path, run_tool: Run) -> None:

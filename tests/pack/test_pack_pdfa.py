@@ -18,6 +18,8 @@ import pikepdf
 import pytest
 from pack_support import LongTermPack, Render
 
+from assay.models.assessment import Assessment
+
 Run = Callable[..., Any]
 PACKS = ["unsigned", "ecdsa", "rsa", "b-lt"]
 XMP_NS = {
@@ -123,12 +125,16 @@ def test_output_intent_is_srgb(pack: bytes) -> None:
         assert data[16:20] == b"RGB "
 
 
-def test_every_attachment_is_an_associated_file_with_a_mime_type(pack: bytes) -> None:
+def test_every_attachment_is_an_associated_file_with_a_mime_type(
+    pack: bytes, sample_assessment: Assessment
+) -> None:
     with _open(pack) as doc:
         catalog_af = {spec.objgen for spec in doc.Root.AF}
         names = doc.Root.Names.EmbeddedFiles.Names
         specs = [(str(names[i]), names[i + 1]) for i in range(0, len(names), 2)]
-        assert len(specs) == 11
+        generated = {"assessment.json", "manifest.json", "resolved-policy.json"}
+        inputs = {f"inputs/{d.path}" for d in sample_assessment.inputs}
+        assert {name for name, _ in specs} == inputs | generated
         for name, spec in specs:
             assert spec.objgen in catalog_af, name
             assert str(spec.AFRelationship) in ("/Source", "/Data", "/Supplement"), name
@@ -140,11 +146,12 @@ def test_every_attachment_is_an_associated_file_with_a_mime_type(pack: bytes) ->
             assert stream.Params.ModDate is not None and int(stream.Params.Size) > 0
         relationship = {name: str(spec.AFRelationship) for name, spec in specs}
         assert relationship["assessment.json"] == "/Data"
-        assert relationship["inputs/evidence/deploys.jsonl"] == "/Source"
+        assert relationship["inputs/evidence/canaries.jsonl"] == "/Source"
         mimes = {name: str(spec.EF.F.Subtype) for name, spec in specs}
-        assert mimes["inputs/evidence/deploys.jsonl"] == "/application/jsonl"
+        assert mimes["inputs/evidence/canaries.jsonl"] == "/application/jsonl"
         assert mimes["inputs/policies/catalog.yaml"] == "/application/yaml"
-        assert mimes["inputs/evidence/postmortems/pm-1.md"] == "/text/markdown"
+        assert mimes["inputs/evidence/drills.json"] == "/application/json"
+        assert mimes["inputs/evidence/postmortems/pm-4.md"] == "/text/markdown"
 
 
 def test_tagged_structure_and_language(pack: bytes) -> None:

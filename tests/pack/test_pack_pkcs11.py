@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 from hsm_support import Token
-from pack_support import FakeProject
 from pki_support import PkiServer
 
 from assay.errors import SigningError
+from assay.load.project import Project
 from assay.models.assessment import Assessment
 from assay.pack import Signer, build_pack, verify_pack
 
@@ -32,7 +32,7 @@ def test_token_signed_b_lt_pack_verifies(
     token: Token,
     pki_server: PkiServer,
     sample_assessment: Assessment,
-    sample_project: FakeProject,
+    sample_project: Project,
     tmp_path: Path,
 ) -> None:
     pki = pki_server.pki

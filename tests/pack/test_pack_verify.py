@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import replace
 
 import pytest
-from pack_support import FakeProject, KeySet, Render
+from pack_support import KeySet, Render
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from assay.errors import InputError
+from assay.load.project import Project
 from assay.models.assessment import Assessment
 from assay.pack import Signer, verify_pack
+from assay.pack.html import pack_contents, render_contents
+from assay.pack.manifest import MANIFEST_NAME, PackAttachment, build_manifest
+from assay.pack.pdf import html_to_pdf
 from assay.pack.verify import report_json
 
 SWAPPED = "inputs/evidence/changes.jsonl"
@@ -85,7 +90,7 @@ def test_flipped_byte_in_a_compressed_attachment_is_reported_as_tampering(
     signed_pdf: bytes, keys: KeySet
 ) -> None:
     data = bytearray(signed_pdf)
-    data[_compressed_attachment_offset(signed_pdf, b"inputs/evidence/deploys.jsonl")] ^= 0x01
+    data[_compressed_attachment_offset(signed_pdf, b"inputs/evidence/canaries.jsonl")] ^= 0x01
     report = verify_pack(bytes(data), [keys.cert_pem])
     assert report.exit_code == 3
     first = report.checks[0]
@@ -120,7 +125,8 @@ def test_indirect_names_dictionaries_are_followed(unsigned_render: Render) -> No
     reader = PdfFileReader(io.BytesIO(out.getvalue()))
     assert isinstance(reader.root.raw_get("/Names"), generic.IndirectObject)
     files = embedded_files(reader)
-    assert len(files) == 11 and files["manifest.json"].startswith(b"{")
+    assert len(files) == len(embedded_files(PdfFileReader(io.BytesIO(unsigned_render.pdf))))
+    assert len(files) > 10 and files["manifest.json"].startswith(b"{")
 
 
 def test_unsigned_pack_fails(unsigned_render: Render, keys: KeySet) -> None:
@@ -193,10 +199,26 @@ def test_not_a_pdf_or_bad_trust_is_an_input_error(signed_pdf: bytes, keys: KeySe
         verify_pack(signed_pdf, [b"garbage"])
 
 
-def test_reassess_fails_closed_without_a_loadable_project(
-    signed_pdf: bytes, keys: KeySet, sample_assessment: Assessment, sample_project: FakeProject
+def test_reassess_fails_closed_when_the_embedded_inputs_do_not_load(
+    keys: KeySet, sample_assessment: Assessment, sample_project: Project
 ) -> None:
-    # The sample inputs are not a real project: the engine refuses them, and that must fail.
-    report = verify_pack(signed_pdf, [keys.cert_pem], reassess=True)
+    # A pack signed in good faith whose embedded catalog the engine cannot read (its manifest
+    # agrees with it): the re-assessment must fail, never pass by default.
+    contents = pack_contents(sample_assessment, sample_project)
+    broken = [
+        replace(item, data=b"controls: [unclosed\n")
+        if item.name == "inputs/policies/catalog.yaml"
+        else item
+        for item in contents.attachments
+        if item.name != MANIFEST_NAME
+    ]
+    manifest = build_manifest(sample_assessment, broken)
+    broken.append(PackAttachment(MANIFEST_NAME, manifest, "manifest", "SHA-256 of every file"))
+    pdf = html_to_pdf(
+        render_contents(contents), sorted(broken, key=lambda a: a.name), sample_assessment.as_of
+    )
+    signed = Signer.from_pem(keys.key, keys.cert).sign(pdf)
+    report = verify_pack(signed, [keys.cert_pem], reassess=True)
     assert report.failed == ["reassessment"]
     assert "cannot re-assess" in report.checks[-1].detail
+    assert "catalog.yaml" in report.checks[-1].detail

@@ -10,7 +10,6 @@ changed (2 only when a file cannot be read or is not an assessment).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 from ..errors import AssayError, ErrorCode, InputError, Location, UsageError
 from ..models.assessment import ACCEPTED, Assessment
 from ..models.diff import AssessmentDiff, ChangeKind, ControlChange, WorkflowDiff
+from ..parsing.jsonsafe import load_json
 from ..parsing.validate import validate_model
 from ..parsing.yamlsafe import load_yaml
 
@@ -97,6 +97,10 @@ def diff_assessments(
 # ----------------------------------------------------------------------------- reading
 
 
+MAX_ASSESSMENT_BYTES = 500_000_000
+"""Largest assessment file `assay diff` reads (a fleet of thousands of workflows fits)."""
+
+
 def load_assessments(path: str | Path) -> list[Assessment]:
     """Read an assessment JSON file (one assessment or ``{"assessments": [...]}``).
 
@@ -110,18 +114,8 @@ def load_assessments(path: str | Path) -> list[Assessment]:
         raise InputError(
             f"cannot read file: {err.strerror or err}", location=Location(file), code=ErrorCode.IO
         ) from None
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as err:
-        raise InputError(
-            f"not UTF-8 text (byte {err.start})", location=Location(file), code=ErrorCode.JSON
-        ) from None
-    except json.JSONDecodeError as err:
-        raise InputError(
-            f"invalid JSON: {err.msg}",
-            location=Location(file, err.lineno, err.colno),
-            code=ErrorCode.JSON,
-        ) from None
+    # The shared strict JSON parser: located errors, no duplicate keys, bounded nesting.
+    data = load_json(raw, file, max_bytes=MAX_ASSESSMENT_BYTES)
     if isinstance(data, dict) and "assessments" in data:
         items = data["assessments"]
         if not isinstance(items, list) or not items:

@@ -46,6 +46,7 @@ def explain_control(
             risk_class=assessment.risk_class.id,
             prohibited=assessment.risk_class.prohibited,
             result=result,
+            after_as_of=sum(i.after_as_of or 0 for i in assessment.inputs),
         )
     return Explanation(
         id=control.id,

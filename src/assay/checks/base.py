@@ -22,6 +22,7 @@ from ..models.assessment import CheckResult, CheckStatus, Finding, SourcePointer
 from ..models.duration import Duration
 from ..models.evidence_kinds import EVIDENCE_KINDS
 from ..resolve import ResolvedControl, ResolvedWorkflow, cel_params
+from .reads import fields_read
 
 MAX_FINDINGS = 20
 
@@ -363,6 +364,7 @@ def result(
         findings=shown,
         omitted=len(ranked) - len(shown),
         policy=policy,
+        reads=fields_read(check),
     )
 
 

@@ -370,8 +370,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:  # noqa: BLE001 - fail closed, never a raw traceback
         if os.environ.get("ASSAY_DEBUG"):
             raise
+        # Reaching this is a bug (tests/hostile asserts that no hostile input does): say
+        # so briefly, without echoing more than a line of whatever the exception carries.
+        detail = str(err).splitlines()[0][:200] if str(err) else ""
         click.echo(
-            f"internal error: {type(err).__name__}: {err} (set ASSAY_DEBUG=1 for a traceback)",
+            f"internal error: {type(err).__name__}: {detail} (set ASSAY_DEBUG=1 for a traceback)",
             err=True,
         )
         return 2

@@ -8,7 +8,7 @@ line each) and exits with their code. Key options and secrets: see ``signing.py`
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import click
 
@@ -86,7 +86,7 @@ def pack_command(
         project = load_project(project_dir)
         assessment = assess(project, workflow=workflow, as_of=moment, release=release)
         data = build_pack(assessment, project, signer, tsa_url=tsa_url, level=level)  # type: ignore[arg-type]
-        target = output or Path(f"{workflow}-audit-pack.pdf")
+        target = output or _default_output(workflow)
         write_atomic(target, data)
         state = f"signed by {signer.name}" if signer else "UNSIGNED"
         click.echo(
@@ -98,6 +98,15 @@ def pack_command(
     finally:
         if signer is not None:
             signer.close()
+
+
+def _default_output(workflow: str) -> Path:
+    """``<workflow>-audit-pack.pdf`` in the working folder, checked to stay there (workflow
+    ids cannot hold path separators, and this check keeps it so)."""
+    name = f"{workflow}-audit-pack.pdf"
+    if PurePath(name).name != name or "/" in name or "\\" in name or name.startswith("."):
+        raise UsageError(f"workflow id {workflow!r} cannot name a file; give --output")
+    return Path(name)
 
 
 def _read_input(path: Path, what: str) -> bytes:

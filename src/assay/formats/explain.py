@@ -78,6 +78,12 @@ def explain_text(e: Explanation) -> str:
 
 def _verdict_lines(v: ExplainedVerdict) -> list[str]:
     out = ["", f"Verdict for {v.workflow} as of {v.as_of.isoformat()}:"]
+    if v.after_as_of:
+        n = v.after_as_of
+        out.append(
+            f"  {n} evidence record{'s' if n != 1 else ''} created after this time "
+            f"{'were' if n != 1 else 'was'} not seen (the evidence as it stood then)"
+        )
     result = v.result
     if result is None:
         out.append(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from ..errors import ErrorCode, InputError, Location
@@ -23,13 +23,15 @@ MAX_CONFIG_BYTES = 1_000_000
 def load_config(source: FileSource) -> tuple[ProjectConfig, ProjectFile | None]:
     """The project's configuration and the file it came from (None for the defaults)."""
     if source.kind(CONFIG_NAME) == "file":
-        data = source.read(CONFIG_NAME)
+        data = source.read(CONFIG_NAME, MAX_CONFIG_BYTES)
         value, positions = load_yaml(data, CONFIG_NAME, max_bytes=MAX_CONFIG_BYTES)
-        config = validate_model(ProjectConfig, value or {}, positions, file=CONFIG_NAME)
+        config = validate_model(
+            ProjectConfig, value or {}, positions, file=CONFIG_NAME, strict=True
+        )
         digest = hashlib.sha256(data).hexdigest()
-        return config, ProjectFile(CONFIG_NAME, "config", digest, source)
+        return config, ProjectFile(CONFIG_NAME, "config", digest, source, size=len(data))
     if source.kind(PYPROJECT) == "file":
-        data = source.read(PYPROJECT)
+        data = source.read(PYPROJECT, MAX_CONFIG_BYTES)
         try:
             table = tomllib.loads(data.decode("utf-8")).get("tool", {}).get("assay")
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
@@ -37,9 +39,11 @@ def load_config(source: FileSource) -> tuple[ProjectConfig, ProjectFile | None]:
                 f"invalid TOML: {err}", location=Location(PYPROJECT), code=ErrorCode.TOML
             ) from None
         if table is not None:
-            config = validate_model(ProjectConfig, table, None, file=f"{PYPROJECT} [tool.assay]")
+            config = validate_model(
+                ProjectConfig, table, None, file=f"{PYPROJECT} [tool.assay]", strict=True
+            )
             digest = hashlib.sha256(data).hexdigest()
-            return config, ProjectFile(PYPROJECT, "config", digest, source)
+            return config, ProjectFile(PYPROJECT, "config", digest, source, size=len(data))
     return ProjectConfig(), None
 
 
@@ -76,9 +80,14 @@ class BundledSource:
         for path in self._bundled.walk(inside):
             yield f"{BUNDLED}/{path}"
 
-    def read(self, rel: str) -> bytes:
+    def read(self, rel: str, max_bytes: int | None = None) -> bytes:
         inside = self._inside(rel)
-        return self._inner.read(rel) if inside is None else self._bundled.read(inside)
+        if inside is None:
+            return self._inner.read(rel, max_bytes)
+        return self._bundled.read(inside, max_bytes)
+
+    def allow(self, folders: Sequence[str]) -> None:
+        self._inner.allow(folders)
 
 
 def with_bundled(source: FileSource, config: ProjectConfig) -> FileSource:

@@ -78,6 +78,9 @@ class CheckResult(FrozenModel):
     omitted: int = 0
     """Findings not listed to keep reports readable."""
     policy: SourcePointer
+    reads: dict[str, list[str]] = {}
+    """The record fields the check reads, by evidence kind: its conditions' fields, the
+    time fields and the link keys (sorted). The audit pack highlights them in excerpts."""
 
 
 class WaiverState(FrozenModel):
@@ -130,6 +133,9 @@ class InputDigest(FrozenModel):
     role: Literal["config", "policy", "workflow", "waiver", "evidence", "ledger"]
     sha256: str
     records: int | None = None
+    after_as_of: int | None = None
+    """For an evidence file: how many of its records of this workflow were created after
+    `as_of` and so were not seen (an as-of replay sees the evidence as it stood then)."""
 
 
 class WorkflowInfo(FrozenModel):

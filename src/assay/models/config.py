@@ -48,3 +48,8 @@ class ProjectConfig(StrictModel):
     """Largest YAML or Markdown file accepted (a guard against resource exhaustion)."""
     max_evidence_bytes: int = Field(default=1_000_000_000, ge=1)
     """Largest JSON or JSONL evidence file accepted."""
+    outside_folders: list[str] = []
+    """Folders outside the project folder that inputs may come from, relative to the project
+    folder or absolute (e.g. `../shared/policies`). Any other path that leads outside the
+    project (a `..` entry, a symbolic link to `~/.git-credentials` or `/dev/zero`) is refused,
+    naming the path and never quoting what it points at."""

@@ -21,13 +21,19 @@ days): `x >= params.horizon` never fails a span that covers the calendar duratio
 `x <= params.limit` never passes one that exceeds it. Where a span of twelve months
 contains 29 February, CEL is a day lenient; compare calendar durations outside CEL
 (windows, deadlines) when that day matters.
+
+Bounds (checked wherever a duration is read): at most :data:`MAX_DAYS` days (about 100
+years) of fixed-length time, :data:`MAX_BUSINESS_DAYS` business days, or 1,200 months
+(100 years). An instant plus or minus a duration that would leave Python's calendar
+(years 1 to 9999) is clamped to its end: a deadline after year 9999 never passes, a window
+reaching before year 1 holds all.
 """
 
 from __future__ import annotations
 
 import calendar
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -38,6 +44,15 @@ from pydantic_core import core_schema
 DURATION_PATTERN = r"^[0-9]+(s|m|h|d|w|bd|mo|y)$"
 _DURATION_RE = re.compile(DURATION_PATTERN)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+MAX_DAYS = 36_600
+"""The longest fixed-length duration accepted, in days (about 100 years)."""
+MAX_BUSINESS_DAYS = 26_100
+"""The longest business-day duration accepted (about 100 years of working days)."""
+MAX_CALENDAR_MONTHS = 1_200
+"""The longest calendar duration accepted, in months (100 years)."""
+_MAX_DIGITS = 12
+_LATEST = datetime.max.replace(tzinfo=UTC)
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
 _UNIT_WORDS = {
     "s": "second",
     "m": "minute",
@@ -68,6 +83,17 @@ class Duration:
         if unit in _MONTHS_PER_UNIT and amount * _MONTHS_PER_UNIT[unit] > MAX_MONTHS:
             # Calendar arithmetic leaves the representable years beyond that.
             raise ValueError(f"a duration in months or years cannot exceed {MAX_MONTHS // 12}y")
+        if unit == "bd":
+            too_long = amount > MAX_BUSINESS_DAYS
+        elif unit in _MONTHS_PER_UNIT:
+            too_long = amount * _MONTHS_PER_UNIT[unit] > MAX_CALENDAR_MONTHS
+        else:
+            too_long = amount * _UNIT_SECONDS[unit] > MAX_DAYS * 86400
+        if too_long:
+            raise ValueError(
+                f"a duration can be at most {MAX_DAYS}d (about 100 years), "
+                f"{MAX_BUSINESS_DAYS}bd or {MAX_CALENDAR_MONTHS}mo, got {amount}{unit}"
+            )
         self.amount = amount
         self.unit = unit
 
@@ -80,7 +106,14 @@ class Duration:
                 f"expected a duration like 90d, 24h, 15m, 30s, 2w, 5bd (business days), "
                 f"12mo or 1y (calendar months, years), got {text!r}"
             )
-        return cls(int(text.strip()[: match.start(1)]), match.group(1))
+        digits = text.strip()[: match.start(1)]
+        if len(digits) > _MAX_DIGITS:
+            raise ValueError(
+                f"a duration can be at most {MAX_DAYS}d (about 100 years), "
+                f"{MAX_BUSINESS_DAYS}bd or {MAX_CALENDAR_MONTHS}mo, got a number of "
+                f"{len(digits)} digits"
+            )
+        return cls(int(digits), match.group(1))
 
     @property
     def business(self) -> bool:
@@ -117,19 +150,25 @@ class Duration:
 
     def after(self, start: datetime) -> datetime:
         """The instant this duration after ``start``: calendar arithmetic or business days."""
-        if self.unit == "bd":
-            return add_business_days(start, self.amount)
-        if self.calendar:
-            return add_months(start, self.months)
-        return start + self.as_timedelta()
+        try:
+            if self.unit == "bd":
+                return add_business_days(start, self.amount)
+            if self.calendar:
+                return add_months(start, self.months)
+            return start + self.as_timedelta()
+        except (OverflowError, ValueError):  # past year 9999: a deadline that never passes
+            return _LATEST
 
     def before(self, end: datetime) -> datetime:
         """The instant this duration before ``end`` (business days counted backwards)."""
-        if self.unit == "bd":
-            return add_business_days(end, -self.amount)
-        if self.calendar:
-            return add_months(end, -self.months)
-        return end - self.as_timedelta()
+        try:
+            if self.unit == "bd":
+                return add_business_days(end, -self.amount)
+            if self.calendar:
+                return add_months(end, -self.months)
+            return end - self.as_timedelta()
+        except (OverflowError, ValueError):  # before year 1: a window that holds all
+            return _EARLIEST
 
     def spanned_by(self, first: datetime, last: datetime) -> bool:
         """Whether the period from ``first`` to its last instant ``last`` lasts this long:

@@ -63,6 +63,9 @@ class ExplainedVerdict(FrozenModel):
     """Whether the workflow's class is prohibited."""
     result: ControlResult | None
     """None when the workflow's class does not require the control."""
+    after_as_of: int = 0
+    """Evidence records of the workflow created after `as_of`, which the assessment did not
+    see (an as-of replay sees the evidence as it stood then)."""
 
 
 class Explanation(FrozenModel):

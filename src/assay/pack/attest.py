@@ -43,8 +43,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from ..errors import ErrorCode, InputError, UsageError
+from ..load.project import Project
 from ..models.assessment import ACCEPTED, Assessment, canonical_json
-from .inputs import ProjectLike
 from .report import Collector, VerifyReport
 
 if TYPE_CHECKING:
@@ -220,7 +220,7 @@ class AttestationInput:
     """One assessment to attest, with the project it was made from."""
 
     assessment: Assessment
-    project: ProjectLike
+    project: Project
     pack: bytes | None = None
     """The audit pack PDF, when one was built (becomes a subject)."""
     pack_name: str | None = None

@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import UsageError
+from ..load.project import Project
 from ..models.assessment import Assessment
 from .html import SignerView, pack_contents, render_contents
-from .inputs import ProjectLike
 from .pdf import html_to_pdf
 from .sign import SignatureLevel, Signer
 
 
 def build_pack(
     assessment: Assessment,
-    project: ProjectLike,
+    project: Project,
     signer: Signer | None = None,
     *,
     tsa_url: str | None = None,

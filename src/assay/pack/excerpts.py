@@ -1,79 +1,347 @@
-"""Evidence excerpts: the text a finding points at, cut from the embedded file.
+"""Evidence excerpts: the record a finding points at, pretty-printed from the embedded file
+with its source line numbers, the fields the check read marked.
 
-Excerpts are untrusted text. They are returned as plain strings and the template escapes
-them; nothing here interprets markup.
+A JSON Lines record is one long line; printed as it stands it breaks mid-token and hides
+the fields that matter. So every record is re-rendered one field per row (nested values
+indented below their key, YAML-like), each row carrying the line of the file it comes
+from. The fields the check read are shown and highlighted; the others are named in one
+closing row, so the excerpt stays short and shows the point. Long values are shortened at
+word boundaries and long unbroken tokens in their middle, so no token is ever split
+across lines.
+
+Excerpts are untrusted text. They are returned as plain data and the template escapes
+them; nothing here interprets markup. Display only: a file or record this cannot read
+yields no excerpt (the loader has already judged the file).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import yaml
-
+from ..load.discover import ProjectFile
 from ..models.assessment import EvidencePointer
-from .inputs import ProjectFileLike
+from ..models.evidence_kinds import EVIDENCE_KINDS
+from ..parsing.yamlsafe import Positions, escape_pointer_token, load_yaml
 
-MAX_EXCERPT_CHARS = 700
-_BLOCK_LINES = 8  # a YAML or Markdown record rarely needs more to be recognisable
+MAX_VALUE_CHARS = 140
+"""A longer string value is cut at a word boundary (the whole record is embedded)."""
+MAX_TOKEN_CHARS = 60
+"""A longer unbroken token (a URL, a digest) is shortened in its middle: a row never has
+to break inside a token to fit the page."""
+MAX_NESTED_ROWS = 8
+"""Rows of one nested value (a list or a mapping) before "… N more"."""
+MAX_ROWS = 40
+"""Rows of one excerpt, all fields included."""
+INLINE_LIST_CHARS = 70
+"""A list of scalars up to this length is shown on its key's row."""
+IDENTITY = ("id", "kind")
+"""Always shown: what the record is."""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of an excerpt."""
+
+    line: int | None
+    """The file line this row comes from, or None when it is the row above's line."""
+    depth: int
+    """Indentation level (nested values are one level deeper than their key)."""
+    text: str
+    """``key: value``, ``- item`` or ``key:`` (when the value follows on nested rows)."""
+    read: bool
+    """The row belongs to a field the check read."""
+
+
+@dataclass(frozen=True)
+class Excerpt:
+    """A record as the pack shows it."""
+
+    rows: tuple[Row, ...]
+    hidden: tuple[str, ...]
+    """Top-level fields not shown (the check did not read them)."""
+
+
+@dataclass(frozen=True)
+class _Record:
+    data: Mapping[str, Any]
+    line_of: Callable[[tuple[str | int, ...]], int | None]
+    """The file line of the field at a path inside the record."""
+
+
+# --------------------------------------------------------------------------- values
+
+
+def _short_tokens(text: str) -> str:
+    words = text.split(" ")
+    keep = MAX_TOKEN_CHARS // 2 - 1
+    return " ".join(
+        word if len(word) <= MAX_TOKEN_CHARS else f"{word[:keep]}…{word[-keep:]}" for word in words
+    )
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return json.dumps(value)
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    text = str(value)
+    first, _, rest = text.partition("\n")
+    cut = bool(rest.strip())
+    text = " ".join(first.split()) if cut else " ".join(text.split())
+    if len(text) > MAX_VALUE_CHARS:
+        space = text.rfind(" ", 0, MAX_VALUE_CHARS)
+        text = text[: space if space > MAX_VALUE_CHARS // 2 else MAX_VALUE_CHARS]
+        cut = True
+    text = _short_tokens(text)
+    if text == "" and not cut:
+        return '""'
+    return text + (" …" if cut else "")
+
+
+def _is_scalar(value: Any) -> bool:
+    return not isinstance(value, Mapping | list | tuple)
+
+
+# --------------------------------------------------------------------------- rows
+
+
+class _Rows:
+    """Builds the rows of one record, keeping the last line shown."""
+
+    def __init__(self, record: _Record) -> None:
+        self.record = record
+        self.rows: list[Row] = []
+        self._last: int | None = None
+
+    def add(self, path: tuple[str | int, ...], depth: int, text: str, read: bool) -> None:
+        line = self.record.line_of(path)
+        shown = line if line != self._last else None
+        if line is not None:
+            self._last = line
+        self.rows.append(Row(shown, depth, text, read))
+
+    def field(self, key: str, value: Any, read: bool) -> None:
+        self.value((key,), key, value, 0, read, MAX_NESTED_ROWS)
+
+    def value(
+        self,
+        path: tuple[str | int, ...],
+        label: str,
+        value: Any,
+        depth: int,
+        read: bool,
+        budget: int,
+    ) -> int:
+        """Add ``label: value`` (``label`` is ``-`` for a list item); return rows used."""
+        sep = " " if label == "-" else ": "
+        if _is_scalar(value):
+            self.add(path, depth, f"{label}{sep}{_scalar(value)}", read)
+            return 1
+        items = list(value.items()) if isinstance(value, Mapping) else list(enumerate(value))
+        if not items:
+            self.add(
+                path, depth, f"{label}{sep}{'{}' if isinstance(value, Mapping) else '[]'}", read
+            )
+            return 1
+        if isinstance(value, list | tuple) and all(_is_scalar(v) for v in value):
+            inline = "[" + ", ".join(_scalar(v) for v in value) + "]"
+            if len(inline) <= INLINE_LIST_CHARS:
+                self.add(path, depth, f"{label}{sep}{inline}", read)
+                return 1
+        self.add(path, depth, f"{label}{':' if label != '-' else ''}", read)
+        used = 1
+        for index, (key, item) in enumerate(items):
+            if used > budget:
+                rest = len(items) - index
+                noun = "item" if isinstance(value, list | tuple) else "field"
+                self.add(path, depth + 1, f"… {rest} more {noun}{'' if rest == 1 else 's'}", read)
+                return used + 1
+            child = "-" if isinstance(value, list | tuple) else str(key)
+            used += self.value((*path, key), child, item, depth + 1, read, budget - used)
+        return used
+
+
+def render_record(record: _Record, reads: Sequence[str] | None) -> Excerpt:
+    """The rows of ``record``: its identity and the fields in ``reads`` (every field when
+    ``reads`` is None), in the record's own order."""
+    wanted = None if reads is None else set(reads) | set(IDENTITY)
+    rows = _Rows(record)
+    hidden: list[str] = []
+    for key, value in record.data.items():
+        key = str(key)
+        if (wanted is not None and key not in wanted) or len(rows.rows) >= MAX_ROWS:
+            hidden.append(key)
+            continue
+        rows.field(key, value, read=reads is not None and key in reads)
+    # A field the check read that the file leaves out is part of the decision too: the
+    # check saw the kind's default.
+    model = EVIDENCE_KINDS.get(str(record.data.get("kind")))
+    for key in reads or ():
+        if key in record.data or len(rows.rows) >= MAX_ROWS:
+            continue
+        spec = model.model_fields.get(key) if model is not None else None
+        if spec is not None and not spec.is_required():
+            text = f"{key}: {_scalar(spec.get_default(call_default_factory=True))} (not in the file: the default)"
+        else:
+            text = f"{key}: (not in the file)"
+        rows.rows.append(Row(None, 0, text, read=True))
+    return Excerpt(tuple(rows.rows), tuple(hidden))
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def _pointer_path(pointer: str, path: tuple[str | int, ...]) -> str:
+    return pointer + "".join("/" + escape_pointer_token(str(p)) for p in path)
+
+
+def _yaml_line_of(
+    positions: Positions, pointer: str
+) -> Callable[[tuple[str | int, ...]], int | None]:
+    def line_of(path: tuple[str | int, ...]) -> int | None:
+        target = _pointer_path(pointer, path)
+        # A field's row is its key's line; a list item's row is the item's own line.
+        located = (
+            positions.key_location(target)
+            if path and isinstance(path[-1], str)
+            else positions.location(target)
+        )
+        return located.line
+
+    return line_of
+
+
+def _fixed_line(line: int | None) -> Callable[[tuple[str | int, ...]], int | None]:
+    return lambda path: line
+
+
+class _ParsedFile:
+    """One evidence file, parsed once for every excerpt cut from it."""
+
+    def __init__(self, path: str, data: bytes) -> None:
+        self.path = path
+        self.text = data.decode("utf-8", errors="replace")
+        self._lines: list[str] | None = None
+        self._document: tuple[Any, Positions | None] | None = None
+        self._body_line: int | None = None
+        """The line a Markdown document's body starts on (its record's ``body``)."""
+
+    @property
+    def lines(self) -> list[str]:
+        if self._lines is None:
+            self._lines = self.text.split("\n")
+        return self._lines
+
+    def _yaml(self, text: str, line_offset: int = 0) -> tuple[Any, Positions | None]:
+        try:
+            return load_yaml(text, self.path, max_bytes=len(text) + 1, line_offset=line_offset)
+        except Exception:  # noqa: BLE001 - display only: no positions, not no excerpt
+            return None, None
+
+    def document(self) -> tuple[Any, Positions | None]:
+        """The whole file as data with positions (YAML, JSON, Markdown front matter)."""
+        if self._document is None:
+            if self.path.endswith(".json"):
+                # The values come from JSON itself; YAML (a superset) only lends positions.
+                try:
+                    value: Any = json.loads(self.text)
+                except ValueError:
+                    value = None
+                self._document = (value, self._yaml(self.text)[1])
+            elif self.path.endswith(".md"):
+                self._document = self._front_matter()
+            else:
+                self._document = self._yaml(self.text)
+        return self._document
+
+    def _front_matter(self) -> tuple[Any, Positions | None]:
+        lines = self.lines
+        end = next((i for i in range(1, len(lines)) if lines[i].strip() in ("---", "...")), None)
+        if not lines or lines[0].strip() != "---" or end is None:
+            return None, None
+        value, positions = self._yaml("\n".join(lines[1:end]), line_offset=1)
+        if not isinstance(value, dict):
+            return None, None
+        body = "\n".join(lines[end + 1 :]).strip("\n")
+        self._body_line = end + 2
+        return {**value, "body": body}, positions
+
+    def record(self, pointer: EvidencePointer) -> _Record | None:
+        if self.path.endswith((".jsonl", ".ndjson")):
+            if pointer.line is None or not 1 <= pointer.line <= len(self.lines):
+                return None
+            try:
+                data = json.loads(self.lines[pointer.line - 1])
+            except ValueError:
+                return None
+            return _Record(data, _fixed_line(pointer.line)) if isinstance(data, dict) else None
+        document, positions = self.document()
+        value = document
+        if pointer.pointer:
+            try:
+                for token in pointer.pointer.lstrip("/").split("/"):
+                    value = value[int(token)] if isinstance(value, list) else value[token]
+            except (KeyError, IndexError, ValueError, TypeError):
+                return None
+        if not isinstance(value, dict):
+            return None
+        if positions is None:
+            return _Record(value, _fixed_line(pointer.line))
+        line_of = _yaml_line_of(positions, pointer.pointer)
+        if self.path.endswith(".md"):
+            front = line_of
+            body_line = self._body_line
+
+            def line_of(path: tuple[str | int, ...]) -> int | None:
+                return body_line if path[:1] == ("body",) else front(path)
+
+        return _Record(value, line_of)
 
 
 class ExcerptSource:
-    """Cuts excerpts from project files, splitting each file into lines once."""
+    """Cuts excerpts from project files, parsing each file at most once."""
 
-    def __init__(self, files: Iterable[ProjectFileLike]) -> None:
-        self._files: Mapping[str, ProjectFileLike] = {f.path: f for f in files}
-        self._lines: dict[str, list[str]] = {}
+    def __init__(self, files: Iterable[ProjectFile]) -> None:
+        self._files: Mapping[str, ProjectFile] = {f.path: f for f in files}
+        self._parsed: dict[str, _ParsedFile | None] = {}
 
-    def _file_lines(self, path: str) -> list[str] | None:
-        if path not in self._lines:
+    def _file(self, path: str) -> _ParsedFile | None:
+        if path not in self._parsed:
             item = self._files.get(path)
-            if item is None:
-                return None
-            self._lines[path] = item.data.decode("utf-8", errors="replace").splitlines()
-        return self._lines[path]
+            self._parsed[path] = None if item is None else _ParsedFile(path, item.data)
+        return self._parsed[path]
 
-    def excerpt(self, pointer: EvidencePointer) -> str | None:
-        """The record's text at ``pointer`` (one line for JSONL, a short block otherwise)."""
-        lines = self._file_lines(pointer.file)
-        if not lines or pointer.line is None or not 1 <= pointer.line <= len(lines):
+    def excerpt(
+        self, pointer: EvidencePointer, reads: Sequence[str] | None = None
+    ) -> Excerpt | None:
+        """The record at ``pointer``, showing its identity and ``reads`` (every field when
+        None); None when the record cannot be found."""
+        parsed = self._file(pointer.file)
+        record = parsed.record(pointer) if parsed is not None else None
+        if record is None:
             return None
-        start = pointer.line - 1
-        if pointer.file.endswith(".jsonl"):
-            text = lines[start]
-        else:
-            block = [lines[start]]
-            for line in lines[start + 1 : start + _BLOCK_LINES]:
-                # Stop at the next record of a YAML list or a front-matter end.
-                if line.startswith("- ") or line.strip() == "---":
-                    break
-                block.append(line)
-            text = "\n".join(block)
-        text = text.strip("\n")
-        if len(text) > MAX_EXCERPT_CHARS:
-            text = text[:MAX_EXCERPT_CHARS] + " …"
-        return text
+        return render_record(record, reads)
 
 
 def _created_values(data: bytes, path: str) -> list[str]:
     """The ``created_at`` strings of the records of one evidence file."""
-    text = data.decode("utf-8", errors="replace")
+    parsed = _ParsedFile(path, data)
     records: list[Any] = []
-    if path.endswith(".jsonl"):
-        for line in text.splitlines():
+    if path.endswith((".jsonl", ".ndjson")):
+        for line in parsed.lines:
             if line.strip():
                 records.append(json.loads(line))
-    elif path.endswith(".json"):
-        loaded = json.loads(text)
-        records = loaded if isinstance(loaded, list) else [loaded]
-    elif path.endswith((".yaml", ".yml")):
-        loaded = yaml.safe_load(text)
-        records = loaded if isinstance(loaded, list) else [loaded]
-    elif path.endswith(".md") and text.startswith("---"):
-        front = text.split("---", 2)[1] if text.count("---") >= 2 else ""
-        records = [yaml.safe_load(front)]
+    else:
+        document = parsed.document()[0]
+        records = document if isinstance(document, list) else [document]
     return [str(r["created_at"]) for r in records if isinstance(r, dict) and "created_at" in r]
 
 
@@ -84,7 +352,7 @@ def created_span(data: bytes, path: str) -> tuple[str, str] | None:
     """
     try:
         values = _created_values(data, path)
-    except (ValueError, yaml.YAMLError):
+    except ValueError:
         return None
     moments: list[tuple[datetime, str]] = []
     for value in values:

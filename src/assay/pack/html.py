@@ -15,12 +15,13 @@ from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
+import yaml
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from ..models.assessment import STATUSES, Assessment, ControlResult, EvidencePointer
+from ..load.project import Project
+from ..models.assessment import STATUSES, Assessment, ControlResult, EvidencePointer, Verdict
 from .excerpts import ExcerptSource, created_span
-from .inputs import ProjectLike
 from .manifest import (
     MANIFEST_NAME,
     PackAttachment,
@@ -29,7 +30,7 @@ from .manifest import (
     inputs_digest,
 )
 from .policy import resolved_policy_for
-from .svg import STATUS_STYLE, control_graph_svg
+from .svg import LEGEND_ORDER, STATUS_STYLE, control_graph_svg
 
 STATUS_LABEL = {
     "pass": "Pass",
@@ -61,15 +62,9 @@ class PackContents:
     excerpts: ExcerptSource
 
 
-def pack_contents(
-    assessment: Assessment,
-    project: ProjectLike,
-    resolved_policy: Mapping[str, Any] | None = None,
-) -> PackContents:
+def pack_contents(assessment: Assessment, project: Project) -> PackContents:
     """Collect the attachments and excerpt sources of a pack (deterministic)."""
-    policy = (
-        resolved_policy if resolved_policy is not None else resolved_policy_for(assessment, project)
-    )
+    policy = resolved_policy_for(assessment, project)
     attachments = tuple(build_attachments(assessment, project, policy))
     return PackContents(assessment, attachments, policy, ExcerptSource(project.files))
 
@@ -119,8 +114,13 @@ def _stylesheet() -> str:
     return (resources.files("assay.pack") / "assets" / "pack.css").read_text(encoding="utf-8")
 
 
-def _pointer_view(pointer: EvidencePointer, excerpts: ExcerptSource) -> dict[str, Any]:
+def _pointer_view(
+    pointer: EvidencePointer, excerpts: ExcerptSource, reads: Mapping[str, list[str]]
+) -> dict[str, Any]:
     where = pointer.file + (f":{pointer.line}" if pointer.line is not None else "")
+    # The fields the check read of this record's kind; unknown (a result without `reads`):
+    # the whole record.
+    fields = reads.get(pointer.kind) if pointer.kind is not None and reads else None
     return {
         "where": where,
         "pointer": pointer.pointer,
@@ -128,8 +128,16 @@ def _pointer_view(pointer: EvidencePointer, excerpts: ExcerptSource) -> dict[str
         "kind": pointer.kind,
         "sha256": pointer.sha256,
         "attachment": input_attachment_name(pointer.file),
-        "excerpt": excerpts.excerpt(pointer),
+        "excerpt": excerpts.excerpt(pointer, fields),
     }
+
+
+def _unique(pointers: list[EvidencePointer]) -> list[EvidencePointer]:
+    """One pointer per record: a record that covers itself is listed once."""
+    seen: dict[tuple[str, int | None, str], EvidencePointer] = {}
+    for pointer in pointers:
+        seen.setdefault((pointer.file, pointer.line, pointer.pointer), pointer)
+    return list(seen.values())
 
 
 def _control_view(control: ControlResult, excerpts: ExcerptSource) -> dict[str, Any]:
@@ -139,7 +147,9 @@ def _control_view(control: ControlResult, excerpts: ExcerptSource) -> dict[str, 
             {
                 "outcome": finding.outcome,
                 "message": finding.message,
-                "evidence": [_pointer_view(p, excerpts) for p in finding.evidence],
+                "evidence": [
+                    _pointer_view(p, excerpts, check.reads) for p in _unique(finding.evidence)
+                ],
             }
             for finding in check.findings
         ]
@@ -163,6 +173,58 @@ def _control_view(control: ControlResult, excerpts: ExcerptSource) -> dict[str, 
         if values
     ]
     return {"c": control, "checks": checks, "params": params, "mappings": mappings}
+
+
+def _yaml(data: Any) -> str:
+    """Plain data as block YAML, keys in the given order (the appendix's check listings)."""
+    text: str = yaml.safe_dump(
+        data, sort_keys=False, allow_unicode=True, width=88, default_flow_style=False
+    )
+    return text.rstrip("\n")
+
+
+def _policy_view(policy: Mapping[str, Any]) -> dict[str, Any]:
+    """The resolved policy (exactly the data embedded as ``resolved-policy.json``) as the
+    appendix shows it: facts, then per control its parameters and its checks in YAML."""
+    controls = []
+    for control in policy.get("controls", []):
+        sources = control.get("param_sources", {})
+        params = [
+            {"name": name, "value": value, "source": sources.get(name, "default")}
+            for name, value in sorted(control.get("params", {}).items())
+        ]
+        checks = []
+        for check in control.get("checks", []):
+            # id and kind first: what a reader looks for; then the model's own order.
+            ordered = {"id": check.get("id"), "kind": check.get("kind")}
+            ordered.update((k, v) for k, v in check.items() if k not in ordered)
+            checks.append(_yaml(ordered))
+        source = control.get("source") or {}
+        where = source.get("file", "")
+        if source.get("line"):
+            where += f":{source['line']}"
+        controls.append(
+            {
+                "id": control.get("id"),
+                "title": control.get("title"),
+                "required_by": control.get("required_by"),
+                "applicable": control.get("applicable", True),
+                "requires": control.get("requires", []),
+                "params": params,
+                "checks": checks,
+                "waivers": [w.get("id") for w in control.get("waivers", [])],
+                "source": where,
+            }
+        )
+    return {
+        "workflow": policy.get("workflow", {}),
+        "risk_class": policy.get("risk_class"),
+        "lineage": policy.get("lineage", []),
+        "prohibited": policy.get("prohibited", False),
+        "hypercare": policy.get("hypercare", {}),
+        "as_of": policy.get("as_of"),
+        "controls": controls,
+    }
 
 
 def _evidence_index(contents: PackContents) -> list[dict[str, Any]]:
@@ -189,6 +251,32 @@ def _evidence_index(contents: PackContents) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+_DETAIL_WORDS = {
+    "fail": "{n} failed",
+    "error": "{n} could not be evaluated",
+    "blocked": "{n} blocked by a control that did not pass",
+    "waived": "{n} waived",
+    "pass": "{n} passed",
+    "not_applicable": "{n} not applicable",
+}
+
+
+def verdict_detail(assessment: Assessment) -> str:
+    """Why the verdict is what it is, in one sentence (the verdict word itself is the
+    model's :class:`~assay.models.assessment.Verdict`, shown as it is everywhere)."""
+    if assessment.verdict is Verdict.PROHIBITED:
+        return assessment.prohibited_reason or "the risk class is prohibited."
+    counts = assessment.summary.counts
+    total = sum(counts.values())
+    parts = [_DETAIL_WORDS[s].format(n=counts[s]) for s in STATUSES if counts.get(s)]
+    if not parts:
+        return "No control is required, so nothing is shown to hold."
+    return (
+        f"Of the {total} control{'' if total == 1 else 's'} its risk class requires: "
+        f"{', '.join(parts)}."
+    )
 
 
 def render_contents(contents: PackContents, *, signer: SignerView | str | None = None) -> str:
@@ -218,27 +306,26 @@ def render_contents(contents: PackContents, *, signer: SignerView | str | None =
         waivers=waivers,
         evidence=_evidence_index(contents),
         attachments=contents.attachments,
-        resolved_policy=json.dumps(
-            contents.resolved_policy, sort_keys=True, indent=2, ensure_ascii=False
-        ),
+        policy=_policy_view(contents.resolved_policy),
         inputs_digest=inputs_digest(a),
         assessment_sha256=assessment_json.sha256,
         manifest_sha256=manifest.sha256,
         signer=signer,
         created=_w3c(a.as_of),
         status_style=STATUS_STYLE,
+        verdict_detail=verdict_detail(a),
+        legend=LEGEND_ORDER,
     )
 
 
 def render_html(
     assessment: Assessment,
-    project: ProjectLike,
+    project: Project,
     *,
     signer: SignerView | str | None = None,
-    resolved_policy: Mapping[str, Any] | None = None,
 ) -> str:
     """Render the audit pack's HTML for ``assessment`` over ``project``'s files.
 
     ``signer`` is the name shown on the cover (None: the pack is unsigned).
     """
-    return render_contents(pack_contents(assessment, project, resolved_policy), signer=signer)
+    return render_contents(pack_contents(assessment, project), signer=signer)

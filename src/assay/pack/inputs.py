@@ -1,47 +1,17 @@
-"""What the pack needs from a loaded project, as structural types.
-
-The pack reads a project only through these small protocols (root, files and their roles,
-digests and bytes), so it depends on the loader's data, not on its module.
-"""
+"""The project files a pack embeds: what the assessment read, checked against the
+loaded project's bytes."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Protocol
 
 from ..errors import ErrorCode, InputError
+from ..load.discover import ProjectFile
+from ..load.project import Project
 from ..models.assessment import Assessment
 
 
-class ProjectFileLike(Protocol):
-    """One input file of a project."""
-
-    @property
-    def path(self) -> str: ...  # posix, relative to the project root
-
-    @property
-    def role(self) -> str: ...
-
-    @property
-    def sha256(self) -> str: ...
-
-    @property
-    def data(self) -> bytes: ...
-
-
-class ProjectLike(Protocol):
-    """A loaded project: its root and every input file, sorted by path."""
-
-    @property
-    def root(self) -> Path: ...
-
-    @property
-    def files(self) -> Sequence[ProjectFileLike]: ...
-
-
-def pack_inputs(assessment: Assessment, project: ProjectLike) -> list[ProjectFileLike]:
+def pack_inputs(assessment: Assessment, project: Project) -> list[ProjectFile]:
     """The project files a pack embeds, sorted by path.
 
     Every file the assessment lists as an input, plus every config, policy, workflow and
@@ -51,7 +21,7 @@ def pack_inputs(assessment: Assessment, project: ProjectLike) -> list[ProjectFil
     not prove what it claims.
     """
     by_path = {f.path: f for f in project.files}
-    chosen: dict[str, ProjectFileLike] = {f.path: f for f in project.files if f.role != "evidence"}
+    chosen: dict[str, ProjectFile] = {f.path: f for f in project.files if f.role != "evidence"}
     for digest in assessment.inputs:
         found = by_path.get(digest.path)
         if found is None:

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ErrorCode, InputError
+from ..load.project import Project
 from ..models.assessment import Assessment, canonical_json
-from .inputs import ProjectLike, pack_inputs
+from .inputs import pack_inputs
 
 MANIFEST_NAME = "manifest.json"
 ASSESSMENT_NAME = "assessment.json"
@@ -101,7 +102,7 @@ def inputs_digest(assessment: Assessment) -> str:
 
 
 def build_attachments(
-    assessment: Assessment, project: ProjectLike, resolved_policy: Mapping[str, Any]
+    assessment: Assessment, project: Project, resolved_policy: Mapping[str, Any]
 ) -> list[PackAttachment]:
     """Every file the pack embeds, `manifest.json` included, sorted by name."""
     items = [

@@ -411,7 +411,8 @@ def _check_reassessment(files: dict[str, bytes], assessment: Assessment, c: Coll
             release=assessment.release,
         )
     except AssayError as exc:
-        c.add("reassessment", False, f"cannot re-assess the embedded inputs: {exc.message}")
+        where = f"{exc.location}: " if exc.location else ""
+        c.add("reassessment", False, f"cannot re-assess the embedded inputs: {where}{exc.message}")
         return
     except Exception as exc:  # fail closed: an engine crash is not a verified pack
         c.add("reassessment", False, f"re-assessment crashed: {type(exc).__name__}: {exc}")

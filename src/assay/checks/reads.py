@@ -1,0 +1,36 @@
+"""Which record fields a check reads, by evidence kind, derived from its model: the fields
+its CEL conditions select (:func:`assay.cel.fields.record_fields`), the kind's time field,
+and the fields it names itself (``time_field``, link keys, ``group_by``, …).
+
+The audit pack shows exactly these fields of each record a finding points at, so an
+auditor sees what the decision rested on without reading the policy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..cel.fields import record_fields
+from ..models.evidence_kinds import EVIDENCE_KINDS
+
+
+def fields_read(check: Any) -> dict[str, list[str]]:
+    """``{kind: sorted field names}`` for every evidence kind ``check`` reads."""
+    kinds = check.evidence_kinds()
+    primary: str = check.evidence
+    # A condition that sees the covered record (`src`) runs on the covering kind's `r`.
+    covering = next((kind for pointer, kind in kinds if pointer != "evidence"), primary)
+    out: dict[str, set[str]] = {kind: set() for _, kind in kinds}
+    for kind in out:
+        model = EVIDENCE_KINDS.get(kind)
+        if model is not None:
+            out[kind].add(model.TIME_FIELD)
+    for ref in check.field_refs():
+        out.setdefault(ref.kind, set()).add(ref.field)
+    for condition in check.conditions():
+        record_kind = covering if condition.sees_covered else primary
+        fields = record_fields(condition.source, ("r", "src"))
+        out.setdefault(record_kind, set()).update(fields["r"])
+        if condition.sees_covered:
+            out[primary].update(fields["src"])
+    return {kind: sorted(names) for kind, names in sorted(out.items())}

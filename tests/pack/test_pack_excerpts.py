@@ -1,0 +1,209 @@
+"""Excerpts that show the decision: the record each finding points at, one field per row
+with its file line, the fields the check read highlighted, no token broken, one excerpt
+per record per finding; the appendix, the graph, the verdict word and the pointer legend."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import yaml
+from pack_support import Render
+
+from assay.load.project import Project
+from assay.models.assessment import Assessment, EvidencePointer, Verdict
+from assay.pack.excerpts import MAX_TOKEN_CHARS, ExcerptSource
+from assay.pack.policy import resolved_policy_for
+from assay.pack.svg import HEAVY
+
+
+class _Tree(HTMLParser):
+    """Just enough HTML reading for these tests: the text of elements by class."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[tuple[str, dict[str, str]]] = []
+        self.found: list[tuple[list[dict[str, str]], str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("br", "meta", "img", "link"):
+            return
+        self.stack.append((tag, {k: v or "" for k, v in attrs}))
+
+    def handle_endtag(self, tag: str) -> None:
+        while self.stack and self.stack.pop()[0] != tag:
+            pass
+
+    def handle_data(self, data: str) -> None:
+        if data.strip():
+            self.found.append(([a for _, a in self.stack], data))
+
+
+def _texts(html: str) -> list[tuple[list[dict[str, str]], str]]:
+    tree = _Tree()
+    tree.feed(html)
+    return tree.found
+
+
+def _article(html: str, control: str) -> str:
+    start = html.index(f'<article class="control" id="control-{control}">')
+    return html[start : html.index("</article>", start)]
+
+
+def _excerpt_rows(fragment: str) -> list[tuple[str, bool]]:
+    """(row text without its line number, highlighted?) of every excerpt row."""
+    rows = []
+    for match in re.finditer(
+        r'<div class="xr d\d( read)?"><span class="ln">(\d*)</span>(.*?)</div>', fragment
+    ):
+        rows.append((match[3], bool(match[1])))
+    return rows
+
+
+def _failing_findings(fragment: str) -> list[str]:
+    return re.findall(r'<li class="finding outcome-fail">(.*?)</li>', fragment, re.S)
+
+
+def test_failing_canary_excerpt_shows_started_at_and_ended_at(unsigned_html: str) -> None:
+    [finding] = _failing_findings(_article(unsigned_html, "PROD-CANARY-01"))
+    rows = _excerpt_rows(finding)
+    # The canary report of dep-3: its times are what the 48 h minimum was measured on.
+    assert ("started_at: 2026-04-21T08:00:00Z", True) in rows
+    assert ("ended_at: 2026-04-22T14:00:00Z", True) in rows
+    assert ("verdict: pass", True) in rows and ("max_traffic_pct: 5", True) in rows
+    # The deployment it gates: the promotion time the deadline runs from, and the filter.
+    assert ("promoted_at: 2026-04-22T15:00:00Z", True) in rows
+    assert ("environment: prod", True) in rows
+    assert ("emergency: false (not in the file: the default)", True) in rows
+    # Identity shown but not highlighted; unread fields only named.
+    assert ("id: canary-dep-3", False) in rows and ("kind: canary_report", False) in rows
+    assert not any(text.startswith(("source_uri:", "sample_size:")) for text, _ in rows)
+    assert "the check did not read: workflow, created_at, recorded_by, source_uri" in finding
+
+
+def test_failing_canary_excerpt_in_the_pdf_text(
+    unsigned_render: Render, tmp_path: Path, run_tool: object
+) -> None:
+    path = tmp_path / "pack.pdf"
+    path.write_bytes(unsigned_render.pdf)
+    text = run_tool("pdftotext", "-layout", path, "-", check=True).stdout  # type: ignore[operator]
+    start = text.index("canary-dep-3 does not meet")
+    window = text[start : start + 3000]
+    assert re.search(r"\bstarted_at: 2026-04-21T08:00:00Z", window)
+    assert re.search(r"\bended_at: 2026-04-22T14:00:00Z", window)
+    # The rows keep the file's line numbers: dep-3 starts on line 33 of deploys.yaml.
+    assert re.search(r"\b33\s+id: dep-3", window)
+
+
+def test_excerpts_keep_the_file_lines_and_break_no_token(
+    sample_assessment: Assessment, sample_project: Project
+) -> None:
+    source = ExcerptSource(sample_project.files)
+    files = {f.path: f.data.decode().split("\n") for f in sample_project.files}
+    seen_yaml = seen_jsonl = 0
+    for control in sample_assessment.controls:
+        for check in control.checks:
+            for finding in check.findings:
+                for pointer in finding.evidence:
+                    excerpt = source.excerpt(pointer, check.reads.get(pointer.kind or ""))
+                    assert excerpt is not None, pointer
+                    for row in excerpt.rows:
+                        assert all(len(t) <= MAX_TOKEN_CHARS for t in row.text.split(" "))
+                        if row.line is None:
+                            continue
+                        key = row.text.split(":", 1)[0].lstrip("- ")
+                        source_line = files[pointer.file][row.line - 1]
+                        assert key in source_line, (pointer.file, row.line, row.text)
+                    seen_yaml += pointer.file.endswith(".yaml")
+                    seen_jsonl += pointer.file.endswith(".jsonl")
+    assert seen_yaml and seen_jsonl
+
+
+def test_a_long_json_lines_value_is_cut_at_a_word_and_keeps_its_tokens() -> None:
+    from assay.pack.excerpts import _scalar
+
+    value = "word " * 40 + "https://example.com/" + "x" * 90
+    shown = _scalar(value)
+    assert shown.endswith(" …") and len(shown) < 150
+    assert all(len(token) <= MAX_TOKEN_CHARS for token in _scalar("y" * 200).split(" "))
+
+
+def test_one_excerpt_per_record_per_finding(unsigned_html: str) -> None:
+    # A drift run records its own triage, so each finding lists the record twice.
+    article = _article(unsigned_html, "PROD-DRIFT-01")
+    findings = re.findall(r'<li class="finding outcome-(?:pass|fail)">(.*?)</li>', article, re.S)
+    covered = [f for f in findings if "is covered by drift_log" in f or "came too late" in f]
+    assert len(covered) == 2
+    for finding in covered:
+        assert finding.count('<div class="excerpt">') == 1
+        assert finding.count('class="pointer"') == 1
+
+
+def test_unknown_reads_show_the_whole_record(sample_project: Project) -> None:
+    source = ExcerptSource(sample_project.files)
+    pointer = EvidencePointer(file="evidence/canaries.jsonl", line=3, sha256="0" * 64)
+    excerpt = source.excerpt(pointer, None)
+    assert excerpt is not None and not excerpt.hidden
+    assert not any(row.read for row in excerpt.rows)
+    assert [r.text for r in excerpt.rows if r.text.startswith("source_uri")]
+    nested = [r for r in excerpt.rows if r.depth == 2]
+    assert [r.text for r in nested][:2] == ["name: error_rate", "canary: 0.011"]
+    missing = EvidencePointer(file="evidence/canaries.jsonl", line=99, sha256="0" * 64)
+    assert source.excerpt(missing) is None
+
+
+def test_appendix_b_is_yaml_and_tables_of_the_embedded_policy(
+    unsigned_html: str, sample_assessment: Assessment, sample_project: Project
+) -> None:
+    appendix = unsigned_html[unsigned_html.index('id="appendix-policy"') :]
+    appendix = appendix[: appendix.index("</section>")]
+    assert "\\&#34;" not in appendix  # no JSON string escapes
+    assert '"controls"' not in appendix and 'class="json"' not in appendix
+    policy = resolved_policy_for(sample_assessment, sample_project)
+    listings = [
+        yaml.safe_load(
+            text.replace("&#34;", '"').replace("&#39;", "'").replace("&gt;", ">")
+            .replace("&lt;", "<").replace("&amp;", "&")
+        )
+        for text in re.findall(r'<pre class="yaml">(.*?)</pre>', appendix, re.S)
+    ]  # fmt: skip
+    embedded = [check for control in policy["controls"] for check in control["checks"]]
+    assert listings == embedded  # what is printed is what is embedded, check for check
+    for control in policy["controls"]:
+        assert f'<code class="cid">{control["id"]}</code>' in appendix
+
+
+def test_the_graph_is_laid_out_by_dot_with_failed_and_blocked_marked(
+    unsigned_html: str, sample_assessment: Assessment
+) -> None:
+    graph = unsigned_html[unsigned_html.index('<figure class="graph">') :]
+    graph = graph[: graph.index("</figure>")]
+    assert 'class="graph"' in graph  # Graphviz's own top group
+    for control in sample_assessment.controls:
+        assert f"status&#45;{control.status}" in graph or f"status-{control.status}" in graph
+    heavy = re.findall(r'class="node status&#45;(\w+)">.*?stroke-width="([0-9.]+)"', graph, re.S)
+    assert heavy and all((float(w) > 2) == (s in HEAVY) for s, w in heavy)
+    assert 'class="edge blocked"' in graph
+    assert "blocking dependency" in graph
+
+
+def test_one_verdict_word_everywhere(unsigned_html: str, sample_assessment: Assessment) -> None:
+    word = sample_assessment.verdict.value
+    assert word == Verdict.NON_COMPLIANT.value
+    assert "NOT COMPLIANT" not in unsigned_html.upper().replace("NON-COMPLIANT", "")
+    cover = unsigned_html[: unsigned_html.index('<nav class="toc">')]
+    assert f'<span class="verdict-text">{word}</span>' in cover
+    assert f"· {word}" in cover  # the running footer of every page
+    summary = unsigned_html[unsigned_html.index('id="summary"') :]
+    assert f'<strong class="bad">{word}</strong>' in summary
+
+
+def test_the_pointer_notation_is_explained(unsigned_html: str) -> None:
+    legend = unsigned_html[unsigned_html.index('<div class="legend">') :]
+    legend = legend[: legend.index("</div>")]
+    assert "<code>file:line /N</code>" in legend
+    assert "counting from 0" in legend and "JSON Lines" in legend
+    # And the notation is what the findings use: a YAML list item carries its /N.
+    assert "evidence/deploys.yaml:33 /2</a>" in unsigned_html
+    assert "evidence/canaries.jsonl:3</a>" in unsigned_html
