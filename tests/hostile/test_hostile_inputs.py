@@ -545,7 +545,14 @@ def applies_if_on_untyped_metadata_applies(kit: Kit) -> Expect:
         "owner: risk-ml\nmetadata:\n  customer_facing: 'yes'\n",
     )
     kit.write("evidence/incidents.jsonl", kit.text("evidence/incidents.jsonl") + SEV1_LATE)
-    return Expect("", None, None, "applies_if cannot be decided on typed workflow fields", exit=1)
+    return Expect(
+        "",
+        None,
+        None,
+        "applies_if cannot be decided on typed workflow fields",
+        exit=1,
+        argv=(*GATE, "--format", "json"),
+    )
 
 
 def applies_if_that_fails_applies(kit: Kit) -> Expect:
@@ -556,7 +563,14 @@ def applies_if_that_fails_applies(kit: Kit) -> Expect:
         "    applies_if: workflow.role.startsWith(1)\n    evidence: [incident]\n    params:",
     )
     kit.write("evidence/incidents.jsonl", kit.text("evidence/incidents.jsonl") + SEV1_LATE)
-    return Expect("", None, None, "applies_if could not be evaluated", exit=1)
+    return Expect(
+        "",
+        None,
+        None,
+        "applies_if could not be evaluated",
+        exit=1,
+        argv=(*GATE, "--format", "json"),
+    )
 
 
 def ambiguous_class_alias(kit: Kit) -> Expect:
