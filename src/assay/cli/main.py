@@ -504,10 +504,14 @@ def policy() -> None:
 def policy_lint(project_dir: Path, fmt: str, strict: bool) -> int:
     """Check policies for errors and for what a reviewer would flag."""
     from ..authoring.lint import lint_project
-    from ..formats.lint import LINT_FORMATTERS, LintFormat
+    from ..formats.lint import LINT_FORMATTERS, LintFormat, lint_sarif
 
     findings = lint_project(project_dir)
-    click.echo(LINT_FORMATTERS[LintFormat(fmt)](findings), nl=False)
+    if LintFormat(fmt) is LintFormat.SARIF:
+        text = lint_sarif(findings, path_prefix=repository_prefix(project_dir))
+    else:
+        text = LINT_FORMATTERS[LintFormat(fmt)](findings)
+    click.echo(text, nl=False)
     errors = [f for f in findings if f.level == "error" or (strict and f.level == "warning")]
     return 2 if errors else 0
 
