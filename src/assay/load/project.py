@@ -600,7 +600,7 @@ class _Loader:
                 continue
             limit = (
                 limits.max_evidence_bytes
-                if suffix.lower() in (*JSON_LINES, ".json")
+                if suffix.lower() in (*JSON_LINES, ".json", ".parquet")
                 else limits.max_yaml_bytes
             )
             try:

@@ -188,7 +188,7 @@ def tables_of(sql: str) -> set[str]:
     return {t.name for t in tree.find_all(exp.Table) if t.name and t.name not in ctes}
 
 
-def _rewrite(node: exp.Expression) -> exp.Expression:
+def _rewrite(node: exp.Expr) -> exp.Expr:
     from sqlglot import exp
 
     if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
@@ -227,7 +227,7 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
     return node
 
 
-def _top_n(node: exp.ArgMax) -> exp.Expression:
+def _top_n(node: exp.ArgMax) -> exp.Expr:
     """``arg_max(x, t, n)`` (the ``n`` values of ``x`` with the largest ``t``): the pairs
     collected, sorted by ``t`` descending, the first ``n`` kept. Ties at the cut come in
     any order, as in DuckDB (the checks settle ties themselves)."""
@@ -243,7 +243,7 @@ def _top_n(node: exp.ArgMax) -> exp.Expression:
     return sqlglot.parse_one(text, read="spark")
 
 
-def _ordered_list(node: exp.ArrayAgg) -> exp.Expression:
+def _ordered_list(node: exp.ArrayAgg) -> exp.Expr:
     """``list(v ORDER BY a, b)``: Spark's ``collect_list`` keeps no order and drops NULLs;
     the values are collected inside structs (never NULL), sorted by the keys, unwrapped."""
     import sqlglot
@@ -262,10 +262,10 @@ def _ordered_list(node: exp.ArrayAgg) -> exp.Expression:
     return sqlglot.parse_one(text, read="spark")
 
 
-def _map_literal(struct: exp.Struct) -> exp.Expression:
+def _map_literal(struct: exp.Struct) -> exp.Expr:
     from sqlglot import exp
 
-    args: list[exp.Expression] = []
+    args: list[exp.Expr] = []
     for item in struct.expressions:
         if isinstance(item, exp.PropertyEQ):
             key = item.this
@@ -325,9 +325,7 @@ class SparkEngine:
             if table in self._views or table not in self._tables:
                 continue
             path = self._scratch / f"{table}.parquet"
-            store.query(
-                f'COPY (SELECT * FROM "{table}") TO ? (FORMAT parquet)', [os.fspath(path)]
-            )
+            store.query(f'COPY (SELECT * FROM "{table}") TO ? (FORMAT parquet)', [os.fspath(path)])
             frame = self.spark.read.parquet(os.fspath(path))
             frame.createOrReplaceTempView(self._view(table))
             self._views[table] = self._view(table)
@@ -379,7 +377,6 @@ def _python(value: Any) -> Any:
         # pyspark makes a naive datetime in the process's local zone.
         return value.astimezone(UTC)
     return value
-
 
 
 class SparkEvidence(StoredEvidence):
