@@ -159,10 +159,10 @@ def test_a_small_fleet_on_spark_matches_the_reviewed_golden(
     assert _generator().main(["--out", str(out), *TINY]) == 0
     (out / "assay.yaml").write_text(
         "policies: [bundled]\nworkflows: [workflows]\nwaivers: [waivers]\nevidence: [evidence]\n"
-        "engine: spark\n"  # the engine from the project's configuration
     )
     capsys.readouterr()
-    assert main(["gate", "--project", str(out), "--all", "--as-of", AS_OF, "--format", "json"]) == 1
+    gate = ["gate", "--project", str(out), "--all", "--as-of", AS_OF, "--engine", "spark"]
+    assert main([*gate, "--format", "json"]) == 1
     data = capsys.readouterr().out.encode()
     (digest, _) = (GOLDEN / "tiny-fleet.json.sha256").read_text().split()
     assert hashlib.sha256(data).hexdigest() == digest
@@ -215,6 +215,14 @@ def test_an_old_java_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     fake.write_text("#!/bin/sh\necho 'openjdk version \"1.8.0_292\"' >&2\n")
     fake.chmod(0o755)
     assert spark_engine._java_version(str(fake)) == 8
+
+
+def test_the_engine_can_come_from_assay_yaml(tmp_path: Path, spark: Any) -> None:
+    root = _copy(ROOT / "tests/scenarios/basic", tmp_path)
+    config = root / "assay.yaml"
+    config.write_text((config.read_text() if config.exists() else "") + "engine: spark\n")
+    with load_project(root) as project:
+        assert project.evidence.engine.name == "spark"  # type: ignore[attr-defined]
 
 
 def test_an_unknown_engine_in_assay_yaml_is_refused_with_its_location(
