@@ -257,3 +257,44 @@ def test_damaging_the_cache_changes_nothing_but_the_time_of_a_gate(
         con.close()
     assert fingerprint != "another version"
     assert files == len([p for p in (root / "evidence").rglob("*") if p.is_file()])
+
+
+def test_a_cached_file_replaced_by_a_link_outside_the_project_is_refused(
+    kit: Kit, tmp_path: Path
+) -> None:
+    """The cache never carries a file across the project's boundary: the same content,
+    stored while it was inside, is refused once it is reached through a link leading
+    outside (and the cached rows are not used)."""
+    setup(kit, evidence=[drift("d1", "2026-05-01T00:00:00Z")])
+    age(kit.root)
+    load_project(kit.root, engine="duckdb").close()  # stored while inside
+    inside = kit.root / "evidence" / "records.jsonl"
+    outside = tmp_path / "elsewhere.jsonl"
+    shutil.move(inside, outside)
+    inside.symlink_to(outside)
+    errors = _errors(kit.root, "duckdb")
+    assert errors == _errors(kit.root, "rows")
+    assert [(file, message.split(" (")[0]) for file, _, _, message in errors] == [
+        ("evidence/records.jsonl", "this path leads outside the project folder")
+    ]
+
+
+def test_the_stores_own_reader_is_bounded_and_reads_regular_files_only(kit: Kit) -> None:
+    from assay.errors import InputError
+    from assay.evidence.store import disk_reader
+
+    kit.root.mkdir(parents=True, exist_ok=True)
+    read = disk_reader(kit.root)
+    (kit.root / "big.jsonl").write_bytes(b"x" * 100)
+    os.mkfifo(kit.root / "pipe.jsonl")  # a plain read would block for ever
+    (kit.root / "zero.jsonl").symlink_to("/dev/zero")  # ... or read for ever
+    assert read("big.jsonl", 100) == b"x" * 100
+    for rel, limit, expected in [
+        ("big.jsonl", 99, "larger than the limit of 99 bytes"),
+        ("pipe.jsonl", None, "found a named pipe (FIFO)"),
+        ("zero.jsonl", 1 << 20, "found a character device"),
+    ]:
+        with pytest.raises(InputError) as caught:
+            read(rel, limit)
+        assert expected in caught.value.message
+        assert caught.value.location.file == rel
