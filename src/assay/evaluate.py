@@ -8,6 +8,7 @@ row evaluator takes what a query leaves, one workflow at a time. No worker proce
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -93,7 +94,17 @@ def assess_fleet(
                 f"unknown workflow {workflow!r} (known: {', '.join(project.workflows)})"
             )
     check_class_parameters(project)  # once for the fleet, not once per workflow
-    return _assess_checked(project, ids, when, release)
+    # A fleet's assessment allocates millions of objects (findings, rebuilt records) and
+    # frees them by reference counting; the cyclic collector meanwhile only rescans what
+    # is alive, over and over (~10 % of a 200-workflow gate, measured). Paused, as while
+    # loading, and restored as it was.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _assess_checked(project, ids, when, release)
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def assess_many(

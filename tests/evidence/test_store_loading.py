@@ -194,3 +194,107 @@ def test_a_second_load_while_the_first_is_open_does_not_wait(kit: Kit) -> None:
         assert [r.id for r in second.evidence.records(WF, "drift_log")] == ["d1", "d2"]
     assert [r.id for r in first.evidence.records(WF, "drift_log")] == ["d1"]
     first.close()
+
+
+def _gate_json(root: Path, engine: str = "duckdb") -> tuple[int, bytes]:
+    """A gate as a user runs it, in its own process (one run, then exit)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "assay", "gate", "--project", str(root), "--all"]
+        + ["--as-of", "2026-11-20T12:00:00Z", "--engine", engine, "--format", "json"],
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode in (0, 1), done.stderr.decode()
+    return done.returncode, done.stdout
+
+
+@pytest.fixture(scope="module")
+def rows_gate(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, bytes]:
+    return _gate_json(_copy("examples", tmp_path_factory.mktemp("rows")), "rows")
+
+
+@pytest.mark.parametrize("damage", ["truncate", "object-edited", "other-version"])
+def test_damaging_the_cache_changes_nothing_but_the_time_of_a_gate(
+    damage: str, tmp_path: Path, rows_gate: tuple[int, bytes]
+) -> None:
+    """The whole gate, not just the store: the exit code and the Assessment JSON of the
+    rows engine byte for byte after the cache is damaged, deleted, or written by another
+    version; and the cache is whole again afterwards. (Each gate is a process of its own,
+    so three kinds of damage here; tests/evidence/test_store.py tries every kind on the
+    store itself.)"""
+    import duckdb
+
+    root = _copy("examples", tmp_path)
+    age(root)
+    assert _gate_json(root) == rows_gate  # builds the cache
+    cache = CacheDir.for_project(root)
+    database = cache.database
+    objects = sorted((cache.path / "objects").glob("*/*.jsonl"))
+    assert objects
+    if damage == "truncate":
+        data = database.read_bytes()
+        database.write_bytes(data[: len(data) // 3])
+    elif damage == "object-edited":
+        for obj in objects:  # every stored record says something else now
+            obj.write_bytes(obj.read_bytes().replace(b'"id":"', b'"id":"x', 1))
+    else:
+        con = duckdb.connect(str(database))
+        con.execute("UPDATE meta SET value = 'another version' WHERE key = 'fingerprint'")
+        con.close()
+    assert _gate_json(root) == rows_gate
+    # Rebuilt, not merely bypassed: a whole cache of this version is there again.
+    assert all(obj.is_file() and b'"id":"x' not in obj.read_bytes() for obj in objects)
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        ((fingerprint,),) = con.execute(
+            "SELECT value FROM meta WHERE key = 'fingerprint'"
+        ).fetchall()
+        (files,) = con.execute("SELECT count(*) FROM files").fetchone() or (0,)
+    finally:
+        con.close()
+    assert fingerprint != "another version"
+    assert files == len([p for p in (root / "evidence").rglob("*") if p.is_file()])
+
+
+def test_a_cached_file_replaced_by_a_link_outside_the_project_is_refused(
+    kit: Kit, tmp_path: Path
+) -> None:
+    """The cache never carries a file across the project's boundary: the same content,
+    stored while it was inside, is refused once it is reached through a link leading
+    outside (and the cached rows are not used)."""
+    setup(kit, evidence=[drift("d1", "2026-05-01T00:00:00Z")])
+    age(kit.root)
+    load_project(kit.root, engine="duckdb").close()  # stored while inside
+    inside = kit.root / "evidence" / "records.jsonl"
+    outside = tmp_path / "elsewhere.jsonl"
+    shutil.move(inside, outside)
+    inside.symlink_to(outside)
+    errors = _errors(kit.root, "duckdb")
+    assert errors == _errors(kit.root, "rows")
+    assert [(file, message.split(" (")[0]) for file, _, _, message in errors] == [
+        ("evidence/records.jsonl", "this path leads outside the project folder")
+    ]
+
+
+def test_the_stores_own_reader_is_bounded_and_reads_regular_files_only(kit: Kit) -> None:
+    from assay.errors import InputError
+    from assay.evidence.store import disk_reader
+
+    kit.root.mkdir(parents=True, exist_ok=True)
+    read = disk_reader(kit.root)
+    (kit.root / "big.jsonl").write_bytes(b"x" * 100)
+    os.mkfifo(kit.root / "pipe.jsonl")  # a plain read would block for ever
+    (kit.root / "zero.jsonl").symlink_to("/dev/zero")  # ... or read for ever
+    assert read("big.jsonl", 100) == b"x" * 100
+    for rel, limit, expected in [
+        ("big.jsonl", 99, "larger than the limit of 99 bytes"),
+        ("pipe.jsonl", None, "found a named pipe (FIFO)"),
+        ("zero.jsonl", 1 << 20, "found a character device"),
+    ]:
+        with pytest.raises(InputError) as caught:
+            read(rel, limit)
+        assert expected in caught.value.message
+        assert caught.value.location.file == rel

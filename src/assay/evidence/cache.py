@@ -239,15 +239,24 @@ class ObjectFiles:
 
     def prune(self, keep: set[tuple[str, str]]) -> None:
         """Delete every object (and stray temporary file) not in ``keep``."""
-        if not self.folder.is_dir():
+        # os.scandir, not Path.glob: a fleet's cache holds thousands of objects, and this
+        # runs on every write (a new evidence file).
+        try:
+            shards = [e.path for e in os.scandir(self.folder) if e.is_dir(follow_symlinks=False)]
+        except OSError:
             return
-        for path in self.folder.glob("*/*"):
-            name = path.name
-            sha, _, rest = name.partition(".")
-            kind = rest.removesuffix(".jsonl").removesuffix(".idx")
-            if name.startswith(".") or (sha, kind) not in keep:
-                with contextlib.suppress(OSError):
-                    path.unlink()
+        for shard in shards:
+            try:
+                entries = list(os.scandir(shard))
+            except OSError:
+                continue
+            for entry in entries:
+                name = entry.name
+                sha, _, rest = name.partition(".")
+                kind = rest.removesuffix(".jsonl").removesuffix(".idx")
+                if name.startswith(".") or (sha, kind) not in keep:
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
 
 
 def _checksum(data: bytes) -> str:

@@ -46,6 +46,7 @@ import msgspec
 from ..errors import AssayError, ErrorCode, InputError, Location
 from ..models import codec
 from ..models.time import LATEST
+from ..parsing.files import read_regular
 from ..parsing.yamlsafe import check_size
 from .cache import CacheDir, CacheLock, LockTimeout, ObjectFiles, code_fingerprint
 from .engines.base import EngineBusy, StoreCorrupt, table_name
@@ -121,32 +122,14 @@ def _limit(suffix: str, limits: ReaderLimits) -> int:
 
 
 def disk_reader(root: Path) -> Read:
-    """Plain reads below ``root`` (tests and tools; the loader passes its own source)."""
+    """Bounded reads of regular files below ``root`` (tests and tools; the loader passes
+    its project's source, which also keeps every path inside the project): never more
+    than ``max_bytes``, never a device, a pipe or a symbolic link to one."""
 
     def read(rel: str, max_bytes: int | None = None) -> bytes:
-        data = _read(root / rel, rel)
-        if max_bytes is not None:
-            check_size(data, rel, max_bytes)
-        return data
+        return read_regular(Path(os.path.realpath(root / rel)), rel, max_bytes)
 
     return read
-
-
-def _read(path: Path, display: str) -> bytes:
-    try:
-        return path.read_bytes()
-    except PermissionError:
-        raise InputError(
-            "cannot read file: permission denied", location=Location(display), code=ErrorCode.IO
-        ) from None
-    except IsADirectoryError:
-        raise InputError(
-            "expected a file, found a folder", location=Location(display), code=ErrorCode.IO
-        ) from None
-    except OSError as err:
-        raise InputError(
-            f"cannot read file: {err.strerror}", location=Location(display), code=ErrorCode.IO
-        ) from None
 
 
 def validate_file(
