@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -108,6 +109,10 @@ def session() -> SparkSession:
         return active
     # The driver and the block manager listen on the loopback interface only.
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    # Python workers (if a plan ever needs one) run this interpreter, not the PATH's python3,
+    # which may be another version or lack the packages.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     builder = (
         SparkSession.builder.master(os.environ.get(MASTER_VARIABLE, "local[2]"))
         .appName("assay")
