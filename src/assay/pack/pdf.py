@@ -14,6 +14,7 @@ variants do this), and deterministic font subsetting (Debian ``libharfbuzz-subse
 
 from __future__ import annotations
 
+import functools
 import logging
 import warnings
 from collections.abc import Sequence
@@ -61,6 +62,32 @@ class _AttachmentFetcher(URLFetcher):  # type: ignore[misc]  # weasyprint is unt
         return URLFetcherResponse(url, body=item.data, headers={"Content-Type": item.mime_type})
 
 
+_MEMO_CLASSES: dict[Any, type] = {}
+
+
+def _memo_class(cls: Any) -> type:
+    """A subclass of a pydyf object class whose ``data`` is computed once per object."""
+    memo = _MEMO_CLASSES.get(cls)
+    if memo is None:
+        memo = type(
+            f"Memo{cls.__name__}", (cls,), {"data": functools.cached_property(cls.data.fget)}
+        )
+        _MEMO_CLASSES[cls] = memo
+    return memo
+
+
+def _serialise_once(document: Any, pdf: Any) -> None:
+    """weasyprint ``finisher``: pydyf serialises every object twice when the file identifier
+    is derived from the content (PDF/A): once to write it, once more to hash it, and every
+    stream is deflated (at level 9) both times. Nothing changes an object between the two,
+    so each object keeps the bytes it was first written with: the same file, in about a
+    third less time."""
+    for item in pdf.objects:
+        cls = type(item)
+        if isinstance(getattr(cls, "data", None), property):
+            item.__class__ = _memo_class(cls)
+
+
 def html_to_pdf(
     html: str,
     attachments: Sequence[PackAttachment],
@@ -104,6 +131,7 @@ def html_to_pdf(
                 pdf_variant=PDF_VARIANT,
                 attachments=pdf_attachments,
                 uncompressed_pdf=False,
+                finisher=_serialise_once,
             )
     except AssayError:
         raise
