@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_OUT := out/demo
 
-.PHONY: demo test setup lint typecheck unit bench clean
+.PHONY: demo test setup lint typecheck unit wheel-smoke bench fuzz clean
 
 $(STAMP): pyproject.toml
 	bash scripts/setup-system.sh
@@ -30,7 +30,17 @@ typecheck: setup
 unit: setup
 	$(BIN)/pytest -q
 
-test: lint typecheck unit
+# The built wheel installed outside the checkout, on a plain copy of the examples.
+wheel-smoke: setup
+	bash scripts/wheel-smoke.sh $(CURDIR)/$(BIN)/python
+
+test: lint typecheck unit wheel-smoke
+
+# A longer run of the property-based fuzzing of inputs (tests/fuzz) before a release:
+# minutes, not seconds; `make test` runs the same property with a small fixed budget.
+FUZZ_EXAMPLES ?= 50000
+fuzz: setup
+	ASSAY_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q tests/fuzz
 
 bench: setup
 	$(BIN)/python benchmarks/bench_gate.py

@@ -43,7 +43,7 @@ MIN = 60
 HOUR = 3600
 DAY = 86400
 
-# --- the risk classes, with values that meet CATALOG.md (hypercare included) -----------
+# --- the risk classes, with values that meet the reference catalog (hypercare included) -----------
 
 
 @dataclass(frozen=True)
@@ -1365,8 +1365,11 @@ def generate(args: Args) -> dict[str, int]:
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
+    policies = _policies_entry(out, args.policies)
     config = {
-        "policies": [_policies_entry(out, args.policies)],
+        "policies": [policies],
+        # The policies live outside the fleet's folder: say so, or Assay refuses them.
+        "outside_folders": [policies],
         "workflows": ["workflows"],
         "waivers": ["waivers"],
         "evidence": ["evidence"],
@@ -1418,7 +1421,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
     parser.add_argument(
         "--policies",
         type=Path,
-        default=REPO_ROOT / "policies",
+        default=REPO_ROOT / "src" / "assay" / "bundled" / "policies",
         help="Policies folder the fleet's assay.yaml points at (default: the bundled one).",
     )
     parser.add_argument(

@@ -78,10 +78,15 @@ def rec(
         "source_uri": source_uri,
     }
     payload = {k: _plain(v) for k, v in fields.items()}
-    digest = hashlib.sha256(
-        json.dumps({**envelope, **payload}, sort_keys=True, separators=(",", ":")).encode()
+    return {**envelope, "sha256": digest({**envelope, **payload}), **payload}
+
+
+def digest(record: Record) -> str:
+    """The record's content digest: SHA-256 of its canonical JSON without ``sha256``."""
+    content = {k: v for k, v in record.items() if k != "sha256"}
+    return hashlib.sha256(
+        json.dumps(content, sort_keys=True, separators=(",", ":")).encode()
     ).hexdigest()
-    return {**envelope, "sha256": digest, **payload}
 
 
 class _Dumper(yaml.SafeDumper):
@@ -115,6 +120,8 @@ def jsonl_file(records: Iterable[Record]) -> bytes:
 
 
 def markdown_file(record: Record, body: str) -> bytes:
+    # A document's content digest covers its body too (assay.evidence.ledger.record_digest).
+    record = {**record, "sha256": digest({**record, "body": body.strip()})}
     return ("---\n" + dump_yaml(record) + "---\n" + body.strip() + "\n").encode()
 
 

@@ -24,6 +24,7 @@ EXPECTED = {
     "build_pack",
     "fleet_exit_code",
     "get_formatter",
+    "import_evidence",
     "load_files",
     "load_project",
     "render_html",

@@ -13,6 +13,8 @@ import jsonschema
 import pytest
 import yaml
 
+from assay.models.config import bundled_path
+
 ROOT = Path(__file__).resolve().parents[1]
 COMMENT = re.compile(r"^# yaml-language-server: \$schema=(\S+)$")
 AUTHORED = ("policies", "workflows", "waivers")
@@ -20,18 +22,13 @@ AUTHORED = ("policies", "workflows", "waivers")
 
 def _authored_files() -> list[Path]:
     found: list[Path] = []
-    for base in (ROOT / "policies", ROOT / "examples", ROOT / "tests" / "scenarios"):
+    for base in (bundled_path("policies"), ROOT / "examples", ROOT / "tests" / "scenarios"):
         for path in sorted(base.rglob("*.y*ml")):
             rel = path.relative_to(ROOT)
-            if (
-                path.name.endswith((".test.yaml", ".test.yml"))
-                or "policies" in rel.parts[:1]
-                and "tests" in rel.parts
-            ):
-                continue
-            if any(part in AUTHORED for part in rel.parts) and not path.is_symlink():
-                if "examples" in rel.parts and rel.parts[1] == "policies":
-                    continue  # a symlink to the bundled policies
+            if path.name.endswith((".test.yaml", ".test.yml")):
+                continue  # policy test cases have no published schema
+            assert not path.is_symlink(), f"{rel}: a symlink breaks a plain copy of the folder"
+            if any(part in AUTHORED for part in rel.parts):
                 found.append(path)
     return found
 

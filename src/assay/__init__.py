@@ -7,8 +7,10 @@ The library API does everything the CLI does::
     assessment.exit_code                      # 0 compliant, 1 non-compliant
     pdf = assay.build_pack(assessment, project, signer=assay.Signer.from_pkcs12(path, b"..."))
     report = assay.verify_pack(pdf, trust=[ca_pem], reassess=True)
+    assay.import_evidence("mlflow", ["mlflow.db"], workflow="fraud-scoring", project=".")
 
-Pack names are imported lazily: the PDF stack is heavy and the gate does not need it.
+Pack and importer names are imported lazily: the PDF stack is heavy, and the gate needs
+neither.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from .models.assessment import Assessment, Verdict, fleet_exit_code
 from .resolve import resolved_policy
 
 if TYPE_CHECKING:
+    from .authoring.intake import import_evidence
     from .pack import Signer, VerifyReport, build_pack, render_html, verify_pack
 
 _LAZY = {"Signer", "VerifyReport", "build_pack", "render_html", "verify_pack"}
@@ -56,6 +59,7 @@ __all__ = [
     "build_pack",
     "fleet_exit_code",
     "get_formatter",
+    "import_evidence",
     "load_files",
     "load_project",
     "render_html",
@@ -65,6 +69,10 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name == "import_evidence":
+        from .authoring.intake import import_evidence
+
+        return import_evidence
     if name in _LAZY:
         from . import pack
 

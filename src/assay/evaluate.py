@@ -186,7 +186,8 @@ def _evaluate_controls(project: Project, resolved: ResolvedWorkflow) -> list[Con
             intent=rc.control.intent,
             severity=rc.control.severity,
             status=status,
-            summary=_summary(status, own, checks, blocked_by, rc),
+            summary=_summary(status, own, checks, blocked_by, rc)
+            + (f" It applies because {rc.applies_note}." if rc.applies_note else ""),
             required_by=rc.required_by,
             requires=deps,
             blocked_by=blocked_by,
@@ -242,15 +243,24 @@ def _summary(
     if status == "pass":
         return "The check passes." if len(checks) == 1 else f"All {len(checks)} checks pass."
     if status == "blocked":
-        return (
+        text = (
             f"Blocked: required control{'s' if len(blocked_by) != 1 else ''} "
             f"{', '.join(blocked_by) or 'upstream'} did not pass"
-            + (
-                f"; its own checks also fail ({failing[0].summary})"
-                if own != "pass" and failing
-                else "."
-            )
         )
+        if own == "pass" or not failing:
+            return text + "."
+        # Its own failures are part of its state: fixing the upstream controls is not enough.
+        verb = (
+            "could not be evaluated"
+            if own == "error"
+            else ("fails" if len(failing) == 1 else "fail")
+        )
+        also = (
+            f"its own check also {verb}"
+            if len(checks) == 1
+            else f"{len(failing)} of its {len(checks)} own checks also {verb}"
+        )
+        return f"{text}; {also}: {failing[0].summary}"
     if not failing and invalid:
         return (
             f"Every check passes, but waiver {invalid[0].id} is invalid ({invalid[0].problem}): "
@@ -288,8 +298,11 @@ def _freeze(
     project: Project, resolved: ResolvedWorkflow, results: list[ControlResult]
 ) -> Assessment:
     counts = dict.fromkeys(STATUSES, 0)
+    blocked_failing = 0
     for item in results:
         counts[item.status] += 1
+        if item.status == "blocked" and any(c.status != "pass" for c in item.checks):
+            blocked_failing += 1
     wf = resolved.workflow
     gate = _prohibition(project, results)
     if resolved.prohibited:
@@ -303,8 +316,15 @@ def _freeze(
         reason = None
     verdict = Verdict.of([item.status for item in results], prohibited=reason is not None)
     relevant = project.evidence.files_of(wf.id)
+    later = project.evidence.created_after_by_file(wf.id, resolved.as_of)
     inputs = [
-        InputDigest(path=f.path, role=f.role, sha256=f.sha256, records=f.records)
+        InputDigest(
+            path=f.path,
+            role=f.role,
+            sha256=f.sha256,
+            records=f.records,
+            after_as_of=later.get(f.path, 0) if f.role == "evidence" else None,
+        )
         for f in project.files
         if f.role != "evidence" or f.path in relevant
     ]
@@ -332,5 +352,10 @@ def _freeze(
         prohibited_reason=reason,
         controls=results,
         inputs=inputs,
-        summary=Summary(counts=counts, compliant=verdict is Verdict.COMPLIANT, verdict=verdict),
+        summary=Summary(
+            counts=counts,
+            blocked_failing=blocked_failing,
+            compliant=verdict is Verdict.COMPLIANT,
+            verdict=verdict,
+        ),
     )

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 
 import networkx as nx
 
+from .models.graph import GraphNode, GraphView
 from .models.policy import Control
 
 
@@ -57,54 +58,13 @@ def root_causes(graph: nx.DiGraph, control_id: str, statuses: Mapping[str, str])
     return sorted(causes)
 
 
-def render_tree(graph: nx.DiGraph, statuses: Mapping[str, str] | None = None) -> str:
-    """A text tree: each control with what it requires, roots (nothing depends on them) first."""
-    lines: list[str] = []
-    roots = sorted(n for n in graph.nodes if graph.in_degree(n) == 0)
-
-    def label(node: str) -> str:
-        status = (statuses or {}).get(node)
-        return f"{node} [{status}]" if status else node
-
-    def walk(node: str, prefix: str, seen: frozenset[str]) -> None:
-        children = sorted(graph.successors(node))
-        for i, child in enumerate(children):
-            last = i == len(children) - 1
-            lines.append(f"{prefix}{'└── ' if last else '├── '}{label(child)}")
-            if child not in seen:
-                walk(child, prefix + ("    " if last else "│   "), seen | {child})
-
-    for root in roots:
-        lines.append(label(root))
-        walk(root, "", frozenset({root}))
-    return "\n".join(lines) + "\n"
-
-
-def render_dot(graph: nx.DiGraph, statuses: Mapping[str, str] | None = None) -> str:
-    """Graphviz DOT, sorted, with failing and blocked nodes marked."""
-    colours = {
-        "pass": "palegreen",
-        "fail": "salmon",
-        "error": "orange",
-        "blocked": "lightgrey",
-        "waived": "khaki",
-        "not_applicable": "white",
-    }
-    lines = [
-        "digraph controls {",
-        "  rankdir=LR;",
-        "  node [shape=box, style=filled, fillcolor=white];",
-    ]
-    for node in sorted(graph.nodes):
-        status = (statuses or {}).get(node)
-        attrs = f' [fillcolor={colours[status]}, xlabel="{status}"]' if status else ""
-        lines.append(f'  "{node}"{attrs};')
-    for a, b in sorted(graph.edges):
-        style = (
-            " [style=dashed, color=red]"
-            if statuses and statuses.get(b) not in (None, "pass", "waived", "not_applicable")
-            else ""
-        )
-        lines.append(f'  "{a}" -> "{b}"{style};')
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+def graph_view(
+    graph: nx.DiGraph, statuses: Mapping[str, str] | None = None, workflow: str | None = None
+) -> GraphView:
+    """The graph as data for the formatters: sorted nodes (with their statuses, when the
+    view is of one workflow's assessment) and sorted edges."""
+    return GraphView(
+        workflow=workflow,
+        nodes=[GraphNode(id=n, status=(statuses or {}).get(n)) for n in sorted(graph.nodes)],
+        edges=sorted(graph.edges),
+    )

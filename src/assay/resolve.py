@@ -16,6 +16,7 @@ from .errors import ErrorCode, ErrorCollector, InputError, Location
 from .load.project import Project
 from .models.assessment import HypercareState, WaiverState
 from .models.duration import Duration
+from .models.identity import identity_key, identity_problem
 from .models.policy import Control, Hypercare, ParamSpec, ParamValue, RiskClass, WaiverRules
 from .models.workflow import Waiver, Workflow
 
@@ -31,6 +32,8 @@ class ResolvedControl:
     required_by: Literal["class", "hypercare"]
     applicable: bool
     waivers: tuple[WaiverState, ...]
+    applies_note: str | None = None
+    """Why the control applies although its `applies_if` could not decide (fail closed)."""
 
     @property
     def active_waiver(self) -> WaiverState | None:
@@ -64,7 +67,7 @@ class ResolvedWorkflow:
             "eu_scope": wf.eu_scope,
             "role": wf.role,
             "in_hypercare": self.hypercare.active,
-            "metadata": dict(wf.metadata),
+            "metadata": wf.metadata.as_dict(),
         }
 
 
@@ -231,8 +234,10 @@ def waiver_rules(chain: tuple[RiskClass, ...]) -> tuple[WaiverRules | None, str 
 
 
 def same_person(a: str, b: str) -> bool:
-    """Whether two identities name the same person (compared case-insensitively)."""
-    return a.strip().casefold() == b.strip().casefold()
+    """Whether two identities name the same person: compared after NFKC case-folding, so
+    `Ahmed.Khan` and full-width `ａｈｍｅｄ.ｋｈａｎ` are one person (see
+    :mod:`assay.models.identity`)."""
+    return identity_key(a) == identity_key(b)
 
 
 def waiver_problem(
@@ -243,8 +248,17 @@ def waiver_problem(
 ) -> str | None:
     """Why ``waiver`` cannot apply (four-eyes, its validity period, a prohibition gate, or
     its class's waiver rules), or None."""
+    for who in ("requested_by", "approved_by"):
+        # An identity a reviewer cannot tell apart from another (mixed scripts, look-alike
+        # letters, invisible characters) cannot carry a four-eyes decision.
+        problem = identity_problem(getattr(waiver, who))
+        if problem is not None:
+            return f"{who} {problem}"
     if same_person(waiver.requested_by, waiver.approved_by):
-        return f"approved_by must differ from requested_by (both are {waiver.approved_by!r})"
+        return (
+            f"approved_by must differ from requested_by (both are "
+            f"{identity_key(waiver.approved_by)!r} once case and Unicode forms are folded)"
+        )
     if waiver.expires_at <= waiver.approved_at:
         return "expires_at must be after approved_at"
     if control is not None and control.prohibition_gate:
@@ -260,7 +274,8 @@ def waiver_problem(
             f"it runs {days:.0f} days from approval to expiry, more than the "
             f"{rules.max_days} days class {class_id} allows"
         )
-    if rules.allowed_approvers and waiver.approved_by not in rules.allowed_approvers:
+    allowed = {identity_key(name) for name in rules.allowed_approvers}
+    if allowed and identity_key(waiver.approved_by) not in allowed:
         return (
             f"{waiver.approved_by} may not approve waivers at class {class_id} "
             f"(allowed: {', '.join(rules.allowed_approvers)})"
@@ -322,13 +337,15 @@ def resolve(
             for w in project.waivers
             if w.workflow == workflow_id and w.control == control_id
         )
+        applicable, note = _applies(project, control, params, cel_workflow, as_of, release)
         resolved.controls[control_id] = ResolvedControl(
             control=control,
             params=params,
             param_sources=sources,
             required_by="class" if control_id in class_controls else "hypercare",
-            applicable=_applies(project, control, params, cel_workflow, as_of, release),
+            applicable=applicable,
             waivers=waivers,
+            applies_note=note,
         )
     return resolved
 
@@ -383,10 +400,16 @@ def _applies(
     cel_workflow: dict[str, Any],
     as_of: datetime,
     release: str | None,
-) -> bool:
+) -> tuple[bool, str | None]:
+    """Whether the control applies, and why it does when `applies_if` could not decide:
+    a condition that reads untyped workflow values or fails to evaluate never makes a
+    control not applicable (fail closed)."""
     expr = project.expressions.get((control.id, "", "applies_if"))
     if expr is None:
-        return True
+        return True, None
+    reason = project.undecidable.get(control.id)
+    if reason is not None:
+        return True, f"applies_if cannot be decided on typed workflow fields ({reason})"
     try:
         return expr.test(
             {
@@ -395,14 +418,9 @@ def _applies(
                 "now": as_of,
                 "release": release or "",
             }
-        )
+        ), None
     except ExpressionRuntimeError as err:
-        src = project.source(f"control:{control.id}")
-        raise InputError(
-            f"applies_if of {control.id} failed: {err.message}",
-            location=Location(src.file, src.line, src.column, "/applies_if"),
-            code=ErrorCode.CEL,
-        ) from None
+        return True, f"applies_if could not be evaluated ({err.message})"
 
 
 def plain_params(params: dict[str, Any]) -> dict[str, Any]:

@@ -11,8 +11,10 @@ from typing import Any
 
 from standards import load_schema, oscal_validator
 
+from assay.models.config import bundled_path
+
 ROOT = Path(__file__).resolve().parents[2]
-POLICIES = ROOT / "policies"
+POLICIES = bundled_path("policies")
 BASIC = ROOT / "tests" / "scenarios" / "basic"
 SHA = "0" * 64
 

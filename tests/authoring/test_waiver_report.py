@@ -10,9 +10,10 @@ import pytest
 from authoring_kit import waiver_project
 from click.testing import CliRunner
 
-from assay.authoring.waivers import format_waiver_report, waiver_report
+from assay.authoring.waivers import waiver_report
 from assay.cli.authoring import parse_horizon, waivers_command
 from assay.errors import UsageError
+from assay.formats.waivers import waivers_text
 from assay.load.project import Project, load_project
 from assay.models.time import parse_instant
 
@@ -75,7 +76,7 @@ def test_problems_and_days_left(project: Project) -> None:
 
 
 def test_text_output(project: Project) -> None:
-    text = format_waiver_report(waiver_report(project, parse_instant(AS_OF)))
+    text = waivers_text(waiver_report(project, parse_instant(AS_OF)))
     lines = text.splitlines()
     assert lines[0] == (
         "Waivers as of 2026-05-10T00:00:00Z (expiring soon = within 30 days): 2 invalid, "
@@ -125,7 +126,7 @@ def test_cli_horizon_and_errors(project_dir: Path) -> None:
         parse_horizon("soon")
     bad = CliRunner().invoke(
         waivers_command,
-        ["--project", str(project_dir), "--as-of", "2026-05-10"],
+        ["--project", str(project_dir), "--as-of", "2026-05-10T09:00"],
         standalone_mode=False,
     )
     assert isinstance(bad.exception, UsageError) and bad.exception.exit_code == 2
@@ -136,4 +137,4 @@ def test_project_without_waivers(tmp_path: Path) -> None:
 
     report = waiver_report(load_project(BASIC), parse_instant(AS_OF))
     assert report.entries == ()
-    assert format_waiver_report(report).endswith("No waivers.\n")
+    assert waivers_text(report).endswith("No waivers.\n")

@@ -275,8 +275,7 @@ def test_policy_lint_loosening_is_an_error(kit: Kit) -> None:
 def test_evidence_validate(kit: Kit) -> None:
     run = project(kit).run("evidence", "validate")
     assert run.code == 0
-    assert "ok  evidence/records.jsonl  (5 records)" in run.out
-    assert "1 evidence files, 5 records: all valid" in run.out
+    assert run.out.splitlines()[-1] == "1 evidence file, 5 valid records: all valid"
 
 
 def test_evidence_validate_reports_bad_records(kit: Kit) -> None:

@@ -65,7 +65,7 @@ def test_present_pass(kit: Kit) -> None:
         {"n": 2},
     )
     assert result.status == "pass"
-    assert result.summary == "Expected at least 2 incident records in the last 30 days; found 2."
+    assert result.summary == "Expected at least 2 incidents in the last 30 days; found 2."
     assert lines_of(result) == {(EVIDENCE_FILE, 1), (EVIDENCE_FILE, 2)}
 
 
@@ -78,9 +78,18 @@ def test_present_fail_outside_window(kit: Kit) -> None:
         {"n": 2},
     )
     assert result.status == "fail"
-    assert result.summary == "Expected at least 2 incident records in the last 30 days; found 1."
-    assert lines_of(result) == {(EVIDENCE_FILE, 2)}
-    assert "fewer than the 2 required" in result.findings[0].message
+    assert result.summary == "Expected at least 2 incidents in the last 30 days; found 1."
+    found, closest = sorted(result.findings, key=lambda f: f.message)
+    assert found.message == (
+        "1 matching incident in the last 30 days; at least 2 are required (n for class high)"
+    )
+    # The record that did not count is named, with why and where it is.
+    assert closest.message == (
+        "the closest incident, I-1 (aware_at 2026-04-10 00:00 UTC), does not count: it lies "
+        "outside the window of the last 30 days, which starts after 2026-05-02 00:00 UTC"
+    )
+    assert [(e.file, e.line) for e in closest.evidence] == [(EVIDENCE_FILE, 1)]
+    assert lines_of(result) == {(EVIDENCE_FILE, 1), (EVIDENCE_FILE, 2)}
 
 
 def test_record_created_after_as_of_is_ignored(kit: Kit) -> None:
@@ -107,8 +116,8 @@ def test_fresh_pass_uses_the_newest(kit: Kit) -> None:
     )
     assert result.status == "pass"
     assert result.summary == (
-        "Expected a quarterly_review no older than 92 days; the newest "
-        "(R-2, held_at 2026-05-02 00:00 UTC) is 30.0 days old."
+        "Expected a quarterly review no older than 92 days; the newest "
+        "(R-2, held_at 2026-05-02 00:00 UTC) is 30 days old."
     )
     assert lines_of(result) == {(EVIDENCE_FILE, 2)}
 
@@ -116,14 +125,18 @@ def test_fresh_pass_uses_the_newest(kit: Kit) -> None:
 def test_fresh_fail_when_stale(kit: Kit) -> None:
     result = single(kit, FRESH, [review("R-1", "2026-01-01T00:00:00Z")])
     assert result.status == "fail"
-    assert "is 151.0 days old" in result.summary
-    assert "older than the 92 days allowed" in result.findings[0].message
+    assert "is 151 days old" in result.summary
+    assert result.findings[0].message == (
+        "the newest quarterly review R-1 has held_at 2026-01-01 00:00 UTC, 151 days before "
+        "the as-of time; it must be no older than 92 days, so no older than "
+        "2026-03-01 00:00 UTC"
+    )
 
 
 def test_fresh_fail_when_none(kit: Kit) -> None:
     result = single(kit, FRESH, [incident("I-1", "2026-05-01T00:00:00Z")])
     assert result.status == "fail"
-    assert result.summary == "Expected a quarterly_review no older than 92 days; found none."
+    assert result.summary == "Expected a quarterly review no older than 92 days; found none."
 
 
 # --- every ------------------------------------------------------------------------------
@@ -135,7 +148,7 @@ ACK = {"ack_sla": param()}
 def test_every_pass(kit: Kit) -> None:
     result = single(kit, EVERY, [incident("I-1", "2026-05-01T10:00:00Z")], ACK, {"ack_sla": "15m"})
     assert result.status == "pass"
-    assert result.summary == "A every check: all 1 matching incident record do."
+    assert result.summary == "A every check: the one matching incident does."
 
 
 def test_every_fail_names_the_record_and_values(kit: Kit) -> None:
@@ -144,12 +157,13 @@ def test_every_fail_names_the_record_and_values(kit: Kit) -> None:
         kit, EVERY, [incident("I-1", "2026-05-01T10:00:00Z"), slow], ACK, {"ack_sla": "15m"}
     )
     assert result.status == "fail"
-    assert result.summary == "A every check: 1 of 2 incident records do not."
+    assert result.summary == "A every check: 1 of 2 incidents do not."
     (finding,) = [f for f in result.findings if f.outcome == "fail"]
     assert finding.message == (
-        "incident I-2 does not meet `r.acked_at - r.paged_at <= params.ack_sla` "
-        "(acked_at=2026-05-10 10:30 UTC, paged_at=2026-05-10 10:00 UTC, ack_sla=15m)"
+        "incident I-2: the time from paged_at to acked_at is 30 m; at most 15 m is allowed "
+        "(ack_sla for class high)"
     )
+    assert finding.condition == "r.acked_at - r.paged_at <= params.ack_sla"
     (pointer,) = finding.evidence
     assert (pointer.file, pointer.line, pointer.record_id, pointer.kind) == (
         EVIDENCE_FILE,
@@ -211,9 +225,10 @@ def test_covered_missing_postmortem_after_deadline_fails(kit: Kit) -> None:
     )
     assert result.status == "fail"
     # The summary leads with the check's own description, then what was found.
-    assert result.summary == "A covered check: 0 of 1 incident record covered, 1 not."
+    assert result.summary == "A covered check: 0 of 1 incident covered, 1 not."
     assert result.findings[0].message == (
-        "incident I-1: no postmortem within 5 business days of its resolved_at (due 2026-05-22 10:00 UTC)"
+        "incident I-1: no postmortem links to it; it was due within 5 business days of "
+        "resolved_at, by 2026-05-22 10:00 UTC"
     )
 
 
@@ -222,7 +237,10 @@ def test_covered_pending_before_the_deadline(kit: Kit) -> None:
     assert result.status == "pass"
     assert "1 not yet due" in result.summary
     assert result.findings[0].outcome == "pending"
-    assert "due by 2026-06-05 10:00 UTC" in result.findings[0].message
+    assert result.findings[0].message == (
+        "incident I-1 has no postmortem yet; it is due within 5 business days of resolved_at, "
+        "by 2026-06-05 10:00 UTC"
+    )
 
 
 def test_covered_assert_failure_is_explained(kit: Kit) -> None:
@@ -232,10 +250,13 @@ def test_covered_assert_failure_is_explained(kit: Kit) -> None:
     ]
     result = single(kit, covered("5bd"), evidence)
     assert result.status == "fail"
-    assert (
-        "postmortem PM-1 does not meet `r.blameless` (blameless=False)"
-        in result.findings[0].message
+    (finding,) = result.findings
+    assert finding.message == (
+        "incident I-1: postmortem PM-1 does not count: blameless is false; it must be true"
     )
+    assert finding.condition == "r.blameless"
+    # Both the incident and the postmortem that did not count are pointed at.
+    assert [e.record_id for e in finding.evidence] == ["I-1", "PM-1"]
 
 
 # --- aggregate --------------------------------------------------------------------------
@@ -265,16 +286,24 @@ P95 = check(
 def test_aggregate_p95_pass(kit: Kit) -> None:
     result = single(kit, P95, acks(list(range(1, 11))), {"p95": param()}, {"p95": "15m"})
     assert result.status == "pass"
-    assert result.summary == "Expected p95 <= 15 minutes; it is met."
-    assert result.findings[0].message == "p95 = 10 minutes over 10 records; expected <= 15 minutes"
+    assert result.summary == (
+        "Expected the 95th percentile of the time from paged_at to acked_at to be at most "
+        "15 m (p95 for class high); it is met."
+    )
+    assert result.findings[0].message == (
+        "the 95th percentile of the time from paged_at to acked_at is 10 m (over 10 "
+        "incidents); at most 15 m (p95 for class high) is allowed"
+    )
 
 
 def test_aggregate_p95_fail(kit: Kit) -> None:
     result = single(kit, P95, acks(list(range(1, 21))), {"p95": param()}, {"p95": "15m"})
     assert result.status == "fail"
-    assert result.summary == "Expected p95 <= 15 minutes; it is not met."
+    assert result.summary.endswith("; it is not met.")
     # Nearest rank: the 19th of 20 values.
-    assert result.findings[0].message.startswith("p95 = 19 minutes over 20 records")
+    assert result.findings[0].message.startswith(
+        "the 95th percentile of the time from paged_at to acked_at is 19 m (over 20 incidents)"
+    )
 
 
 def daily(days: list[int], metric: str = "psi") -> list[dict[str, Any]]:
@@ -305,7 +334,10 @@ def test_aggregate_rate(kit: Kit) -> None:
     assert single(kit, RATE, daily(list(range(30)))).status == "pass"
     result = single(kit, RATE, daily(list(range(0, 30, 2))))
     assert result.status == "fail"
-    assert result.findings[0].message.startswith("rate = 0.5 over 15 records")
+    assert result.findings[0].message == (
+        "the share of the expected drift logs (one every 1 day) that exist is 50 % (over 15 "
+        "drift logs); at least 95 % is required"
+    )
 
 
 GAP = check(
@@ -317,7 +349,10 @@ def test_aggregate_max_gap(kit: Kit) -> None:
     assert single(kit, GAP, daily(list(range(30)))).status == "pass"
     result = single(kit, GAP, daily([d for d in range(30) if not 10 <= d <= 14]))
     assert result.status == "fail"
-    assert result.findings[0].message.startswith("max_gap = 6.0 days")
+    assert result.findings[0].message == (
+        "the longest time without a drift log is 6 days (over 25 drift logs); at most 2 days "
+        "is allowed"
+    )
 
 
 def test_aggregate_max_gap_counts_the_time_since_the_last_record(kit: Kit) -> None:
@@ -336,10 +371,17 @@ def test_aggregate_group_by_every_group_must_meet(kit: Kit) -> None:
     )
     result = single(kit, count, daily(list(range(20)), "psi") + daily([1, 2], "accuracy"))
     assert result.status == "fail"
-    assert result.summary == "Expected count for every metric >= 10; 1 of 2 groups do not meet it."
+    assert result.summary == (
+        "Expected the number of drift logs, for every metric, to be at least 10; "
+        "1 of 2 groups do not meet it."
+    )
     messages = sorted(f.message for f in result.findings)
-    assert messages[0].startswith("count for metric accuracy = 2 over 2 records")
-    assert messages[1].startswith("count for metric psi = 20 over 20 records")
+    assert messages == [
+        "for metric accuracy: the number of drift logs is 2 (over 2 drift logs); "
+        "at least 10 is required",
+        "for metric psi: the number of drift logs is 20 (over 20 drift logs); "
+        "at least 10 is required",
+    ]
     assert [f.outcome for f in result.findings] == ["fail", "pass"]
 
 

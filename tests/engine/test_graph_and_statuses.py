@@ -106,7 +106,10 @@ def test_cel_runtime_error_fails_closed(kit: Kit) -> None:
     (result,) = a.checks
     assert result.status == "error"
     (finding,) = [f for f in result.findings if f.outcome == "error"]
-    assert finding.message.startswith("could not evaluate `assert` on incident I-1: ")
+    assert finding.message.startswith(
+        "the assert condition could not be evaluated on incident I-1: "
+    )
+    assert finding.condition == "int(r.owner) > 0"
     assert finding.evidence[0].record_id == "I-1"
     assert assessment.control("T-B-01").status == "blocked"
     assert assessment.control("T-B-01").blocked_by == ["T-A-01"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,21 @@ def test_the_ledger_format_is_deterministic(folder: Path, tmp_path: Path) -> Non
     assert line == canonical_json(entry)
     assert list(entry) == sorted(entry)
     assert entry["at"] == "2026-06-01T09:00:00Z"
+    # Each entry names the workflows of the file's records (the gate checks one workflow's).
+    assert entry["workflows"] == ["wf"]
+
+
+def test_a_removal_names_no_workflows_and_old_entries_without_them_verify(folder: Path) -> None:
+    from assay.evidence.ledger import _new_entry
+
+    seal(folder, by="alice", now=T0)
+    (folder / "wf" / "drift.jsonl").unlink()
+    (entry,) = seal(folder, by="alice", now=LATER).entries
+    assert (entry.op, entry.workflows) == ("remove", None)
+    assert "workflows" not in json.loads(entry.line())
+    # An entry written without the field (an earlier format) still chains and verifies.
+    plain = _new_entry(1, GENESIS, T0, "alice", "add", "wf/x.jsonl", "a" * 64)
+    assert plain.workflows is None and "workflows" not in json.loads(plain.line())
 
 
 def test_an_edited_file_is_named_with_the_entry_that_sealed_it(folder: Path) -> None:
@@ -297,3 +313,14 @@ def test_several_folders(tmp_path: Path, folder: Path) -> None:
     assert caught.value.exit_code == 3
     assert "evidence/wf/pm.md: " in str(caught.value)
     assert "more-evidence/d.json: " in str(caught.value)
+
+
+def test_the_example_evidence_declares_its_content_digests(tmp_path: Path) -> None:
+    """Every record of the example project, Markdown documents included, declares the digest
+    of its content as the ledger defines it: the example evidence can be sealed as it is."""
+    examples = Path(__file__).resolve().parents[2] / "examples" / "evidence"
+    copy = tmp_path / "evidence"
+    shutil.copytree(examples, copy)
+    sealed = seal(copy, by="test", now=T0)
+    assert len(sealed.entries) == len(list(examples.rglob("*.*")))
+    assert verify(copy, now=LATER).records > 20_000

@@ -488,7 +488,9 @@ def test_concurrent_gates_never_see_or_leave_a_torn_cache(kit: Kit, tmp_path: Pa
         assert values == expected[entry.sha256]
 
 
-def test_non_finite_numbers_from_yaml_are_kept_exactly_though_not_stored(kit: Kit) -> None:
+def test_non_finite_numbers_from_yaml_are_refused_where_they_are(kit: Kit) -> None:
+    # A NaN compares false with everything (a breach test `value > threshold` would pass it
+    # silently): YAML's .nan and .inf are refused like NaN and Infinity in JSON.
     make_project(kit)
     kit.write(
         "evidence/odd.yaml",
@@ -500,10 +502,13 @@ def test_non_finite_numbers_from_yaml_are_kept_exactly_though_not_stored(kit: Ki
         + "\nvalue: .nan\n",
     )
     assert ".nan" in yaml_text
-    for _ in range(2):
-        store, report = sync(kit.root)
-        with store:
-            assert report.errors == []
-            (odd,) = [r for b in store.batches() for r in b if r.id == "d-nan"]
-            assert odd.data.value != odd.data.value  # NaN, as the loader reads it
-            assert "evidence/odd.yaml" in report.parsed  # read every time
+    store, report = sync(kit.root)
+    with store:
+        (error,) = report.errors
+        assert error.location is not None
+        assert (error.location.file, error.location.line) == (
+            "evidence/odd.yaml",
+            yaml_text.count("\n"),
+        )
+        assert "finite" in error.message
+        assert not [r for b in store.batches() for r in b if r.id == "d-nan"]

@@ -20,6 +20,7 @@ import pytest
 import assay
 from assay.cli import main
 from assay.models.assessment import Assessment, ControlResult, EvidencePointer, Finding
+from assay.models.config import BUNDLED_POLICIES
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 AS_OF = "2026-11-20T12:00:00Z"
@@ -87,10 +88,17 @@ def test_examples_load_without_input_errors(project: assay.Project) -> None:
     assert len(evidence_files) == len(list((EXAMPLES / "evidence").rglob("*.*")))
 
 
-def test_policies_are_the_bundled_ones() -> None:
-    link = EXAMPLES / "policies"
-    assert link.is_symlink()
-    assert link.resolve() == (EXAMPLES.parent / "policies").resolve()
+def test_policies_are_the_bundled_ones(project: assay.Project) -> None:
+    # A plain copy of the folder (no symlinks) must work wherever it lands.
+    assert not [p for p in EXAMPLES.rglob("*") if p.is_symlink()]
+    policies = sorted(f.path for f in project.files if f.role == "policy")
+    assert policies == ["bundled/catalog.yaml"] + [
+        f"bundled/classes/{name}.yaml"
+        for name in ("critical", "high", "limited", "minimal", "prohibited")
+    ]
+    for f in project.files:
+        if f.role == "policy":
+            assert f.data == (BUNDLED_POLICIES / f.path.removeprefix("bundled/")).read_bytes()
 
 
 @pytest.mark.parametrize(
@@ -165,8 +173,12 @@ def test_claims_triage_canary_too_short_for_hypercare(assessments: dict[str, Ass
     (finding,) = _failing(control, "canary_passed_before_promotion")
     rel = "evidence/claims-triage/deploys/deploy_records.yaml"
     _points_at(finding.evidence[0], rel, _line_of(rel, "id: DEP-CT-0006"), "DEP-CT-0006")
-    assert "canary_report canary-DEP-CT-0006 does not meet" in finding.message
-    assert "min_duration=48h" in finding.message
+    assert finding.message == (
+        "deploy record DEP-CT-0006: canary report canary-DEP-CT-0006 does not count: it ran "
+        "30 h 0 m (from started_at to ended_at); at least 48 h is required (min_duration "
+        "during hypercare)"
+    )
+    assert finding.condition == "r.ended_at - r.started_at >= params.min_duration"
     # The report itself: 30 hours, enough for the class (24 h) but not for hypercare.
     report = next(
         r.data
@@ -186,7 +198,7 @@ def test_claims_triage_sev1_postmortem_late(assessments: dict[str, Assessment]) 
     pm = "evidence/claims-triage/postmortems/PM-INC-CT-0011.md"
     _points_at(finding.evidence[1], pm, 1, "PM-INC-CT-0011")
     assert "came too late" in finding.message
-    assert "due 2026-11-04 19:30 UTC" in finding.message
+    assert "by 2026-11-04 19:30 UTC" in finding.message
 
 
 def test_claims_triage_drift_breach_never_triaged(assessments: dict[str, Assessment]) -> None:
@@ -195,7 +207,11 @@ def test_claims_triage_drift_breach_never_triaged(assessments: dict[str, Assessm
     rel = "evidence/claims-triage/drift/drift_runs.jsonl"
     rid = "ct-drift-20261107T0315-psi_claim_amount"
     _points_at(finding.evidence[0], rel, _line_of(rel, f'"id":"{rid}"'), rid)
-    assert "no drift_log within 1 day of its run_at" in finding.message
+    assert finding.message == (
+        f"drift log {rid}: the breach at 2026-11-07 03:15 UTC on psi_claim_amount has not "
+        "been triaged (triaged_at is missing; and triage_ref is missing); it had to be "
+        "triaged within 24 h of run_at (triage_sla for class high), by 2026-11-08 03:15 UTC"
+    )
     # The 15-minute hypercare cadence is met: only the breach fails.
     assert [c.id for c in control.checks if c.status != "pass"] == ["breaches_triaged"]
 
@@ -210,8 +226,9 @@ def test_claims_triage_quarterly_review_stale(assessments: dict[str, Assessment]
     assert "REV-CT-2026-HC60" in newer.message
     rel = "evidence/claims-triage/reviews/REV-CT-2026-Q3.md"
     _points_at(finding.evidence[0], rel, 1, "REV-CT-2026-Q3")
-    assert "older than the 92 days allowed" in finding.message
-    assert "its own checks also fail" in control.summary
+    assert "it must be no older than 92 days (review_cadence for class limited)" in finding.message
+    assert "; 1 of its 5 own checks also fails: Expected a quarterly review" in control.summary
+    assert assessments["claims-triage"].summary.blocked_failing == 1
 
 
 # --- support-assistant: an active waiver and an expired one -----------------------------

@@ -53,11 +53,11 @@ def test_text_orders_worst_first_and_points_at_evidence(noncompliant: Assessment
         ["ERROR", "PROD-DRIFT-01"],
         ["BLOCKED", "PROD-ROLLBACK-01"],
         ["WAIVED", "PROD-INCIDENT-01"],
-        ["PASS", "PROD-MONITOR-01"],
-        ["N/A", "PROD-FAIR-01"],
     ]
-    assert "VERDICT     NON-COMPLIANT" in out
-    assert "at evidence/canary runs, 2026: eu/deploys.jsonl:12" in out
+    # what passed or does not apply is one line each, after what did not
+    assert "  PASS     1 control: PROD-MONITOR-01\n  N/A      1 control: PROD-FAIR-01\n" in out
+    assert "VERDICT     NON-COMPLIANT: 2 fail, 1 error, 1 blocked" in out
+    assert "        at evidence/canary runs, 2026: eu/deploys.jsonl:2\n" in out
     assert "blocked by: PROD-CANARY-01" in out
     assert "waiver W-3 expired 2026-11-01T00:00:00Z, does not apply" in out
     assert "waiver W-7 active until 2026-12-31T00:00:00Z" in out
@@ -104,8 +104,10 @@ def test_junit_statuses(noncompliant: Assessment) -> None:
     assert waived.get("message") == "waived: W-7 until 2026-12-31T00:00:00Z"
     canary = cases["PROD-CANARY-01"].find("failure")
     assert canary is not None and canary.text is not None
-    assert "Canary <c-17> error rate 7% > 5% | threshold\nrolled forward anyway" in canary.text
-    assert "[evidence/canary runs, 2026: eu/deploys.jsonl:12]" in canary.text
+    # the finding states the unmet condition in words; its CEL stays out of the sentence
+    assert "canary report c-17: max_traffic_pct is 7 %" in canary.text
+    assert "r.max_traffic_pct" not in canary.text and "params." not in canary.text
+    assert "[evidence/canary runs, 2026: eu/deploys.jsonl:2]" in canary.text
     blocked = cases["PROD-ROLLBACK-01"].find("failure")
     assert blocked is not None and blocked.get("type") == "blocked"
     assert "blocked by: PROD-CANARY-01" in (blocked.text or "")
@@ -128,8 +130,8 @@ def test_sarif_rules_results_and_suppressions(noncompliant: Assessment) -> None:
     rules = run["tool"]["driver"]["rules"]
     assert [r["id"] for r in rules] == sorted(c.id for c in noncompliant.controls)
     canary_rule = rules[[r["id"] for r in rules].index("PROD-CANARY-01")]
-    assert canary_rule["name"] == "CanaryRelease"
-    assert canary_rule["shortDescription"]["text"] == "Canary release"
+    assert canary_rule["name"] == "CanaryRelease5Staged"
+    assert canary_rule["shortDescription"]["text"] == "Canary release <5% | staged"
     assert canary_rule["defaultConfiguration"]["level"] == "error"
     assert canary_rule["properties"]["mappings"]["eu_ai_act"] == ["Art. 15(1)"]
     assert run["tool"]["driver"]["name"] == "assay"
@@ -145,19 +147,19 @@ def test_sarif_rules_results_and_suppressions(noncompliant: Assessment) -> None:
         assert rules[result["ruleIndex"]]["id"] == rid
     waived = results["PROD-INCIDENT-01"]
     assert waived["suppressions"][0]["kind"] == "external"
-    assert waived["suppressions"][0]["justification"].startswith("Vendor <outage>")
+    assert waived["suppressions"][0]["justification"].startswith("Postmortem <draft> | 90%")
     assert "suppressions" not in results["PROD-EVAL-01"]  # expired waiver
     assert results["PROD-EVAL-01"]["level"] == "error"
     canary_locs = [loc["physicalLocation"] for loc in results["PROD-CANARY-01"]["locations"]]
     assert [(p["artifactLocation"]["uri"], p["region"]["startLine"]) for p in canary_locs] == [
-        (ODD_URI, 12),
-        (ODD_URI, 14),
+        (ODD_URI, 2),
+        (ODD_URI, 3),
     ]
-    assert canary_locs[0]["artifactLocation"]["uriBaseId"] == "PROJECTROOT"
+    assert canary_locs[0]["artifactLocation"]["uriBaseId"] == "%SRCROOT%"
     # no evidence pointer: the control in its policy file
     blocked = results["PROD-ROLLBACK-01"]["locations"][0]["physicalLocation"]
     assert blocked["artifactLocation"]["uri"] == "policies/catalog.yaml"
-    assert blocked["region"]["startLine"] == 20
+    assert blocked["region"]["startLine"] == 41  # PROD-ROLLBACK-01 in the catalog
 
 
 def test_sarif_fingerprints_stable_per_workflow_and_control(
@@ -186,10 +188,12 @@ def test_github_annotations(noncompliant: Assessment) -> None:
     lines = format_github([noncompliant]).splitlines()
     assert all(re.match(r"^::(error|warning|notice)( [^:]*)?::", line) for line in lines)
     assert lines[0].startswith(
-        "::error file=evidence/canary runs%2C 2026%3A eu/deploys.jsonl,line=12,"
-        "title=PROD-CANARY-01 Canary release (fail%2C fraud-scoring)::"
+        "::error file=evidence/canary runs%2C 2026%3A eu/deploys.jsonl,line=2,"
+        "title=PROD-CANARY-01 Canary release <5%25 | staged (fail%2C fraud-scoring)::"
     )
-    assert "7%25 > 5%25 | threshold%0Arolled forward anyway" in lines[0]
+    assert "canary report c-17: max_traffic_pct is 7 %25" in lines[0]
+    assert "params." not in lines[0]
+    assert "under 5%25 of traffic | or passed" in lines[0]
     warnings = [line for line in lines if line.startswith("::warning")]
     assert len(warnings) == 1 and "PROD-INCIDENT-01" in warnings[0]
     eval_lines = [line for line in lines if "PROD-EVAL-01" in line]
@@ -210,18 +214,45 @@ def test_markdown_escape() -> None:
 def test_markdown_report(noncompliant: Assessment) -> None:
     out = format_markdown([noncompliant])
     assert out.startswith("## Assay gate: ❌ Non-compliant\n")
-    assert "<c-17>" not in out and "&lt;c-17&gt;" in out
+    assert "<outage>" not in out and "&lt;outage&gt;" in out
+    assert "Canary release &lt;5% \\| staged" in out
     assert "| **waived** | `PROD-INCIDENT-01` |" in out
     assert "| **fail** | `PROD-EVAL-01` |" in out
     assert "| W-3 | `PROD-EVAL-01` | **expired** (does not apply) | 2026-11-01T00:00:00Z |" in out
     assert "| W-7 | `PROD-INCIDENT-01` | active | 2026-12-31T00:00:00Z |" in out
     assert out.count("<details>") == out.count("</details>") == 5
-    assert "evidence/canary runs, 2026: eu/deploys.jsonl:12" in out
+    assert "evidence/canary runs, 2026: eu/deploys.jsonl:2" in out
     # every table row has the same number of unescaped cell separators as its header
     for block in out.split("\n\n"):
         rows = [r for r in block.splitlines() if r.startswith("|")]
         widths = {len(re.findall(r"(?<!\\)\|", r)) for r in rows}
         assert len(widths) <= 1, block
+
+
+def test_markdown_collapses_passes_and_shows_the_condition_once(
+    noncompliant: Assessment, compliant: Assessment
+) -> None:
+    out = format_markdown([compliant, noncompliant])
+    assert out.index("`fraud-scoring`") < out.index("`chat-assistant`")  # failures first
+    assert "1 of 2 workflows is not compliant." in out
+    assert "| **pass** |" not in out and "| **not applicable** |" not in out
+    assert (
+        "<summary>1 control passes, 1 does not apply</summary>\n\n"
+        "Pass: `PROD-MONITOR-01`<br>Not applicable: `PROD-FAIR-01`"
+    ) in out
+    # a compliant workflow without waivers is all in its overview row
+    assert "### ✅" not in out
+    cel = "r.max_traffic_pct &lt;= params.max_traffic || r.verdict == &quot;pass&quot;"
+    assert out.count(f"<sub>condition: <code>{cel}</code></sub>") == 1  # c-17 and c-18 share it
+    # remediation once per failing control, at the end; a control only blocked has none
+    tail = out[out.index("### Remediation") :]
+    assert [line.split("`")[1] for line in tail.splitlines() if line.startswith("- `")] == [
+        "PROD-CANARY-01",
+        "PROD-DRIFT-01",
+        "PROD-EVAL-01",
+    ]
+    alone = format_markdown([compliant])
+    assert "### ✅ Compliant: `chat-assistant`" in alone  # alone, it has its section
 
 
 # --- oscal ------------------------------------------------------------------------------

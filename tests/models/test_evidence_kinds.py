@@ -6,21 +6,21 @@ import copy
 import json
 import re
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 from pydantic import ValidationError
 
+from assay.models.config import bundled_path
 from assay.models.evidence import Evidence
 from assay.models.evidence_kinds import EVIDENCE_KINDS, evidence_model
 
-SCHEMAS = Path(__file__).resolve().parents[2] / "schemas" / "evidence"
+SCHEMAS = bundled_path("schemas", "evidence")
 T = "2026-05-04T09:30:00Z"
 T2 = "2026-05-05T09:30:00Z"
 
-# CATALOG.md §3: the fields policies refer to in CEL. A rename breaks them, so it breaks this.
+# The reference catalog's evidence fields that policies refer to in CEL. A rename breaks them, so it breaks this.
 CATALOG_FIELDS: dict[str, set[str]] = {
     "model_card": {
         "model_version", "risk_class", "eu_class", "eu_scope", "role", "intended_purpose",

@@ -13,6 +13,7 @@ import pytest
 from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
 from assay.models.base import StrictModel
+from assay.models.config import bundled_path
 from assay.models.evidence_kinds import EVIDENCE_KINDS
 from assay.models.schema_export import (
     AWARE_DATETIME_PATTERN,
@@ -25,7 +26,7 @@ from assay.models.schema_export import (
     stale_files,
 )
 
-SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+SCHEMAS = bundled_path("schemas")
 BUILT = build_schemas()
 NAMES = sorted(BUILT)
 

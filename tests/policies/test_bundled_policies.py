@@ -1,4 +1,5 @@
-"""The bundled policies (policies/catalog.yaml, policies/classes/*.yaml) against CATALOG.md.
+"""The bundled policies (assay/bundled/policies: catalog.yaml, classes/*.yaml) against the
+reference catalog (the risk team's spec; its tables are transcribed below).
 
 These tests read the YAML files directly, so that they check the policies themselves and
 not the engine: every file validates, every CEL expression compiles and uses only the
@@ -22,6 +23,7 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
+from assay.models.config import bundled_path
 from assay.models.duration import Duration
 from assay.models.evidence_kinds import EVIDENCE_KINDS
 from assay.models.policy import (
@@ -37,7 +39,7 @@ from assay.models.policy import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-POLICIES = ROOT / "policies"
+POLICIES = bundled_path("policies")
 CATALOG_FILE = POLICIES / "catalog.yaml"
 CLASS_FILES = {
     name: POLICIES / "classes" / f"{name}.yaml"
@@ -55,7 +57,7 @@ LIST_MACRO = re.compile(
     r"(?<![\w.])(r|src)\.([a-z_][a-z0-9_]*)\.(?:all|exists|exists_one|filter|map)\(\s*([a-z_][a-z0-9_]*)\s*,"
 )
 
-# CATALOG.md §2a, "Required" column: the controls each class must require (after
+# The reference catalog's requirements table, "Required" column: the controls each class must require (after
 # inheritance). HITL is "C3+ (C2 if it decides about people)": required from high on; the
 # limited class may add it conditionally (see test_hitl_is_conditional_at_limited).
 _ALL = {
@@ -79,7 +81,7 @@ _C3 = _C2 | {"PROD-HITL-01", "PROD-SIR-01"}
 CATALOG_REQUIRED = {"minimal": _ALL, "limited": _C2, "high": _C3, "critical": _C3}
 NOT_AT_C1 = {"PROD-CANARY-01"}  # "advisory at C1": must not be required there
 
-# CATALOG.md §2a "Depends on" column, with full ids.
+# The reference catalog's "Depends on" column, with full ids.
 CATALOG_DEPENDS = {
     "PROD-CLASS-01": set(),
     "PROD-DOC-01": {"PROD-CLASS-01"},
@@ -110,7 +112,7 @@ CATALOG_DEPENDS = {
     "PROD-BUDGET-01": {"PROD-CLASS-01"},
 }
 
-# CATALOG.md §2a a/b/c/d values (class values, not hypercare), as the classes must resolve
+# The reference catalog's a/b/c/d values (class values, not hypercare), as the classes must resolve
 # them; None where the class does not require the control.
 CATALOG_VALUES: list[tuple[str, str, tuple[Any, Any, Any, Any]]] = [
     ("PROD-CLASS-01", "review_interval", ("365d", "365d", "365d", "365d")),
@@ -127,11 +129,15 @@ CATALOG_VALUES: list[tuple[str, str, tuple[Any, Any, Any, Any]]] = [
     ("PROD-ROLLBACK-01", "max_rto_minutes", (240, 240, 60, 15)),
     ("PROD-ROLLBACK-01", "require_kill_switch_drill", (False, False, True, True)),
     ("PROD-OBS-01", "max_staleness", ("60m", "30m", "15m", "5m")),
+    # "(d) adds safety, alerting in <=5 min"; no alert on a given signal is asked below C4.
+    ("PROD-OBS-01", "alerted_signals", ([], [], [], ["safety"])),
     ("PROD-LOG-01", "min_retention_days", (30, 30, 184, 184)),
     ("PROD-LOG-01", "require_tamper_evidence", (False, False, False, True)),
     ("PROD-DRIFT-01", "drift_cadence", ("7d", "1d", "1h", "1h")),
     ("PROD-DRIFT-01", "critical_feature_cadence", ("7d", "1d", "1h", "15m")),
-    ("PROD-DRIFT-01", "min_run_ratio", (0.95, 0.95, 0.99, 0.99)),
+    # 0.95 at C1 over whole weeks: 0.93 of the engine's 30/7 expected weekly runs (see
+    # classes/minimal.yaml and test_catalog_workflows.py).
+    ("PROD-DRIFT-01", "min_run_ratio", (0.93, 0.95, 0.99, 0.99)),
     ("PROD-DRIFT-01", "max_run_gap", ("14d", "2d", "2h", "2h")),
     ("PROD-DRIFT-01", "require_segment_eval", (False, True, True, True)),
     ("PROD-DRIFT-01", "triage_sla", ("5bd", "2bd", "24h", "4h")),
@@ -163,7 +169,9 @@ CATALOG_VALUES: list[tuple[str, str, tuple[Any, Any, Any, Any]]] = [
     ("PROD-SLO-01", "slo_window", (None, "28d", "28d", "28d")),
     ("PROD-BUDGET-01", "min_runway_months", (3, 3, 6, 6)),
     ("PROD-BUDGET-01", "variance_tolerance_pct", (20, 20, 20, 20)),
-    ("PROD-BUDGET-01", "min_horizon", ("365d", "365d", "365d", "365d")),
+    ("PROD-BUDGET-01", "min_horizon", ("12mo", "12mo", "12mo", "12mo")),
+    # "At each review": the review cadence of PROD-REVIEW-01.
+    ("PROD-BUDGET-01", "variance_check_interval", ("366d", "92d", "92d", "31d")),
     ("PROD-HITL-01", "training_max_age", (None, "365d", "365d", "365d")),
     ("PROD-HITL-01", "stop_test_max_age", (None, "90d", "90d", "90d")),
 ]
@@ -178,6 +186,8 @@ CATALOG_HC_VALUES: list[tuple[str, str, tuple[Any, Any, Any, Any]]] = [
     ("PROD-SLO-01", "freeze_floor_pct", (None, 0, 25, 25)),
     ("PROD-OBS-01", "max_staleness", ("30m", "15m", "450s", "150s")),
     ("PROD-DRIFT-01", "drift_cadence", ("1d", "1h", "15m", "15m")),
+    ("PROD-DRIFT-01", "min_run_ratio", (0.95, 0.95, 0.99, 0.99)),
+    ("PROD-BUDGET-01", "require_monthly_check", (True, True, True, True)),
     ("PROD-ONCALL-01", "min_coverage_level", (1, 2, 2, 3)),
     ("PROD-PM-01", "scope_max_severity", (2, 3, 3, 4)),
     ("PROD-PM-01", "postmortem_due", ("5bd", "5bd", "5bd", "3bd")),
@@ -432,9 +442,7 @@ def test_evidence_kinds_exist_and_are_listed(controls: dict[str, Control]) -> No
     for control in controls.values():
         assert set(control.evidence) <= set(EVIDENCE_KINDS), control.id
         for check in control.checks:
-            kinds = {check.evidence}
-            if isinstance(check, CoveredCheck):
-                kinds.add(check.by.evidence)
+            kinds = {kind for _, kind in check.evidence_kinds()}  # none for `sealed` (files)
             assert kinds <= set(EVIDENCE_KINDS), (control.id, check.id)
             assert kinds <= set(control.evidence), (control.id, check.id, "not in `evidence`")
 
@@ -442,6 +450,8 @@ def test_evidence_kinds_exist_and_are_listed(controls: dict[str, Control]) -> No
 def test_named_fields_exist(controls: dict[str, Control]) -> None:
     for control in controls.values():
         for check in control.checks:
+            if not check.evidence_kinds():
+                continue  # `sealed` looks at files, not at records' fields
             model = EVIDENCE_KINDS[check.evidence]
             names: list[tuple[type[BaseModel], str | None]] = [(model, check.time_field)]
             if isinstance(check, AggregateCheck):
@@ -508,6 +518,28 @@ def test_cel_fields_exist(expr: Expr) -> None:
             continue
         for used in re.findall(rf"(?<![\w.]){item}\.([a-z_][a-z0-9_]*)", expr.text):
             assert used in item_model.model_fields, f"{kind}.{name}[] has no field {used}"
+
+
+# Calendar durations reach CEL as their shortest span (assay.models.duration): only where a
+# condition asks for at least that long, so that a span that covers it always passes.
+CALENDAR_IN_CEL = {("PROD-BUDGET-01", "min_horizon")}
+
+
+def test_calendar_durations_reach_cel_only_as_minimums(
+    controls: dict[str, Control], classes: dict[str, RiskClass]
+) -> None:
+    in_cel = {(e.control, n) for e in _expressions(controls) for n in PARAM_USE.findall(e.text)}
+    for name in RANKED:
+        values, hc = _class_values(classes, name), _hc_values(classes, name)
+        for key in in_cel:
+            if controls[key[0]].params[key[1]].type != "duration":
+                continue
+            for value in [values.get(key), *hc.get(key, [])]:
+                if value is not None and Duration.parse(value).calendar:
+                    assert key in CALENDAR_IN_CEL, (name, key, value)
+    for cid, param in CALENDAR_IN_CEL:
+        uses = [e.text for e in _expressions({cid: controls[cid]}) if f"params.{param}" in e.text]
+        assert uses and all(f">= params.{param}" in " ".join(u.split()) for u in uses), uses
 
 
 def test_business_days_never_reach_cel(

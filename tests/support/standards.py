@@ -13,14 +13,33 @@ import regex  # type: ignore[import-untyped]
 from jsonschema import validators
 from jsonschema.exceptions import ValidationError
 
-STANDARDS = Path(__file__).resolve().parents[2].parent / "shared" / "standards"
+CHECKOUT = Path(__file__).resolve().parents[2]
+STANDARDS = CHECKOUT.parent / "shared" / "standards"
+
+
+def _main_checkout(checkout: Path) -> Path | None:
+    """The main checkout of a linked git worktree (whose ``.git`` is a file naming
+    ``<main>/.git/worktrees/<name>``), so a worktree finds the main checkout's neighbours."""
+    dot_git = checkout / ".git"
+    if not dot_git.is_file():
+        return None
+    text = dot_git.read_text(encoding="utf-8", errors="replace").strip()
+    if not text.startswith("gitdir:"):
+        return None
+    gitdir = Path(text.removeprefix("gitdir:").strip())
+    if gitdir.parent.name != "worktrees":
+        return None
+    return gitdir.parent.parent.parent
 
 
 def standards_dir() -> Path:
-    """The standards folder, or a skip with the reason when this machine lacks it."""
-    if not STANDARDS.is_dir():
-        pytest.skip(f"standards folder {STANDARDS} is absent (CI provides ../shared/standards)")
-    return STANDARDS
+    """The standards folder beside the checkout (or beside the main checkout of this
+    worktree), or a skip with the reason when this machine lacks it."""
+    main = _main_checkout(CHECKOUT)
+    for candidate in (STANDARDS, *([main.parent / "shared" / "standards"] if main else [])):
+        if candidate.is_dir():
+            return candidate
+    pytest.skip(f"standards folder {STANDARDS} is absent (CI provides ../shared/standards)")
 
 
 def load_schema(name: str) -> dict[str, Any]:

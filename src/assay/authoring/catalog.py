@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from assay.checks import check_kind
 from assay.checks.base import one_line
-from assay.errors import AssayError, UsageError
+from assay.errors import UsageError
 from assay.load.project import Project
 from assay.models.assessment import canonical_json
 from assay.models.duration import Duration
@@ -39,11 +40,11 @@ from assay.models.policy import (
     Control,
     ParamSpec,
 )
-from assay.parsing.yamlsafe import load_yaml
 from assay.resolve import lineage, plain_params, typed_value
 
-from ..formats._common import timestamp
+from ..formats.catalog_markdown import catalog_markdown
 from ..formats.oscal import NAMESPACE, OSCAL_VERSION, PROP_NS
+from ..models.time import timestamp
 
 DEFAULT_LAST_MODIFIED = datetime(1970, 1, 1, tzinfo=UTC)
 """``metadata.last-modified`` when the caller gives none: fixed, so that identical policies
@@ -106,27 +107,12 @@ def _value_text(value: Any) -> str:
     return str(value)
 
 
-def _catalog_versions(project: Project) -> list[tuple[str, str]]:
-    """(catalog name, declared version) of every catalog file, sorted."""
-    found: set[tuple[str, str]] = set()
-    for item in project.files:
-        if item.role != "policy":
-            continue
-        try:
-            value, _ = load_yaml(item.data, item.path, max_bytes=project.config.max_yaml_bytes)
-        except AssayError:
-            continue  # the project loaded, so this cannot happen unless the file changed
-        if isinstance(value, dict) and "catalog" in value and "controls" in value:
-            found.add((str(value["catalog"]), str(value.get("version", ""))))
-    return sorted(found)
-
-
 def oscal_catalog(project: Project, *, last_modified: datetime | None = None) -> str:
     """The project's control catalog as an OSCAL 1.1.3 catalog document (canonical JSON)."""
     if not project.controls:
         raise UsageError("the project defines no controls; there is no catalog to export")
     moment = last_modified or DEFAULT_LAST_MODIFIED
-    versions = _catalog_versions(project)
+    versions = list(project.catalogs)
     names = ", ".join(name for name, _ in versions) or "catalog"
     if len(versions) == 1:
         version = versions[0][1] or "unversioned"
@@ -284,3 +270,20 @@ def check_in_words(control_id: str, check: Check) -> str:
     if check.window is not None:
         records += f" within the last {_ref(control_id, check.window)}"
     return check_kind(check).words(check, records, lambda value: _ref(control_id, value))
+
+
+class CatalogFormat(StrEnum):
+    OSCAL = "oscal"
+    MARKDOWN = "markdown"
+
+
+def export_catalog(
+    project: Project, fmt: CatalogFormat, *, last_modified: datetime | None = None
+) -> str:
+    """The project's control catalog as an OSCAL 1.1.3 catalog or as the Markdown reference
+    (docs/catalog.md is this rendering of the bundled policies)."""
+    if fmt is CatalogFormat.MARKDOWN:
+        return catalog_markdown(
+            project.controls.values(), project.classes.values(), catalogs=project.catalogs
+        )
+    return oscal_catalog(project, last_modified=last_modified)

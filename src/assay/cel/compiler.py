@@ -308,9 +308,19 @@ def _string_method(name: str, receiver: Fn, arg: Fn) -> Fn:
     return call
 
 
+MAX_MACRO_ITEMS = 100_000
+"""Longest list a macro (``all``, ``exists``, ``map``, ``filter``) runs over at evaluation:
+the evaluation-time side of the cost bound (the compile-time estimate assumes lists of
+record fields hold 100 items; a record may carry more, but not without limit)."""
+
+
 def _items(value: Any, macro: str) -> list[Any] | tuple[Any, ...]:
     kind = cel_kind(value)
     if kind == "list":
+        if len(value) > MAX_MACRO_ITEMS:
+            raise EvalError(
+                f"{macro}() over {len(value):,} items; at most {MAX_MACRO_ITEMS:,} are allowed"
+            )
         return value  # type: ignore[no-any-return]
     if kind == "map":
         raise Unsure  # the package iterates a hash map: its order is not ours

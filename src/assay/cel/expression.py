@@ -9,7 +9,7 @@ from typing import Any
 
 import cel
 
-from .compiler import Compiler
+from .compiler import MAX_MACRO_ITEMS, Compiler
 from .errors import (
     EvalError,
     ExpressionRuntimeError,
@@ -18,10 +18,24 @@ from .errors import (
     Unsupported,
     cel_message,
 )
-from .parser import Node, Parser, free_variables, logic_parts
+from .parser import Node, Parser, free_variables, logic_parts, tree_stats
 from .values import SCALARS, describe, to_cel_value, type_name
 
 _POSITION_RE = re.compile(r"<input>:(\d+):(\d+): (.*)")
+
+MAX_SOURCE_CHARS = 4_096
+"""Longest CEL expression accepted (the catalog's longest is a few hundred characters)."""
+MAX_NESTING = 32
+"""Deepest nesting of brackets accepted: ``(``, ``[``, ``{``."""
+MAX_NODES = 1_000
+"""Most syntax-tree nodes (operands, operators, calls) in one expression."""
+MAX_DEPTH = 100
+"""Deepest syntax tree accepted (a chain of 2,000 ``+`` is 2,000 deep)."""
+MAX_COST = 1_000_000
+"""Most evaluation steps one expression may take on one record, estimated at compile time:
+each macro (``all``, ``exists``, ``map``, ``filter``) multiplies its body's cost by the length
+of its list (a literal's length, else 100). A nested macro over two 3,000-element lists
+(9 million steps per record) is refused before anything runs."""
 
 
 def _syntax_error(src: str, exc: BaseException) -> ExpressionSyntaxError:
@@ -148,6 +162,8 @@ class Expression:
         context = {
             name: to_cel_value(variables[name]) for name in self.variables if name in variables
         }
+        if "(" in self.source:
+            _check_list_sizes(context)
         try:
             return self._program.execute(context)
         except (KeyboardInterrupt, SystemExit):
@@ -156,8 +172,93 @@ class Expression:
             raise ExpressionRuntimeError(cel_message(exc)) from None
 
 
+def _nesting(source: str) -> tuple[int, int]:
+    """(deepest bracket nesting, offset where it is reached), strings skipped."""
+    depth = best = where = 0
+    quote = ""
+    i = 0
+    while i < len(source):
+        ch = source[i]
+        if quote:
+            if ch == "\\":
+                i += 2
+                continue
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+            if depth > best:
+                best, where = depth, i
+        elif ch in ")]}":
+            depth -= 1
+        i += 1
+    return best, where
+
+
+def _check_size(source: str) -> None:
+    """The compile-time bounds that need no parse, before the package's parser runs."""
+    if len(source) > MAX_SOURCE_CHARS:
+        raise ExpressionSyntaxError(
+            f"the expression is {len(source)} characters long; at most {MAX_SOURCE_CHARS} "
+            "are allowed (split it into several checks)",
+            1,
+            1,
+        )
+    nesting, where = _nesting(source)
+    if nesting > MAX_NESTING:
+        line, column = _line_column(source, where)
+        raise ExpressionSyntaxError(
+            f"brackets nested {nesting} deep; at most {MAX_NESTING} levels are allowed",
+            line,
+            column,
+        )
+
+
+def _check_tree(source: str, tree: Node) -> None:
+    stats = tree_stats(tree)
+    if stats.nodes > MAX_NODES:
+        raise ExpressionSyntaxError(
+            f"the expression has {stats.nodes} operands and operators; at most {MAX_NODES} "
+            "are allowed (split it into several checks)",
+            1,
+            1,
+        )
+    if stats.depth > MAX_DEPTH:
+        raise ExpressionSyntaxError(
+            f"operators nested {stats.depth} deep; at most {MAX_DEPTH} levels are allowed "
+            "(a chain of 150 `+` is 150 deep: split it)",
+            1,
+            1,
+        )
+    if stats.cost > MAX_COST:
+        raise ExpressionSyntaxError(
+            f"the expression may take about {stats.cost:,} steps per record; at most "
+            f"{MAX_COST:,} are allowed (macros over long lists multiply: nest fewer)",
+            1,
+            1,
+        )
+
+
+def _check_list_sizes(context: Mapping[str, Any]) -> None:
+    """The evaluation-time bound on the package's path: no list a macro could run over is
+    longer than :data:`~assay.cel.compiler.MAX_MACRO_ITEMS` (checked one level deep: the
+    variables and the fields of records)."""
+    for value in context.values():
+        items = value.values() if isinstance(value, dict) else (value,)
+        for item in items:
+            if isinstance(item, list) and len(item) > MAX_MACRO_ITEMS:
+                raise ExpressionRuntimeError(
+                    f"a list of {len(item):,} items; at most {MAX_MACRO_ITEMS:,} are allowed"
+                )
+
+
 def compile_expression(source: str, *, allowed_variables: frozenset[str]) -> Expression:
-    """Compile CEL ``source``; raise ExpressionSyntaxError for bad syntax or unknown variables."""
+    """Compile CEL ``source``; raise ExpressionSyntaxError for bad syntax, unknown variables,
+    or an expression beyond the size and cost bounds (:data:`MAX_SOURCE_CHARS`,
+    :data:`MAX_NESTING`, :data:`MAX_NODES`, :data:`MAX_DEPTH`, :data:`MAX_COST`)."""
+    _check_size(source)
     try:
         program = cel.compile(source)
     except (KeyboardInterrupt, SystemExit):
@@ -171,6 +272,7 @@ def compile_expression(source: str, *, allowed_variables: frozenset[str]) -> Exp
         tree = None
 
     if tree is not None:
+        _check_tree(source, tree)
         references: list[tuple[str, int]] = []
         found: list[Node] = []
         free_variables(tree, frozenset(), found)
@@ -194,7 +296,7 @@ def compile_expression(source: str, *, allowed_variables: frozenset[str]) -> Exp
     if tree is not None:
         try:
             fast = Compiler(source).compile(tree)
-        except Unsupported:
+        except (Unsupported, RecursionError):
             fast = None
     return Expression(
         source, frozenset(name for name, _ in references), program, fast, allowed_variables

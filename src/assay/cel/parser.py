@@ -286,16 +286,61 @@ class Parser:
 
 
 def free_variables(node: Node, bound: frozenset[str], out: list[Node]) -> None:
-    """Collect the identifier nodes that refer to context variables, in source order."""
-    if node.kind == "ident":
-        if node.value not in bound:
-            out.append(node)
-        return
-    if node.target is not None:
-        free_variables(node.target, bound, out)
-    inner = bound | {node.var} if node.kind == "macro" else bound
-    for arg in node.args:
-        free_variables(arg, inner, out)
+    """Collect the identifier nodes that refer to context variables, in source order.
+    Iterative: a long chain of operators must not exhaust Python's recursion."""
+    stack: list[tuple[Node, frozenset[str]]] = [(node, bound)]
+    while stack:
+        current, names = stack.pop()
+        if current.kind == "ident":
+            if current.value not in names:
+                out.append(current)
+            continue
+        inner = names | {current.var} if current.kind == "macro" else names
+        children = [(arg, inner) for arg in current.args]
+        if current.target is not None:
+            children.insert(0, (current.target, names))
+        stack.extend(reversed(children))
+
+
+@dataclass(frozen=True, slots=True)
+class TreeStats:
+    """The size of a syntax tree, for the compile-time bounds."""
+
+    nodes: int
+    depth: int
+    cost: int
+    """Estimated evaluations in the worst case: a macro multiplies its body's cost by the
+    length of the list it runs over (a literal's length, else :data:`UNKNOWN_LENGTH`)."""
+
+
+UNKNOWN_LENGTH = 100
+"""The length a macro's list is assumed to have when it is not a literal (a record field)."""
+
+
+def tree_stats(tree: Node) -> TreeStats:
+    """Nodes, depth and estimated cost of ``tree`` (iteratively: no recursion limit)."""
+    order: list[tuple[Node, int]] = []
+    stack: list[tuple[Node, int]] = [(tree, 1)]
+    depth = 0
+    while stack:
+        node, level = stack.pop()
+        order.append((node, level))
+        depth = max(depth, level)
+        if node.target is not None:
+            stack.append((node.target, level + 1))
+        stack.extend((arg, level + 1) for arg in node.args)
+    cost: dict[int, int] = {}
+    for node, _ in reversed(order):  # children before their parent
+        own = 1 + (cost[id(node.target)] if node.target is not None else 0)
+        body = sum(cost[id(arg)] for arg in node.args)
+        if node.kind == "macro":
+            target = node.target
+            length = len(target.args) if target is not None and target.kind == "list" else None
+            own += (length if length is not None else UNKNOWN_LENGTH) * max(body, 1)
+        else:
+            own += body
+        cost[id(node)] = own
+    return TreeStats(len(order), depth, cost[id(tree)])
 
 
 def logic_parts(source: str) -> tuple[str, list[str]] | None:
@@ -320,3 +365,40 @@ def logic_parts(source: str) -> tuple[str, list[str]] | None:
 
     flatten(tree)
     return op, parts
+
+
+def variable_paths(source: str, variable: str) -> list[tuple[str, ...]] | None:
+    """The field paths read from ``variable``, e.g. ``[("metadata", "team")]`` for
+    ``workflow.metadata.team == "a"``; a path stops where anything but a field selection
+    follows (an index, a call, the bare variable). None when the text is beyond this
+    parser (then nothing can be said about what it reads)."""
+    try:
+        tree = Parser(source).parse()
+    except (Unsupported, RecursionError, ValueError, RuntimeError):
+        return None
+    paths: list[tuple[str, ...]] = []
+    stack: list[tuple[Node, frozenset[str]]] = [(tree, frozenset())]
+    while stack:
+        node, bound = stack.pop()
+        if node.kind in ("select", "has"):
+            chain: list[str] = []
+            current: Node | None = node.args[0] if node.kind == "has" else node
+            while current is not None and current.kind == "select":
+                chain.append(current.value)
+                current = current.target
+            if current is not None and current.kind == "ident":
+                if current.value == variable and variable not in bound:
+                    paths.append(tuple(reversed(chain)))
+                continue
+            if current is not None:
+                stack.append((current, bound))
+            continue
+        if node.kind == "ident":
+            if node.value == variable and variable not in bound:
+                paths.append(())
+            continue
+        inner = bound | {node.var} if node.kind == "macro" else bound
+        if node.target is not None:
+            stack.append((node.target, bound))
+        stack.extend((arg, inner) for arg in node.args)
+    return paths

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, get_args
 
 from ..models.policy import Check
-from . import aggregate, covered, every, fresh, present
+from . import aggregate, covered, every, fresh, present, sealed
 from .base import CheckContext, CheckKind, EvaluationError
 
 
@@ -18,7 +18,7 @@ def _kind_of(model: type[Any]) -> str:
 
 CHECK_KINDS: dict[str, CheckKind] = {
     _kind_of(kind.model): kind
-    for kind in (present.KIND, fresh.KIND, every.KIND, covered.KIND, aggregate.KIND)
+    for kind in (present.KIND, fresh.KIND, every.KIND, covered.KIND, aggregate.KIND, sealed.KIND)
 }
 
 

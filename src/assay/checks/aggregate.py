@@ -11,10 +11,11 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..cel import ExpressionRuntimeError
+from ..cel import ExpressionRuntimeError, words
 from ..evidence.index import Record
 from ..models.assessment import CheckResult, Finding, SourcePointer
 from ..models.duration import Duration
@@ -25,12 +26,15 @@ from .base import (
     CheckContext,
     EvaluationError,
     Words,
+    closest_miss,
     empty_window_allowed,
     error_finding,
-    fmt_age,
+    one_line,
+    param_note,
     plural,
     result,
 )
+from .base import scope as base_scope
 
 OPS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
@@ -57,10 +61,81 @@ def _number(value: Any, record: Record) -> float:
     return float(value)
 
 
-def _show(value: float, is_duration: bool) -> str:
-    if is_duration:
-        return fmt_age(value)
-    return f"{value:.4g}"
+_STATISTICS = {
+    "sum": "total",
+    "mean": "average",
+    "min": "smallest",
+    "max": "largest",
+    "p50": "median",
+    "p95": "95th percentile",
+    "p99": "99th percentile",
+}
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """How the statistic of a check reads: its phrase and how values are shown."""
+
+    phrase: str
+    style: str  # "span", "percent" or "number"
+    unit: str | None = None
+    pooled: words.PooledRatio | None = None
+
+    def show(self, value: float) -> str:
+        if self.style == "span":
+            return words.span(value)
+        if self.style == "percent":
+            return words.percent_words(value)
+        return words.show(value, self.unit)
+
+
+def _reading(check: AggregateCheck, ctx: CheckContext, is_duration: bool) -> _Reading:
+    kind = check.evidence
+    fn = check.function
+    if fn == "count":
+        return _Reading(f"the number of {words.kind_plural(kind)}", "number")
+    if fn == "rate":
+        per = ctx.duration(check.per)
+        note = param_note(ctx, check.per).strip(" ()")
+        every = (
+            f" (one every {words.duration_words(per)}{', ' + note if note else ''})" if per else ""
+        )
+        return _Reading(
+            f"the share of the expected {words.kind_plural(kind)}{every} that exist", "percent"
+        )
+    if fn == "max_gap":
+        return _Reading(f"the longest time without {words.article(words.kind_words(kind))}", "span")
+    source = check.value or ""
+    scope = base_scope(ctx)
+    if fn == "ratio":
+        return _Reading(
+            f"the share of {words.kind_plural(kind)} where {words.requirement(source, scope)}",
+            "percent",
+        )
+    if fn == "sum" and check.op in (">=", ">") and _is_zero(ctx.param(check.threshold)):
+        pooled = words.pooled_ratio(source, scope)
+        if pooled is not None:
+            return _Reading(pooled.phrase, "percent", pooled=pooled)
+    style = "span" if is_duration else "number"
+    return _Reading(
+        f"the {_STATISTICS[fn]} of {words.measure(source, scope)}", style, words.unit(source)
+    )
+
+
+def _is_zero(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == 0
+
+
+def _required(op: str, shown: str) -> str:
+    """``at least 95 % is required``, ``at most 2 h is allowed``."""
+    if op == "==":
+        return f"exactly {shown} is required"
+    verdict = "allowed" if op in ("<", "<=") else "required"
+    return f"{words.bound_words(op, shown)} is {verdict}"
+
+
+def _group_label(value: Any) -> str:
+    return value if isinstance(value, str) else words.show(value)
 
 
 def run(check: AggregateCheck, ctx: CheckContext, policy: SourcePointer) -> CheckResult:
@@ -76,7 +151,7 @@ def run(check: AggregateCheck, ctx: CheckContext, policy: SourcePointer) -> Chec
         raise EvaluationError(f"`threshold` must be a number or a duration, got {threshold_raw!r}")
     groups: dict[str, list[Record]] = {}
     for record in records:
-        label = str(getattr(record.data, check.group_by)) if check.group_by else ""
+        label = _group_label(getattr(record.data, check.group_by)) if check.group_by else ""
         groups.setdefault(label, []).append(record)
 
     time_field = check.time_field or EVIDENCE_KINDS[check.evidence].TIME_FIELD
@@ -84,38 +159,48 @@ def run(check: AggregateCheck, ctx: CheckContext, policy: SourcePointer) -> Chec
     launched = midnight(ctx.workflow.workflow.launched)
     effective_start = max(start, launched) if start is not None else launched
     compare = OPS[check.op]
+    reading = _reading(check, ctx, is_duration or check.function == "max_gap")
+    if reading.pooled is not None:
+        share_note, share = _share(reading.pooled, ctx)
+        target = _required(check.op, f"{words.percent_words(share)}{share_note}")
+    else:
+        shown = words.duration_words(threshold_raw) if is_duration else reading.show(threshold)
+        target = _required(check.op, f"{shown}{param_note(ctx, check.threshold)}")
     failures = 0
     for label in sorted(groups):
         members = groups[label]
         try:
             stat = _statistic(check, ctx, members, time_field, effective_start)
+            over = f"over {words.kind_plural(check.evidence, len(members))}"
+            found = _found(reading, ctx, members, stat, over)
         except _RecordError as err:
             findings.append(err.finding)
             continue
         ok = compare(stat, threshold)
         failures += not ok
-        name = (
-            f"{check.function} for {check.group_by} {label}" if check.group_by else check.function
-        )
-        shown_duration = is_duration or check.function == "max_gap"
+        prefix = f"for {check.group_by} {label}: " if check.group_by else ""
         findings.append(
             Finding(
                 outcome="pass" if ok else "fail",
-                message=f"{name} = {_show(stat, shown_duration)} over {plural(len(members), 'record')}; "
-                f"expected {check.op} {_show(threshold, shown_duration) if not is_duration else threshold_raw.describe()}",
+                message=f"{prefix}{reading.phrase} is {found}; {target}",
                 evidence=[r.pointer_model() for r in members[-3:]],
+                condition=one_line(check.value) if check.value else None,
             )
         )
     empty = not records and not check.allow_empty
+    kind = check.evidence
     if empty:
         findings.append(
-            Finding(outcome="fail", message=f"no matching {check.evidence} record: no evidence")
+            Finding(outcome="fail", message=f"no {words.kind_words(kind)} matches: no evidence")
         )
-        summary = f"Expected {check.evidence} records to aggregate; found none (no evidence)."
+        closest = closest_miss(check, ctx, records)
+        if closest is not None:
+            findings.append(closest)
+        summary = f"Expected {words.kind_plural(kind)} to aggregate; found none (no evidence)."
     else:
-        target = threshold_raw.describe() if is_duration else f"{threshold:g}"
-        per_group = f" for every {check.group_by}" if check.group_by else ""
-        summary = f"Expected {check.function}{per_group} {check.op} {target}; " + (
+        per_group = f", for every {check.group_by}," if check.group_by else ""
+        expected = target.rsplit(" is ", 1)[0]
+        summary = f"Expected {reading.phrase}{per_group} to be {expected}; " + (
             f"{failures} of {plural(len(groups), 'group')} do not meet it."
             if check.group_by and failures
             else "it is not met."
@@ -130,6 +215,36 @@ def run(check: AggregateCheck, ctx: CheckContext, policy: SourcePointer) -> Chec
         summary=summary,
         failed=empty or failures > 0,
     )
+
+
+def _share(pooled: words.PooledRatio, ctx: CheckContext) -> tuple[str, float]:
+    """The share a pooled ratio is held to, and the note naming its parameter."""
+    value = words.evaluate(pooled.share, base_scope(ctx))
+    name = pooled.share.strip()
+    note = ""
+    if name.startswith("params.") and name[7:].isidentifier():
+        note = f" ({words.param_note(name[7:], ctx.control.param_sources)})"
+    return note, float(value)
+
+
+def _found(
+    reading: _Reading, ctx: CheckContext, members: list[Record], stat: float, over: str
+) -> str:
+    """The statistic in words; a pooled ratio as its share and its counts."""
+    if reading.pooled is None:
+        return f"{reading.show(stat)} ({over})"
+    top = bottom = 0.0
+    for record in members:
+        scope = base_scope(ctx, record)
+        try:
+            top += float(words.evaluate(reading.pooled.numerator, scope))
+            bottom += float(words.evaluate(reading.pooled.denominator, scope))
+        except ExpressionRuntimeError as err:
+            raise _RecordError(error_finding("value", record, err)) from None
+    if bottom == 0:
+        return f"undefined: there is nothing to count ({over})"
+    share = words.percent_words(top / bottom)
+    return f"{share} ({words.number_words(top)} of {words.number_words(bottom)}, {over})"
 
 
 class _RecordError(Exception):

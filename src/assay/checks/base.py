@@ -8,14 +8,14 @@ the as-of time (created later, or whose time lies in the future). Windows are
 from __future__ import annotations
 
 import bisect
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol
 
-from ..cel import Expression, ExpressionRuntimeError
+from ..cel import Expression, ExpressionRuntimeError, words
 from ..cel.predicates import field_predicate
+from ..cel.words import Scope, Unmet
 from ..evidence.index import Record
 from ..load.project import Project
 from ..models.assessment import CheckResult, CheckStatus, Finding, SourcePointer
@@ -234,90 +234,104 @@ def _time_key(field_name: str, missing: datetime) -> Callable[[Record], datetime
     return key
 
 
-_FIELD_USE = re.compile(r"\b(r|src)\.([a-z_][a-z0-9_]*)")
-_PARAM_USE = re.compile(r"\bparams\.([a-z_][a-z0-9_]*)")
-
-
-def _show_value(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, datetime):
-        return fmt_time(value)
-    if isinstance(value, list | tuple):
-        return f"[{len(value)} item{'' if len(value) == 1 else 's'}]"
-    if isinstance(value, str):
-        return repr(value) if len(value) <= 40 else repr(value[:37] + "...")
-    return str(value)
-
-
-def unmet_part(
-    expr: Expression, ctx: CheckContext, record: Record, src: Record | None = None
-) -> str:
-    """The operands of a top-level ``&&`` chain that the record does not satisfy (or that
-    could not be evaluated), joined: a reader sees which requirement failed, not the whole
-    condition. Anything else comes back whole."""
-    conjuncts = expr.conjuncts()
-    if not conjuncts:
-        return expr.source
+def scope(ctx: CheckContext, record: Record | None = None, src: Record | None = None) -> Scope:
+    """What a condition saw on ``record`` (and, in a `covered` check, the record ``src``
+    it covers), for :mod:`assay.cel.words`."""
     variables = dict(ctx.variables)
-    variables["r"] = record.data
+    labels: dict[str, str] = {}
+    subject = ""
+    if record is not None:
+        variables["r"] = record.data
+        subject = label(record)
     if src is not None:
         variables["src"] = src.data
-    failing: list[str] = []
-    for text, part in conjuncts:
-        try:
-            if not part.test(variables):
-                failing.append(text)
-        except ExpressionRuntimeError:
-            failing.append(text)
-    return " && ".join(failing) if failing else expr.source
-
-
-def explain_values(
-    source: str, record: Record, ctx: CheckContext, src: Record | None = None
-) -> str:
-    """The record fields and parameters an expression uses, with their values: the *found*
-    half of a finding's sentence."""
-    parts: list[str] = []
-    seen: set[tuple[str, str]] = set()
-    for var, name in _FIELD_USE.findall(source):
-        target = record if var == "r" else src
-        if target is None or (var, name) in seen:
-            continue
-        seen.add((var, name))
-        value = getattr(target.data, name, None)
-        parts.append(
-            f"{name}={_show_value(value)}"
-            if var == "r"
-            else f"{src.kind if src else 'src'}.{name}={_show_value(value)}"
-        )
-    for name in dict.fromkeys(_PARAM_USE.findall(source)):
-        if name in ctx.control.params:
-            parts.append(f"{name}={ctx.control.params[name]}")
-    return ", ".join(parts)
-
-
-def error_finding(name: str, record: Record, err: ExpressionRuntimeError) -> Finding:
-    return Finding(
-        outcome="error",
-        message=f"could not evaluate `{name}` on {record.kind} {record.id}: {err.message}",
-        evidence=[record.pointer_model()],
+        labels["src"] = label(src)
+    return Scope(
+        variables=variables,
+        params=ctx.control.params,
+        param_sources=ctx.control.param_sources,
+        labels=labels,
+        subject=subject,
     )
 
 
-def fmt_time(value: datetime) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value.utcoffset() == _ZERO else value.isoformat()
+def unmet(expr: Expression, ctx: CheckContext, record: Record, src: Record | None = None) -> Unmet:
+    """Why ``record`` does not meet ``expr``, in words, with the CEL of the unmet part."""
+    return words.unmet(expr.source, scope(ctx, record, src))
+
+
+def label(record: Record) -> str:
+    """A record as a sentence names it: ``canary report CR-12``."""
+    return f"{words.kind_words(record.kind)} {record.id}"
+
+
+def param_note(ctx: CheckContext, value: Any) -> str:
+    """`` (min_duration during hypercare)`` for a `$name` reference; empty for a literal."""
+    if isinstance(value, str) and value.startswith("$"):
+        return f" ({words.param_note(value[1:], ctx.control.param_sources)})"
+    return ""
+
+
+def closest_miss(
+    check: Any, ctx: CheckContext, counted: Iterable[Record], *, why: str = "does not count"
+) -> Finding | None:
+    """The newest record of the check's kind that did not count, and why (outside the
+    window, no time, or the unmet part of `where`): the reader's first question when a
+    check "found none" although records exist. None when every record counted."""
+    taken = {id(r) for r in counted}
+    field_name = check.time_field or EVIDENCE_KINDS[check.evidence].TIME_FIELD
+    others = [r for r in ctx.visible(check.evidence) if id(r) not in taken]
+    if not others:
+        return None
+    as_of = ctx.as_of
+    closest = max(others, key=lambda r: ((t := r.time(field_name)) is not None, t or as_of, r.id))
+    moment = closest.time(field_name)
+    start = ctx.window_start(check.window)
+    where = ctx.expression(check.id, "where")
+    condition: str | None = None
+    if moment is None:
+        reason = f"{field_name} is missing, so it falls in no window"
+    elif start is not None and moment <= start:
+        span = ctx.duration(check.window)
+        reason = (
+            f"it lies outside the window of the last "
+            f"{words.duration_words(span) if span else ''}{param_note(ctx, check.window)}, "
+            f"which starts after {fmt_time(start)}"
+        )
+    elif where is not None:
+        missed = unmet(where, ctx, closest)
+        reason = missed.text()
+        condition = missed.condition
+    else:
+        return None
+    when = f" ({field_name} {fmt_time(moment)})" if moment is not None else ""
+    return Finding(
+        outcome="fail",
+        message=f"the closest {words.kind_words(closest.kind)}, {closest.id}{when}, {why}: "
+        f"{reason}",
+        evidence=[closest.pointer_model()],
+        condition=condition,
+    )
+
+
+def error_finding(
+    name: str, record: Record, err: ExpressionRuntimeError, condition: str | None = None
+) -> Finding:
+    return Finding(
+        outcome="error",
+        message=f"the {name} condition could not be evaluated on {label(record)}: {err.message}",
+        evidence=[record.pointer_model()],
+        condition=condition,
+    )
+
+
+fmt_time = words.time_words
+"""``2026-11-07 03:15 UTC``."""
 
 
 def fmt_age(seconds: float) -> str:
-    if seconds < 3600:
-        return f"{seconds / 60:.0f} minutes"
-    if seconds < 2 * 86400:
-        return f"{seconds / 3600:.1f} hours"
-    return f"{seconds / 86400:.1f} days"
-
-
-_ZERO = timedelta(0)
+    """A measured span: ``29 h 0 m``, ``100 days 4 h``."""
+    return words.span(seconds)
 
 
 def result(

@@ -7,9 +7,12 @@ not failing.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from ..cel import ExpressionRuntimeError
+from ..cel import Expression, ExpressionRuntimeError
+from ..cel.parser import Parser
+from ..cel.words import Unmet, duration_words, kind_plural, kind_words, show
 from ..evidence.index import Record
 from ..models.assessment import CheckResult, Finding, SourcePointer
 from ..models.evidence_kinds import EVIDENCE_KINDS
@@ -17,15 +20,59 @@ from ..models.policy import CoveredCheck
 from .base import (
     CheckContext,
     Words,
+    closest_miss,
     empty_window_allowed,
     error_finding,
-    explain_values,
     fmt_time,
+    label,
     one_line,
-    plural,
+    param_note,
     result,
-    unmet_part,
+    unmet,
 )
+
+TOPIC_FIELDS = ("metric",)
+"""Fields that say what a record is about, for a record that must cover itself (``the
+breach at 03:15 on psi_income``)."""
+
+
+@dataclass
+class _Rejected:
+    """A linked record that did not count, and the condition it did not meet (put in words
+    only when the record it should have covered fails: most are never needed)."""
+
+    record: Record
+    condition: Expression
+    matched: bool
+    """True when it matched `by.where` and failed only `assert`."""
+
+    def why(self, ctx: CheckContext, src: Record) -> Unmet:
+        return unmet(self.condition, ctx, self.record, src)
+
+
+def _noun(check: CoveredCheck) -> str | None:
+    """What a covered record is, from a `where` that is one boolean field (``r.breach``)."""
+    if check.where is not None:
+        try:
+            tree = Parser(check.where.strip()).parse()
+        except Exception:  # noqa: BLE001 - any text the parser cannot read gets the kind
+            tree = None
+        if (
+            tree is not None
+            and tree.kind == "select"
+            and tree.target is not None
+            and tree.target.kind == "ident"
+            and tree.target.value == "r"
+        ):
+            return str(tree.value).replace("_", " ")
+    return None
+
+
+def _verb(field: str) -> str | None:
+    """``triaged_at`` -> ``triaged``: the deed a time field records (one plain word only:
+    ``si_screened_at`` reads better as the field)."""
+    stem = field[:-3]
+    return stem if field.endswith("ed_at") and "_" not in stem else None
 
 
 def run(check: CoveredCheck, ctx: CheckContext, policy: SourcePointer) -> CheckResult:
@@ -47,6 +94,13 @@ def run(check: CoveredCheck, ctx: CheckContext, policy: SourcePointer) -> CheckR
     condition = ctx.expression(check.id, "assert")
     as_of = ctx.as_of
     counts = {"pass": 0, "fail": 0, "pending": 0}
+    linked = kind_words(link.evidence)
+    within = (
+        f"within {duration_words(deadline)} of {from_field}{param_note(ctx, check.deadline)}"
+        if deadline is not None
+        else ""
+    )
+    verb = _verb(to_field)
 
     for src in sources:
         key = getattr(src.data, link.source_key)
@@ -66,20 +120,20 @@ def run(check: CoveredCheck, ctx: CheckContext, policy: SourcePointer) -> CheckR
             else []
         )
         usable: list[Record] = []
-        failed_reason = ""
-        rejected: Record | None = None
+        rejected: _Rejected | None = None
         for cand in candidates:
             extra = {"src": src.data}
             try:
+                # A record never covers itself unless the check says so (self_cover): it is
+                # no reason worth naming when it is among its own candidates.
+                itself = cand is src and not self_cover
                 if where is not None and not ctx.test(where, cand, extra):
+                    if rejected is None and not itself:
+                        rejected = _Rejected(cand, where, False)
                     continue
                 if condition is not None and not ctx.test(condition, cand, extra):
-                    rejected = cand
-                    unmet = unmet_part(condition, ctx, cand, src)
-                    failed_reason = (
-                        f"{link.evidence} {cand.id} does not meet `{unmet}` "
-                        f"({explain_values(unmet, cand, ctx, src)})"
-                    )
+                    if (rejected is None or not rejected.matched) and not itself:
+                        rejected = _Rejected(cand, condition, True)
                     continue
             except ExpressionRuntimeError as err:
                 findings.append(error_finding("assert", cand, err))
@@ -88,21 +142,37 @@ def run(check: CoveredCheck, ctx: CheckContext, policy: SourcePointer) -> CheckR
         on_time = [
             c for c in usable if due is None or ((t := c.time(to_field)) is not None and t <= due)
         ]
-        label = f"{src.kind} {src.id}"
+        name = label(src)
         pointers = [src.pointer_model()]
+        noun = _noun(check) if self_cover else None
+        if noun is not None:
+            topic = next(
+                (v for f in TOPIC_FIELDS if isinstance(v := getattr(src.data, f, None), str)),
+                None,
+            )
+            when = f" at {fmt_time(start)}" if isinstance(start, datetime) else ""
+            # "drift log X: the breach at 03:15 on psi_income has not been triaged"
+            subject = f"{name}: the {noun}{when}" + (f" on {topic}" if topic else "")
+        else:
+            subject = name
         if on_time:
             best = on_time[0]
             counts["pass"] += 1
+            t = best.time(to_field)
+            if self_cover:
+                done = f"was {verb}" if verb else f"has {to_field}"
+                message = f"{name} {done} at {fmt_time(t)}" if t else f"{name} is covered"
+                if t and due:
+                    message += f", in time (due by {fmt_time(due)})"
+            else:
+                message = f"{name} is covered by {linked} {best.id}" + (
+                    f" ({to_field} {fmt_time(t)}, due {fmt_time(due)})" if due and t else ""
+                )
             findings.append(
                 Finding(
                     outcome="pass",
-                    message=f"{label} is covered by {link.evidence} {best.id}"
-                    + (
-                        f" ({to_field} {fmt_time(t)}, due {fmt_time(due)})"
-                        if due and (t := best.time(to_field))
-                        else ""
-                    ),
-                    evidence=pointers + [best.pointer_model()],
+                    message=message,
+                    evidence=pointers + ([] if self_cover else [best.pointer_model()]),
                 )
             )
             continue
@@ -111,22 +181,38 @@ def run(check: CoveredCheck, ctx: CheckContext, policy: SourcePointer) -> CheckR
             findings.append(
                 Finding(
                     outcome="pending",
-                    message=f"{label} has no {from_field} yet, so its {link.evidence} is not due",
+                    message=f"{name} has no {from_field} yet, so its {linked} is not due",
                     evidence=pointers,
                 )
             )
             continue
+        due_words = (
+            f"; it was due {within}, by {fmt_time(due)}"
+            if due is not None and deadline is not None and deadline.amount > 0
+            else f"; it was due by {from_field}, {fmt_time(due)}"
+            if due is not None
+            else ""
+        )
         if usable:
             late = usable[0]
             t = late.time(to_field)
             counts["fail"] += 1
+            when = fmt_time(t) if t else "missing"
+            if self_cover and verb:
+                message = f"{subject} was {verb} too late: {to_field} is {when}"
+                if due is not None:
+                    message += f"; it had to be {verb} {within}, by {fmt_time(due)}"
+            elif self_cover:
+                message = f"{subject}: {to_field} is {when}, too late{due_words}"
+            else:
+                message = (
+                    f"{name}: {linked} {late.id} came too late: {to_field} is {when}{due_words}"
+                )
             findings.append(
                 Finding(
                     outcome="fail",
-                    message=f"{label}: {link.evidence} {late.id} came too late ({to_field} "
-                    f"{fmt_time(t) if t else 'not set'}, due {fmt_time(due) if due else '?'}: "
-                    f"{deadline.describe() if deadline else ''} after {from_field})",
-                    evidence=pointers + [late.pointer_model()],
+                    message=message,
+                    evidence=pointers + ([] if self_cover else [late.pointer_model()]),
                 )
             )
             continue
@@ -135,35 +221,55 @@ def run(check: CoveredCheck, ctx: CheckContext, policy: SourcePointer) -> CheckR
             findings.append(
                 Finding(
                     outcome="pending",
-                    message=f"{label} has no {link.evidence} yet; it is due by {fmt_time(due)}",
+                    message=f"{name} has no {linked} yet; it is due {within}, by {fmt_time(due)}",
                     evidence=pointers,
                 )
             )
             continue
         counts["fail"] += 1
+        cel: str | None = None
+        if rejected is not None and self_cover:
+            missed = rejected.why(ctx, src)
+            if verb:
+                text = f"{subject} has not been {verb} ({missed.text()})"
+                if due is not None:
+                    text += f"; it had to be {verb} {within}, by {fmt_time(due)}"
+            else:
+                text = f"{subject}: {missed.text()}{due_words}"
+            findings.append(
+                Finding(outcome="fail", message=text, evidence=pointers, condition=missed.condition)
+            )
+            continue
         if key is None:
-            why = f"it has no {link.source_key}"
-        elif failed_reason:
-            why = failed_reason
+            why = f"{link.source_key} is missing, so no {linked} can link to it"
+        elif rejected is not None:
+            missed = rejected.why(ctx, src)
+            why = f"{linked} {rejected.record.id} does not count: {missed.text()}"
+            cel = missed.condition
+            pointers.append(rejected.record.pointer_model())
         elif due is not None:
-            why = f"no {link.evidence} within {deadline.describe() if deadline else ''} of its {from_field} (due {fmt_time(due)})"
+            why = f"no {linked} links to it{due_words}"
         else:
-            why = f"no {link.evidence} links to it ({link.key} = {key!r})"
-        if rejected is not None and failed_reason:
-            pointers.append(rejected.pointer_model())
-        findings.append(Finding(outcome="fail", message=f"{label}: {why}", evidence=pointers))
+            why = f"no {linked} links to it ({link.key} {show(key)})"
+        findings.append(
+            Finding(outcome="fail", message=f"{name}: {why}", evidence=pointers, condition=cel)
+        )
 
     total = len(sources)
     empty = total == 0 and not check.allow_empty
+    kind = check.evidence
     if empty:
         findings.append(
-            Finding(outcome="fail", message=f"no matching {check.evidence} record: no evidence")
+            Finding(outcome="fail", message=f"no {kind_words(kind)} matches: no evidence")
         )
-        summary = f"Expected {check.evidence} records to check; found none (no evidence)."
+        closest = closest_miss(check, ctx, sources)
+        if closest is not None:
+            findings.append(closest)
+        summary = f"Expected {kind_plural(kind)} to check; found none (no evidence)."
     else:
         summary = (
             f"{check.description.rstrip('.')}: {counts['pass']} of "
-            f"{plural(total, check.evidence + ' record')} covered"
+            f"{kind_plural(kind, total)} covered"
             + (f", {counts['fail']} not" if counts["fail"] else "")
             + (f", {counts['pending']} not yet due" if counts["pending"] else "")
             + "."

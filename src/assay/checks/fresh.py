@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from ..cel.words import article, duration_words, kind_words
 from ..evidence.index import Record
 from ..models.assessment import CheckResult, Finding, SourcePointer
 from ..models.evidence_kinds import EVIDENCE_KINDS
@@ -12,11 +13,13 @@ from .base import (
     CheckContext,
     EvaluationError,
     Words,
-    explain_values,
+    closest_miss,
     fmt_age,
     fmt_time,
+    label,
+    param_note,
     result,
-    unmet_part,
+    unmet,
 )
 
 
@@ -43,37 +46,49 @@ def run(check: FreshCheck, ctx: CheckContext, policy: SourcePointer) -> CheckRes
     dated = [(t, r) for r in records if (t := r.time(field)) is not None]
     oldest_allowed = max_age.before(ctx.as_of)
     findings = list(errors)
+    kind = kind_words(check.evidence)
+    allowed = f"{duration_words(max_age)}{param_note(ctx, check.max_age)}"
     if not dated:
-        summary = f"Expected a {check.evidence} no older than {max_age.describe()}; found none."
-        findings.append(Finding(outcome="fail", message=f"no matching {check.evidence} record"))
+        closest = closest_miss(check, ctx, [r for _, r in dated])
+        summary = f"Expected a {kind} no older than {duration_words(max_age)}; found none" + (
+            " that counts." if closest is not None else "."
+        )
+        findings.append(Finding(outcome="fail", message=f"no {kind} counts"))
+        if closest is not None:
+            findings.append(closest)
         return result(check, policy, records=0, findings=findings, summary=summary, failed=True)
     newest_time, newest = max(dated, key=lambda item: (item[0], item[1].id))
     age = (ctx.as_of - newest_time).total_seconds()
     ok = newest_time >= oldest_allowed
     summary = (
-        f"Expected a {check.evidence} no older than {max_age.describe()}; the newest "
+        f"Expected {article(kind)} no older than {duration_words(max_age)}; the newest "
         f"({newest.id}, {field} {fmt_time(newest_time)}) is {fmt_age(age)} old."
     )
     skipped = _newer_unmatched(check, ctx, field, newest_time)
     skipped_time = skipped.time(field) if skipped is not None else None
     if skipped is not None and skipped_time is not None and not ok:
         where = ctx.expression(check.id, "where")
-        unmet = unmet_part(where, ctx, skipped) if where is not None else ""
+        missed = unmet(where, ctx, skipped) if where is not None else None
         findings.append(
             Finding(
                 outcome="fail",
-                message=f"a newer {check.evidence}, {skipped.id} ({field} "
-                f"{fmt_time(skipped_time)}), does not count: it does not meet "
-                f"`{unmet}` ({explain_values(unmet, skipped, ctx)})",
+                message=f"a newer {kind}, {skipped.id} ({field} {fmt_time(skipped_time)}), "
+                f"does not count: {missed.text() if missed else 'it does not match'}",
                 evidence=[skipped.pointer_model()],
+                condition=missed.condition if missed else None,
             )
         )
     findings.append(
         Finding(
             outcome="pass" if ok else "fail",
-            message=f"newest {check.evidence} {newest.id} has {field} {fmt_time(newest_time)}, "
-            f"{fmt_age(age)} before the as-of time"
-            + ("" if ok else f" (older than the {max_age.describe()} allowed)"),
+            message=f"the newest {label(newest)} has {field} {fmt_time(newest_time)}, "
+            f"{fmt_age(age)} before the as-of time; "
+            + (
+                f"at most {allowed} is allowed"
+                if ok
+                else f"it must be no older than {allowed}, so no older than "
+                f"{fmt_time(oldest_allowed)}"
+            ),
             evidence=[newest.pointer_model()],
         )
     )

@@ -13,12 +13,14 @@ from pathlib import Path
 
 import click
 
-from ..authoring.catalog import oscal_catalog
-from ..authoring.diff import diff_assessments, format_diff, load_assessments
-from ..authoring.waivers import DEFAULT_HORIZON, format_waiver_report, waiver_report
+from ..authoring.catalog import CatalogFormat, export_catalog
+from ..authoring.diff import diff_assessments, load_assessments
+from ..authoring.waivers import DEFAULT_HORIZON, waiver_report
 from ..errors import UsageError
 from ..evaluate import utc_now
 from ..fileio import write_atomic
+from ..formats.diff import DIFF_FORMATTERS, DiffFormat
+from ..formats.waivers import WAIVERS_FORMATTERS, WaiversFormat
 from ..load.project import load_project
 from ..models.duration import Duration
 from ..models.time import parse_instant
@@ -42,10 +44,10 @@ def catalog_group() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["oscal"]),
-    default="oscal",
+    type=click.Choice([f.value for f in CatalogFormat]),
+    default=CatalogFormat.OSCAL.value,
     show_default=True,
-    help="Output format.",
+    help="oscal: an OSCAL 1.1.3 catalog; markdown: the catalog reference (docs/catalog.md).",
 )
 @click.option(
     "--output",
@@ -63,10 +65,10 @@ def catalog_group() -> None:
 def catalog_export(
     project_dir: Path, fmt: str, output: Path | None, last_modified: str | None
 ) -> int:
-    """Export the control catalog (an OSCAL 1.1.3 catalog)."""
+    """Export the control catalog (OSCAL 1.1.3, or the Markdown reference)."""
     moment = parse_instant(last_modified, "--last-modified") if last_modified else None
-    project = load_project(project_dir)
-    _emit(oscal_catalog(project, last_modified=moment), output)
+    project = load_project(project_dir, require_workflows=False)  # the catalog needs none
+    _emit(export_catalog(project, CatalogFormat(fmt), last_modified=moment), output)
     return 0
 
 
@@ -76,8 +78,8 @@ def catalog_export(
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "markdown"]),
-    default="text",
+    type=click.Choice([f.value for f in DiffFormat]),
+    default=DiffFormat.TEXT.value,
     show_default=True,
     help="text for a terminal, markdown for a pull-request comment.",
 )
@@ -92,7 +94,7 @@ def diff_command(old: Path, new: Path, fmt: str, output: Path | None) -> int:
     changed, added and removed controls. Exit 0 whatever changed; 2 for a bad file."""
     before = load_assessments(old)
     after = load_assessments(new)
-    _emit(format_diff(diff_assessments(before, after), fmt), output)
+    _emit(DIFF_FORMATTERS[DiffFormat(fmt)](diff_assessments(before, after)), output)
     return 0
 
 
@@ -117,9 +119,10 @@ def parse_horizon(text: str) -> timedelta:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
+    type=click.Choice([f.value for f in WaiversFormat]),
+    default=WaiversFormat.TEXT.value,
     show_default=True,
+    help="text for a person, json for tools.",
 )
 @click.option(
     "--output",
@@ -134,5 +137,5 @@ def waivers_command(
     span = parse_horizon(horizon) if horizon else DEFAULT_HORIZON
     when = parse_instant(as_of) if as_of else utc_now()
     project = load_project(project_dir)
-    _emit(format_waiver_report(waiver_report(project, when, span), fmt), output)
+    _emit(WAIVERS_FORMATTERS[WaiversFormat(fmt)](waiver_report(project, when, span)), output)
     return 0

@@ -18,5 +18,6 @@ as_of_option = click.option(
     "--as-of",
     "as_of",
     metavar="TIME",
-    help="Evaluate as of this ISO 8601 time with a timezone (default: now, UTC).",
+    help="Evaluate as of this ISO 8601 time with a timezone, e.g. 2026-11-20T12:00:00Z; a "
+    "date alone (2026-11-20) is its midnight UTC (default: now).",
 )

@@ -8,13 +8,14 @@ line each) and exits with their code. Key options and secrets: see ``signing.py`
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import click
 
 from ..errors import UsageError, VerificationError
 from ..fileio import write_atomic
 from ..models.time import parse_instant
+from .completion import complete_workflow
 from .options import as_of_option, project_option
 from .signing import (
     DEFAULT_PASSPHRASE_ENV,
@@ -33,7 +34,12 @@ LEVEL_CHOICE = click.Choice(["B-B", "B-T", "B-LT"])
 
 @click.command("pack")
 @project_option
-@click.option("--workflow", required=True, help="Id of the workflow to assess.")
+@click.option(
+    "--workflow",
+    required=True,
+    help="Id of the workflow to assess.",
+    shell_complete=complete_workflow,
+)
 @as_of_option
 @click.option("--release", help="Release under gate, shown on the cover.")
 @click.option(
@@ -80,7 +86,7 @@ def pack_command(
         project = load_project(project_dir)
         assessment = assess(project, workflow=workflow, as_of=moment, release=release)
         data = build_pack(assessment, project, signer, tsa_url=tsa_url, level=level)  # type: ignore[arg-type]
-        target = output or Path(f"{workflow}-audit-pack.pdf")
+        target = output or _default_output(workflow)
         write_atomic(target, data)
         state = f"signed by {signer.name}" if signer else "UNSIGNED"
         click.echo(
@@ -92,6 +98,15 @@ def pack_command(
     finally:
         if signer is not None:
             signer.close()
+
+
+def _default_output(workflow: str) -> Path:
+    """``<workflow>-audit-pack.pdf`` in the working folder, checked to stay there (workflow
+    ids cannot hold path separators, and this check keeps it so)."""
+    name = f"{workflow}-audit-pack.pdf"
+    if PurePath(name).name != name or "/" in name or "\\" in name or name.startswith("."):
+        raise UsageError(f"workflow id {workflow!r} cannot name a file; give --output")
+    return Path(name)
 
 
 def _read_input(path: Path, what: str) -> bytes:
@@ -127,7 +142,12 @@ def _read_input(path: Path, what: str) -> bytes:
     help="A file the attestation names as a subject (e.g. the pack); its digest must match.",
 )
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for a person, json for tools.",
 )
 def verify_command(
     pack_path: Path,
@@ -176,7 +196,7 @@ def keys_group() -> None:
     "out_dir",
     type=click.Path(path_type=Path),
     required=True,
-    help="Folder to write key.pem, cert.pem and signer.p12 into.",
+    help="Folder to write key.pem, cert.pem, signer.p12 and a .gitignore into.",
 )
 @click.option(
     "--passphrase-env",
@@ -184,12 +204,13 @@ def keys_group() -> None:
     show_default=True,
     help="Environment variable holding the PKCS#12 passphrase.",
 )
-def keys_init_command(out_dir: Path, passphrase_env: str) -> None:
+@click.option("--force", is_flag=True, help="Replace a key pair already in the folder.")
+def keys_init_command(out_dir: Path, passphrase_env: str, force: bool) -> None:
     """Make a self-signed DEVELOPMENT key pair. NOT for production."""
     passphrase = read_passphrase(passphrase_env, "the new PKCS#12 file", required=False)
     from ..pack.keys import DEV_WARNING, make_dev_keys
 
-    files = make_dev_keys(out_dir, passphrase=passphrase)
+    files = make_dev_keys(out_dir, passphrase=passphrase, force=force)
     click.echo(DEV_WARNING)
     click.echo(f"wrote {files.key} (private key, keep it secret)")
     click.echo(f"wrote {files.cert} (give this to whoever verifies your packs: --trust)")
@@ -197,3 +218,4 @@ def keys_init_command(out_dir: Path, passphrase_env: str) -> None:
         click.echo(f"wrote {files.pkcs12} (PKCS#12, passphrase from ${passphrase_env})")
     else:
         click.echo(f"no PKCS#12 written: set ${passphrase_env} to get one")
+    click.echo(f"{files.gitignore} keeps key.pem and signer.p12 out of git")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import operator
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import repeat
@@ -22,8 +22,17 @@ from ..errors import AssayError, ErrorCode, InputError, Location
 from ..models import codec
 from ..models.assessment import EvidencePointer
 from ..models.evidence_kinds import EVIDENCE_KINDS
+from ..parsing.jsonsafe import (
+    decode_error,
+    depth_error,
+    duplicate_error,
+    find_duplicate_key,
+    too_deep_at,
+)
 from ..parsing.validate import pydantic_errors
 from .readers import RawRecord
+from .readers import json as json_reader
+from .readers.duplicates import expected_quotes, may_hide_duplicates
 
 MAX_ERRORS_PER_FILE = 50
 
@@ -122,6 +131,45 @@ class EvidenceIndex:
             self._keys[cache_key] = table = dict(table)
         return table
 
+    def created_after(self, limit: datetime) -> list[Record]:
+        """Records whose ``created_at`` lies after ``limit`` (oldest first, then by file and
+        line): one C-speed max per (workflow, kind) finds the groups worth a look."""
+        late: list[Record] = []
+        for items in self._records.values():
+            if items and max(map(_CREATED, items)) > limit:
+                late.extend(r for r in items if r.data.created_at > limit)
+        late.sort(key=lambda r: (r.data.created_at, r.source.path, r.line or 0))
+        return late
+
+    def times_beyond(self, limit: datetime) -> list[tuple[Record, str]]:
+        """(record, field) for every top-level timestamp after ``limit``: C-speed maxima per
+        (workflow, kind) and field find the few groups worth a look."""
+        found: list[tuple[Record, str]] = []
+        for (_, kind), items in self._records.items():
+            for name in _time_fields(kind):
+                latest = max(
+                    filter(None, map(operator.attrgetter("data." + name), items)), default=None
+                )
+                if latest is not None and latest > limit:
+                    found.extend(
+                        (r, name)
+                        for r in items
+                        if (v := getattr(r.data, name)) is not None and v > limit
+                    )
+        found.sort(key=lambda item: (item[0].source.path, item[0].line or 0, item[1]))
+        return found
+
+    def created_after_by_file(self, workflow: str, as_of: datetime) -> dict[str, int]:
+        """Per file, how many records of ``workflow`` were created after ``as_of`` (the
+        common case, nothing, costs one C-speed max per kind)."""
+        counts: dict[str, int] = defaultdict(int)
+        for (owner, _), items in self._records.items():
+            if owner == workflow and items and max(map(_CREATED, items)) > as_of:
+                for record in items:
+                    if record.data.created_at > as_of:
+                        counts[record.source.path] += 1
+        return dict(counts)
+
     def files_of(self, workflow: str) -> set[str]:
         """Paths of the evidence files that hold records of ``workflow``."""
         return {
@@ -133,6 +181,24 @@ class EvidenceIndex:
 
     def __len__(self) -> int:
         return sum(len(items) for items in self._records.values())
+
+
+_TIME_FIELDS: dict[str, tuple[str, ...]] = {}
+
+
+def _time_fields(kind: str) -> tuple[str, ...]:
+    """The top-level timestamp fields of a kind (what window and deadline arithmetic reads)."""
+    fields = _TIME_FIELDS.get(kind)
+    if fields is None:
+        model = EVIDENCE_KINDS[kind]
+        fields = _TIME_FIELDS[kind] = tuple(
+            name
+            for name, info in model.model_fields.items()
+            if "datetime" in str(info.annotation).lower()
+            and "list" not in str(info.annotation)
+            and "dict" not in str(info.annotation)
+        )
+    return fields
 
 
 def _sort_records(items: list[Record], field: str) -> list[AssayError]:
@@ -168,28 +234,107 @@ def validate_json_lines(
 ) -> tuple[list[Record], list[AssayError]]:
     """The hot path for JSON Lines: decode each line straight into its Struct and keep it;
     any line that is not plainly valid goes through :func:`validate_records` for a worded,
-    located error. Same result as the general path, a fraction of the per-record cost."""
-    records = _whole_file(data, source, workflows)
-    if records is not None:
-        return _check_patterns(records, data, [], source, workflows)
-    records = []
+    located error. Same result as the general path, a fraction of the per-record cost.
+    Duplicate keys are refused without a per-record walk (see
+    :mod:`assay.evidence.readers.duplicates`)."""
+    whole = _whole_file(data, source, workflows)
+    if whole is not None:
+        count = len(whole)
+
+        def every_line() -> list[RawRecord]:
+            lines = data.split(b"\n")[:count]
+            return [RawRecord(line, n, "", None) for n, line in enumerate(lines, 1)]
+
+        return _finish(whole, every_line, data.count(b'"'), b"\\" in data, [], source, workflows)
+    records: list[Record] = []
+    raws: list[RawRecord] = []
     slow: list[RawRecord] = []
     decode = codec.decode_json
     needs_pydantic = codec.NEEDS_PYDANTIC
-    append = records.append
+    slow_quotes = 0
     for number, line in enumerate(data.split(b"\n"), start=1):
         if not line or line.isspace():
             continue
+        raw = RawRecord(line, number, "", None)
         try:
             record = decode(line)
         except codec.DecodeError:
-            slow.append(RawRecord(line, number, "", None))
+            record = None
+        if record is None or record.kind in needs_pydantic or record.workflow not in workflows:
+            slow.append(raw)
+            slow_quotes += line.count(b'"')
             continue
-        if record.kind in needs_pydantic or record.workflow not in workflows:
-            slow.append(RawRecord(line, number, "", None))
+        records.append(Record(record, source, number, ""))
+        raws.append(raw)
+    quotes = data.count(b'"') - slow_quotes
+    return _finish(records, lambda: raws, quotes, b"\\" in data, slow, source, workflows)
+
+
+def validate_json_document(
+    data: bytes, source: SourceFile, workflows: set[str]
+) -> tuple[list[Record], list[AssayError]]:
+    """A `.json` evidence file (one record or a list of them) on the JSON Lines hot path:
+    split into raw records by msgspec, each decoded into its Struct; same rules, same
+    errors, same duplicate-key refusal."""
+    chunks = json_reader.chunks(data, source.path)
+    records: list[Record] = []
+    raws: list[RawRecord] = []
+    slow: list[RawRecord] = []
+    decode = codec.decode_json
+    needs_pydantic = codec.NEEDS_PYDANTIC
+    slow_quotes = 0
+    for raw in chunks:
+        try:
+            record = decode(raw.data)
+        except codec.DecodeError:
+            record = None
+        if record is None or record.kind in needs_pydantic or record.workflow not in workflows:
+            slow.append(raw)
+            slow_quotes += raw.data.count(b'"')
             continue
-        append(Record(record, source, number, ""))
-    return _check_patterns(records, data, slow, source, workflows)
+        records.append(Record(record, source, raw.line, raw.pointer))
+        raws.append(raw)
+    quotes = data.count(b'"') - slow_quotes
+    return _finish(records, lambda: raws, quotes, b"\\" in data, slow, source, workflows)
+
+
+def _finish(
+    records: list[Record],
+    raws: Callable[[], Sequence[RawRecord]],
+    quotes: int,
+    escapes: bool,
+    slow: list[RawRecord],
+    source: SourceFile,
+    workflows: set[str],
+) -> tuple[list[Record], list[AssayError]]:
+    """Refuse duplicate keys among the decoded ``records`` (``raws()`` gives their raw
+    JSON, in the same order, only when needed; ``quotes`` is how many ``"`` they hold),
+    then check patterns and validate the ``slow`` ones one by one."""
+    errors: list[AssayError] = []
+    if records and (escapes or quotes != expected_quotes(list(map(_DATA, records)))):
+        kept: list[Record] = []
+        kept_raws: list[RawRecord] = []
+        for record, raw in zip(records, raws(), strict=True):
+            if may_hide_duplicates(raw.data, record.data):
+                problem = _duplicate_key(raw, source.path)
+                if problem is not None:
+                    errors.append(problem)
+                    continue
+            kept.append(record)
+            kept_raws.append(raw)
+        records = kept
+        raws = lambda: kept_raws  # noqa: E731 - the same lazy shape as the caller's
+    good, more = _check_patterns(records, raws, slow, source, workflows)
+    return good, errors + more
+
+
+def _duplicate_key(raw: RawRecord, file: str) -> AssayError | None:
+    """The located error for the first duplicate key of a raw JSON record, or None."""
+    text = raw.data.decode("utf-8")
+    found = find_duplicate_key(text)
+    if found is None:
+        return None
+    return duplicate_error(text, file, *found, start=(raw.line or 1, raw.column))
 
 
 def _whole_file(data: bytes, source: SourceFile, workflows: set[str]) -> list[Record] | None:
@@ -197,7 +342,7 @@ def _whole_file(data: bytes, source: SourceFile, workflows: set[str]) -> list[Re
     of a kind pydantic need not see, for a known workflow. None when anything is off."""
     try:
         decoded = codec.decode_json_lines(data)
-    except codec.DecodeError:
+    except (*codec.DecodeError, RecursionError):
         return None
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
     if not decoded or len(decoded) != lines:
@@ -210,13 +355,14 @@ def _whole_file(data: bytes, source: SourceFile, workflows: set[str]) -> list[Re
 
 
 _DATA = operator.attrgetter("data")
+_CREATED = operator.attrgetter("data.created_at")
 _KIND = operator.attrgetter("kind")
 _WORKFLOW = operator.attrgetter("workflow")
 
 
 def _check_patterns(
     records: list[Record],
-    data: bytes,
+    raws: Callable[[], Sequence[RawRecord]],
     slow: list[RawRecord],
     source: SourceFile,
     workflows: set[str],
@@ -235,10 +381,8 @@ def _check_patterns(
             bad = codec.pattern_violations(kind, [datas[i] for i in indices])
             rejected.update(indices[i] for i in bad)
     if rejected:
-        lines = data.split(b"\n")
-        for i in sorted(rejected):
-            number = records[i].line or 0  # JSON Lines records always have a line
-            slow.append(RawRecord(lines[number - 1], number, "", None))
+        every = raws()
+        slow.extend(every[i] for i in sorted(rejected))
         records = [r for i, r in enumerate(records) if i not in rejected]
     if not slow:
         return records, []
@@ -319,18 +463,24 @@ def _validate_one(
         fast_error = err
     if record is not None and codec.pattern_violations(record.kind, [record]):
         record = None  # pydantic words the pattern error below
+    if isinstance(data, bytes):
+        # Raw JSON off the fast path: it must be JSON (located error), shallow, and free of
+        # duplicate keys before anything reads it.
+        start = (item.line or 1, item.column)
+        try:
+            parsed = orjson.loads(data)
+        except orjson.JSONDecodeError as err:
+            if "depth" in err.msg:
+                return [depth_error(data, file, start=start)]
+            return [decode_error(err, data, file, start=start)]
+        if too_deep_at(data) is not None:
+            return [depth_error(data, file, start=start)]
+        duplicate = _duplicate_key(item, file)
+        if duplicate is not None:
+            return [duplicate]
     if record is None or record.kind in codec.NEEDS_PYDANTIC:
         if isinstance(data, bytes):
-            try:
-                data = orjson.loads(data)
-            except orjson.JSONDecodeError as err:
-                return [
-                    InputError(
-                        f"invalid JSON on this line: {err.msg}",
-                        location=Location(file, item.line, err.colno),
-                        code=ErrorCode.JSON,
-                    )
-                ]
+            data = parsed
         problems = _pydantic_problems(item, data, file)
         if problems:
             return problems

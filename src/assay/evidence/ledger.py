@@ -44,12 +44,12 @@ from assay.errors import (
     UsageError,
     VerificationError,
 )
+from assay.evidence import LEDGER_NAME
 from assay.evidence.readers import ReaderLimits, reader_for
 from assay.fileio import write_atomic
 from assay.models.base import StrictModel
 from assay.models.config import ProjectConfig
 
-LEDGER_NAME = ".assay-ledger.jsonl"
 GENESIS = "0" * 64
 """The ``prev`` of the first entry."""
 _HEX64 = r"^[0-9a-f]{64}$"
@@ -108,12 +108,18 @@ class LedgerEntry(StrictModel):
     """Path of the evidence file, relative to the evidence folder, with ``/``."""
     sha256: str | None = Field(default=None, pattern=_HEX64)
     """SHA-256 of the file's bytes; empty for a removal."""
+    workflows: tuple[str, ...] | None = None
+    """The workflows the file's records were evidence for when it was sealed (sorted; absent
+    for a removal). A gate checks one workflow's files: this tells it which sealed files were
+    that workflow's, so that one deleted, or emptied of its records, is still seen."""
     hash: str = Field(pattern=_HEX64)
     """SHA-256 of this entry's canonical JSON without ``hash``: what the next entry chains."""
 
     def body(self) -> dict[str, Any]:
         data = self.model_dump(mode="json", exclude={"hash"})
         data["at"] = _utc(self.at)
+        if data["workflows"] is None:
+            del data["workflows"]
         return data
 
     def line(self) -> bytes:
@@ -129,9 +135,16 @@ def _entry_hash(body: Mapping[str, Any]) -> str:
 
 
 def _new_entry(
-    seq: int, prev: str, at: datetime, by: str, op: str, file: str, sha: str | None
+    seq: int,
+    prev: str,
+    at: datetime,
+    by: str,
+    op: str,
+    file: str,
+    sha: str | None,
+    workflows: Sequence[str] | None = None,
 ) -> LedgerEntry:
-    body = {
+    body: dict[str, Any] = {
         "seq": seq,
         "prev": prev,
         "at": _utc(at),
@@ -140,6 +153,8 @@ def _new_entry(
         "file": file,
         "sha256": sha,
     }
+    if workflows is not None:
+        body["workflows"] = sorted(workflows)
     return LedgerEntry.model_validate({**body, "hash": _entry_hash(body)})
 
 
@@ -187,25 +202,36 @@ class VerifyResult:
 
 
 @dataclass
-class _Replay:
+class Replay:
+    """A ledger read entry by entry: what it says the folder holds, and what is wrong with it."""
+
     entries: list[LedgerEntry] = field(default_factory=list)
     state: dict[str, tuple[str, LedgerEntry]] = field(default_factory=dict)
     """File -> (sha256, the entry that sealed it), after every entry."""
     problems: list[AssayError] = field(default_factory=list)
+    """A broken chain, back-dated or future entries, lines that are not entries."""
+    lines: dict[int, int] = field(default_factory=dict)
+    """Entry seq -> its line in the ledger file."""
 
     @property
     def head(self) -> str:
         return self.entries[-1].hash if self.entries else GENESIS
 
 
-def _read_ledger(path: Path, display: str, now: datetime | None) -> _Replay:
-    replay = _Replay()
+def _read_ledger(path: Path, display: str, now: datetime | None) -> Replay:
     if not path.is_file():
-        return replay
+        return Replay()
     try:
         data = path.read_bytes()
     except OSError as err:
         raise UsageError(f"cannot read {display}: {err.strerror}") from None
+    return replay_ledger(data, display, now)
+
+
+def replay_ledger(data: bytes, display: str, now: datetime | None = None) -> Replay:
+    """Replay a ledger's bytes (no file system): every entry checked against the chain and
+    the clock (``now``: entries dated after it are reported; None skips that check)."""
+    replay = Replay()
     prev = GENESIS
     last_at: datetime | None = None
     for number, raw in enumerate(data.split(b"\n"), start=1):
@@ -263,6 +289,7 @@ def _read_ledger(path: Path, display: str, now: datetime | None) -> _Replay:
         last_at = entry.at if last_at is None else max(last_at, entry.at)
         prev = entry.hash
         replay.entries.append(entry)
+        replay.lines[entry.seq] = number
         if entry.op == "remove":
             replay.state.pop(entry.file, None)
         elif entry.sha256 is not None:
@@ -299,13 +326,15 @@ def _digest_file(path: Path, display: str) -> tuple[str, bytes]:
 
 def _record_problems(
     data: bytes, name: str, display: str, limits: ReaderLimits
-) -> tuple[int, list[AssayError]]:
-    """Records whose declared sha256 does not match their content (see the module doc)."""
+) -> tuple[int, list[AssayError], set[str]]:
+    """Records whose declared sha256 does not match their content (see the module doc); also
+    how many records the file holds and the workflows they name."""
     reader = reader_for(Path(name).suffix)
     if reader is None:
-        return 0, []  # not an evidence format: the loader reports it
+        return 0, [], set()  # not an evidence format: the loader reports it
     count = 0
     problems: list[AssayError] = []
+    workflows: set[str] = set()
     try:
         for raw in reader(data, display, limits):
             value = raw.data
@@ -320,6 +349,9 @@ def _record_problems(
             if not isinstance(value, dict):
                 continue  # not a record: the loader reports it
             count += 1
+            workflow = value.get("workflow")
+            if isinstance(workflow, str):
+                workflows.add(workflow)
             declared = value.get("sha256")
             if not isinstance(declared, str):
                 continue  # a record without a digest fails validation in the loader
@@ -336,7 +368,7 @@ def _record_problems(
                 )
     except AssayError as err:
         problems.append(err)
-    return count, problems
+    return count, problems, workflows
 
 
 @dataclass(frozen=True)
@@ -344,20 +376,23 @@ class _Scan:
     digests: dict[str, str]
     records: int
     record_problems: list[AssayError]
+    workflows: dict[str, set[str]]
 
 
 def _scan(folder: Path, display: str, limits: ReaderLimits) -> _Scan:
     digests: dict[str, str] = {}
     problems: list[AssayError] = []
+    workflows: dict[str, set[str]] = {}
     records = 0
     for rel in evidence_files(folder):
         shown = f"{display}/{rel}"
         sha, data = _digest_file(folder / rel, shown)
         digests[rel] = sha
-        count, found = _record_problems(data, rel, shown, limits)
+        count, found, named = _record_problems(data, rel, shown, limits)
         records += count
         problems.extend(found)
-    return _Scan(digests, records, problems)
+        workflows[rel] = named
+    return _Scan(digests, records, problems, workflows)
 
 
 def _limits(limits: ReaderLimits | None) -> ReaderLimits:
@@ -425,7 +460,8 @@ def seal(
     seq = len(replay.entries)
     for op, rel, digest in changes:
         seq += 1
-        entry = _new_entry(seq, prev, moment, who, op, rel, digest)
+        named = sorted(scan.workflows.get(rel, ())) if op != "remove" else None
+        entry = _new_entry(seq, prev, moment, who, op, rel, digest, named)
         entries.append(entry)
         prev = entry.hash
     if entries:
@@ -536,13 +572,22 @@ def verify_folders(
     *,
     now: datetime | None = None,
     limits: ReaderLimits | None = None,
+    heads: Mapping[str, str] | None = None,
 ) -> list[VerifyResult]:
-    """Verify each (folder, display name); one LedgerError lists the problems of all."""
+    """Verify each (folder, display name); one LedgerError lists the problems of all.
+    ``heads`` maps display names to the head hash their ledger must end at."""
     results: list[VerifyResult] = []
     problems: list[AssayError] = []
+    wanted = dict(heads or {})
+    unknown = sorted(set(wanted) - {shown for _, shown in folders})
+    if unknown:
+        known = ", ".join(shown for _, shown in folders)
+        raise UsageError(f"no evidence folder {', '.join(unknown)} (folders: {known})")
     for path, shown in folders:
         try:
-            results.append(verify(path, now=now, display=shown, limits=limits))
+            results.append(
+                verify(path, now=now, display=shown, limits=limits, head=wanted.get(shown))
+            )
         except LedgerError as err:
             problems.extend(err.problems)
     if problems:
@@ -565,12 +610,14 @@ __all__ = [
     "LEDGER_NAME",
     "LedgerEntry",
     "LedgerError",
+    "Replay",
     "SealResult",
     "VerifyResult",
     "canonical_json",
     "evidence_files",
     "iter_entries",
     "record_digest",
+    "replay_ledger",
     "seal",
     "seal_folders",
     "verify",

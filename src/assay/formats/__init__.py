@@ -6,9 +6,7 @@ user-given name into one, or raises :class:`~assay.errors.UsageError` listing th
 
 from __future__ import annotations
 
-from assay.errors import UsageError
-
-from .base import Format, Formatter
+from .base import Format, Formatter, choose
 from .github import format_github
 from .json import format_json
 from .junit import format_junit
@@ -30,12 +28,7 @@ FORMATTERS: dict[Format, Formatter] = {
 
 def get_formatter(name: str | Format) -> Formatter:
     """The formatter for a format name (as given to ``--format``); UsageError when unknown."""
-    try:
-        fmt = Format(name)
-    except ValueError:
-        valid = ", ".join(f.value for f in Format)
-        raise UsageError(f"unknown output format {name!r}; expected one of: {valid}") from None
-    return FORMATTERS[fmt]
+    return FORMATTERS[choose(Format, name, "output")]
 
 
 __all__ = ["FORMATTERS", "Format", "Formatter", "get_formatter"]

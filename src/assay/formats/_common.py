@@ -7,9 +7,9 @@ waived, pass, not applicable) then id.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
 
 from assay.models.assessment import (
     STATUSES,
@@ -19,6 +19,7 @@ from assay.models.assessment import (
     Finding,
     WaiverState,
 )
+from assay.models.time import timestamp
 
 FAILING: frozenset[str] = frozenset({"fail", "error", "blocked"})
 """Statuses that make a workflow non-compliant."""
@@ -45,13 +46,6 @@ def ordered_controls(assessment: Assessment) -> list[ControlResult]:
     """Controls, worst status first, then by id."""
     rank = {status: index for index, status in enumerate(STATUSES)}
     return sorted(assessment.controls, key=lambda c: (rank.get(c.status, len(rank)), c.id))
-
-
-def timestamp(moment: datetime) -> str:
-    """ISO 8601 in UTC with a ``Z`` suffix; a naive time is taken as UTC."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def pointer_text(pointer: EvidencePointer) -> str:
@@ -104,11 +98,22 @@ def waiver_sentence(waiver: WaiverState) -> str:
 
 
 def counts_sentence(assessment: Assessment) -> str:
-    """``2 fail, 1 error, ...`` in status order, zero counts left out."""
+    """``2 fail, 1 error, 3 blocked (1 also fails its own checks), ...`` in status order,
+    zero counts left out. A blocked control is counted once, as blocked; the note says how
+    many of them would still fail once what blocks them is fixed."""
     counts = dict.fromkeys(STATUSES, 0)
     for control in assessment.controls:
         counts[control.status] = counts.get(control.status, 0) + 1
-    parts = [f"{n} {s.replace('_', ' ')}" for s, n in counts.items() if n]
+    parts = []
+    for status, n in counts.items():
+        if not n:
+            continue
+        part = f"{n} {status.replace('_', ' ')}"
+        also = assessment.summary.blocked_failing if status == "blocked" else 0
+        if also:
+            verb = "fails" if also == 1 else "fail"
+            part += f" ({'all' if also == n and n > 1 else also} also {verb} its own checks)"
+        parts.append(part)
     return ", ".join(parts) if parts else "no controls"
 
 
@@ -129,3 +134,9 @@ def one_line(text: str) -> str:
     """Collapse line breaks so a value fits on one line of a table."""
     text = printable(text)
     return " ".join(part.strip() for part in text.splitlines() if part.strip()) or text.strip()
+
+
+def repository_path(prefix: str, path: str) -> str:
+    """A project-relative path made relative to the repository: ``prefix`` is the project
+    folder inside the repository (the CLI works it out; ``""`` when it is the root)."""
+    return posixpath.normpath(posixpath.join(prefix, path)) if prefix else path

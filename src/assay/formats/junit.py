@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
 from assay.models.assessment import Assessment, ControlResult
+from assay.models.time import timestamp
 
 from ._common import (
     FAILING,
@@ -22,7 +23,6 @@ from ._common import (
     ordered_assessments,
     ordered_controls,
     pointer_text,
-    timestamp,
     verdict_word,
     waiver_sentence,
 )

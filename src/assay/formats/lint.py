@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from .._version import __version__
 from ..models.lint import LintFinding
@@ -14,8 +14,16 @@ from .base import INFORMATION_URI
 
 
 class LintFormat(StrEnum):
+    """The formats of ``assay policy lint --format`` (values feed ``click.Choice``)."""
+
     TEXT = "text"
     SARIF = "sarif"
+
+
+class LintFormatter(Protocol):
+    """Render lint findings as text; pure and deterministic."""
+
+    def __call__(self, findings: Sequence[LintFinding], /) -> str: ...
 
 
 def lint_text(findings: Sequence[LintFinding]) -> str:
@@ -78,4 +86,7 @@ def lint_sarif(findings: Sequence[LintFinding]) -> str:
     return json.dumps(log, indent=2, sort_keys=True) + "\n"
 
 
-LINT_FORMATTERS = {LintFormat.TEXT: lint_text, LintFormat.SARIF: lint_sarif}
+LINT_FORMATTERS: dict[LintFormat, LintFormatter] = {
+    LintFormat.TEXT: lint_text,
+    LintFormat.SARIF: lint_sarif,
+}

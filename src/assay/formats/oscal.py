@@ -24,6 +24,7 @@ from assay.models.assessment import (
     ControlResult,
     canonical_json,
 )
+from assay.models.time import timestamp
 
 from ._common import (
     FAILING,
@@ -31,7 +32,6 @@ from ._common import (
     failing_findings,
     ordered_assessments,
     pointer_text,
-    timestamp,
     verdict_word,
     waiver_sentence,
 )

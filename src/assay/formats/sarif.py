@@ -3,8 +3,16 @@
 One run; one rule per control (of every workflow); one result per control that did not
 pass, per workflow. A waived control is a result with an external suppression, so code
 scanning shows it as suppressed; a control whose waiver expired is a plain failure.
-Locations point at the evidence of the failing findings, relative to ``PROJECTROOT``, or at
-the control in its policy file when there is no evidence to point at.
+Locations point at the evidence of the failing findings, or at the control in its policy
+file when there is no evidence to point at, relative to ``%SRCROOT%``: the repository, so
+that code scanning can place them. The CLI passes the project's folder inside the
+repository as ``path_prefix`` (``compliance/`` when the project lives there), as it does
+for the github format.
+
+Every rule carries ``help`` (the remediation, as text and as Markdown with the control's
+intent, framework mappings and where it is defined) and, for the controls of the bundled
+catalog, a ``helpUri`` into the published catalog reference (docs/catalog.md). A
+project's own controls have no published page, so their help is the Markdown alone.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from urllib.parse import quote
 from assay._version import __version__
 from assay.models.assessment import Assessment, ControlResult, canonical_json
 from assay.models.policy import Severity
+from assay.models.time import timestamp
 
 from ._common import (
     FAILING,
@@ -26,14 +35,19 @@ from ._common import (
     failing_findings,
     ordered_assessments,
     pointer_text,
-    timestamp,
+    repository_path,
 )
 from .base import INFORMATION_URI
+from .markdown import escape
 
 SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 )
-ROOT = "PROJECTROOT"
+ROOT = "%SRCROOT%"
+CATALOG_DOCS = f"{INFORMATION_URI}/blob/main/docs/catalog.md"
+"""The bundled catalog's reference, one heading (and anchor) per control."""
+BUNDLED = "bundled/"
+"""Where the policy files of the bundled catalog appear in reports."""
 FINGERPRINT = "assayControl/v1"
 
 LEVEL: dict[Severity, str] = {
@@ -51,8 +65,9 @@ SECURITY_SEVERITY: dict[Severity, str] = {
 }
 
 
-def format_sarif(assessments: Sequence[Assessment]) -> str:
-    """Render assessments as one SARIF 2.1.0 log (canonical JSON)."""
+def format_sarif(assessments: Sequence[Assessment], *, path_prefix: str = "") -> str:
+    """Render assessments as one SARIF 2.1.0 log (canonical JSON); ``path_prefix`` is the
+    project folder relative to the repository root (``""``: the project is the root)."""
     ordered = ordered_assessments(assessments)
     controls: dict[str, ControlResult] = {}
     for assessment in ordered:
@@ -61,7 +76,7 @@ def format_sarif(assessments: Sequence[Assessment]) -> str:
     rule_ids = sorted(controls)
     index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
     results = [
-        _result(assessment, control, index[control.id])
+        _result(assessment, control, index[control.id], path_prefix)
         for assessment in ordered
         for control in sorted(assessment.controls, key=lambda c: c.id)
         if control.status in FAILING or control.status == "waived"
@@ -77,7 +92,12 @@ def format_sarif(assessments: Sequence[Assessment]) -> str:
             }
         },
         "originalUriBaseIds": {
-            ROOT: {"description": {"text": "The root of the Assay project (assay.yaml)."}}
+            ROOT: {
+                "description": {
+                    "text": "The root of the repository; the Assay project (assay.yaml) is "
+                    + (f"its folder {path_prefix}." if path_prefix else "the repository root.")
+                }
+            }
         },
         "results": results,
         "properties": {
@@ -100,12 +120,12 @@ def format_sarif(assessments: Sequence[Assessment]) -> str:
 def _rule(control: ControlResult) -> dict[str, Any]:
     mappings = control.mappings.model_dump(mode="json")
     tags = ["compliance", *(f"{k}:{v}" for k, values in sorted(mappings.items()) for v in values)]
-    return {
+    rule: dict[str, Any] = {
         "id": control.id,
         "name": _pascal(control.title),
         "shortDescription": {"text": control.title},
         "fullDescription": {"text": control.intent},
-        "help": {"text": control.remediation},
+        "help": {"text": control.remediation, "markdown": _help_markdown(control)},
         "defaultConfiguration": {"level": LEVEL[control.severity]},
         "properties": {
             "severity": control.severity,
@@ -114,9 +134,53 @@ def _rule(control: ControlResult) -> dict[str, Any]:
             "tags": tags,
         },
     }
+    if control.policy.file.startswith(BUNDLED):
+        # GitHub's heading anchors: lower case, spaces to hyphens.
+        rule["helpUri"] = f"{CATALOG_DOCS}#{control.id.lower()}"
+    return rule
 
 
-def _result(assessment: Assessment, control: ControlResult, rule_index: int) -> dict[str, Any]:
+_MAPPING_NAMES = {
+    "eu_ai_act": "EU AI Act",
+    "nist_ai_rmf": "NIST AI RMF",
+    "iso_42001": "ISO/IEC 42001",
+    "other": "Other",
+}
+
+
+def _help_markdown(control: ControlResult) -> str:
+    """What a code-scanning reader needs to act on the alert: the intent, how to fix it,
+    what it implements and where it is defined."""
+    out = [
+        f"**{escape(control.title)}** ({control.severity})",
+        "",
+        escape(control.intent),
+        "",
+        f"**Remediation:** {escape(control.remediation)}",
+    ]
+    mappings = control.mappings.model_dump(mode="json")
+    refs = [
+        f"{_MAPPING_NAMES.get(key, key)} {', '.join(escape(v) for v in values)}"
+        for key, values in mappings.items()
+        if values
+    ]
+    if refs:
+        out.extend(["", f"**Implements:** {'; '.join(refs)}"])
+    policy = control.policy
+    where = f"{policy.file}:{policy.line}" if policy.line is not None else policy.file
+    out.extend(
+        [
+            "",
+            f"Defined in `{where}`; `assay explain {control.id}` shows its checks and "
+            "parameters for a workflow.",
+        ]
+    )
+    return "\n".join(out)
+
+
+def _result(
+    assessment: Assessment, control: ControlResult, rule_index: int, prefix: str
+) -> dict[str, Any]:
     workflow = assessment.workflow.id
     findings = failing_findings(control)
     lines = [f"[{workflow}] {control.id} {control.status}: {control.summary}"]
@@ -131,7 +195,7 @@ def _result(assessment: Assessment, control: ControlResult, rule_index: int) -> 
         "ruleIndex": rule_index,
         "level": "warning" if control.status == "waived" else "error",
         "message": {"text": "\n".join(lines)},
-        "locations": _locations(control),
+        "locations": _locations(control, prefix),
         "partialFingerprints": {FINGERPRINT: hashlib.sha256(key).hexdigest()},
         "properties": {
             "workflow": workflow,
@@ -139,6 +203,7 @@ def _result(assessment: Assessment, control: ControlResult, rule_index: int) -> 
             "status": control.status,
             "severity": control.severity,
             "blocked_by": sorted(control.blocked_by),
+            "conditions": _conditions(control),
             "waivers": [
                 {"id": w.id, "state": w.state, "expires_at": timestamp(w.expires_at)}
                 for w in sorted(control.waivers, key=lambda w: w.id)
@@ -153,22 +218,33 @@ def _result(assessment: Assessment, control: ControlResult, rule_index: int) -> 
                 "status": "accepted",
                 "justification": f"{w.reason} (waiver {w.id}, approved by {w.approved_by}, "
                 f"until {timestamp(w.expires_at)})",
-                "location": _physical(w.source.file, w.source.line),
+                "location": _physical(w.source.file, w.source.line, prefix),
             }
             for w in waivers
         ] or [{"kind": "external", "status": "accepted", "justification": control.summary}]
     return result
 
 
-def _locations(control: ControlResult) -> list[dict[str, Any]]:
+def _conditions(control: ControlResult) -> list[dict[str, str]]:
+    """The CEL behind the failing findings, once per check and condition (for the curious:
+    the message says it in words)."""
+    seen: dict[tuple[str, str], None] = {}
+    for check_id, finding in failing_findings(control):
+        if finding.condition:
+            seen.setdefault((check_id, finding.condition), None)
+    return [{"check": check, "condition": condition} for check, condition in seen]
+
+
+def _locations(control: ControlResult, prefix: str) -> list[dict[str, Any]]:
     pointers = evidence_of(finding for _, finding in failing_findings(control))
     if pointers:
-        return [_physical(p.file, p.line) for p in pointers]
-    return [_physical(control.policy.file, control.policy.line)]
+        return [_physical(p.file, p.line, prefix) for p in pointers]
+    return [_physical(control.policy.file, control.policy.line, prefix)]
 
 
-def _physical(path: str, line: int | None) -> dict[str, Any]:
-    physical: dict[str, Any] = {"artifactLocation": {"uri": _uri(path), "uriBaseId": ROOT}}
+def _physical(path: str, line: int | None, prefix: str) -> dict[str, Any]:
+    uri = _uri(repository_path(prefix, path))
+    physical: dict[str, Any] = {"artifactLocation": {"uri": uri, "uriBaseId": ROOT}}
     if line is not None and line >= 1:
         physical["region"] = {"startLine": line}
     return {"physicalLocation": physical}

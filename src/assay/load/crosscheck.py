@@ -11,18 +11,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..cel import Expression, ExpressionSyntaxError, compile_expression
+from ..cel.parser import variable_paths
 from ..errors import ErrorCode, ErrorCollector, InputError, Location
 from ..graph import find_cycle
 from ..models.assessment import SourcePointer
-from ..models.duration import Duration
+from ..models.duration import MAX_DAYS, Duration
 from ..models.evidence_kinds import EVIDENCE_KINDS
 from ..models.policy import Control, ParamSpec, RiskClass
+from ..models.workflow import TYPED_METADATA, Workflow
 from ..parsing.yamlsafe import Positions
 
 RECORD_VARS = frozenset({"r", "params", "now", "workflow", "release"})
 COVER_VARS = RECORD_VARS | {"src"}
 WORKFLOW_VARS = frozenset({"params", "now", "workflow", "release"})
 _PARAM_USE = re.compile(r"\bparams\.([a-z][a-z0-9_]*)")
+TYPED_WORKFLOW_FIELDS = (frozenset(Workflow.model_fields) - {"metadata"}) | {"in_hypercare"}
+"""The fields of CEL's `workflow` whose type the workflow model declares (and metadata's
+typed keys, :data:`~assay.models.workflow.TYPED_METADATA`)."""
 
 
 @dataclass
@@ -37,6 +42,9 @@ class Policies:
     sources: dict[str, SourcePointer]
     expressions: dict[tuple[str, str, str], Expression]
     errors: ErrorCollector
+    undecidable: dict[str, str] | None = None
+    """Per control, why its `applies_if` cannot be decided on typed workflow fields (the
+    control then always applies: fail closed)."""
 
 
 def check_policies(p: Policies) -> None:
@@ -64,6 +72,20 @@ def check_catalog(p: Policies) -> None:
             if kind not in EVIDENCE_KINDS:
                 p.errors.add(unknown_kind(kind, pos.location(f"/evidence/{index}")))
         check_checks(p, control, pos)
+        for name, spec in control.params.items():
+            if spec.default is None:
+                continue
+            problem = param_type_problem(spec, spec.default)
+            if problem is None and name in divisor_params(control):
+                problem = _zero_divisor(spec.default)
+            if problem:
+                p.errors.add(
+                    InputError(
+                        problem,
+                        location=pos.location(f"/params/{name}/default"),
+                        code=ErrorCode.PARAM,
+                    )
+                )
     cycle = find_cycle(edges)
     if cycle is None:
         return
@@ -116,6 +138,28 @@ def compile_condition(
     p.expressions[(control.id, check_id, name)] = expr
 
 
+def untyped_reads(source: str) -> str | None:
+    """Why an `applies_if` cannot be decided on typed workflow fields, or None: it reads a
+    free-form metadata key (whose type nobody declared: `yes` would be a string and
+    `== true` silently false), the metadata or the workflow as a whole, or a field the
+    workflow does not have."""
+    paths = variable_paths(source, "workflow")
+    if paths is None:
+        return "its text is beyond the analysis of what it reads"
+    for path in sorted(set(paths)):
+        shown = ".".join(("workflow", *path))
+        if not path:
+            return "it uses `workflow` as a whole"
+        if path[0] == "metadata":
+            if len(path) == 1:
+                return f"it reads `{shown}` as a whole (free-form, untyped)"
+            if path[1] not in TYPED_METADATA:
+                return f"it reads `{shown}`, a free-form metadata key with no declared type"
+        elif path[0] not in TYPED_WORKFLOW_FIELDS:
+            return f"it reads `{shown}`, which a workflow does not have"
+    return None
+
+
 def check_checks(p: Policies, control: Control, pos: Positions) -> None:
     compile_condition(
         p,
@@ -127,6 +171,10 @@ def check_checks(p: Policies, control: Control, pos: Positions) -> None:
         pos,
         "/applies_if",
     )
+    if control.applies_if is not None and p.undecidable is not None:
+        reason = untyped_reads(control.applies_if)
+        if reason is not None:
+            p.undecidable[control.id] = reason
     seen: set[str] = set()
     for index, check in enumerate(control.checks):
         base = f"/checks/{index}"
@@ -152,6 +200,15 @@ def check_checks(p: Policies, control: Control, pos: Positions) -> None:
                 COVER_VARS if condition.sees_covered else RECORD_VARS,
                 pos,
                 base + condition.pointer,
+            )
+        per = getattr(check, "per", None)
+        if isinstance(per, Duration) and per.amount == 0:
+            p.errors.add(
+                InputError(
+                    "`per` must be longer than zero (the rate divides by it)",
+                    location=pos.location(f"{base}/per"),
+                    code=ErrorCode.PARAM,
+                )
             )
         for ref in check.field_refs():
             kind_model = EVIDENCE_KINDS.get(ref.kind)
@@ -207,6 +264,7 @@ def check_classes(p: Policies) -> None:
                         code=ErrorCode.UNKNOWN_CONTROL,
                     )
                 )
+        check_day_counts(p, risk, pos)
         tables = [("/params", risk.params)]
         if risk.hypercare is not None:
             tables.append(("/hypercare/params", risk.hypercare.params))
@@ -246,11 +304,78 @@ def check_classes(p: Policies) -> None:
                         )
                         continue
                     problem = param_type_problem(spec, value)
+                    if problem is None and name in divisor_params(control):
+                        problem = _zero_divisor(value)
                     if problem:
                         p.errors.add(
                             InputError(problem, location=pos.location(where), code=ErrorCode.PARAM)
                         )
     check_extends_cycles(p)
+    check_class_names(p)
+
+
+def check_class_names(p: Policies) -> None:
+    """Every class id and alias names exactly one class: a name two classes claim would
+    resolve by file order, and a workflow's requirements must not depend on that."""
+    claims: dict[str, list[tuple[str, Location]]] = {}
+    for risk in p.classes.values():
+        pos = p.class_positions[risk.id]
+        claims.setdefault(risk.id, []).append((risk.id, pos.location("/id")))
+        for index, alias in enumerate(risk.aliases):
+            if alias == risk.id:
+                continue
+            claims.setdefault(alias, []).append((risk.id, pos.location(f"/aliases/{index}")))
+    for name, owners in sorted(claims.items()):
+        classes = sorted({owner for owner, _ in owners})
+        if len(classes) < 2:
+            continue
+        places = ", ".join(f"{owner} ({loc.file}:{loc.line})" for owner, loc in owners)
+        for _owner, location in owners:
+            p.errors.add(
+                InputError(
+                    f"the name {name!r} is claimed by more than one risk class: {places}; "
+                    "an id or alias must name exactly one class",
+                    location=location,
+                    code=ErrorCode.DUPLICATE,
+                )
+            )
+
+
+def check_day_counts(p: Policies, risk: RiskClass, pos: Positions) -> None:
+    """Day counts of a class within the documented bound (:data:`MAX_DAYS`, about 100 years):
+    a hypercare of 999,999,999,999 days is a typo, and would overflow the calendar."""
+    counts: list[tuple[str, int]] = []
+    if risk.hypercare is not None:
+        counts += [
+            ("/hypercare/days", risk.hypercare.days),
+            ("/hypercare/extension_days", risk.hypercare.extension_days),
+        ]
+    if risk.waivers is not None:
+        counts.append(("/waivers/max_days", risk.waivers.max_days))
+    for pointer, value in counts:
+        if value > MAX_DAYS:
+            p.errors.add(
+                InputError(
+                    f"at most {MAX_DAYS} days (about 100 years) are allowed, got {value}",
+                    location=pos.location(pointer),
+                    code=ErrorCode.PARAM,
+                )
+            )
+
+
+def divisor_params(control: Control) -> set[str]:
+    """Parameters a check divides by (`per` of a rate): they must not be zero."""
+    return {
+        per[1:]
+        for check in control.checks
+        if isinstance(per := getattr(check, "per", None), str) and per.startswith("$")
+    }
+
+
+def _zero_divisor(value: Any) -> str | None:
+    if isinstance(value, str) and Duration.parse(value).amount == 0:
+        return f"must be longer than zero (a rate is counted per this span), got {value!r}"
+    return None
 
 
 def check_extends_cycles(p: Policies) -> None:

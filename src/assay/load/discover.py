@@ -4,22 +4,32 @@ The loader sees only :class:`FileSource`: relative POSIX paths, folders walked i
 order with hidden entries skipped, and reads that fail with a located error. A policy
 test or a pack re-assessment loads its inputs from memory through :class:`MemorySource`,
 the same code path as a project on disk, with no temporary folder.
+
+On disk, every path is resolved (symbolic links, ``..``) before it is used, and one that
+leaves the project folder is refused, naming the link, unless the project's
+configuration lists the folder it reaches under ``outside_folders``. Reads are bounded:
+only regular files, checked against the size limit before a byte is read
+(:func:`assay.parsing.files.read_regular`).
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import posixpath
-from collections.abc import Iterator, Mapping
+import stat
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
 from ..errors import ErrorCode, InputError, Location
+from ..parsing.files import describe_os_error, read_regular
 
 EntryKind = Literal["file", "folder"] | None
-Role = Literal["config", "policy", "workflow", "waiver", "evidence"]
+Role = Literal["config", "policy", "workflow", "waiver", "evidence", "ledger"]
+"""What an input file is; ``ledger`` is the hash-chained ledger of an evidence folder."""
 
 
 class FileSource(Protocol):
@@ -38,8 +48,14 @@ class FileSource(Protocol):
         """The files below folder ``rel``, sorted, hidden files and folders skipped."""
         ...
 
-    def read(self, rel: str) -> bytes:
-        """The bytes of file ``rel``; InputError (code IO) naming it when it cannot be read."""
+    def read(self, rel: str, max_bytes: int | None = None) -> bytes:
+        """The bytes of file ``rel``; InputError (code IO) naming it when it cannot be read,
+        (code SIZE) when it is larger than ``max_bytes``, checked before reading."""
+        ...
+
+    def allow(self, folders: Sequence[str]) -> None:
+        """Let paths reach these folders (relative to the root, or absolute) although they
+        lie outside the project (the configuration's ``outside_folders``)."""
         ...
 
 
@@ -53,10 +69,12 @@ class ProjectFile:
     sha256: str
     source: FileSource = field(repr=False, compare=False)
     records: int | None = None
+    size: int | None = None
+    """Its size at load time: a later read is bounded by it."""
 
     @property
     def data(self) -> bytes:
-        content = self.source.read(self.path)
+        content = self.source.read(self.path, self.size)
         if hashlib.sha256(content).hexdigest() != self.sha256:
             raise InputError(
                 "file changed while Assay was running",
@@ -74,24 +92,59 @@ def _normal(rel: str) -> str:
 class DiskSource:
     """A project folder on disk."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, outside: Sequence[Path] = ()) -> None:
         self._root = root
+        self._real_root = Path(os.path.realpath(root))
+        self._allowed: list[Path] = [self._real_root, *(Path(os.path.realpath(p)) for p in outside)]
 
     @property
     def root(self) -> Path:
         return self._root
 
+    def allow(self, folders: Sequence[str]) -> None:
+        for folder in folders:
+            self._allowed.append(Path(os.path.realpath(self._root / folder)))
+
+    def _inside(self, real: Path) -> bool:
+        return any(real == base or real.is_relative_to(base) for base in self._allowed)
+
+    def _resolve(self, rel: str) -> Path:
+        """The real path of ``rel``; InputError naming ``rel`` (never what it points at)
+        when it leaves the project and no configured outside folder holds it."""
+        path = self._root / rel
+        try:
+            real = Path(os.path.realpath(path))
+        except OSError as err:
+            raise InputError(
+                f"cannot use this path: {describe_os_error(err)}",
+                location=Location(rel),
+                code=ErrorCode.IO,
+            ) from None
+        if not self._inside(real):
+            raise outside_error(rel)
+        return real
+
     def kind(self, rel: str) -> EntryKind:
         path = self._root / rel
-        if path.is_file():
-            return "file"
-        if path.is_dir():
+        try:
+            info = os.stat(path)
+        except OSError as err:
+            if err.errno in (errno.ENOENT, errno.ENOTDIR):
+                return None
+            raise InputError(
+                f"cannot use this path: {describe_os_error(err)}",
+                location=Location(rel),
+                code=ErrorCode.IO,
+            ) from None
+        if stat.S_ISDIR(info.st_mode):
             return "folder"
-        return None
+        return "file"  # reading it refuses what is not a regular file, naming it
 
     def walk(self, rel: str) -> Iterator[str]:
-        # Symlinked folders are followed (a project may link in shared policies), each real
-        # folder once: a link back up the tree must not send the walk round for ever.
+        # Symlinked folders are followed (a project may link in shared policies) when they
+        # stay inside the project or an allowed outside folder; each real folder once: a
+        # link back up the tree must not send the walk round for ever.
+        self._resolve(rel)
         seen: set[str] = set()
         found: list[str] = []
         for dirpath, dirnames, filenames in os.walk(self._root / rel, followlinks=True):
@@ -100,14 +153,26 @@ class DiskSource:
                 dirnames[:] = []
                 continue
             seen.add(real)
+            if not self._inside(Path(real)):
+                raise outside_error(relative(self._root, Path(dirpath)))
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             for name in filenames:
                 if not name.startswith("."):
                     found.append(relative(self._root, Path(dirpath) / name))
         yield from sorted(found)
 
-    def read(self, rel: str) -> bytes:
-        return read_file(self._root / rel, rel)
+    def read(self, rel: str, max_bytes: int | None = None) -> bytes:
+        return read_regular(self._resolve(rel), rel, max_bytes)
+
+
+def outside_error(rel: str) -> InputError:
+    return InputError(
+        "this path leads outside the project folder (through a symbolic link or '..'), "
+        "which Assay refuses to read; list the folder it reaches under `outside_folders` "
+        "in assay.yaml to allow it",
+        location=Location(rel),
+        code=ErrorCode.OUTSIDE,
+    )
 
 
 class MemorySource:
@@ -137,13 +202,23 @@ class MemorySource:
             ):
                 yield path
 
-    def read(self, rel: str) -> bytes:
+    def read(self, rel: str, max_bytes: int | None = None) -> bytes:
         try:
-            return self._files[_normal(rel)]
+            data = self._files[_normal(rel)]
         except KeyError:
             raise InputError(
                 "cannot read file: no such file", location=Location(rel), code=ErrorCode.IO
             ) from None
+        if max_bytes is not None and len(data) > max_bytes:
+            raise InputError(
+                f"file is {len(data)} bytes, larger than the limit of {max_bytes} bytes",
+                location=Location(rel),
+                code=ErrorCode.SIZE,
+            )
+        return data
+
+    def allow(self, folders: Sequence[str]) -> None:
+        """Nothing lies outside a project held in memory."""
 
 
 def relative(root: Path, path: Path) -> str:
@@ -152,19 +227,6 @@ def relative(root: Path, path: Path) -> str:
     return Path(os.path.relpath(path, root)).as_posix()
 
 
-def read_file(path: Path, display: str) -> bytes:
-    """Read a whole file, turning OS errors into a located input error."""
-    try:
-        return path.read_bytes()
-    except PermissionError:
-        raise InputError(
-            "cannot read file: permission denied", location=Location(display), code=ErrorCode.IO
-        ) from None
-    except IsADirectoryError:
-        raise InputError(
-            "expected a file, found a folder", location=Location(display), code=ErrorCode.IO
-        ) from None
-    except OSError as err:
-        raise InputError(
-            f"cannot read file: {err.strerror}", location=Location(display), code=ErrorCode.IO
-        ) from None
+def read_file(path: Path, display: str, max_bytes: int | None = None) -> bytes:
+    """Read a whole regular file (bounded), turning OS errors into a located input error."""
+    return read_regular(Path(os.path.realpath(path)), display, max_bytes)

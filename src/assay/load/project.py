@@ -12,6 +12,7 @@ import gc
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -19,10 +20,12 @@ from ..cel import (
     Expression,
 )
 from ..errors import AssayError, ErrorCode, ErrorCollector, InputError, InputErrors, Location
+from ..evidence import LEDGER_NAME
 from ..evidence.index import (
     EvidenceIndex,
     Record,
     SourceFile,
+    validate_json_document,
     validate_json_lines,
     validate_records,
 )
@@ -34,10 +37,11 @@ from ..models.policy import (
     Control,
     RiskClass,
 )
+from ..models.time import LATEST
 from ..models.workflow import Waiver, Workflow
 from ..parsing.validate import validate_model
 from ..parsing.yamlsafe import Positions, check_size, load_yaml
-from .config import load_config
+from .config import load_config, with_bundled
 from .crosscheck import Policies, check_policies, source_pointer
 from .discover import (
     DiskSource,
@@ -51,6 +55,12 @@ from .discover import (
 YAML_SUFFIXES = (".yaml", ".yml")
 TEST_SUFFIXES = (".test.yaml", ".test.yml")
 JSON_LINES = (".jsonl", ".ndjson")
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far a record's `created_at` may lie after the loading machine's clock (clocks of the
+systems that export evidence drift a little). A record created later than that cannot exist
+yet: it is refused, because no as-of time before it would ever see it and a record from
+2099 would otherwise hide failing evidence for ever."""
+MAX_LATE_REPORTED = 20
 
 
 @dataclass
@@ -67,9 +77,13 @@ class Project:
     evidence: EvidenceIndex
     expressions: dict[tuple[str, str, str], Expression]
     """Compiled CEL by (control id, check id or "", field)."""
+    undecidable: dict[str, str]
+    """Controls whose `applies_if` reads untyped workflow values, and why: they always apply."""
     sources: dict[str, SourcePointer]
     """Where things are defined: keys "control:ID", "check:ID/check", "class:ID",
     "workflow:ID", "waiver:ID"."""
+    catalogs: tuple[tuple[str, str], ...] = ()
+    """(name, version) of every catalog file, sorted."""
 
     def source(self, key: str) -> SourcePointer:
         return self.sources.get(key, SourcePointer(file="<unknown>"))
@@ -87,7 +101,11 @@ def _discover(
     """Files under the configured folders (relative paths), sorted; hidden files skipped."""
     found: set[str] = set()
     for entry in entries:
-        kind = source.kind(entry)
+        try:
+            kind = source.kind(entry)
+        except AssayError as err:
+            errors.add(err)
+            continue
         if kind is None:
             if required:
                 errors.add(
@@ -102,7 +120,12 @@ def _discover(
         if kind == "file":
             found.add(relative(source.root, source.root / entry))
             continue
-        for path in source.walk(entry):
+        try:
+            paths = list(source.walk(entry))
+        except AssayError as err:
+            errors.add(err)
+            continue
+        for path in paths:
             name = path.rsplit("/", 1)[-1].lower()
             if name.endswith(TEST_SUFFIXES):
                 continue  # policy test cases live next to policies (`assay policy test`)
@@ -111,36 +134,66 @@ def _discover(
     return sorted(found, key=PurePosixPath)
 
 
-def load_project(root: str | Path) -> Project:
+def load_project(
+    root: str | Path,
+    *,
+    now: datetime | None = None,
+    evidence_errors: list[AssayError] | None = None,
+    require_workflows: bool = True,
+) -> Project:
     """Load and validate every input of the project at ``root``.
 
+    ``now`` is the wall clock evidence must not postdate (default: the machine's clock).
     Raises :class:`InputErrors` listing every problem, each with file, line and column.
+    With ``evidence_errors``, problems of the evidence are appended to it instead (the
+    invalid records are left out) and the project is returned with the valid ones: what
+    `assay evidence validate` reports. Problems of the policies, workflows and waivers are
+    raised either way.
+    With ``require_workflows=False`` (commands about the policies: lint, catalog export)
+    the project may have no workflows folder and no workflows, and no evidence is read.
     """
     root = Path(root).resolve()
     if not root.is_dir():
         raise InputError(
             "project folder does not exist", location=Location(str(root)), code=ErrorCode.IO
         )
-    return load_source(DiskSource(root))
+    return load_source(
+        DiskSource(root),
+        now=now,
+        evidence_errors=evidence_errors,
+        require_workflows=require_workflows,
+    )
 
 
-def load_files(files: Mapping[str, bytes], root: str | Path | None = None) -> Project:
+def load_files(
+    files: Mapping[str, bytes], root: str | Path | None = None, *, now: datetime | None = None
+) -> Project:
     """Load a project held in memory (relative POSIX path -> bytes) exactly as
     :func:`load_project` loads one on disk; ``root`` is only where it says it came from."""
-    return load_source(MemorySource(files, Path(root) if root is not None else None))
+    return load_source(MemorySource(files, Path(root) if root is not None else None), now=now)
 
 
-def load_source(source: FileSource) -> Project:
-    """Load and validate every input of the project that ``source`` holds."""
+def load_source(
+    source: FileSource,
+    *,
+    now: datetime | None = None,
+    evidence_errors: list[AssayError] | None = None,
+    require_workflows: bool = True,
+) -> Project:
+    """Load and validate every input of the project that ``source`` holds (see
+    :func:`load_project` for ``now``, ``evidence_errors`` and ``require_workflows``)."""
     config, config_file = load_config(source)
-    loader = _Loader(source, config)
+    source.allow(config.outside_folders)
+    loader = _Loader(with_bundled(source, config), config, now or datetime.now(UTC))
+    loader.require_workflows = require_workflows
     if config_file is not None:
         loader.files.append(config_file)
-    return loader.load()
+    return loader.load(evidence_errors)
 
 
 class _Loader:
-    def __init__(self, source: FileSource, config: ProjectConfig):
+    def __init__(self, source: FileSource, config: ProjectConfig, now: datetime):
+        self.now = now
         self.source = source
         self.root = source.root
         self.config = config
@@ -152,7 +205,11 @@ class _Loader:
         self.classes: dict[str, RiskClass] = {}
         self.class_positions: dict[str, Positions] = {}
         self.expressions: dict[tuple[str, str, str], Expression] = {}
+        self.undecidable: dict[str, str] = {}
         self.catalog_incomplete = False
+        self.require_workflows = True
+        """False: policies only; workflows and waivers when there are any, no evidence."""
+        self.catalogs: set[tuple[str, str]] = set()
 
     # -- files -----------------------------------------------------------------------
     def _yaml_files(
@@ -162,17 +219,27 @@ class _Loader:
             self.source, entries, YAML_SUFFIXES, what, self.errors, required=required
         ):
             try:
-                data = self.source.read(rel)
+                data = self.source.read(rel, self.config.max_yaml_bytes)
                 value, positions = load_yaml(data, rel, max_bytes=self.config.max_yaml_bytes)
             except AssayError as err:
                 self.errors.add(err)
                 continue
-            self.files.append(ProjectFile(rel, role, hashlib.sha256(data).hexdigest(), self.source))
+            digest = hashlib.sha256(data).hexdigest()
+            self.files.append(ProjectFile(rel, role, digest, self.source, size=len(data)))
+            if value is None and role in ("workflow", "waiver"):
+                self.errors.add(
+                    InputError(
+                        f"the file is empty (expected a {role} or a list of {role}s)",
+                        location=Location(rel, 1, 1),
+                        code=ErrorCode.EMPTY,
+                    )
+                )
+                continue
             yield rel, value, positions
 
     def _validate(self, model: Any, value: Any, positions: Positions, file: str) -> Any:
         try:
-            return validate_model(model, value, positions, file=file)
+            return validate_model(model, value, positions, file=file, strict=True)
         except InputErrors as err:
             self.errors.extend(err.errors)
             return None
@@ -186,6 +253,8 @@ class _Loader:
             seen_any = True
             if isinstance(value, dict) and "catalog" in value:
                 catalog = self._validate(Catalog, value, positions, rel)
+                if catalog is not None:
+                    self.catalogs.add((catalog.catalog, catalog.version))
                 if catalog is None:
                     # Its controls are unknown now: do not also report every reference to them.
                     self.catalog_incomplete = True
@@ -235,7 +304,12 @@ class _Loader:
                         code=ErrorCode.SCHEMA,
                     )
                 )
-        if not seen_any and all(self.source.kind(entry) for entry in self.config.policies):
+        refused = any(e.code == ErrorCode.OUTSIDE for e in self.errors.errors)
+        if (
+            not seen_any
+            and not refused
+            and all(self.source.kind(entry) for entry in self.config.policies)
+        ):
             self.errors.add(
                 InputError(
                     "no policy files found (expected .yaml files with a catalog and risk classes)",
@@ -252,6 +326,7 @@ class _Loader:
                 self.sources,
                 self.expressions,
                 self.errors,
+                self.undecidable,
             )
         )
 
@@ -276,7 +351,9 @@ class _Loader:
 
     def load_workflows(self) -> dict[str, Workflow]:
         workflows: dict[str, Workflow] = {}
-        for workflow, sub in self._documents(self.config.workflows, "workflow", Workflow, True):
+        for workflow, sub in self._documents(
+            self.config.workflows, "workflow", Workflow, self.require_workflows
+        ):
             if workflow.id in workflows:
                 first = self.sources[f"workflow:{workflow.id}"]
                 self.errors.add(
@@ -304,7 +381,7 @@ class _Loader:
                 continue
             workflows[workflow.id] = workflow
             self.sources[f"workflow:{workflow.id}"] = source_pointer(sub, "")
-        if not workflows and not self.errors.errors:
+        if not workflows and not self.errors.errors and self.require_workflows:
             self.errors.add(
                 InputError(
                     "no workflows defined",
@@ -387,27 +464,104 @@ class _Loader:
                     )
                 )
                 continue
+            limit = (
+                limits.max_evidence_bytes
+                if suffix.lower() in (*JSON_LINES, ".json")
+                else limits.max_yaml_bytes
+            )
             try:
-                data = self.source.read(rel)
+                data = self.source.read(rel, limit)
                 source = SourceFile(rel, hashlib.sha256(data).hexdigest())
                 if suffix.lower() in JSON_LINES:
                     # High-volume evidence: the decode-and-keep hot path.
                     check_size(data, rel, limits.max_evidence_bytes)
                     good, errors = validate_json_lines(data, source, workflows)
+                elif suffix.lower() == ".json":
+                    check_size(data, rel, limits.max_evidence_bytes)
+                    good, errors = validate_json_document(data, source, workflows)
                 else:
                     good, errors = validate_records(reader(data, rel, limits), source, workflows)
             except AssayError as err:
                 self.errors.add(err)
                 continue
+            size = len(data)
             del data
             self.errors.extend(errors)
             batches.append(good)
-            self.files.append(ProjectFile(rel, "evidence", source.sha256, self.source, len(good)))
+            self.files.append(
+                ProjectFile(rel, "evidence", source.sha256, self.source, len(good), size)
+            )
         index = EvidenceIndex(batches)
         self.errors.extend(index.duplicates)
+        self._refuse_future(index)
+        self._refuse_beyond_calendar(index)
+        self._load_ledgers()
         return index
 
-    def load(self) -> Project:
+    def _refuse_beyond_calendar(self, index: EvidenceIndex) -> None:
+        # A timestamp near the calendar's end (9999-12-31) overflows a deadline added to
+        # it; nothing real happens after LATEST (year 9000), so such a value is refused.
+        beyond = index.times_beyond(LATEST)
+        for record, name in beyond[:MAX_LATE_REPORTED]:
+            self.errors.add(
+                InputError(
+                    f"{name} lies after {LATEST:%Y-%m-%d}, the latest time Assay accepts",
+                    location=Location(
+                        record.source.path, record.line, None, f"{record.pointer}/{name}"
+                    ),
+                    code=ErrorCode.SCHEMA,
+                )
+            )
+
+    def _refuse_future(self, index: EvidenceIndex) -> None:
+        limit = self.now + CLOCK_SKEW
+        late = index.created_after(limit)
+        for record in late[:MAX_LATE_REPORTED]:
+            self.errors.add(
+                InputError(
+                    f"created_at {record.data.created_at.isoformat()} lies in the future (the "
+                    f"clock says {self.now.replace(microsecond=0).isoformat()}, with "
+                    f"{int(CLOCK_SKEW.total_seconds() // 60)} minutes allowed for clock "
+                    "skew): a record cannot be created after now",
+                    location=Location(
+                        record.source.path, record.line, None, record.pointer + "/created_at"
+                    ),
+                    code=ErrorCode.FUTURE,
+                )
+            )
+        if len(late) > MAX_LATE_REPORTED:
+            self.errors.add(
+                InputError(
+                    f"{len(late) - MAX_LATE_REPORTED} more records are created in the future",
+                    location=Location(late[MAX_LATE_REPORTED].source.path),
+                    code=ErrorCode.FUTURE,
+                )
+            )
+
+    def _load_ledgers(self) -> None:
+        """The ledger at the top of each evidence folder, an input like any other, so that
+        an assessment lists it and a pack carries it. It is a hidden file (never read as
+        evidence); the `sealed` check replays it."""
+        seen: set[str] = set()
+        for entry in self.config.evidence:
+            try:
+                if self.source.kind(entry) != "folder":
+                    continue
+                rel = relative(self.root, self.root / entry / LEDGER_NAME)
+                if rel in seen or self.source.kind(rel) != "file":
+                    continue
+            except AssayError:
+                continue  # the path's problem is reported where the evidence is discovered
+            seen.add(rel)
+            try:
+                data = self.source.read(rel, self.config.max_evidence_bytes)
+            except AssayError as err:
+                self.errors.add(err)
+                continue
+            digest = hashlib.sha256(data).hexdigest()
+            self.files.append(ProjectFile(rel, "ledger", digest, self.source, size=len(data)))
+
+    def load(self, evidence_errors: list[AssayError] | None = None) -> Project:
         self.load_policies()
         workflows = self.load_workflows()
         waivers = self.load_waivers(workflows)
@@ -416,7 +570,12 @@ class _Loader:
             # unknown; those are echoes of the real error, not problems of their own.
             self.errors.errors = [e for e in self.errors.errors if e.code != "UNKNOWN-CONTROL"]
         self.errors.raise_if_any()
-        evidence = self.load_evidence(set(workflows))
+        evidence = (
+            self.load_evidence(set(workflows)) if self.require_workflows else EvidenceIndex([])
+        )
+        if evidence_errors is not None:
+            evidence_errors.extend(self.errors.errors)
+            self.errors.errors = []
         self.errors.raise_if_any()
         return Project(
             root=self.root,
@@ -428,5 +587,7 @@ class _Loader:
             waivers=waivers,
             evidence=evidence,
             expressions=self.expressions,
+            undecidable=self.undecidable,
+            catalogs=tuple(sorted(self.catalogs)),
             sources=self.sources,
         )

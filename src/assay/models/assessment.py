@@ -55,7 +55,11 @@ class Finding(FrozenModel):
 
     outcome: FindingOutcome
     message: str
+    """What was required and what was found, in words, with values and units; never CEL."""
     evidence: list[EvidencePointer] = []
+    condition: str | None = None
+    """The CEL the sentence explains (the unmet part of a condition), for the curious; a
+    format may show it apart from the sentence. None when no condition is involved."""
 
 
 class CheckResult(FrozenModel):
@@ -126,9 +130,12 @@ class InputDigest(FrozenModel):
     """An input file of the assessment and its SHA-256."""
 
     path: str
-    role: Literal["config", "policy", "workflow", "waiver", "evidence"]
+    role: Literal["config", "policy", "workflow", "waiver", "evidence", "ledger"]
     sha256: str
     records: int | None = None
+    after_as_of: int | None = None
+    """For an evidence file: how many of its records of this workflow were created after
+    `as_of` and so were not seen (an as-of replay sees the evidence as it stood then)."""
 
 
 class WorkflowInfo(FrozenModel):
@@ -188,7 +195,15 @@ class Verdict(StrEnum):
 
 
 class Summary(FrozenModel):
+    """The workflow's verdict and how its controls came out."""
+
     counts: dict[str, int]
+    """Controls by status; each control is counted once, under its final status."""
+    blocked_failing: int = 0
+    """Of the ``blocked`` controls, how many also fail (or could not evaluate) their own
+    checks. ``counts`` lists such a control only as blocked; an auditor reading "3
+    blocked" also needs to know that fixing the upstream controls will not be enough for
+    these. Each one's summary says which of its own checks fail."""
     compliant: bool
     """Kept in the JSON for consumers that read a boolean; always ``verdict == COMPLIANT``."""
     verdict: Verdict
@@ -197,6 +212,11 @@ class Summary(FrozenModel):
     def _compliant_follows_the_verdict(self) -> Summary:
         if self.compliant != (self.verdict is Verdict.COMPLIANT):
             raise ValueError(f"compliant={self.compliant} contradicts verdict {self.verdict}")
+        if not 0 <= self.blocked_failing <= self.counts.get("blocked", 0):
+            raise ValueError(
+                f"blocked_failing={self.blocked_failing} is not within the "
+                f"{self.counts.get('blocked', 0)} blocked controls"
+            )
         return self
 
 

@@ -1,4 +1,4 @@
-"""One model per evidence kind of CATALOG.md §3, and the registry of kinds.
+"""One model per evidence kind of the reference catalog, and the registry of kinds.
 
 Field names are the catalog's, exactly: policies refer to them in CEL. Each kind sets
 ``TIME_FIELD``, the instant its windows, freshness and deadlines are measured from.

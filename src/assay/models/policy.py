@@ -268,8 +268,40 @@ class AggregateCheck(_CheckBase):
         return self
 
 
+class SealedCheck(_CheckBase):
+    """Every evidence file holding records of the workflow is sealed in its evidence folder's
+    hash-chained ledger (`assay evidence seal`) and unchanged since; the ledger's chain is
+    intact and no entry is back-dated or dated after the as-of time; no file sealed with
+    records of the workflow is gone. Tamper-evidence of the evidence itself (C4)."""
+
+    kind: Literal["sealed"]
+    evidence: Literal["all"] = "all"
+    """The evidence that must be sealed: all of the workflow's (a ledger seals files, and
+    a file may hold records of several kinds)."""
+    required: bool | ParamRef = True
+    """Whether sealing is required; a parameter lets a control require it only at some
+    classes (false: the check passes and says it is not required)."""
+
+    def param_refs(self) -> list[tuple[str, object]]:
+        return [("required", self.required)]
+
+    def evidence_kinds(self) -> list[tuple[str, str]]:
+        return []
+
+    @model_validator(mode="after")
+    def _files_not_records(self) -> SealedCheck:
+        given = [name for name in ("where", "window", "time_field") if getattr(self, name)]
+        if given:
+            raise ValueError(
+                f"a sealed check looks at files, not records: {', '.join(given)} does not apply"
+            )
+        if self.prohibits:
+            raise ValueError("a sealed check cannot declare `prohibits`")
+        return self
+
+
 Check = Annotated[
-    PresentCheck | FreshCheck | EveryCheck | CoveredCheck | AggregateCheck,
+    PresentCheck | FreshCheck | EveryCheck | CoveredCheck | AggregateCheck | SealedCheck,
     Field(discriminator="kind"),
 ]
 

@@ -1,6 +1,6 @@
 """Export the JSON Schemas of every file a person writes, from the models.
 
-    python -m assay.models.schema_export            # (re)write schemas/
+    python -m assay.models.schema_export            # (re)write assay/bundled/schemas/
     python -m assay.models.schema_export --check    # exit 1 and list stale files
 
 The models are the source of truth; the schema files are generated, committed, and kept in
@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .config import ProjectConfig
+from .config import ProjectConfig, bundled_path
 from .evidence_kinds import EVIDENCE_KINDS
 from .policy import Catalog, RiskClass
 from .workflow import Waiver, Workflow
@@ -200,7 +200,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--check", action="store_true", help="compare instead of writing; exit 1 if stale"
     )
     parser.add_argument(
-        "--dir", type=Path, default=Path("schemas"), help="schemas folder (default: schemas)"
+        "--dir",
+        type=Path,
+        default=bundled_path("schemas"),
+        help="schemas folder (default: the bundled one, src/assay/bundled/schemas)",
     )
     args = parser.parse_args(argv)
     directory: Path = args.dir

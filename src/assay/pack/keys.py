@@ -30,6 +30,14 @@ DEV_WARNING = (
 )
 
 
+GITIGNORE = """\
+# Written by `assay keys init`: the private key (unencrypted) and the PKCS#12 file must
+# never be committed. cert.pem is public: give it to whoever verifies your packs.
+key.pem
+signer.p12
+"""
+
+
 @dataclass(frozen=True)
 class DevKeyFiles:
     """Paths written by :func:`make_dev_keys`."""
@@ -37,6 +45,7 @@ class DevKeyFiles:
     key: Path
     cert: Path
     pkcs12: Path | None
+    gitignore: Path
 
 
 def make_dev_keys(
@@ -46,14 +55,22 @@ def make_dev_keys(
     common_name: str = "Assay development signer (NOT FOR PRODUCTION)",
     days: int = 365,
     now: datetime | None = None,
+    force: bool = False,
 ) -> DevKeyFiles:
-    """Write ``key.pem`` (unencrypted, mode 0600), ``cert.pem`` and, with a passphrase,
-    ``signer.p12`` into ``out``. Existing files are never overwritten."""
+    """Write ``key.pem`` (unencrypted, mode 0600), ``cert.pem``, with a passphrase
+    ``signer.p12``, and a ``.gitignore`` keeping the secret two out of git, into ``out``.
+
+    Existing key files are overwritten only with ``force`` (a new key pair replaces the
+    whole old one: a ``signer.p12`` of the old key is removed even when no new one is
+    written, so the folder never holds files of two different keys)."""
     out = Path(out)
     key_path, cert_path, p12_path = out / "key.pem", out / "cert.pem", out / "signer.p12"
-    existing = [p for p in (key_path, cert_path, p12_path) if p.exists()]
-    if existing:
-        raise UsageError(f"{existing[0]} already exists; choose another --out folder")
+    existing = [p for p in (key_path, cert_path, p12_path) if p.exists() or p.is_symlink()]
+    if existing and not force:
+        raise UsageError(
+            f"{existing[0]} already exists; choose another --out folder, or give --force "
+            "to replace the key pair"
+        )
     start = (now or datetime.now(UTC)) - timedelta(minutes=5)
     key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
     name = x509.Name(
@@ -90,6 +107,16 @@ def make_dev_keys(
     )
     try:
         out.mkdir(parents=True, exist_ok=True)
+        for old in existing:
+            old.unlink()  # never written through: O_EXCL below refuses a planted link
+        gitignore = out / ".gitignore"
+        if not gitignore.exists():
+            gitignore.write_text(GITIGNORE, encoding="utf-8")
+        else:  # the folder's own rules stay; ours are added unless already there
+            listed = set(gitignore.read_text(encoding="utf-8", errors="replace").split())
+            if not {"key.pem", "signer.p12"} <= listed:
+                with gitignore.open("a", encoding="utf-8") as handle:
+                    handle.write("\n" + GITIGNORE)
         fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(
@@ -116,4 +143,4 @@ def make_dev_keys(
             written_p12 = p12_path
     except OSError as exc:
         raise UsageError(f"cannot write keys to {out}: {exc.strerror}") from None
-    return DevKeyFiles(key_path, cert_path, written_p12)
+    return DevKeyFiles(key_path, cert_path, written_p12, gitignore)

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from ..errors import ErrorCode, InputError, InputErrors, Location
+from ..models.evidence import ID_PATTERN, RECORD_ID_PATTERN
 from .yamlsafe import Positions, escape_pointer_token
 
 M = TypeVar("M", bound=BaseModel)
@@ -18,6 +19,20 @@ _MESSAGES = {
     "datetime_from_date_parsing": "expected a timestamp like 2026-05-01T12:00:00Z",
     "datetime_parsing": "expected a timestamp like 2026-05-01T12:00:00Z",
     "datetime_type": "expected a timestamp like 2026-05-01T12:00:00Z",
+    "date_type": "expected a date like 2026-05-01",
+    "date_parsing": "expected a date like 2026-05-01",
+    "bool_type": "expected true or false (yes/no/on/off are strings, never booleans)",
+    "int_type": "expected an integer",
+    "float_type": "expected a number",
+    "string_type": "expected a string",
+}
+
+
+_PATTERNS = {
+    ID_PATTERN: "expected an id of letters, digits, '-', '_' and single dots between them "
+    "(no '/', '\\', '..', ':', spaces or invisible characters)",
+    RECORD_ID_PATTERN: "expected an id of visible characters without surrounding spaces "
+    "(no control, invisible or bidirectional characters)",
 }
 
 
@@ -100,6 +115,8 @@ def pydantic_errors(
                 message += f" (expected one of: {', '.join(known)})"
         elif kind == "missing":
             message = f"missing required key {key!r}"
+        elif kind == "string_pattern_mismatch" and item.get("ctx", {}).get("pattern") in _PATTERNS:
+            message = f"{_PATTERNS[item['ctx']['pattern']]}, got {_short(item.get('input'))}"
         elif kind in _MESSAGES:
             message = f"{_MESSAGES[kind]}, got {_short(item.get('input'))}"
         else:
@@ -116,9 +133,14 @@ def pydantic_errors(
     return out
 
 
-def validate_model(model: type[M], data: Any, positions: Positions | None, *, file: str) -> M:
-    """Validate ``data`` as ``model``; raise every problem at once, each with its location."""
+def validate_model(
+    model: type[M], data: Any, positions: Positions | None, *, file: str, strict: bool = False
+) -> M:
+    """Validate ``data`` as ``model``; raise every problem at once, each with its location.
+
+    With ``strict`` (every file a person writes: config, policies, workflows, waivers) no
+    value is coerced: ``'off'`` is not false, ``"3"`` is not 3, 1.0 is not an integer."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, strict=strict or None)
     except ValidationError as err:
         raise InputErrors(pydantic_errors(err, data, positions, file=file, model=model)) from None

@@ -2,7 +2,23 @@
 
 Stricter than ``yaml.safe_load``: duplicate keys, anchors and aliases (billion-laughs),
 non-string keys, deep nesting and oversized documents are refused with a located error.
-Booleans follow YAML 1.2 (only true/false), so ``country: no`` stays a string.
+
+Scalars follow the YAML 1.2 core schema, never YAML 1.1's coercions:
+
+* booleans are only ``true``/``false`` (``country: no`` stays a string);
+* integers are plain decimal (``-12``, ``0``, ``300``) within 64 bits; YAML 1.1's forms
+  (``190:20:30``, ``0b1010``, ``012``, ``12_000``, ``0x1F``) stay strings, so a field that
+  wants a number refuses them instead of reading something the author did not mean;
+* floats are decimal (``0.25``, ``1e-3``) and finite: ``.inf``, ``.nan`` and ``1e999`` are
+  refused (a NaN compares false with everything and would hide a breach);
+* timestamps (``2026-05-01``, ``2026-05-01T12:00:00Z``) must be real dates and times: an
+  impossible one (``2026-02-30``, ``24:00``, ``+25:00``, year 0) is refused where it is;
+* explicit tags are limited to the core ones (``!!str``, ``!!int``, ``!!float``,
+  ``!!bool``, ``!!null``, ``!!timestamp``, ``!!map``, ``!!seq``); ``!!binary``,
+  ``!!set``, ``!!omap``, ``!!pairs`` and every application tag are refused.
+
+A constructor never escapes as a bare exception: every refusal is an :class:`InputError`
+naming the file, line and column of the scalar.
 
 Every loaded document comes with a :class:`Positions` map from JSON pointer to
 (line, column), so that later validation errors can name the exact spot.
@@ -10,6 +26,7 @@ Every loaded document comes with a :class:`Positions` map from JSON pointer to
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, cast
 
@@ -25,6 +42,18 @@ from yaml.scanner import Scanner
 from ..errors import ErrorCode, InputError, Location
 
 MAX_DEPTH = 64
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+_INT_RE = re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$")
+_FLOAT_RE = re.compile(
+    r"^[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][-+]?[0-9]+)?$"
+    r"|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$"
+)
+_CORE_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}"
+    for name in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq")
+)
 
 
 def check_size(data: bytes | str, file: str, limit: int) -> None:
@@ -56,9 +85,19 @@ class _Strict(Composer, SafeConstructor, Resolver):
     or non-string keys. Mixed with libyaml's C parser when available (the scanner is where
     PyYAML spends its time), else with the pure-Python one."""
 
+    _depth = 0
+
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         event: Any = cast(Any, self).peek_event()
         mark: Any = event.start_mark
+        if self._depth > MAX_DEPTH and isinstance(
+            event, yaml.SequenceStartEvent | yaml.MappingStartEvent
+        ):
+            # Refused while composing, before the recursion gets deep: a flow sequence of
+            # 100,000 `[` must not reach Python's recursion limit.
+            raise yaml.MarkedYAMLError(
+                None, None, f"nesting deeper than {MAX_DEPTH} levels is not allowed", mark
+            )
         if isinstance(event, yaml.AliasEvent):
             raise yaml.MarkedYAMLError(
                 None, None, "aliases (*name) are not allowed in Assay files", mark
@@ -68,7 +107,81 @@ class _Strict(Composer, SafeConstructor, Resolver):
             raise yaml.MarkedYAMLError(
                 None, None, f"anchors (&{anchor}) are not allowed in Assay files", event.start_mark
             )
-        return Composer.compose_node(self, parent, index)
+        self._depth += 1
+        try:
+            return Composer.compose_node(self, parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_object(self, node: Node, deep: bool = False) -> Any:
+        if node.tag not in _CORE_TAGS:
+            raise yaml.MarkedYAMLError(
+                None,
+                None,
+                f"the tag {_short_tag(node.tag)} is not allowed in Assay files",
+                node.start_mark,
+            )
+        try:
+            value = SafeConstructor.construct_object(self, node, deep=deep)
+            if type(value) is str and not value.isascii():
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    # "\ud800" in a double-quoted scalar: a lone surrogate is no character,
+                    # and every output format would fail on it later.
+                    raise yaml.MarkedYAMLError(
+                        None,
+                        None,
+                        "a lone surrogate escape (\\ud800-\\udfff) is not a character",
+                        node.start_mark,
+                    ) from None
+            return value
+        except yaml.MarkedYAMLError:
+            raise
+        except (ValueError, TypeError, OverflowError, AttributeError, KeyError) as err:
+            # PyYAML's constructors raise bare exceptions for impossible values
+            # (`2026-02-30`, `!!int x`); say what and where instead.
+            raise yaml.MarkedYAMLError(
+                None, None, _constructor_problem(node, err), node.start_mark
+            ) from None
+
+    def construct_yaml_int(self, node: ScalarNode) -> int:
+        text = str(self.construct_scalar(node))
+        if not _INT_RE.match(text):
+            raise yaml.MarkedYAMLError(
+                None,
+                None,
+                f"expected a decimal integer, got {_quote(text)}",
+                node.start_mark,
+            )
+        if len(text.lstrip("+-")) > 19:
+            raise yaml.MarkedYAMLError(None, None, _INT_RANGE, node.start_mark)
+        value = int(text)
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise yaml.MarkedYAMLError(None, None, _INT_RANGE, node.start_mark)
+        return value
+
+    def construct_yaml_float(self, node: ScalarNode) -> float:
+        text = str(self.construct_scalar(node))
+        if not _FLOAT_RE.match(text):
+            raise yaml.MarkedYAMLError(
+                None, None, f"expected a decimal number, got {_quote(text)}", node.start_mark
+            )
+        if len(text) > 100:
+            raise yaml.MarkedYAMLError(
+                None, None, "a number of more than 100 characters is not allowed", node.start_mark
+            )
+        bare = text.lower().lstrip("+-")
+        value = math.inf if bare in (".inf", ".nan") else float(text)
+        if not math.isfinite(value):
+            raise yaml.MarkedYAMLError(
+                None,
+                None,
+                "numbers must be finite (.inf, .nan and out-of-range values like 1e999 are "
+                "not allowed)",
+                node.start_mark,
+            )
+        return value
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[str, Node] = {}
@@ -96,14 +209,55 @@ class _Strict(Composer, SafeConstructor, Resolver):
         return SafeConstructor.construct_mapping(self, node, deep=deep)
 
 
-# YAML 1.2 booleans only: drop the 1.1 yes/no/on/off resolver and add a strict one.
+_INT_RANGE = "integer out of range (Assay's integers are 64-bit: -2^63 to 2^63-1)"
+
+
+def _short_tag(tag: str) -> str:
+    return tag.replace("tag:yaml.org,2002:", "!!") if tag.startswith("tag:yaml.org") else tag
+
+
+def _quote(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+def _constructor_problem(node: Node, err: Exception) -> str:
+    what = {
+        "tag:yaml.org,2002:timestamp": "date or timestamp",
+        "tag:yaml.org,2002:int": "integer",
+        "tag:yaml.org,2002:float": "number",
+        "tag:yaml.org,2002:bool": "boolean",
+        "tag:yaml.org,2002:null": "null",
+    }.get(node.tag, "value")
+    value = node.value if isinstance(node, ScalarNode) else ""
+    reason = str(err).split("\n")[0] if isinstance(err, ValueError) else "not well formed"
+    if "offset" in reason:
+        reason = "a UTC offset must be less than 24 hours"
+    return f"not a valid {what}: {_quote(str(value))} ({reason})"
+
+
+# The YAML 1.2 core schema: drop the 1.1 bool, int and float resolvers (yes/no/on/off,
+# sexagesimal, binary, octal, underscores) and add strict ones.
+_REPLACED = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
 _Strict.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    first: [(tag, rx) for tag, rx in resolvers if tag not in _REPLACED]
     for first, resolvers in Resolver.yaml_implicit_resolvers.copy().items()
 }
 _Strict.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
+_Strict.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"), list("-+0123456789")
+)
+_Strict.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"^[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$|^[-+]?[0-9]+[eE][-+]?[0-9]+$"
+        r"|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$"
+    ),
+    list("-+0123456789."),
+)
+cast(Any, _Strict).add_constructor("tag:yaml.org,2002:int", _Strict.construct_yaml_int)
+cast(Any, _Strict).add_constructor("tag:yaml.org,2002:float", _Strict.construct_yaml_float)
 
 
 class _PyParser(Reader, Scanner, Parser):
@@ -283,9 +437,22 @@ def load_yaml(
             ),
             code=ErrorCode.YAML,
         ) from None
+    except yaml.reader.ReaderError as err:
+        # A character YAML refuses (NUL, other control characters): name it and where it is.
+        line = text.count("\n", 0, err.position) + 1
+        column = err.position - (text.rfind("\n", 0, err.position) + 1) + 1
+        raise InputError(
+            f"the character U+{err.character:04X} is not allowed in YAML (control character)"
+            if isinstance(err.character, int)
+            else "a character YAML does not allow",
+            location=Location(file, line + line_offset, column),
+            code=ErrorCode.YAML,
+        ) from None
     except yaml.YAMLError as err:
         raise InputError(
-            f"invalid YAML: {err}", location=Location(file), code=ErrorCode.YAML
+            f"invalid YAML: {str(err).splitlines()[0]}",
+            location=Location(file),
+            code=ErrorCode.YAML,
         ) from None
     except RecursionError:
         raise InputError("nesting too deep", location=Location(file), code=ErrorCode.YAML) from None

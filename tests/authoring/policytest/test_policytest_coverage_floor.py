@@ -12,8 +12,9 @@ import pytest
 from policytest_support import ROOT
 
 from assay.authoring.policytest import SuiteResult, run_policy_tests
+from assay.models.config import bundled_path
 
-POLICIES = ROOT / "policies"
+POLICIES = bundled_path("policies")
 
 CHECK_COVERAGE_FLOOR = 100.0
 """Share of (check, state) pairs the shipped suite covers, in percent (140/140 when set)."""

@@ -11,8 +11,9 @@ import pytest
 from lxml import etree  # type: ignore[import-untyped]
 from policytest_support import STANDARDS, Run
 
-from assay.authoring.policytest import format_junit, load_case_file, run_policy_tests
+from assay.authoring.policytest import load_case_file, run_policy_tests
 from assay.errors import InputErrors
+from assay.formats.policytest import policytest_junit
 
 CATALOG = """
 catalog: tiny
@@ -404,7 +405,7 @@ cases:
     expect: {T-PM-01: pass}
 """,
     )
-    xml = format_junit(run_policy_tests(policies))
+    xml = policytest_junit(run_policy_tests(policies))
     doc = etree.fromstring(xml.encode())
     assert doc.get("tests") == "2" and doc.get("failures") == "1"
     failure = doc.find(".//testcase[@name='wrong <expectation> & more']/failure")

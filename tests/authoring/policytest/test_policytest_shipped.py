@@ -11,8 +11,9 @@ from lxml import etree  # type: ignore[import-untyped]
 from policytest_support import ROOT, STANDARDS, Run
 
 from assay.authoring.policytest import discover_case_files, load_cases
+from assay.models.config import bundled_path
 
-POLICIES = ROOT / "policies"
+POLICIES = bundled_path("policies")
 
 
 def test_shipped_cases_pass_with_full_control_coverage(
@@ -20,7 +21,15 @@ def test_shipped_cases_pass_with_full_control_coverage(
 ) -> None:
     monkeypatch.chdir(ROOT)
     report = tmp_path / "policy-tests.xml"
-    run = run_cli("policies", "--min-coverage", "100", "--format", "junit", "--output", str(report))
+    run = run_cli(
+        "src/assay/bundled/policies",
+        "--min-coverage",
+        "100",
+        "--format",
+        "junit",
+        "--output",
+        str(report),
+    )
     assert run.code == 0, run.out + run.err
     assert "FAIL " not in run.out
     assert "coverage: controls 40/40 (control, state) pairs 100.0%" in run.out
@@ -28,7 +37,7 @@ def test_shipped_cases_pass_with_full_control_coverage(
     assert run.out.rstrip().endswith(" passed, 0 failed")
     cases = load_cases(POLICIES)
     assert f"{len(cases)} passed, 0 failed" in run.out
-    assert f"PASS policies/tests/high.test.yaml::{cases[0].name}" in run.out
+    assert f"PASS src/assay/bundled/policies/tests/high.test.yaml::{cases[0].name}" in run.out
 
     xml = report.read_bytes()
     doc = etree.fromstring(xml)

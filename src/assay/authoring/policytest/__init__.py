@@ -3,7 +3,9 @@
 cases.py     discover, read and validate `*.test.yaml`; apply defaults (the base set)
 runner.py    materialise each case as a project in memory; load_files + assess; compare
 coverage.py  which controls and checks some case asserted in a pass and a fail state
-report.py    text (like a test runner) and JUnit XML
+
+The results are data (:mod:`assay.models.policytest`); :mod:`assay.formats.policytest`
+renders them as text (like a test runner) or JUnit XML.
 """
 
 from __future__ import annotations
@@ -11,10 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ...errors import ErrorCode, InputError, Location
+from ...models.policytest import CaseResult, Coverage, SuiteResult
 from .cases import TestCase, discover_case_files, load_case_file, load_cases
-from .coverage import Coverage, compute_coverage
-from .report import SuiteResult, format_junit, format_text
-from .runner import CaseResult, run_case, run_cases
+from .coverage import compute_coverage
+from .runner import run_case, run_cases
 
 __all__ = [
     "CaseResult",
@@ -23,8 +25,6 @@ __all__ = [
     "TestCase",
     "compute_coverage",
     "discover_case_files",
-    "format_junit",
-    "format_text",
     "load_case_file",
     "load_cases",
     "run_case",

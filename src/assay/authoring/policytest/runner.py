@@ -10,9 +10,8 @@ test file they came from.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import yaml
 
@@ -21,48 +20,12 @@ from ...evaluate import assess
 from ...load import DiskSource, Project, load_files
 from ...load.discover import read_file
 from ...models.assessment import Assessment
+from ...models.policytest import CaseRef, CaseResult, Mismatch, MissingFinding
 from .cases import EvidenceRecord, TestCase, display_path
 
-Outcome = Literal["pass", "fail"]
 EVIDENCE_FILE = "evidence/case.jsonl"
 WAIVER_FILE = "waivers/case.yaml"
 WORKFLOW_FILE = "workflows/case.yaml"
-
-
-@dataclass(frozen=True)
-class Mismatch:
-    """A control whose actual status is not the expected one."""
-
-    control: str
-    expected: str
-    actual: str
-
-
-@dataclass(frozen=True)
-class MissingFinding:
-    """An expected finding text that no finding of the control contains."""
-
-    control: str
-    text: str
-
-
-@dataclass(frozen=True)
-class CaseResult:
-    """The outcome of one case, and what coverage needs from its assessment."""
-
-    case: TestCase
-    outcome: Outcome
-    verdict: str
-    statuses: dict[str, str]
-    """Actual status of every control the class requires."""
-    check_statuses: dict[tuple[str, str], str]
-    """Actual status of every check that ran, by (control, check)."""
-    mismatches: list[Mismatch] = field(default_factory=list)
-    missing_findings: list[MissingFinding] = field(default_factory=list)
-    verdict_mismatch: tuple[str, str] | None = None
-    """(expected, actual) verdict when they differ."""
-    failing_findings: dict[str, list[str]] = field(default_factory=dict)
-    """Per control of interest, the messages of its failing findings (for the report)."""
 
 
 def materialise(case: TestCase, policies: Path) -> tuple[dict[str, bytes], dict[str, Location]]:
@@ -184,11 +147,12 @@ def compare(case: TestCase, assessment: Assessment) -> CaseResult:
         failing["(verdict)"] = [assessment.prohibited_reason]
     ok = not mismatches and not missing and verdict_mismatch is None
     return CaseResult(
-        case=case,
+        case=CaseRef(case.file, case.name, case.location),
         outcome="pass" if ok else "fail",
         verdict=verdict,
         statuses=statuses,
         check_statuses=checks,
+        asserted=tuple(case.expect),
         mismatches=mismatches,
         missing_findings=missing,
         verdict_mismatch=verdict_mismatch,

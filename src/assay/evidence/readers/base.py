@@ -14,10 +14,13 @@ class RawRecord:
     """One record as read, before validation."""
 
     data: Any
+    """The record: raw JSON bytes (JSON, JSON Lines) or parsed data (YAML, Markdown)."""
     line: int | None
     pointer: str
     positions: Positions | None
     """Field positions inside the record (YAML/Markdown only), relative to the record."""
+    column: int = 1
+    """Column of the record's first character on ``line`` (raw JSON only)."""
 
 
 @dataclass(frozen=True)

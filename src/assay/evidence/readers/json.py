@@ -1,93 +1,75 @@
-"""JSON evidence files: one record (an object) or a list of records."""
+"""JSON evidence files: one record (an object) or a list of records.
+
+Parsed by msgspec, like JSON Lines (one rule for both: no NaN or Infinity, no number out of
+range, no lone surrogate, no duplicate key, no nesting deeper than 64 levels): the document
+is split into its records as raw JSON (``msgspec.Raw``, no objects built), each of which
+then takes the same decode-and-keep path as a line of a ``.jsonl`` file, with the line and
+column it starts at.
+"""
 
 from __future__ import annotations
 
-import bisect
-import json
-import re
 from collections.abc import Iterator
-from typing import Any
+
+import msgspec
 
 from ...errors import ErrorCode, InputError, Location
-from ...parsing.yamlsafe import check_size, decode_utf8
+from ...parsing.jsonsafe import decode_error, depth_error, line_column
+from ...parsing.yamlsafe import check_size
 from .base import RawRecord, ReaderLimits
 
-
-class _DuplicateKey(ValueError):
-    pass
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _DuplicateKey(key)
-        out[key] = value
-    return out
-
-
-def _decode_error(err: json.JSONDecodeError, file: str) -> InputError:
-    return InputError(
-        f"invalid JSON: {err.msg}",
-        location=Location(file, err.lineno, err.colno),
-        code=ErrorCode.JSON,
-    )
+_LIST = msgspec.json.Decoder(list[msgspec.Raw])
+_WHITESPACE = b" \t\r\n"
 
 
 def read(data: bytes, file: str, limits: ReaderLimits) -> Iterator[RawRecord]:
-    """Yield the records of a JSON document with the line each starts on."""
+    """Yield the records of a JSON document (as raw JSON) with where each starts."""
     check_size(data, file, limits.max_evidence_bytes)
-    text = decode_utf8(data, file)
-    newlines = [i for i, ch in enumerate(text) if ch == "\n"]
+    yield from chunks(data, file)
 
-    def line_of(offset: int) -> int:
-        return bisect.bisect_right(newlines, offset - 1) + 1
 
-    decoder = json.JSONDecoder(object_pairs_hook=_no_duplicates)
-    pos = _skip_ws(text, 0)
-    try:
-        if pos < len(text) and text[pos] == "[":
-            pos = _skip_ws(text, pos + 1)
-            index = 0
-            if pos < len(text) and text[pos] == "]":
-                pos += 1
-            else:
-                while True:
-                    start = pos
-                    value, pos = decoder.raw_decode(text, pos)
-                    yield RawRecord(value, line_of(start), f"/{index}", None)
-                    index += 1
-                    pos = _skip_ws(text, pos)
-                    if pos < len(text) and text[pos] == ",":
-                        pos = _skip_ws(text, pos + 1)
-                        continue
-                    if pos < len(text) and text[pos] == "]":
-                        pos += 1
-                        break
-                    raise json.JSONDecodeError("expected ',' or ']'", text, pos)
-        else:
-            start = pos
-            value, pos = decoder.raw_decode(text, pos)
-            yield RawRecord(value, line_of(start), "", None)
-        pos = _skip_ws(text, pos)
-        if pos != len(text):
-            raise json.JSONDecodeError("extra data after the document", text, pos)
-    except json.JSONDecodeError as err:
-        raise _decode_error(err, file) from None
-    except _DuplicateKey as err:
-        # The hook does not know where it is: find the second occurrence of the key after
-        # the start of the record being decoded.
-        key = err.args[0]
-        hits = [m.start() for m in re.finditer(re.escape(json.dumps(key)) + r"\s*:", text[pos:])]
-        offset = pos + hits[1] if len(hits) > 1 else pos
+def chunks(data: bytes, file: str) -> list[RawRecord]:
+    """The records of a JSON document as raw JSON bytes, each with its line, column and
+    JSON pointer; InputError (located) when the document is not JSON or not records."""
+    body = data.lstrip(_WHITESPACE)
+    if body.startswith(b"\xef\xbb\xbf"):
         raise InputError(
-            f"duplicate key {key!r}", location=Location(file, line_of(offset)), code=ErrorCode.JSON
-        ) from None
+            "a byte-order mark is not allowed in JSON", location=Location(file, 1, 1),
+            code=ErrorCode.JSON,
+        )  # fmt: skip
+    if not body.startswith(b"["):
+        try:
+            msgspec.json.decode(data, type=msgspec.Raw)
+        except RecursionError:
+            raise depth_error(data, file) from None
+        except (msgspec.DecodeError, msgspec.ValidationError) as err:
+            raise decode_error(err, data, file) from None
+        line, column = line_column(data, len(data) - len(body))
+        return [RawRecord(body.rstrip(_WHITESPACE), line, "", None, column)]
+    try:
+        items = _LIST.decode(data)
     except RecursionError:
-        raise InputError("nesting too deep", location=Location(file), code=ErrorCode.JSON) from None
-
-
-def _skip_ws(text: str, pos: int) -> int:
-    while pos < len(text) and text[pos] in " \t\r\n":
-        pos += 1
-    return pos
+        raise depth_error(data, file) from None
+    except (msgspec.DecodeError, msgspec.ValidationError) as err:
+        raise decode_error(err, data, file) from None
+    out: list[RawRecord] = []
+    position = data.index(b"[") + 1
+    line = data.count(b"\n", 0, position) + 1
+    line_start = data.rfind(b"\n", 0, position) + 1
+    for index, item in enumerate(items):
+        # Each record is found right after the previous one (past a comma and spaces):
+        # every scan below is bounded by the bytes between them, so this stays linear.
+        raw = bytes(item)
+        found = data.find(raw, position)
+        gap = data.count(b"\n", position, found)
+        if gap:
+            line += gap
+            line_start = data.rfind(b"\n", position, found) + 1
+        # The column counts bytes (characters for ASCII, as machine exports usually are).
+        out.append(RawRecord(raw, line, f"/{index}", None, found - line_start + 1))
+        position = found + len(raw)
+        inner = raw.count(b"\n")
+        if inner:
+            line += inner
+            line_start = found + raw.rfind(b"\n") + 1
+    return out
