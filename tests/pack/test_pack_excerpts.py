@@ -24,21 +24,28 @@ def _article(page: str, control: str) -> str:
     return page[start : page.index("</article>", start)]
 
 
-def _excerpt_rows(fragment: str) -> list[tuple[str, bool]]:
-    """(row text without its line number, highlighted?) of every excerpt line below the
-    pointer lines, from the ``<pre class="excerpt">`` blocks of ``fragment``."""
+def _excerpt_marks(fragment: str) -> list[tuple[str, str]]:
+    """(row text without its line number, mark) of every excerpt line below the pointer
+    lines of the ``<pre class="excerpt">`` blocks of ``fragment``; the mark is ``key`` (a
+    field of the unmet condition), ``read`` (another field the check read) or ``""``."""
     rows = []
     for block in re.findall(r'<pre class="excerpt">(.*?)</pre>', fragment, re.S):
-        read = False
+        mark = ""
         for line in block.split("\n"):
             if line.startswith("<a "):  # a pointer line
-                read = False
+                mark = ""
                 continue
-            read = read or '<span class="read">' in line
+            opened = re.match(r'<span class="(\w+)">', line)
+            mark = opened[1] if opened else mark
             text = html.unescape(re.sub(r"<[^>]+>", "", line))
-            rows.append((re.sub(r"^\s*\d*\s+", "", text).rstrip(), read))
-            read = read and "</span>" not in line
+            rows.append((re.sub(r"^\s*\d*\s+", "", text).rstrip(), mark))
+            mark = "" if "</span>" in line else mark
     return rows
+
+
+def _excerpt_rows(fragment: str) -> list[tuple[str, bool]]:
+    """(row text, highlighted?) of the excerpt lines of ``fragment``."""
+    return [(text, bool(mark)) for text, mark in _excerpt_marks(fragment)]
 
 
 def _failing_findings(fragment: str) -> list[str]:
@@ -56,6 +63,11 @@ def test_failing_canary_excerpt_shows_started_at_and_ended_at(unsigned_html: str
     assert ("promoted_at: 2026-04-22T15:00:00Z", True) in rows
     assert ("environment: prod", True) in rows
     assert ("emergency: false (not in the file: the default)", True) in rows
+    # The fields of the condition the canary did not meet are marked apart.
+    marks = dict(_excerpt_marks(finding))
+    assert marks["started_at: 2026-04-21T08:00:00Z"] == "key"  # the canary's (r)
+    assert marks["ended_at: 2026-04-22T14:00:00Z"] == "key"
+    assert marks["verdict: pass"] == "read" and marks["started_at: 2026-04-21T08:00:00Z"]
     # A failure shows its records whole: what the check did not read is there, plain.
     assert ("id: canary-dep-3", False) in rows and ("kind: canary_report", False) in rows
     assert ("sample_size: 120003", False) in rows
@@ -128,7 +140,8 @@ def test_unknown_reads_show_the_whole_record(sample_project: Project) -> None:
     assert not any(row.read for row in excerpt.rows)
     assert [r.text for r in excerpt.rows if r.text.startswith("source_uri")]
     nested = [r for r in excerpt.rows if r.depth == 2]
-    assert [r.text for r in nested][:2] == ["name: error_rate", "canary: 0.011"]
+    assert [r.text for r in nested][:2] == ["canary: 0.011", "control: 0.012"]
+    assert "- name: error_rate" in [r.text for r in excerpt.rows if r.depth == 1]
     missing = EvidencePointer(file="evidence/canaries.jsonl", line=99, sha256="0" * 64)
     assert source.excerpt(missing) is None
 

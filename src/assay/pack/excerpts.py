@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 import textwrap
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -52,8 +52,14 @@ class Row:
     """Indentation level (nested values are one level deeper than their key)."""
     text: str
     """``key: value``, ``- item`` or ``key:`` (when the value follows on nested rows)."""
-    read: bool
-    """The row belongs to a field the check read."""
+    mark: str
+    """``key``: a field of the condition the record did not meet; ``read``: another field
+    the check read; empty: a field shown for context."""
+
+    @property
+    def read(self) -> bool:
+        """The row belongs to a field the check read."""
+        return bool(self.mark)
 
 
 @dataclass(frozen=True)
@@ -124,14 +130,14 @@ class _Rows:
         self.rows: list[Row] = []
         self._last: int | None = None
 
-    def add(self, path: tuple[str | int, ...], depth: int, text: str, read: bool) -> None:
+    def add(self, path: tuple[str | int, ...], depth: int, text: str, read: str) -> None:
         line = self.record.line_of(path)
         shown = line if line != self._last else None
         if line is not None:
             self._last = line
         self.rows.append(Row(shown, depth, text, read))
 
-    def field(self, key: str, value: Any, read: bool) -> None:
+    def field(self, key: str, value: Any, read: str) -> None:
         self.value((key,), key, value, 0, read, MAX_NESTED_ROWS)
 
     def value(
@@ -140,7 +146,7 @@ class _Rows:
         label: str,
         value: Any,
         depth: int,
-        read: bool,
+        read: str,
         budget: int,
     ) -> int:
         """Add ``label: value`` (``label`` is ``-`` for a list item); return rows used."""
@@ -159,9 +165,17 @@ class _Rows:
             if len(inline) <= INLINE_LIST_CHARS:
                 self.add(path, depth, f"{label}{sep}{inline}", read)
                 return 1
-        self.add(path, depth, f"{label}{':' if label != '-' else ''}", read)
+        start = 0
+        if label == "-" and isinstance(value, Mapping) and _is_scalar(items[0][1]):
+            # A mapping in a list, YAML-style: its first field on the item's own row, the
+            # others under it (one level deeper is two spaces: the width of "- ").
+            first, head = items[0]
+            self.add((*path, first), depth, f"- {first}: {_scalar(head)}", read)
+            start = 1
+        else:
+            self.add(path, depth, f"{label}{':' if label != '-' else ''}", read)
         used = 1
-        for index, (key, item) in enumerate(items):
+        for index, (key, item) in enumerate(items[start:], start=start):
             if used > budget:
                 rest = len(items) - index
                 noun = "item" if isinstance(value, list | tuple) else "field"
@@ -173,15 +187,26 @@ class _Rows:
 
 
 def render_record(
-    record: _Record, reads: Sequence[str] | None, *, context: bool = False
+    record: _Record,
+    reads: Sequence[str] | None,
+    *,
+    context: bool = False,
+    decisive: Collection[str] = (),
 ) -> Excerpt:
-    """The rows of ``record`` in its own order: the fields in ``reads``, highlighted, and
-    with ``context`` (or when ``reads`` is None, unknown) the others too."""
+    """The rows of ``record`` in its own order: the fields in ``reads``, highlighted (those
+    also in ``decisive`` marked apart), and with ``context`` (or when ``reads`` is None,
+    unknown) the others too."""
+
+    def mark(key: str) -> str:
+        if reads is None or key not in reads:
+            return ""
+        return "key" if key in decisive else "read"
+
     rows = _Rows(record)
     hidden: list[str] = []
     for key, value in record.data.items():
         key = str(key)
-        read = reads is not None and key in reads
+        read = mark(key)
         if (not read and reads is not None and not context) or len(rows.rows) >= MAX_ROWS:
             hidden.append(key)
             continue
@@ -197,7 +222,7 @@ def render_record(
             text = f"{key}: {_scalar(spec.get_default(call_default_factory=True))} (not in the file: the default)"
         else:
             text = f"{key}: (not in the file)"
-        rows.rows.append(Row(None, 0, text, read=True))
+        rows.rows.append(Row(None, 0, text, mark(key)))
     return Excerpt(tuple(rows.rows), tuple(hidden), len(record.data))
 
 
@@ -209,7 +234,7 @@ _GUTTER = 7
 
 
 def excerpt_lines(excerpt: Excerpt, columns: int = COLUMNS) -> list[tuple[str, str]]:
-    """The excerpt as fixed-width lines, each with its kind (``read`` or ``""``):
+    """The excerpt as fixed-width lines, each with its row's mark (``key``, ``read`` or ``""``):
     a gutter with the file line, then the row indented by depth, wrapped at spaces only
     (tokens are short enough to fit) with continuation lines hanging under the text. A
     highlighted line is padded to the full width, so its background fills the row."""
@@ -227,8 +252,7 @@ def excerpt_lines(excerpt: Excerpt, columns: int = COLUMNS) -> list[tuple[str, s
         ) or [""]
         for index, piece in enumerate(pieces):
             text = (gutter if index == 0 else " " * _GUTTER) + indent + piece
-            kind = "read" if row.read else ""
-            out.append((text.ljust(columns) if row.read else text.rstrip(), kind))
+            out.append((text.ljust(columns) if row.mark else text.rstrip(), row.mark))
     return out
 
 
@@ -375,6 +399,7 @@ class ExcerptSource:
         reads: Sequence[str] | None = None,
         *,
         context: bool = False,
+        decisive: Collection[str] = (),
     ) -> Excerpt | None:
         """The record at ``pointer``: the fields in ``reads`` highlighted, and with
         ``context`` (or when ``reads`` is None) every other field too; None when the
@@ -384,7 +409,9 @@ class ExcerptSource:
             parsed = self._file(pointer.file)
             self._records[key] = parsed.record(pointer) if parsed is not None else None
         record = self._records[key]
-        return None if record is None else render_record(record, reads, context=context)
+        if record is None:
+            return None
+        return render_record(record, reads, context=context, decisive=decisive)
 
 
 _CREATED = re.compile(

@@ -19,8 +19,16 @@ import yaml
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
+from ..cel.fields import record_fields
 from ..load.project import Project
-from ..models.assessment import STATUSES, Assessment, ControlResult, EvidencePointer, Verdict
+from ..models.assessment import (
+    STATUSES,
+    Assessment,
+    ControlResult,
+    EvidencePointer,
+    Finding,
+    Verdict,
+)
 from .excerpts import Excerpt, ExcerptSource, created_span, excerpt_lines
 from .manifest import (
     MANIFEST_NAME,
@@ -114,8 +122,21 @@ def _stylesheet() -> str:
     return (resources.files("assay.pack") / "assets" / "pack.css").read_text(encoding="utf-8")
 
 
+def _decisive(condition: str | None, count: int) -> list[frozenset[str]]:
+    """Per record of a finding, the fields of the condition it did not meet. The engine
+    lists the record a condition ran on (``r``) last and, for a ``covered`` check, the
+    record it covers (``src``) first."""
+    out = [frozenset[str]() for _ in range(count)]
+    if condition and count:
+        fields = record_fields(condition)
+        out[-1] = frozenset(fields["r"])
+        if count > 1:
+            out[0] = out[0] | frozenset(fields["src"])
+    return out
+
+
 def evidence_markup(
-    pointers: list[EvidencePointer],
+    finding: Finding,
     excerpts: ExcerptSource,
     reads: Mapping[str, list[str]],
     *,
@@ -126,14 +147,16 @@ def evidence_markup(
     excerpt. One block per finding, not per record, keeps the layout engine's work (the
     pack's main cost) small."""
     blocks: list[str] = []
-    for pointer in _unique(pointers):
+    pointers = _unique(finding.evidence)
+    decisive = _decisive(finding.condition, len(pointers))
+    for pointer, unmet in zip(pointers, decisive, strict=True):
         where = pointer.file + (f":{pointer.line}" if pointer.line is not None else "")
         if pointer.pointer:
             where += f" {pointer.pointer}"
         # The fields the check read of this record's kind; unknown (a result without
         # `reads`): the whole record.
         fields = reads.get(pointer.kind) if pointer.kind is not None and reads else None
-        excerpt = excerpts.excerpt(pointer, fields, context=context)
+        excerpt = excerpts.excerpt(pointer, fields, context=context, decisive=unmet)
         record = " ".join(x for x in (pointer.kind, pointer.record_id) if x)
         if excerpt is not None and excerpt.hidden:
             shown = excerpt.fields - len(excerpt.hidden)
@@ -176,7 +199,7 @@ def _unique(pointers: list[EvidencePointer]) -> list[EvidencePointer]:
     return list(seen.values())
 
 
-PASSES_SHOWN = 5
+PASSES_SHOWN = 3
 """Passing findings a check shows in the pack (every failure, error and pending finding is
 shown); the others are counted, and listed in the embedded ``assessment.json``. Passes are
 a sample of what held; listing twenty of them per check made a pack of hundreds of pages
@@ -197,7 +220,7 @@ def _control_view(control: ControlResult, excerpts: ExcerptSource) -> dict[str, 
                 # A failure shows its records whole, the fields read highlighted; any
                 # other finding only the fields read (the pointer line says how many).
                 "evidence": evidence_markup(
-                    finding.evidence,
+                    finding,
                     excerpts,
                     check.reads,
                     context=finding.outcome in ("fail", "error"),
