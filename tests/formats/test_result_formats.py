@@ -25,6 +25,7 @@ from assay.authoring.lint import lint_project
 from assay.authoring.policytest import run_policy_tests
 from assay.authoring.waivers import waiver_report
 from assay.cli.main import GRAPH_RENDERERS, cli, main
+from assay.cli.paths import repository_prefix
 from assay.errors import UsageError
 from assay.evaluate import assess
 from assay.formats import Format
@@ -33,7 +34,7 @@ from assay.formats.diff import DIFF_FORMATTERS, DiffFormat
 from assay.formats.explain import EXPLAIN_FORMATTERS, ExplainFormat
 from assay.formats.graph import GRAPH_FORMATTERS, GraphFormat
 from assay.formats.json import format_json
-from assay.formats.lint import LINT_FORMATTERS, LintFormat
+from assay.formats.lint import LINT_FORMATTERS, LintFormat, lint_sarif
 from assay.formats.policytest import POLICYTEST_FORMATTERS, PolicyTestFormat
 from assay.formats.waivers import WAIVERS_FORMATTERS, WaiversFormat
 from assay.graph import control_graph, graph_view
@@ -178,8 +179,15 @@ def _cli(capsys: pytest.CaptureFixture[str], *argv: str, code: int = 0) -> str:
 
 @pytest.mark.parametrize("fmt", list(LintFormat))
 def test_lint_golden(fmt: LintFormat, capsys: pytest.CaptureFixture[str], golden: Golden) -> None:
-    out = LINT_FORMATTERS[fmt](lint_project(EXAMPLES))
+    findings = lint_project(EXAMPLES)
+    out = LINT_FORMATTERS[fmt](findings)
     golden(f"lint.{EXTENSIONS[fmt]}", out)
+    if fmt is LintFormat.SARIF:
+        # the CLI names files relative to the repository the project sits in
+        prefix = repository_prefix(EXAMPLES)
+        assert prefix == "examples"
+        out = lint_sarif(findings, path_prefix=prefix)
+        assert '"uri": "examples/bundled/catalog.yaml"' in out
     assert _cli(capsys, "policy", "lint", "--project", str(EXAMPLES), "--format", fmt) == out
 
 

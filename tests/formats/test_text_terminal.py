@@ -179,3 +179,20 @@ def test_a_prohibited_workflow_says_so_and_nothing_else(tmp_path: Path) -> None:
         "(credit-limit): PROHIBITED\n"
     )
     assert format_text(fleet, quiet=True).startswith("credit-limit  PROHIBITED\n  prohibited: ")
+
+
+def test_every_failing_controls_summary_is_told(
+    noncompliant: Assessment, compliant: Assessment
+) -> None:
+    # the summary may say more than its checks: a waiver that expired, why it applies
+    for fleet in _fleets(noncompliant, compliant):
+        flat = " ".join(format_text(fleet, width=80).split())
+        for a in fleet:
+            for c in a.controls:
+                own_failures = any(check.status != "pass" for check in c.checks)
+                if c.status in ("pass", "not_applicable") or (c.blocked_by and not own_failures):
+                    continue
+                assert " ".join(c.summary.split()) in flat, (a.workflow.id, c.id)
+    assert "Waiver W-3 expired on 2026-11-01 and no longer applies." in " ".join(
+        format_text([noncompliant]).split()
+    )

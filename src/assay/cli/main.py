@@ -26,7 +26,7 @@ from ..formats import Format, get_formatter
 from ..formats.explain import EXPLAIN_FORMATTERS, ExplainFormat
 from ..formats.github import format_github
 from ..formats.graph import GRAPH_FORMATTERS, GraphFormat, GraphFormatter
-from ..formats.lint import LINT_FORMATTERS, LintFormat
+from ..formats.lint import LINT_FORMATTERS, LintFormat, lint_sarif
 from ..formats.sarif import format_sarif
 from ..formats.text import DEFAULT_WIDTH, format_text
 from ..graph import control_graph, graph_view
@@ -307,7 +307,11 @@ def policy_lint(project_dir: Path, fmt: str, strict: bool) -> int:
     from ..authoring.lint import lint_project
 
     findings = lint_project(project_dir)
-    click.echo(LINT_FORMATTERS[LintFormat(fmt)](findings), nl=False)
+    if LintFormat(fmt) is LintFormat.SARIF:
+        text = lint_sarif(findings, path_prefix=repository_prefix(project_dir))
+    else:
+        text = LINT_FORMATTERS[LintFormat(fmt)](findings)
+    click.echo(text, nl=False)
     errors = [f for f in findings if f.level == "error" or (strict and f.level == "warning")]
     return 2 if errors else 0
 

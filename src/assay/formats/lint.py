@@ -10,7 +10,9 @@ from typing import Any, Protocol
 
 from .._version import __version__
 from ..models.lint import LintFinding
+from ._common import repository_path
 from .base import INFORMATION_URI
+from .sarif import ROOT, sarif_uri
 
 
 class LintFormat(StrEnum):
@@ -35,8 +37,9 @@ def lint_text(findings: Sequence[LintFinding]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def lint_sarif(findings: Sequence[LintFinding]) -> str:
-    """One rule per lint code, one result per finding, sorted."""
+def lint_sarif(findings: Sequence[LintFinding], *, path_prefix: str = "") -> str:
+    """One rule per lint code, one result per finding, sorted; URIs relative to the
+    repository (``path_prefix``: the project's folder in it), as in the gate's SARIF."""
     codes = sorted({f.code for f in findings})
     results: list[dict[str, Any]] = []
     for f in sorted(findings):
@@ -45,9 +48,8 @@ def lint_sarif(findings: Sequence[LintFinding]) -> str:
             region["startLine"] = f.location.line
             if f.location.column:
                 region["startColumn"] = f.location.column
-        physical: dict[str, Any] = {
-            "artifactLocation": {"uri": f.location.file, "uriBaseId": "PROJECTROOT"}
-        }
+        uri = sarif_uri(repository_path(path_prefix, f.location.file))
+        physical: dict[str, Any] = {"artifactLocation": {"uri": uri, "uriBaseId": ROOT}}
         if region:
             physical["region"] = region
         results.append(
@@ -78,6 +80,9 @@ def lint_sarif(findings: Sequence[LintFinding]) -> str:
                             for code in codes
                         ],
                     }
+                },
+                "originalUriBaseIds": {
+                    ROOT: {"description": {"text": "The root of the repository."}}
                 },
                 "results": results,
             }

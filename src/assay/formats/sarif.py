@@ -243,14 +243,14 @@ def _locations(control: ControlResult, prefix: str) -> list[dict[str, Any]]:
 
 
 def _physical(path: str, line: int | None, prefix: str) -> dict[str, Any]:
-    uri = _uri(repository_path(prefix, path))
+    uri = sarif_uri(repository_path(prefix, path))
     physical: dict[str, Any] = {"artifactLocation": {"uri": uri, "uriBaseId": ROOT}}
     if line is not None and line >= 1:
         physical["region"] = {"startLine": line}
     return {"physicalLocation": physical}
 
 
-def _uri(path: str) -> str:
+def sarif_uri(path: str) -> str:
     """A relative URI reference: percent-encode everything but ``/`` (spaces, commas, and a
     colon that would otherwise read as a URI scheme)."""
     return quote(path.replace("\\", "/"), safe="/")

@@ -281,14 +281,23 @@ class _Layout:
         label = STATUS_LABEL[control.status]
         lines = self.wrap(f"{label} {control.id}  {one_line(control.title)}", 2, 4)
         lines[0] = "  " + self.paint(label, label) + lines[0][2 + len(label) :]
+        summary = one_line(control.summary)
         if control.blocked_by:
             lines.extend(self.labelled("blocked by: ", ", ".join(sorted(control.blocked_by)), 4))
-        for check in control.checks:
-            if check.status == "pass":
-                continue
-            lines.extend(
-                self.labelled(f"check {check.id} ({check.status}): ", one_line(check.summary), 4)
-            )
+        failing = [check for check in control.checks if check.status != "pass"]
+        # The control's summary tells the whole story (how many checks fail, a waiver, why
+        # it applies); said once, each check's own sentence is left out when it repeats it.
+        said = bool(failing or not control.blocked_by) and (
+            len(failing) != 1 or one_line(failing[0].summary) != summary
+        )
+        if said:
+            lines.extend(self.wrap(summary, 4, 6))
+        for check in failing:
+            own = one_line(check.summary)
+            if said and own in summary:
+                lines.append(f"    check {check.id} ({check.status}):")
+            else:
+                lines.extend(self.labelled(f"check {check.id} ({check.status}): ", own, 4))
             previous: str | None = None
             for finding in check.findings:
                 if finding.outcome not in ("fail", "error"):
