@@ -62,6 +62,8 @@ def test_docs_catalog_is_the_rendering_of_the_bundled_policies(bundled: assay.Pr
         "ASSAY_UPDATE_GOLDEN=1 (or `assay catalog export --format markdown`)"
     )
     assert text.startswith("# Control catalog: prod-reference 1.0.0\n")
+    # A check on files (sealed) names what it reads in words, not a placeholder kind.
+    assert "on `all`" not in text and "(sealed on every evidence file)" in text
     for control_id in bundled.controls:
         assert f"\n## {control_id}\n" in text
 

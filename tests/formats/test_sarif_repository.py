@@ -139,3 +139,23 @@ def test_the_cli_prefixes_the_project_folder_inside_its_repository(
     (project / ".git").mkdir()
     assert main([*args, "--format", "sarif"]) == 1
     assert all(not u.startswith("risk/") for u in _uris(json.loads(capsys.readouterr().out)))
+
+
+def test_a_bundled_control_without_evidence_points_into_the_repository(tmp_path: Path) -> None:
+    """A control of the bundled catalog (installed with Assay, not in the repository) that
+    fails with no evidence to point at is located at the project's assay.yaml, which names
+    the catalog; a URI under bundled/ would name a file code scanning cannot open."""
+    project = tmp_path / "examples"
+    shutil.copytree(EXAMPLES, project, ignore=shutil.ignore_patterns(".assay"))
+    for drift in project.glob("evidence/**/drift_log*"):
+        drift.unlink()
+    loaded = load_project(project)
+    log = json.loads(
+        format_sarif(
+            [assess(loaded, wf, parse_instant(AS_OF)) for wf in loaded.workflows],
+            path_prefix="compliance",
+        )
+    )
+    uris = _uris(log)
+    assert uris and not [u for u in uris if "bundled/" in u]
+    assert "compliance/assay.yaml" in uris

@@ -115,6 +115,29 @@ def test_nested_validation_error_has_pointer_and_line() -> None:
     assert "'P9'" in err.message
 
 
+def test_a_yaml_list_record_error_points_at_the_field_not_the_record() -> None:
+    """A record of a YAML list is validated through a view shifted to its item: the error
+    carries the field's own line and column, and the pointer from the file's root."""
+    record = (
+        "- id: PM-{n}\n  kind: postmortem\n  workflow: wf\n  created_at: 2026-05-01T00:00:00Z\n"
+        "  recorded_by: a\n  source_uri: u\n  sha256: " + "a" * 64 + "\n"
+        "  incident_id: I-1\n  published_at: 2026-05-01T00:00:00Z\n  blameless: {blameless}\n"
+        "  actions: []\n  root_causes: []\n  colour: red\n"
+    )
+    text = record.format(n=1, blameless="true") + record.format(n=2, blameless="maybe")
+    _, errors = validate_records(read(".yaml", text), SourceFile("e.yaml", "0" * 64), {"wf"})
+    located = sorted(
+        (e.location.line, e.location.column, e.location.pointer, e.message.split(" (")[0])
+        for e in errors
+        if e.location is not None
+    )
+    assert located == [
+        (13, 3, "/0/colour", "unknown key 'colour'"),
+        (23, 14, "/1/blameless", "Input should be a valid boolean, unable to interpret input, got 'maybe'"),
+        (26, 3, "/1/colour", "unknown key 'colour'"),
+    ]  # fmt: skip
+
+
 def test_jsonl_validation_error_has_record_line_and_pointer() -> None:
     raw = read(".jsonl", '{"id": "x"}\n\n{"id": "y", "kind": "incident", "workflow": 3}\n')
     _, errors = validate_records(raw, SourceFile("e.jsonl", "0" * 64), {"wf"})

@@ -152,8 +152,10 @@ def _control(
         # Generic over check kinds: a kind that links to other records has `by`.
         link = getattr(check, "by", None)
         covered_by = f" by `{link.evidence}`" if link is not None else ""
+        # A kind that reads files, not records (sealed), names no evidence kind.
+        target = f"`{check.evidence}`" if check.evidence_kinds() else "every evidence file"
         out.append(
-            f"- `{check.id}` ({check.kind} on `{check.evidence}`{covered_by}{window}): "
+            f"- `{check.id}` ({check.kind} on {target}{covered_by}{window}): "
             f"{_text(check.description)}"
         )
         conditions = [(c.name, " ".join(c.source.split())) for c in check.conditions()]

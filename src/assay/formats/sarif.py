@@ -48,6 +48,8 @@ CATALOG_DOCS = f"{INFORMATION_URI}/blob/main/docs/catalog.md"
 """The bundled catalog's reference, one heading (and anchor) per control."""
 BUNDLED = "bundled/"
 """Where the policy files of the bundled catalog appear in reports."""
+CONFIG = "assay.yaml"
+"""The project's configuration: what names the bundled catalog (``policies: [bundled]``)."""
 FINGERPRINT = "assayControl/v1"
 
 LEVEL: dict[Severity, str] = {
@@ -239,6 +241,11 @@ def _locations(control: ControlResult, prefix: str) -> list[dict[str, Any]]:
     pointers = evidence_of(finding for _, finding in failing_findings(control))
     if pointers:
         return [_physical(p.file, p.line, prefix) for p in pointers]
+    if control.policy.file.startswith(BUNDLED):
+        # The bundled catalog is installed with Assay, not in the repository: code scanning
+        # could not open it. The line of the repository that brings the control in is the
+        # project's configuration (the rule's help names the catalog line).
+        return [_physical(CONFIG, None, prefix)]
     return [_physical(control.policy.file, control.policy.line, prefix)]
 
 

@@ -123,10 +123,14 @@ def pydantic_errors(
             text = item["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
             message = text if kind == "value_error" else f"{text}, got {_short(item.get('input'))}"
         if positions is not None:
-            if kind == "extra_forbidden":
-                location = positions.key_location(full)
-            else:
-                location = positions.location(full)
+            # ``positions`` is relative to ``base_pointer`` (a record of a list is located
+            # inside its file through a shifted view); the error names the full pointer.
+            found = (
+                positions.key_location(pointer)
+                if kind == "extra_forbidden"
+                else positions.location(pointer)
+            )
+            location = Location(found.file, found.line, found.column, full or None)
         else:
             location = Location(file, base_line, None, full or None)
         out.append(InputError(message, location=location, code=ErrorCode.SCHEMA))
