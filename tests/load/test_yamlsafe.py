@@ -45,6 +45,18 @@ def test_shifted_view_and_line_offset() -> None:
     assert sub.location("/b").column == 17
 
 
+def test_a_shifted_view_sees_only_its_subtree() -> None:
+    _, positions = load_yaml(TEXT, "f.yaml", max_bytes=10_000)
+    nested = positions.shifted("/nested").shifted("/list")  # views compose
+    assert (nested.location("/1/b").line, nested.location("/1/b").column) == (6, 17)
+    assert nested.key_location("/1/b").column == 14
+    # Nothing above the view: a missing pointer stops at the view's root, and the key
+    # that names the root lies outside it.
+    assert nested.location("/9").line == nested.location("").line == 5
+    assert nested.key_location("").column == positions.location("/nested/list").column
+    assert positions.shifted("/nested/lis").location("/t").line is None  # a prefix is a path
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

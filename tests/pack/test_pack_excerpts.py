@@ -4,10 +4,11 @@ per record per finding; the appendix, the graph, the verdict word and the pointe
 
 from __future__ import annotations
 
+import html
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
+import pytest
 import yaml
 from pack_support import Render
 
@@ -18,47 +19,33 @@ from assay.pack.policy import resolved_policy_for
 from assay.pack.svg import HEAVY
 
 
-class _Tree(HTMLParser):
-    """Just enough HTML reading for these tests: the text of elements by class."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.stack: list[tuple[str, dict[str, str]]] = []
-        self.found: list[tuple[list[dict[str, str]], str]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("br", "meta", "img", "link"):
-            return
-        self.stack.append((tag, {k: v or "" for k, v in attrs}))
-
-    def handle_endtag(self, tag: str) -> None:
-        while self.stack and self.stack.pop()[0] != tag:
-            pass
-
-    def handle_data(self, data: str) -> None:
-        if data.strip():
-            self.found.append(([a for _, a in self.stack], data))
+def _article(page: str, control: str) -> str:
+    start = page.index(f'<article class="control" id="control-{control}">')
+    return page[start : page.index("</article>", start)]
 
 
-def _texts(html: str) -> list[tuple[list[dict[str, str]], str]]:
-    tree = _Tree()
-    tree.feed(html)
-    return tree.found
-
-
-def _article(html: str, control: str) -> str:
-    start = html.index(f'<article class="control" id="control-{control}">')
-    return html[start : html.index("</article>", start)]
+def _excerpt_marks(fragment: str) -> list[tuple[str, str]]:
+    """(row text without its line number, mark) of every excerpt line below the pointer
+    lines of the ``<pre class="excerpt">`` blocks of ``fragment``; the mark is ``key`` (a
+    field of the unmet condition), ``read`` (another field the check read) or ``""``."""
+    rows = []
+    for block in re.findall(r'<pre class="excerpt">(.*?)</pre>', fragment, re.S):
+        mark = ""
+        for line in block.split("\n"):
+            if line.startswith("<a "):  # a pointer line
+                mark = ""
+                continue
+            opened = re.match(r'<span class="(\w+)">', line)
+            mark = opened[1] if opened else mark
+            text = html.unescape(re.sub(r"<[^>]+>", "", line))
+            rows.append((re.sub(r"^\s*\d*\s+", "", text).rstrip(), mark))
+            mark = "" if "</span>" in line else mark
+    return rows
 
 
 def _excerpt_rows(fragment: str) -> list[tuple[str, bool]]:
-    """(row text without its line number, highlighted?) of every excerpt row."""
-    rows = []
-    for match in re.finditer(
-        r'<div class="xr d\d( read)?"><span class="ln">(\d*)</span>(.*?)</div>', fragment
-    ):
-        rows.append((match[3], bool(match[1])))
-    return rows
+    """(row text, highlighted?) of the excerpt lines of ``fragment``."""
+    return [(text, bool(mark)) for text, mark in _excerpt_marks(fragment)]
 
 
 def _failing_findings(fragment: str) -> list[str]:
@@ -76,10 +63,15 @@ def test_failing_canary_excerpt_shows_started_at_and_ended_at(unsigned_html: str
     assert ("promoted_at: 2026-04-22T15:00:00Z", True) in rows
     assert ("environment: prod", True) in rows
     assert ("emergency: false (not in the file: the default)", True) in rows
-    # Identity shown but not highlighted; unread fields only named.
+    # The fields of the condition the canary did not meet are marked apart.
+    marks = dict(_excerpt_marks(finding))
+    assert marks["started_at: 2026-04-21T08:00:00Z"] == "key"  # the canary's (r)
+    assert marks["ended_at: 2026-04-22T14:00:00Z"] == "key"
+    assert marks["verdict: pass"] == "read" and marks["started_at: 2026-04-21T08:00:00Z"]
+    # A failure shows its records whole: what the check did not read is there, plain.
     assert ("id: canary-dep-3", False) in rows and ("kind: canary_report", False) in rows
-    assert not any(text.startswith(("source_uri:", "sample_size:")) for text, _ in rows)
-    assert "the check did not read: workflow, created_at, recorded_by, source_uri" in finding
+    assert ("sample_size: 120003", False) in rows
+    assert ("source_uri: https://ci.example.com/canary_report/canary-dep-3", False) in rows
 
 
 def test_failing_canary_excerpt_in_the_pdf_text(
@@ -136,8 +128,8 @@ def test_one_excerpt_per_record_per_finding(unsigned_html: str) -> None:
     covered = [f for f in findings if "was triaged" in f]
     assert len(covered) == 2
     for finding in covered:
-        assert finding.count('<div class="excerpt">') == 1
-        assert finding.count('class="pointer"') == 1
+        assert finding.count('<pre class="excerpt">') == 1
+        assert finding.count("<a href=") == 1  # one pointer line, one record
 
 
 def test_unknown_reads_show_the_whole_record(sample_project: Project) -> None:
@@ -148,7 +140,8 @@ def test_unknown_reads_show_the_whole_record(sample_project: Project) -> None:
     assert not any(row.read for row in excerpt.rows)
     assert [r.text for r in excerpt.rows if r.text.startswith("source_uri")]
     nested = [r for r in excerpt.rows if r.depth == 2]
-    assert [r.text for r in nested][:2] == ["name: error_rate", "canary: 0.011"]
+    assert [r.text for r in nested][:2] == ["canary: 0.011", "control: 0.012"]
+    assert "- name: error_rate" in [r.text for r in excerpt.rows if r.depth == 1]
     missing = EvidencePointer(file="evidence/canaries.jsonl", line=99, sha256="0" * 64)
     assert source.excerpt(missing) is None
 
@@ -162,13 +155,10 @@ def test_appendix_b_is_yaml_and_tables_of_the_embedded_policy(
     assert '"controls"' not in appendix and 'class="json"' not in appendix
     policy = resolved_policy_for(sample_assessment, sample_project)
     listings = [
-        yaml.safe_load(
-            text.replace("&#34;", '"').replace("&#39;", "'").replace("&gt;", ">")
-            .replace("&lt;", "<").replace("&amp;", "&")
-        )
+        yaml.safe_load(html.unescape(text))
         for text in re.findall(r'<pre class="yaml">(.*?)</pre>', appendix, re.S)
-    ]  # fmt: skip
-    embedded = [check for control in policy["controls"] for check in control["checks"]]
+    ]
+    embedded = [control["checks"] for control in policy["controls"] if control["checks"]]
     assert listings == embedded  # what is printed is what is embedded, check for check
     for control in policy["controls"]:
         assert f'<code class="cid">{control["id"]}</code>' in appendix
@@ -207,3 +197,31 @@ def test_the_pointer_notation_is_explained(unsigned_html: str) -> None:
     # And the notation is what the findings use: a YAML list item carries its /N.
     assert "evidence/deploys.yaml:33 /2</a>" in unsigned_html
     assert "evidence/canaries.jsonl:3</a>" in unsigned_html
+
+
+def test_passing_findings_are_sampled_and_counted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from projectkit import Kit, check, control, incident, postmortem, risk_class
+
+    from assay.pack.html import PASSES_SHOWN, render_html
+
+    covered = check(
+        "covered", "incident", by={"evidence": "postmortem", "key": "incident_id"},
+        deadline="5d", from_field="aware_at", to_field="published_at",
+    )  # fmt: skip
+    days = range(1, PASSES_SHOWN + 5)
+    kit = Kit(
+        tmp_path, capsys
+    ).setup(
+        [control("C-PM-01", covered)],
+        [risk_class("high", 3, ["C-PM-01"])],
+        evidence=[incident(f"INC-{d}", f"2026-05-{d:02d}T00:00:00Z") for d in days]
+        # every incident has its postmortem in time but the first
+        + [postmortem(f"PM-{d}", f"INC-{d}", f"2026-05-{d + 1:02d}T00:00:00Z") for d in days[1:]],
+    )
+    page = render_html(kit.assess(), kit.load())
+    article = _article(page, "C-PM-01")
+    assert article.count('<li class="finding outcome-fail">') == 1  # every failure
+    assert article.count('<li class="finding outcome-pass">') == PASSES_SHOWN
+    assert "3 more passing findings of this check are listed in the embedded" in article

@@ -118,3 +118,79 @@ def _pgm_pixels(data: bytes) -> bytes:
     assert fields is not None
     width, height = int(fields[1]), int(fields[2])
     return data[fields.end() :][: width * height]
+
+
+def test_pack_user_agent_stylesheet_changes_no_byte(
+    unsigned_render: Render,
+    sample_assessment: Assessment,
+    sample_project: Project,
+    monkeypatch: Any,
+) -> None:
+    """The UA rules the pack drops (footnotes, notes, markers of non-``li``) had no effect:
+    the stock stylesheet renders the same bytes (the sample has a numbered list)."""
+    import weasyprint
+
+    from assay.pack import pdf as pack_pdf
+
+    assert '<ol class="steps">' in unsigned_render.html
+    ua = pack_pdf._pack_ua_stylesheet()
+    assert ua is not pack_pdf.weasyprint.HTML(string="<p>x</p>")._ua_stylesheets()[0]
+    monkeypatch.setattr(pack_pdf, "_PackHTML", weasyprint.HTML)
+    contents = pack_contents(sample_assessment, sample_project)
+    stock = html_to_pdf(unsigned_render.html, contents.attachments, sample_assessment.as_of)
+    assert stock == unsigned_render.pdf
+
+
+def test_streams_deflate_to_pydyf_content_and_are_serialised_once() -> None:
+    import pikepdf
+    import pydyf
+
+    from assay.pack.pdf import STREAM_COMPRESSION, _memo_class, _serialise_once
+
+    content = [b"BT", b"/F1 12 Tf", b"(" + b"hello " * 200 + b") Tj", b"ET"]
+    plain = pydyf.Stream(list(content), {"Type": "/XObject"}, compress=True)
+    memo = pydyf.Stream(list(content), {"Type": "/XObject"}, compress=True)
+    memo.__class__ = _memo_class(pydyf.Stream)
+    ours, theirs = memo.data, plain.data
+    assert ours is memo.data  # computed once
+    assert STREAM_COMPRESSION < 9 and ours != theirs
+    heads = [
+        re.sub(rb"/Length \d+", b"/Length N", d.split(b"\nstream\n")[0]) for d in (ours, theirs)
+    ]
+    assert heads[0] == heads[1] == b"<</Type /XObject/Filter /FlateDecode/Length N>>"
+    bodies = [d.split(b"\nstream\n", 1)[1].rsplit(b"\nendstream", 1)[0] for d in (ours, theirs)]
+    assert zlib_inflate(bodies[0]) == zlib_inflate(bodies[1]) == b"\n".join(content)
+
+    # The object stream pydyf adds while writing is memoised as well, and the file reads.
+    document = pydyf.PDF()
+    document.catalog["Custom"] = pydyf.String("x" * 500)
+    document.add_object(pydyf.Stream(list(content), compress=True))
+    _serialise_once(None, document)
+    out = io.BytesIO()
+    document.write(out, identifier=True, compress=True)
+    assert all(type(o).__name__.startswith("Memo") for o in document.objects[1:])
+    assert any(
+        o.extra.get("Type") == "/ObjStm" for o in document.objects[1:] if hasattr(o, "extra")
+    )
+    with pikepdf.open(io.BytesIO(out.getvalue())) as reopened:
+        assert str(reopened.Root.Custom) == "x" * 500
+
+
+def zlib_inflate(data: bytes) -> bytes:
+    import zlib
+
+    return zlib.decompress(data)
+
+
+def test_rendering_pauses_the_collector_and_restores_it() -> None:
+    import gc
+
+    assert gc.isenabled()
+    html_to_pdf("<p>tiny</p>", [], AS_OF)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        html_to_pdf("<p>tiny</p>", [], AS_OF)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -4,10 +4,10 @@ with its source line numbers, the fields the check read marked.
 A JSON Lines record is one long line; printed as it stands it breaks mid-token and hides
 the fields that matter. So every record is re-rendered one field per row (nested values
 indented below their key, YAML-like), each row carrying the line of the file it comes
-from. The fields the check read are shown and highlighted; the others are named in one
-closing row, so the excerpt stays short and shows the point. Long values are shortened at
-word boundaries and long unbroken tokens in their middle, so no token is ever split
-across lines.
+from. The fields the check read are shown and highlighted, the others left out (the pack
+says how many), so the excerpt stays short and shows the point. Long values are shortened
+at word boundaries and long unbroken tokens in their middle, and rows are wrapped at
+spaces, so no token is ever split across lines.
 
 Excerpts are untrusted text. They are returned as plain data and the template escapes
 them; nothing here interprets markup. Display only: a file or record this cannot read
@@ -17,7 +17,9 @@ yields no excerpt (the loader has already judged the file).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import re
+import textwrap
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,7 +31,7 @@ from ..parsing.yamlsafe import Positions, escape_pointer_token, load_yaml
 
 MAX_VALUE_CHARS = 140
 """A longer string value is cut at a word boundary (the whole record is embedded)."""
-MAX_TOKEN_CHARS = 60
+MAX_TOKEN_CHARS = 72
 """A longer unbroken token (a URL, a digest) is shortened in its middle: a row never has
 to break inside a token to fit the page."""
 MAX_NESTED_ROWS = 8
@@ -38,8 +40,6 @@ MAX_ROWS = 40
 """Rows of one excerpt, all fields included."""
 INLINE_LIST_CHARS = 70
 """A list of scalars up to this length is shown on its key's row."""
-IDENTITY = ("id", "kind")
-"""Always shown: what the record is."""
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,14 @@ class Row:
     """Indentation level (nested values are one level deeper than their key)."""
     text: str
     """``key: value``, ``- item`` or ``key:`` (when the value follows on nested rows)."""
-    read: bool
-    """The row belongs to a field the check read."""
+    mark: str
+    """``key``: a field of the condition the record did not meet; ``read``: another field
+    the check read; empty: a field shown for context."""
+
+    @property
+    def read(self) -> bool:
+        """The row belongs to a field the check read."""
+        return bool(self.mark)
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,9 @@ class Excerpt:
     rows: tuple[Row, ...]
     hidden: tuple[str, ...]
     """Top-level fields not shown (the check did not read them)."""
+
+    fields: int
+    """How many top-level fields the record has in its file."""
 
 
 @dataclass(frozen=True)
@@ -121,14 +130,14 @@ class _Rows:
         self.rows: list[Row] = []
         self._last: int | None = None
 
-    def add(self, path: tuple[str | int, ...], depth: int, text: str, read: bool) -> None:
+    def add(self, path: tuple[str | int, ...], depth: int, text: str, read: str) -> None:
         line = self.record.line_of(path)
         shown = line if line != self._last else None
         if line is not None:
             self._last = line
         self.rows.append(Row(shown, depth, text, read))
 
-    def field(self, key: str, value: Any, read: bool) -> None:
+    def field(self, key: str, value: Any, read: str) -> None:
         self.value((key,), key, value, 0, read, MAX_NESTED_ROWS)
 
     def value(
@@ -137,7 +146,7 @@ class _Rows:
         label: str,
         value: Any,
         depth: int,
-        read: bool,
+        read: str,
         budget: int,
     ) -> int:
         """Add ``label: value`` (``label`` is ``-`` for a list item); return rows used."""
@@ -156,9 +165,17 @@ class _Rows:
             if len(inline) <= INLINE_LIST_CHARS:
                 self.add(path, depth, f"{label}{sep}{inline}", read)
                 return 1
-        self.add(path, depth, f"{label}{':' if label != '-' else ''}", read)
+        start = 0
+        if label == "-" and isinstance(value, Mapping) and _is_scalar(items[0][1]):
+            # A mapping in a list, YAML-style: its first field on the item's own row, the
+            # others under it (one level deeper is two spaces: the width of "- ").
+            first, head = items[0]
+            self.add((*path, first), depth, f"- {first}: {_scalar(head)}", read)
+            start = 1
+        else:
+            self.add(path, depth, f"{label}{':' if label != '-' else ''}", read)
         used = 1
-        for index, (key, item) in enumerate(items):
+        for index, (key, item) in enumerate(items[start:], start=start):
             if used > budget:
                 rest = len(items) - index
                 noun = "item" if isinstance(value, list | tuple) else "field"
@@ -169,18 +186,31 @@ class _Rows:
         return used
 
 
-def render_record(record: _Record, reads: Sequence[str] | None) -> Excerpt:
-    """The rows of ``record``: its identity and the fields in ``reads`` (every field when
-    ``reads`` is None), in the record's own order."""
-    wanted = None if reads is None else set(reads) | set(IDENTITY)
+def render_record(
+    record: _Record,
+    reads: Sequence[str] | None,
+    *,
+    context: bool = False,
+    decisive: Collection[str] = (),
+) -> Excerpt:
+    """The rows of ``record`` in its own order: the fields in ``reads``, highlighted (those
+    also in ``decisive`` marked apart), and with ``context`` (or when ``reads`` is None,
+    unknown) the others too."""
+
+    def mark(key: str) -> str:
+        if reads is None or key not in reads:
+            return ""
+        return "key" if key in decisive else "read"
+
     rows = _Rows(record)
     hidden: list[str] = []
     for key, value in record.data.items():
         key = str(key)
-        if (wanted is not None and key not in wanted) or len(rows.rows) >= MAX_ROWS:
+        read = mark(key)
+        if (not read and reads is not None and not context) or len(rows.rows) >= MAX_ROWS:
             hidden.append(key)
             continue
-        rows.field(key, value, read=reads is not None and key in reads)
+        rows.field(key, value, read=read)
     # A field the check read that the file leaves out is part of the decision too: the
     # check saw the kind's default.
     model = EVIDENCE_KINDS.get(str(record.data.get("kind")))
@@ -192,8 +222,38 @@ def render_record(record: _Record, reads: Sequence[str] | None) -> Excerpt:
             text = f"{key}: {_scalar(spec.get_default(call_default_factory=True))} (not in the file: the default)"
         else:
             text = f"{key}: (not in the file)"
-        rows.rows.append(Row(None, 0, text, read=True))
-    return Excerpt(tuple(rows.rows), tuple(hidden))
+        rows.rows.append(Row(None, 0, text, mark(key)))
+    return Excerpt(tuple(rows.rows), tuple(hidden), len(record.data))
+
+
+# --------------------------------------------------------------------------- lines
+
+COLUMNS = 108
+"""Characters per excerpt line: 7 pt DejaVu Sans Mono: the excerpt box holds 110."""
+_GUTTER = 7
+
+
+def excerpt_lines(excerpt: Excerpt, columns: int = COLUMNS) -> list[tuple[str, str]]:
+    """The excerpt as fixed-width lines, each with its row's mark (``key``, ``read`` or ``""``):
+    a gutter with the file line, then the row indented by depth, wrapped at spaces only
+    (tokens are short enough to fit) with continuation lines hanging under the text. A
+    highlighted line is padded to the full width, so its background fills the row."""
+    out: list[tuple[str, str]] = []
+    for row in excerpt.rows:
+        gutter = f"{row.line:>{_GUTTER - 2}}  " if row.line is not None else " " * _GUTTER
+        indent = "  " * row.depth
+        room = max(columns - _GUTTER - len(indent), 20)
+        pieces = textwrap.wrap(
+            row.text,
+            room,
+            subsequent_indent="    ",
+            break_long_words=False,
+            break_on_hyphens=False,
+        ) or [""]
+        for index, piece in enumerate(pieces):
+            text = (gutter if index == 0 else " " * _GUTTER) + indent + piece
+            out.append((text.ljust(columns) if row.mark else text.rstrip(), row.mark))
+    return out
 
 
 # --------------------------------------------------------------------------- sources
@@ -224,94 +284,108 @@ def _fixed_line(line: int | None) -> Callable[[tuple[str | int, ...]], int | Non
 
 
 class _ParsedFile:
-    """One evidence file, parsed once for every excerpt cut from it."""
+    """One evidence file, split into lines once for every excerpt cut from it. Only the
+    records a finding points at are parsed (a pack shows a few hundred records of files
+    that may hold millions)."""
 
     def __init__(self, path: str, data: bytes) -> None:
         self.path = path
         self.text = data.decode("utf-8", errors="replace")
-        self._lines: list[str] | None = None
-        self._document: tuple[Any, Positions | None] | None = None
-        self._body_line: int | None = None
-        """The line a Markdown document's body starts on (its record's ``body``)."""
+        self.lines = self.text.split("\n")
 
-    @property
-    def lines(self) -> list[str]:
-        if self._lines is None:
-            self._lines = self.text.split("\n")
-        return self._lines
-
-    def _yaml(self, text: str, line_offset: int = 0) -> tuple[Any, Positions | None]:
+    def _yaml(self, text: str, line_offset: int) -> tuple[Any, Positions | None]:
         try:
             return load_yaml(text, self.path, max_bytes=len(text) + 1, line_offset=line_offset)
-        except Exception:  # noqa: BLE001 - display only: no positions, not no excerpt
+        except Exception:  # noqa: BLE001 - display only: no record, so no excerpt
             return None, None
 
-    def document(self) -> tuple[Any, Positions | None]:
-        """The whole file as data with positions (YAML, JSON, Markdown front matter)."""
-        if self._document is None:
-            if self.path.endswith(".json"):
-                # The values come from JSON itself; YAML (a superset) only lends positions.
-                try:
-                    value: Any = json.loads(self.text)
-                except ValueError:
-                    value = None
-                self._document = (value, self._yaml(self.text)[1])
-            elif self.path.endswith(".md"):
-                self._document = self._front_matter()
-            else:
-                self._document = self._yaml(self.text)
-        return self._document
+    def _jsonl(self, line: int) -> _Record | None:
+        try:
+            data = json.loads(self.lines[line - 1])
+        except ValueError:
+            return None
+        return _Record(data, _fixed_line(line)) if isinstance(data, dict) else None
 
-    def _front_matter(self) -> tuple[Any, Positions | None]:
-        lines = self.lines
-        end = next((i for i in range(1, len(lines)) if lines[i].strip() in ("---", "...")), None)
-        if not lines or lines[0].strip() != "---" or end is None:
-            return None, None
-        value, positions = self._yaml("\n".join(lines[1:end]), line_offset=1)
-        if not isinstance(value, dict):
-            return None, None
-        body = "\n".join(lines[end + 1 :]).strip("\n")
-        self._body_line = end + 2
-        return {**value, "body": body}, positions
+    def _json(self, line: int) -> _Record | None:
+        # The record's object starts on its line; decode just it (JSON itself gives the
+        # values), and read it once more as YAML (a superset) for the lines of its keys.
+        offset = sum(len(text) + 1 for text in self.lines[: line - 1])
+        start = self.text.find("{", offset)
+        if start < 0:
+            return None
+        try:
+            data, end = json.JSONDecoder().raw_decode(self.text, start)
+        except ValueError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        _, positions = self._yaml(self.text[start:end], line_offset=line - 1)
+        if positions is None:
+            return _Record(data, _fixed_line(line))
+        return _Record(data, _yaml_line_of(positions, ""))
 
-    def record(self, pointer: EvidencePointer) -> _Record | None:
-        if self.path.endswith((".jsonl", ".ndjson")):
-            if pointer.line is None or not 1 <= pointer.line <= len(self.lines):
-                return None
-            try:
-                data = json.loads(self.lines[pointer.line - 1])
-            except ValueError:
-                return None
-            return _Record(data, _fixed_line(pointer.line)) if isinstance(data, dict) else None
-        document, positions = self.document()
-        value = document
-        if pointer.pointer:
-            try:
-                for token in pointer.pointer.lstrip("/").split("/"):
-                    value = value[int(token)] if isinstance(value, list) else value[token]
-            except (KeyError, IndexError, ValueError, TypeError):
-                return None
+    def _yaml_item(self, line: int, pointer: str) -> _Record | None:
+        """A record of a YAML file: the item of a list (its lines up to the next item at the
+        same indentation) or the whole document."""
+        first = self.lines[line - 1]
+        dash = len(first) - len(first.lstrip(" "))
+        if pointer and first[dash : dash + 2] in ("- ", "-"):
+            end = line
+            while end < len(self.lines):
+                text = self.lines[end]
+                stripped = text.strip()
+                if stripped and not stripped.startswith("#"):
+                    indent = len(text) - len(text.lstrip(" "))
+                    if indent <= dash:
+                        break
+                end += 1
+            block = [" " * (dash + 2) + first[dash + 2 :], *self.lines[line:end]]
+            value, positions = self._yaml("\n".join(block), line_offset=line - 1)
+        else:
+            value, positions = self._yaml(self.text, 0)
         if not isinstance(value, dict):
             return None
         if positions is None:
-            return _Record(value, _fixed_line(pointer.line))
-        line_of = _yaml_line_of(positions, pointer.pointer)
+            return _Record(value, _fixed_line(line))
+        return _Record(value, _yaml_line_of(positions, ""))
+
+    def _markdown(self) -> _Record | None:
+        lines = self.lines
+        end = next((i for i in range(1, len(lines)) if lines[i].strip() in ("---", "...")), None)
+        if not lines or lines[0].strip() != "---" or end is None:
+            return None
+        value, positions = self._yaml("\n".join(lines[1:end]), line_offset=1)
+        if not isinstance(value, dict) or positions is None:
+            return None
+        body = "\n".join(lines[end + 1 :]).strip("\n")
+        front = _yaml_line_of(positions, "")
+        body_line = end + 2
+
+        def line_of(path: tuple[str | int, ...]) -> int | None:
+            return body_line if path[:1] == ("body",) else front(path)
+
+        return _Record({**value, "body": body}, line_of)
+
+    def record(self, pointer: EvidencePointer) -> _Record | None:
+        line = pointer.line
+        if line is None or not 1 <= line <= len(self.lines):
+            return None
+        if self.path.endswith((".jsonl", ".ndjson")):
+            return self._jsonl(line)
+        if self.path.endswith(".json"):
+            return self._json(line)
         if self.path.endswith(".md"):
-            front = line_of
-            body_line = self._body_line
-
-            def line_of(path: tuple[str | int, ...]) -> int | None:
-                return body_line if path[:1] == ("body",) else front(path)
-
-        return _Record(value, line_of)
+            return self._markdown()
+        return self._yaml_item(line, pointer.pointer)
 
 
 class ExcerptSource:
-    """Cuts excerpts from project files, parsing each file at most once."""
+    """Cuts excerpts from project files, reading each file and each record at most once."""
 
     def __init__(self, files: Iterable[ProjectFile]) -> None:
         self._files: Mapping[str, ProjectFile] = {f.path: f for f in files}
         self._parsed: dict[str, _ParsedFile | None] = {}
+        self._records: dict[tuple[str, int | None, str], _Record | None] = {}
 
     def _file(self, path: str) -> _ParsedFile | None:
         if path not in self._parsed:
@@ -320,42 +394,41 @@ class ExcerptSource:
         return self._parsed[path]
 
     def excerpt(
-        self, pointer: EvidencePointer, reads: Sequence[str] | None = None
+        self,
+        pointer: EvidencePointer,
+        reads: Sequence[str] | None = None,
+        *,
+        context: bool = False,
+        decisive: Collection[str] = (),
     ) -> Excerpt | None:
-        """The record at ``pointer``, showing its identity and ``reads`` (every field when
-        None); None when the record cannot be found."""
-        parsed = self._file(pointer.file)
-        record = parsed.record(pointer) if parsed is not None else None
+        """The record at ``pointer``: the fields in ``reads`` highlighted, and with
+        ``context`` (or when ``reads`` is None) every other field too; None when the
+        record cannot be found."""
+        key = (pointer.file, pointer.line, pointer.pointer)
+        if key not in self._records:
+            parsed = self._file(pointer.file)
+            self._records[key] = parsed.record(pointer) if parsed is not None else None
+        record = self._records[key]
         if record is None:
             return None
-        return render_record(record, reads)
+        return render_record(record, reads, context=context, decisive=decisive)
 
 
-def _created_values(data: bytes, path: str) -> list[str]:
-    """The ``created_at`` strings of the records of one evidence file."""
-    parsed = _ParsedFile(path, data)
-    records: list[Any] = []
-    if path.endswith((".jsonl", ".ndjson")):
-        for line in parsed.lines:
-            if line.strip():
-                records.append(json.loads(line))
-    else:
-        document = parsed.document()[0]
-        records = document if isinstance(document, list) else [document]
-    return [str(r["created_at"]) for r in records if isinstance(r, dict) and "created_at" in r]
+_CREATED = re.compile(
+    r"""(?:^|[\s{,])["']?created_at["']?\s*:\s*["']?"""
+    r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?)",
+    re.M,
+)
 
 
 def created_span(data: bytes, path: str) -> tuple[str, str] | None:
     """Earliest and latest ``created_at`` of an evidence file's records, for the index.
 
-    Display only: a file this cannot read yields None (the loader already judged it).
+    Display only, so read from the text without parsing the file (the loader has already
+    validated every record; ``created_at`` is an envelope field, never nested).
     """
-    try:
-        values = _created_values(data, path)
-    except ValueError:
-        return None
     moments: list[tuple[datetime, str]] = []
-    for value in values:
+    for value in _CREATED.findall(data.decode("utf-8", errors="replace")):
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:

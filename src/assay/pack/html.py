@@ -17,11 +17,19 @@ from typing import Any
 
 import yaml
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
+from ..cel.fields import record_fields
 from ..load.project import Project
-from ..models.assessment import STATUSES, Assessment, ControlResult, EvidencePointer, Verdict
-from .excerpts import ExcerptSource, created_span
+from ..models.assessment import (
+    STATUSES,
+    Assessment,
+    ControlResult,
+    EvidencePointer,
+    Finding,
+    Verdict,
+)
+from .excerpts import Excerpt, ExcerptSource, created_span, excerpt_lines
 from .manifest import (
     MANIFEST_NAME,
     PackAttachment,
@@ -114,22 +122,73 @@ def _stylesheet() -> str:
     return (resources.files("assay.pack") / "assets" / "pack.css").read_text(encoding="utf-8")
 
 
-def _pointer_view(
-    pointer: EvidencePointer, excerpts: ExcerptSource, reads: Mapping[str, list[str]]
-) -> dict[str, Any]:
-    where = pointer.file + (f":{pointer.line}" if pointer.line is not None else "")
-    # The fields the check read of this record's kind; unknown (a result without `reads`):
-    # the whole record.
-    fields = reads.get(pointer.kind) if pointer.kind is not None and reads else None
-    return {
-        "where": where,
-        "pointer": pointer.pointer,
-        "record_id": pointer.record_id,
-        "kind": pointer.kind,
-        "sha256": pointer.sha256,
-        "attachment": input_attachment_name(pointer.file),
-        "excerpt": excerpts.excerpt(pointer, fields),
-    }
+def _decisive(condition: str | None, count: int) -> list[frozenset[str]]:
+    """Per record of a finding, the fields of the condition it did not meet. The engine
+    lists the record a condition ran on (``r``) last and, for a ``covered`` check, the
+    record it covers (``src``) first."""
+    out = [frozenset[str]() for _ in range(count)]
+    if condition and count:
+        fields = record_fields(condition)
+        out[-1] = frozenset(fields["r"])
+        if count > 1:
+            out[0] = out[0] | frozenset(fields["src"])
+    return out
+
+
+def evidence_markup(
+    finding: Finding,
+    excerpts: ExcerptSource,
+    reads: Mapping[str, list[str]],
+    *,
+    context: bool,
+) -> Markup:
+    """The records of one finding as the content of one ``<pre>``: per record a pointer
+    line (``file:line /N``, linked to the evidence index, then kind and id) and its
+    excerpt. One block per finding, not per record, keeps the layout engine's work (the
+    pack's main cost) small."""
+    blocks: list[str] = []
+    pointers = _unique(finding.evidence)
+    decisive = _decisive(finding.condition, len(pointers))
+    for pointer, unmet in zip(pointers, decisive, strict=True):
+        where = pointer.file + (f":{pointer.line}" if pointer.line is not None else "")
+        if pointer.pointer:
+            where += f" {pointer.pointer}"
+        # The fields the check read of this record's kind; unknown (a result without
+        # `reads`): the whole record.
+        fields = reads.get(pointer.kind) if pointer.kind is not None and reads else None
+        excerpt = excerpts.excerpt(pointer, fields, context=context, decisive=unmet)
+        record = " ".join(x for x in (pointer.kind, pointer.record_id) if x)
+        if excerpt is not None and excerpt.hidden:
+            shown = excerpt.fields - len(excerpt.hidden)
+            record += f" · {shown} of {excerpt.fields} fields shown"
+        target = anchor(input_attachment_name(pointer.file))
+        head = Markup('<a href="#{}">{}</a>  {}').format(target, where, record)
+        blocks.append(head + (excerpt_markup(excerpt) if excerpt is not None else ""))
+    return Markup("\n").join(blocks)
+
+
+def excerpt_markup(excerpt: Excerpt) -> Markup:
+    """The excerpt's lines as the content of a ``<pre>`` (after its pointer line, so they
+    start with a newline): every text escaped, each run of
+    highlighted lines in one span. One element per run instead of one per row keeps the
+    layout engine's work (the pack's main cost) small."""
+    parts: list[str] = []
+    run: list[str] = []
+    current = ""
+
+    def flush() -> None:
+        if run:
+            text = "\n".join(run)
+            parts.append(f'<span class="{current}">{text}</span>' if current else text)
+            run.clear()
+
+    for text, kind in excerpt_lines(excerpt):
+        if kind != current:
+            flush()
+            current = kind
+        run.append(str(escape(text)))
+    flush()
+    return Markup("\n" + "\n".join(parts))
 
 
 def _unique(pointers: list[EvidencePointer]) -> list[EvidencePointer]:
@@ -140,20 +199,42 @@ def _unique(pointers: list[EvidencePointer]) -> list[EvidencePointer]:
     return list(seen.values())
 
 
+PASSES_SHOWN = 3
+"""Passing findings a check shows in the pack (every failure, error and pending finding is
+shown); the others are counted, and listed in the embedded ``assessment.json``. Passes are
+a sample of what held; listing twenty of them per check made a pack of hundreds of pages
+without telling an auditor more."""
+
+
 def _control_view(control: ControlResult, excerpts: ExcerptSource) -> dict[str, Any]:
     checks = []
     for check in control.checks:
+        passes = [f for f in check.findings if f.outcome == "pass"]
+        shown = [f for f in check.findings if f.outcome != "pass"] + passes[:PASSES_SHOWN]
+        # The engine's order (failures first, then by file and line), whatever was cut.
+        shown.sort(key=check.findings.index)
         findings = [
             {
                 "outcome": finding.outcome,
                 "message": finding.message,
-                "evidence": [
-                    _pointer_view(p, excerpts, check.reads) for p in _unique(finding.evidence)
-                ],
+                # A failure shows its records whole, the fields read highlighted; any
+                # other finding only the fields read (the pointer line says how many).
+                "evidence": evidence_markup(
+                    finding,
+                    excerpts,
+                    check.reads,
+                    context=finding.outcome in ("fail", "error"),
+                ),
             }
-            for finding in check.findings
+            for finding in shown
         ]
-        checks.append({"check": check, "findings": findings})
+        checks.append(
+            {
+                "check": check,
+                "findings": findings,
+                "unlisted": len(check.findings) - len(shown),
+            }
+        )
     params = [
         {
             "name": name,
@@ -198,7 +279,7 @@ def _policy_view(policy: Mapping[str, Any]) -> dict[str, Any]:
             # id and kind first: what a reader looks for; then the model's own order.
             ordered = {"id": check.get("id"), "kind": check.get("kind")}
             ordered.update((k, v) for k, v in check.items() if k not in ordered)
-            checks.append(_yaml(ordered))
+            checks.append(ordered)
         source = control.get("source") or {}
         where = source.get("file", "")
         if source.get("line"):
@@ -211,7 +292,8 @@ def _policy_view(policy: Mapping[str, Any]) -> dict[str, Any]:
                 "applicable": control.get("applicable", True),
                 "requires": control.get("requires", []),
                 "params": params,
-                "checks": checks,
+                # One listing per control (a YAML list of its checks): one block to lay out.
+                "checks": _yaml(checks) if checks else "",
                 "waivers": [w.get("id") for w in control.get("waivers", [])],
                 "source": where,
             }

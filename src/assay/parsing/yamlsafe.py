@@ -300,16 +300,22 @@ class Positions:
         table: dict[str, tuple[int, int]],
         line_offset: int = 0,
         content: dict[str, tuple[int, int, str]] | None = None,
+        *,
+        prefix: str = "",
     ):
         self.file = file
         self._table = table
         self._offset = line_offset
         self._content = content or {}
+        # A shifted view shares its document's tables and prepends its prefix to every
+        # lookup: copying the entries under the prefix made reading a YAML list of n
+        # records O(n²) (each record's view scanned the whole table).
+        self._prefix = prefix
 
     def text_location(self, pointer: str, line: int, column: int) -> Location:
         """The location of (1-based) ``line``/``column`` inside the string value at ``pointer``,
         taking quotes and block scalars (``|``, ``>``) into account."""
-        found = self._content.get(pointer)
+        found = self._content.get(self._prefix + pointer)
         if found is None:
             return self.location(pointer)
         first_line, first_column, style = found
@@ -334,8 +340,9 @@ class Positions:
         """The location of ``pointer``, or of its nearest ancestor that has one."""
         probe = pointer
         while True:
-            if probe in self._table:
-                line, column = self._table[probe]
+            found = self._table.get(self._prefix + probe)
+            if found is not None:
+                line, column = found
                 return Location(self.file, line + self._offset, column, pointer or None)
             if not probe:
                 return Location(self.file, None, None, pointer or None)
@@ -343,24 +350,21 @@ class Positions:
 
     def key_location(self, pointer: str) -> Location:
         """The location of the key that ``pointer`` names (for unknown-key errors)."""
-        found = self._table.get(pointer + "#key")
+        # The key naming a view's own root lies outside the view.
+        found = (
+            self._table.get(self._prefix + pointer + "#key")
+            if pointer or not self._prefix
+            else None
+        )
         if found is None:
             return self.location(pointer)
         return Location(self.file, found[0] + self._offset, found[1], pointer or None)
 
     def shifted(self, prefix: str) -> Positions:
         """A view whose pointers are relative to ``prefix``."""
-        table = {
-            key[len(prefix) :]: value
-            for key, value in self._table.items()
-            if key == prefix or key.startswith(prefix + "/")
-        }
-        content = {
-            key[len(prefix) :]: value
-            for key, value in self._content.items()
-            if key == prefix or key.startswith(prefix + "/")
-        }
-        return Positions(self.file, table, self._offset, content)
+        return Positions(
+            self.file, self._table, self._offset, self._content, prefix=self._prefix + prefix
+        )
 
 
 def escape_pointer_token(token: str) -> str:
