@@ -1,19 +1,29 @@
-"""Time `assay gate --all` on a synthetic fleet against the floor of merely parsing its evidence.
+"""The gate's costs on a synthetic fleet, against the floor of merely parsing its evidence.
 
-    python benchmarks/bench_gate.py                 # generates benchmarks/data/fleet if missing
-    python benchmarks/bench_gate.py --generate      # regenerate first
-    python benchmarks/bench_gate.py --profile       # in-process run under cProfile
+    python benchmarks/bench_gate.py                  # generates benchmarks/data/fleet if missing
+    python benchmarks/bench_gate.py --generate       # regenerate first
+    python benchmarks/bench_gate.py --data DIR --generate --fleet-args "--workflows 120 --seed 11"
+    python benchmarks/bench_gate.py --scale 10       # a 10x fleet (10M drift records), on demand
+    python benchmarks/bench_gate.py --profile        # plus the warm fleet gate under cProfile
 
-In one run it measures, each ``--repeat`` times (median reported):
+In one run, each measurement ``--repeat`` times (median reported, the slowest run's peak RSS):
 
-* the **floor**: reading and parsing every evidence file of the fleet with orjson (JSON Lines
-  line by line, JSON whole) and libyaml (YAML files, Markdown front matter); nothing else;
-* the **gate**: ``assay gate --project DIR --all --as-of T --format json`` as a subprocess with
-  its output discarded, and the peak resident memory of that process.
+* **floor**: reading and parsing every evidence file with orjson (JSON Lines line by line,
+  JSON whole) and libyaml (YAML, Markdown front matter), in this process; nothing else;
+* **cold fleet gate**: ``assay gate --all`` with the project's cache (``.assay/``) deleted;
+* **warm fleet gate**: the same again, nothing changed;
+* **one workflow**: ``assay gate --workflow W``, warm;
+* **incremental**: ``assay gate --workflow W`` after one new evidence file landed in W's
+  folder (removed again afterwards, and the cache settled before the next repeat);
+* **library incremental**: the same re-gate through the library in a process that already
+  imported Assay (``load_project`` + ``assess_fleet([W])``), and the warm one before it;
+* ``assay --version`` and ``assay gate --all`` on ``examples/``.
 
-It prints both times, the ratio gate/floor and the gate's peak RSS, and exits non-zero when the
-gate reports invalid input (exit 2): the fleet must load cleanly for the figures to mean
-anything. Exit 1 from the gate is expected (the fleet has non-compliant workflows).
+Every command runs as a child process, its output discarded; ``os.wait4`` gives the peak
+resident memory of exactly that child. Next to each figure: the 1-minute load average when
+it was taken (the machine may be shared; ratios against the floor of the same run are what
+compare). It exits 2 when a gate reports invalid input (exit 2): the fleet must load cleanly
+for the figures to mean anything. Exit 1 from a gate is expected (some workflows fail).
 """
 
 from __future__ import annotations
@@ -24,33 +34,67 @@ import io
 import json
 import os
 import pstats
+import shlex
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _fleet_common import (  # noqa: E402
+    BENCH_DIR,
     DEFAULT_AS_OF,
     DEFAULT_DATA,
+    REPO_ROOT,
     evidence_files,
     parse_file,
 )
 
-TARGET_RATIO = 3.0
-TARGET_RSS_MB = 2048.0
+# The targets of the evidence-engine work, on the 2-core development machine.
+TARGET_COLD = 1.5  # x the floor
+TARGET_WARM = 0.3  # x the floor
+TARGET_ONE_S = 0.3  # one workflow, and an incremental re-gate: whole process
+TARGET_ONE_MB = 200.0
+TARGET_LIBRARY_S = 0.1  # an incremental re-gate through the library
+TARGET_FLEET_MB = 500.0
+TARGET_VERSION_S = 0.15
+TARGET_EXAMPLES_S = 0.4
+
+# A scaled fleet multiplies every volume of the default fleet.
+BASE_VOLUMES = {
+    "--workflows": 200,
+    "--drift-records": 1_000_000,
+    "--deploys": 20_000,
+    "--incidents": 2_000,
+    "--feedback": 10_000,
+}
 
 
 @dataclass(frozen=True)
-class GateRun:
+class Run:
     seconds: float
     exit_code: int
     peak_rss_mb: float
+    load: float
     stderr: str
+
+
+@dataclass(frozen=True)
+class Figure:
+    label: str
+    seconds: float
+    peak_rss_mb: float | None
+    load: float
+    runs: int
+
+
+def load_average() -> float:
+    return os.getloadavg()[0]
 
 
 def measure_floor(root: Path) -> tuple[float, int, int]:
@@ -66,231 +110,330 @@ def measure_floor(root: Path) -> tuple[float, int, int]:
     return time.perf_counter() - start, records, size
 
 
-def gate_command(root: Path, as_of: str) -> list[str]:
+def assay(*args: str) -> list[str]:
+    return [sys.executable, "-m", "assay", *args]
+
+
+def gate_command(root: Path, as_of: str, *selection: str) -> list[str]:
     # Output goes to a discarded stdout, not `--output /dev/null`: the CLI writes files
     # atomically (temp file + rename), which must never be pointed at a device node.
-    return [
-        sys.executable,
-        "-m",
-        "assay",
-        "gate",
-        "--project",
-        str(root),
-        "--all",
-        "--as-of",
-        as_of,
-        "--format",
-        "json",
-    ]
+    return assay(
+        "gate", "--project", str(root), *(selection or ("--all",)), "--as-of", as_of,
+        "--format", "json",
+    )  # fmt: skip
 
 
-def measure_gate(root: Path, as_of: str) -> GateRun:
-    """Run the gate as a child process; its wall time, exit code and peak RSS."""
+def run_child(command: Sequence[str], cwd: Path | None = None) -> Run:
+    """Run a child process; its wall time, exit code, peak RSS and stderr."""
     with tempfile.TemporaryFile() as err:
+        load = load_average()
         start = time.perf_counter()
-        proc = subprocess.Popen(gate_command(root, as_of), stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err, cwd=cwd)
         # wait4 returns the resource usage of exactly this child (ru_maxrss in KiB on Linux).
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
         stderr = err.read().decode("utf-8", "replace")
-    return GateRun(seconds, proc.returncode, usage.ru_maxrss / 1024, stderr)
+    return Run(seconds, proc.returncode, usage.ru_maxrss / 1024, load, stderr)
 
 
-def profile_gate(root: Path, as_of: str, top: int) -> None:
-    """Run load + assess + JSON format in-process: phase times, then the same under cProfile."""
-    from assay import assess, get_formatter, load_project
-    from assay.models.time import parse_instant
-
-    when = parse_instant(as_of)
-
-    def run() -> dict[str, float]:
-        phases: dict[str, float] = {}
-        t0 = time.perf_counter()
-        project = load_project(root)
-        t1 = time.perf_counter()
-        assessments = [assess(project, wf, when, None) for wf in project.workflows]
-        t2 = time.perf_counter()
-        get_formatter("json")(assessments)
-        t3 = time.perf_counter()
-        phases["load_project"] = t1 - t0
-        phases["assess (all workflows)"] = t2 - t1
-        phases["format json"] = t3 - t2
-        return phases
-
-    print("\nIn-process phases (no profiler):")
-    for name, seconds in run().items():
-        print(f"  {name:<24} {seconds:8.2f} s")
-    profiler = cProfile.Profile()
-    profiler.enable()
-    run()
-    profiler.disable()
-    for key in ("cumulative", "tottime"):
-        out = io.StringIO()
-        stats = pstats.Stats(profiler, stream=out)
-        stats.sort_stats(key).print_stats(top)
-        print(f"\nTop {top} functions by {key} time (under cProfile, so ~1.5-2x slower):")
-        text = out.getvalue()
-        print(text[text.find("   ncalls") :].rstrip())
+class GateFailed(Exception):
+    def __init__(self, label: str, run: Run):
+        super().__init__(label)
+        self.label = label
+        self.run = run
 
 
-# The evidence store, measured phase by phase in a child process each (so that every phase
-# has its own peak RSS). Until the gate runs on the store, the child drives the loader's
-# steps itself: policies and workflows, then the store, then one workflow's records.
-_STORE_CHILD = r"""
+def measure(
+    label: str,
+    command: Sequence[str],
+    repeat: int,
+    before: Callable[[int], None] | None = None,
+    after: Callable[[int], None] | None = None,
+) -> Figure:
+    """``repeat`` runs of ``command`` (``before``/``after`` each, unmeasured): the median."""
+    runs = []
+    for i in range(repeat):
+        if before is not None:
+            before(i)
+        try:
+            run = run_child(command)
+        finally:
+            if after is not None:
+                after(i)
+        if run.exit_code not in (0, 1):
+            raise GateFailed(label, run)
+        runs.append(run)
+        print(
+            f"  {label:<34} {run.seconds:8.3f} s {run.peak_rss_mb:8.0f} MB  load {run.load:4.1f}",
+            flush=True,
+        )
+    return Figure(
+        label,
+        statistics.median(r.seconds for r in runs),
+        max(r.peak_rss_mb for r in runs),
+        statistics.median(r.load for r in runs),
+        len(runs),
+    )
+
+
+def first_workflow(root: Path) -> str:
+    return sorted(p.stem for p in (root / "workflows").glob("*.yaml"))[0]
+
+
+class NewFile:
+    """One new evidence file for a workflow: the first 100 drift runs of its log again,
+    under new ids (a different content each repeat, so it is new to the cache)."""
+
+    def __init__(self, root: Path, workflow: str):
+        self.root = root
+        self.folder = root / "evidence" / workflow
+        self.path = self.folder / "drift_log-bench-extra.jsonl"
+        self.lines = (self.folder / "drift_log.jsonl").read_bytes().splitlines()[:100]
+
+    def add(self, i: int) -> None:
+        prefix = f'"id":"bench{i}-'.encode()
+        self.path.write_bytes(
+            b"".join(line.replace(b'"id":"', prefix, 1) + b"\n" for line in self.lines)
+        )
+
+    def remove(self, _: int = 0) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def wipe_cache(root: Path) -> None:
+    shutil.rmtree(root / ".assay", ignore_errors=True)
+
+
+# Through the library, in one process that has imported Assay already: a warm re-gate of
+# one workflow, then the same after one new evidence file (each: load the project, assess
+# that workflow, close). What an editor integration or a long-running service would pay.
+_LIBRARY_CHILD = r"""
 import json, resource, sys, time
-t0 = time.perf_counter()
 from pathlib import Path
-from assay.evidence.cache import CacheDir
-from assay.evidence.index import EvidenceIndex
-from assay.evidence.readers import ReaderLimits
-from assay.evidence.store import open_store
-from assay.load.config import load_config
-from assay.load.discover import DiskSource
-from assay.load.project import _discover, _Loader
-root, mode, workflow = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
-source = DiskSource(root)
-config, _ = load_config(source)
-loader = _Loader(source, config)
-loader.load_policies()
-workflows = loader.load_workflows()
-rels = _discover(source, config.evidence, None, "evidence", loader.errors, required=True)
-paths = [root / rel for rel in rels]
-limits = ReaderLimits(config.max_yaml_bytes, config.max_evidence_bytes)
-cache = CacheDir.for_project(root)
-if mode == "cold":
-    cache.wipe()
-t1 = time.perf_counter()
-store, report = open_store(root, paths, set(workflows), limits, cache=cache, rehash=mode == "rehash")
-t2 = time.perf_counter()
-records = len(EvidenceIndex(store.batches([workflow])))
-t3 = time.perf_counter()
-store.close()
-print(json.dumps({"start": t1 - t0, "sync": t2 - t1, "one": t3 - t2, "records": records,
-    "parsed": len(report.parsed), "hashed": len(report.hashed), "errors": len(report.errors),
+from assay import load_project
+from assay.evaluate import assess_fleet
+from assay.models.time import parse_instant
+root, workflow, as_of = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+extra, lines, tag = Path(sys.argv[4]), Path(sys.argv[5]).read_bytes().splitlines()[:100], sys.argv[6]
+when = parse_instant(as_of)
+
+def regate():
+    start = time.perf_counter()
+    project = load_project(root, now=when)
+    try:
+        assess_fleet(project, [workflow], when)
+    finally:
+        project.close()
+    return time.perf_counter() - start
+
+regate()  # settles the cache and warms this process (imports, first queries)
+warm = min(regate() for _ in range(3))
+prefix = ('"id":"lib' + tag + '-').encode()
+extra.write_bytes(b"".join(line.replace(b'"id":"', prefix, 1) + b"\n" for line in lines))
+try:
+    incremental = regate()
+finally:
+    extra.unlink()
+regate()  # the file gone: settle again
+print(json.dumps({"warm": warm, "incremental": incremental,
     "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 
-def store_phase(root: Path, mode: str, workflow: str) -> dict[str, float]:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
-    start = time.perf_counter()
+def measure_library(root: Path, workflow: str, as_of: str, tag: str) -> dict[str, float]:
+    folder = root / "evidence" / workflow
+    load = load_average()
     out = subprocess.run(
-        [sys.executable, "-c", _STORE_CHILD, str(root), mode, workflow],
-        check=True,
-        capture_output=True,
-        text=True,
-        env=env,
-    )
+        [
+            sys.executable, "-c", _LIBRARY_CHILD, str(root), workflow, as_of,
+            str(folder / "drift_log-bench-lib.jsonl"), str(folder / "drift_log.jsonl"), tag,
+        ],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
     result: dict[str, float] = json.loads(out.stdout)
-    result["wall"] = time.perf_counter() - start
+    result["load"] = load
     return result
 
 
-def measure_store(root: Path, floor: float) -> None:
-    """Cold build, warm re-open, --no-cache rehash, and one new file, each with one
-    workflow's records read back; printed next to the floor of the same run."""
-    workflow = sorted(p.stem for p in (root / "workflows").glob("*.yaml"))[0]
-    extra = root / "evidence" / workflow / "drift_log-bench-extra.jsonl"
-    extra.unlink(missing_ok=True)
-    rows = [("cold (store built)", "cold"), ("warm", "warm"), ("rehash (--no-cache)", "rehash")]
-    results = [(label, store_phase(root, mode, workflow)) for label, mode in rows]
-    source = root / "evidence" / workflow / "drift_log.jsonl"
-    lines = source.read_bytes().splitlines()[:100]
-    extra.write_bytes(b"".join(line.replace(b'"id":"', b'"id":"x-', 1) + b"\n" for line in lines))
-    try:
-        results.append(("one new file", store_phase(root, "warm", workflow)))
-    finally:
-        extra.unlink()
-    print(f"\nEvidence store (one child process per row; one workflow = {workflow}):")
-    print(
-        f"  {'':<22}{'process':>9}{'start':>8}{'store':>8}{'/floor':>8}{'1 wf':>8}"
-        f"{'parsed':>8}{'hashed':>8}{'RSS MB':>8}"
-    )
-    for label, r in results:
-        print(
-            f"  {label:<22}{r['wall']:>8.2f}s{r['start']:>7.2f}s{r['sync']:>7.2f}s"
-            f"{r['sync'] / floor:>8.2f}{r['one']:>7.3f}s{int(r['parsed']):>8}{int(r['hashed']):>8}"
-            f"{r['rss']:>8.0f}"
-        )
+def profile_gate(root: Path, as_of: str, top: int) -> None:
+    """The warm fleet gate in this process under cProfile (so ~1.5-2x slower)."""
+    from assay import load_project
+    from assay.evaluate import assess_fleet
+    from assay.formats import get_formatter
+    from assay.models.time import parse_instant
+
+    when = parse_instant(as_of)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    project = load_project(root, now=when)
+    get_formatter("json")(assess_fleet(project, None, when))
+    project.close()
+    profiler.disable()
+    for key in ("cumulative", "tottime"):
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats(key).print_stats(top)
+        print(f"\nTop {top} functions by {key} time (warm fleet gate, under cProfile):")
+        text = out.getvalue()
+        print(text[text.find("   ncalls") :].rstrip())
 
 
-def ensure_fleet(root: Path, regenerate: bool, as_of: str) -> None:
+def ensure_fleet(root: Path, regenerate: bool, as_of: str, fleet_args: Sequence[str]) -> None:
     if (root / "assay.yaml").is_file() and not regenerate:
         return
     import generate_fleet
 
-    print(f"generating the fleet in {root} ...", flush=True)
+    print(f"generating the fleet in {root} {' '.join(fleet_args)} ...", flush=True)
     start = time.perf_counter()
-    generate_fleet.main(["--out", str(root), "--as-of", as_of])
+    generate_fleet.main(["--out", str(root), "--as-of", as_of, *fleet_args])
     print(f"generated in {time.perf_counter() - start:.1f} s\n", flush=True)
 
 
+def verdict(value: float, target: float) -> str:
+    return "met" if value <= target else "NOT met"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Gate benchmark: assay gate --all vs parse floor.")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="Fleet folder.")
+    parser = argparse.ArgumentParser(description="Gate benchmark: the gate's costs vs a floor.")
+    parser.add_argument("--data", type=Path, default=None, help="Fleet folder.")
     parser.add_argument("--generate", action="store_true", help="(Re)generate the fleet first.")
+    parser.add_argument(
+        "--fleet-args", default="", help="Extra generate_fleet.py options (another shape)."
+    )
+    parser.add_argument(
+        "--scale",
+        type=int,
+        default=1,
+        help="Multiply every volume of the default fleet (10: 10M drift records, ~5 GB, "
+        "generated on demand in benchmarks/data/fleet-10x).",
+    )
     parser.add_argument("--as-of", default=DEFAULT_AS_OF, help="The fleet's fixed 'now'.")
     parser.add_argument("--repeat", type=int, default=3, help="Runs per measurement (median).")
-    parser.add_argument(
-        "--profile", action="store_true", help="Also profile the gate in-process (cProfile)."
-    )
-    parser.add_argument("--top", type=int, default=25, help="Functions shown by --profile.")
-    parser.add_argument(
-        "--store", action="store_true", help="Also measure the evidence store's phases."
-    )
+    parser.add_argument("--skip-cold", action="store_true", help="Leave the cold gate out.")
+    parser.add_argument("--profile", action="store_true", help="Also profile the warm gate.")
+    parser.add_argument("--top", type=int, default=30, help="Functions shown by --profile.")
     args = parser.parse_args(argv)
-    root: Path = args.data.resolve()
-    ensure_fleet(root, args.generate, args.as_of)
-
+    fleet_args = shlex.split(args.fleet_args)
+    if args.scale != 1:
+        fleet_args = [
+            *(a for flag, n in BASE_VOLUMES.items() for a in (flag, str(n * args.scale))),
+            *fleet_args,
+        ]
+    data = args.data or (
+        DEFAULT_DATA if args.scale == 1 else BENCH_DIR / "data" / f"fleet-{args.scale}x"
+    )
+    root: Path = data.resolve()
+    ensure_fleet(root, args.generate, args.as_of, fleet_args)
+    workflow = first_workflow(root)
     files = evidence_files(root)
-    print(f"fleet: {root}")
-    print(f"evidence: {len(files):,} files\n")
+    print(f"fleet: {root} ({len(list((root / 'workflows').glob('*.yaml')))} workflows)")
+    print(f"evidence: {len(files):,} files; one workflow = {workflow}\n")
 
-    if args.repeat == 0:  # the store's phases only, against one floor
-        floor, _, _ = measure_floor(root)
-        print(f"floor {floor:.2f} s")
-        measure_store(root, floor)
-        return 0
-    floors: list[float] = []
-    gates: list[GateRun] = []
+    repeat = args.repeat
+    floors = []
     records = size = 0
-    for i in range(args.repeat):
+    for _ in range(repeat):
+        load = load_average()
         seconds, records, size = measure_floor(root)
-        floors.append(seconds)
-        print(f"  run {i + 1}: floor {seconds:7.2f} s", end="", flush=True)
-        run = measure_gate(root, args.as_of)
-        gates.append(run)
-        print(
-            f"   gate {run.seconds:7.2f} s  exit {run.exit_code}  peak RSS {run.peak_rss_mb:,.0f} MB",
-            flush=True,
-        )
-        if run.exit_code not in (0, 1):
-            print("\nthe gate did not assess the fleet (exit 2: invalid input or crash):")
-            for line in run.stderr.splitlines()[:20]:
-                print(f"  {line}")
-            return 2
+        floors.append((seconds, load))
+        print(f"  {'floor (orjson + libyaml)':<34} {seconds:8.3f} s {'':>11}  load {load:4.1f}")
+    floor = statistics.median(s for s, _ in floors)
+    floor_load = statistics.median(load for _, load in floors)
 
-    floor = statistics.median(floors)
-    gate = statistics.median(r.seconds for r in gates)
-    rss = max(r.peak_rss_mb for r in gates)
-    ratio = gate / floor if floor > 0 else float("inf")
-    print()
-    print(f"records parsed        {records:>14,}  ({size / 1e6:,.0f} MB in {len(files):,} files)")
-    print(f"floor (median of {args.repeat})   {floor:>12.2f} s")
-    print(f"gate (median of {args.repeat})    {gate:>12.2f} s")
-    print(
-        f"ratio gate/floor      {ratio:>14.2f}  "
-        f"(target <= {TARGET_RATIO:g}: {'met' if ratio <= TARGET_RATIO else 'NOT met'})"
+    extra = NewFile(root, workflow)
+    extra.remove()
+    one = ("--workflow", workflow)
+    figures: dict[str, Figure] = {}
+    try:
+        if not args.skip_cold:
+            figures["cold"] = measure(
+                "cold fleet gate (cache deleted)",
+                gate_command(root, args.as_of),
+                repeat,
+                before=lambda _: wipe_cache(root),
+            )
+        else:
+            run_child(gate_command(root, args.as_of))  # the cache built, unmeasured
+        figures["warm"] = measure("warm fleet gate", gate_command(root, args.as_of), repeat)
+        figures["one"] = measure("one workflow, warm", gate_command(root, args.as_of, *one), repeat)
+
+        def settle(i: int) -> None:
+            extra.remove()
+            run_child(gate_command(root, args.as_of, *one))  # the deletion recorded
+
+        figures["incremental"] = measure(
+            "one workflow after one new file",
+            gate_command(root, args.as_of, *one),
+            repeat,
+            before=extra.add,
+            after=settle,
+        )
+        figures["version"] = measure("assay --version", assay("--version"), repeat)
+        examples = REPO_ROOT / "examples"
+        figures["examples"] = measure(
+            "assay gate on examples/",
+            assay("gate", "--project", str(examples), "--all", "--format", "json"),
+            repeat,
+        )
+    except GateFailed as failed:
+        print(f"\n{failed.label}: exit {failed.run.exit_code} (invalid input or a crash):")
+        for line in failed.run.stderr.splitlines()[:20]:
+            print(f"  {line}")
+        return 2
+    finally:
+        extra.remove()
+    library = [measure_library(root, workflow, args.as_of, str(i)) for i in range(repeat)]
+    lib_warm = statistics.median(r["warm"] for r in library)
+    lib_incr = statistics.median(r["incremental"] for r in library)
+    lib_load = statistics.median(r["load"] for r in library)
+    lib_rss = max(r["rss"] for r in library)
+    for r in library:
+        print(
+            f"  {'library: warm / after one new file':<34} {r['warm']:8.3f} s / "
+            f"{r['incremental']:.3f} s {r['rss']:6.0f} MB  load {r['load']:4.1f}"
+        )
+
+    print(f"\nrecords parsed {records:,} ({size / 1e6:,.0f} MB in {len(files):,} files)")
+    print(f"median of {repeat}; load = 1-minute load average when measured\n")
+    print(f"{'':<36}{'seconds':>9}{'/floor':>8}{'peak RSS':>10}{'load':>6}  target")
+
+    def row(label: str, seconds: float, rss: float | None, load: float, target: str) -> None:
+        ratio = f"{seconds / floor:8.2f}" if floor > 0 else f"{'-':>8}"
+        memory = f"{rss:7.0f} MB" if rss is not None else f"{'':>10}"
+        print(f"{label:<36}{seconds:9.3f}{ratio}{memory}{load:6.1f}  {target}")
+
+    row("floor (orjson + libyaml)", floor, None, floor_load, "")
+    for key, figure in figures.items():
+        s, mb = figure.seconds, figure.peak_rss_mb or 0.0
+        if key == "cold":
+            target = (
+                f"<= {TARGET_COLD} x floor: {verdict(s / floor, TARGET_COLD)}; "
+                f"<= {TARGET_FLEET_MB:.0f} MB: {verdict(mb, TARGET_FLEET_MB)}"
+            )
+        elif key == "warm":
+            target = (
+                f"<= {TARGET_WARM} x floor: {verdict(s / floor, TARGET_WARM)}; "
+                f"<= {TARGET_FLEET_MB:.0f} MB: {verdict(mb, TARGET_FLEET_MB)}"
+            )
+        elif key in ("one", "incremental"):
+            target = (
+                f"<= {TARGET_ONE_S} s: {verdict(s, TARGET_ONE_S)}; "
+                f"<= {TARGET_ONE_MB:.0f} MB: {verdict(mb, TARGET_ONE_MB)}"
+            )
+        elif key == "version":
+            target = f"<= {TARGET_VERSION_S} s: {verdict(s, TARGET_VERSION_S)}"
+        else:
+            target = f"<= {TARGET_EXAMPLES_S} s: {verdict(s, TARGET_EXAMPLES_S)}"
+        row(figure.label, s, figure.peak_rss_mb, figure.load, target)
+    row("library: one workflow, warm", lib_warm, lib_rss, lib_load, "")
+    row(
+        "library: after one new file",
+        lib_incr,
+        None,
+        lib_load,
+        f"<= {TARGET_LIBRARY_S} s: {verdict(lib_incr, TARGET_LIBRARY_S)}",
     )
-    print(
-        f"gate peak RSS         {rss:>11,.0f} MB  "
-        f"(target <= {TARGET_RSS_MB:,.0f} MB: {'met' if rss <= TARGET_RSS_MB else 'NOT met'})"
-    )
-    print(f"gate exit code        {gates[-1].exit_code:>14}  (1 expected: some workflows fail)")
-    if args.store:
-        measure_store(root, floor)
     if args.profile:
         profile_gate(root, args.as_of, args.top)
     return 0

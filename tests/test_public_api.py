@@ -21,6 +21,7 @@ EXPECTED = {
     "VerifyReport",
     "__version__",
     "assess",
+    "assess_fleet",
     "build_pack",
     "fleet_exit_code",
     "get_formatter",

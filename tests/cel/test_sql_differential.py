@@ -1,15 +1,17 @@
-"""CEL compiled to SQL agrees with the row evaluator: every condition of the bundled
-policies, on random records of each kind, as each example workflow's class resolves it.
+"""CEL compiled to SQL agrees with the row evaluator: every condition (and every
+aggregate `value`) of the bundled policies, on random records of each kind and on the
+records of the bundled policy-test cases, as each example workflow's class resolves it.
 
-Outcomes compared: true, false, or a runtime error (SQL NULL). An error never passes a
-check: the SQL path reports it exactly where the row evaluator raises.
+Outcomes compared: true, false, or a runtime error (SQL NULL); a value, null, or an error.
+An error never passes a check: the SQL path reports it exactly where the row evaluator
+raises.
 """
 
 from __future__ import annotations
 
 import random
 import types
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
@@ -17,8 +19,9 @@ import orjson
 import pytest
 from pydantic import AwareDatetime, BaseModel
 
+from assay.authoring.policytest.cases import load_cases
 from assay.cel import Expression, ExpressionRuntimeError
-from assay.cel.sql import NotCompilable, compile_condition
+from assay.cel.sql import NotCompilable, SqlCompiler, compile_condition
 from assay.checks.base import CheckContext
 from assay.evidence.cache import ObjectFiles
 from assay.evidence.engines.columns import record_sql_type
@@ -95,6 +98,27 @@ def random_records(kind: str, rng: random.Random, workflow: str, owners: list[st
     return out
 
 
+def outcome_value(expr: Expression, variables: dict[str, Any], sql_type: str) -> Any:
+    """A value as the SQL path gives it: times and durations in microseconds, an error (or
+    a null) as None."""
+    try:
+        value = expr.evaluate(variables)
+    except ExpressionRuntimeError:
+        return None
+    if isinstance(value, timedelta):
+        return (value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds
+    if isinstance(value, datetime):
+        return _us(value)
+    if sql_type == "double" and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def _us(value: datetime) -> int:
+    delta = value - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
 def outcome_row(expr: Expression, variables: dict[str, Any]) -> bool | None:
     try:
         return expr.test(variables)
@@ -104,7 +128,25 @@ def outcome_row(expr: Expression, variables: dict[str, Any]) -> bool | None:
 
 @pytest.fixture(scope="module")
 def project() -> Project:
-    return load_project(ROOT / "examples")
+    return load_project(ROOT / "examples", engine="rows")
+
+
+def case_records() -> dict[str, list[Any]]:
+    """The evidence of every bundled policy-test case, as records of one workflow: they
+    sit on the edges the policies draw (a day late, one approver short, ...)."""
+    out: dict[str, list[Any]] = {}
+    for number, case in enumerate(load_cases(ROOT / "src/assay/bundled/policies/tests")):
+        for record in case.records:
+            raw = dict(record.data)
+            kind = raw.get("kind")
+            if kind not in EVIDENCE_KINDS:
+                continue
+            raw.update(workflow="wf", id=f"case{number}-{raw.get('id', 'x')}")
+            try:
+                out.setdefault(kind, []).append(codec.decode_json(orjson.dumps(raw)))
+            except codec.DecodeError:
+                continue
+    return out
 
 
 _ROWS: dict[str, list[Any]] = {}
@@ -131,8 +173,10 @@ def engine(project: Project, tmp_path_factory: pytest.TempPathFactory) -> DuckDB
     owners = sorted({wf.owner for wf in project.workflows.values()})
     eng = DuckDBEngine.open(None, read_only=False)
     eng.create("test")
+    cases = case_records()
+    assert sum(map(len, cases.values())) > 500  # the cases' records do reach the test
     for kind in sorted(EVIDENCE_KINDS):
-        _ROWS[kind] = random_records(kind, rng, "wf", owners)
+        _ROWS[kind] = random_records(kind, rng, "wf", owners) + cases.get(kind, [])
     store_records(eng, tmp_path_factory.mktemp("objects"), _ROWS)
     return eng
 
@@ -141,7 +185,7 @@ def _cases(project: Project) -> list[tuple[str, str, str, str, str | None]]:
     """(workflow, control, check, field, source) for every boolean condition."""
     out = []
     for (control, check_id, name), expr in sorted(project.expressions.items()):
-        if name in ("where", "assert", "by.where") and check_id:
+        if name in ("where", "assert", "by.where", "value") and check_id:
             for workflow in project.workflows:
                 out.append((workflow, control, check_id, name, expr.source))
     return out
@@ -165,11 +209,15 @@ def test_sql_agrees_with_the_row_evaluator(project: Project, engine: DuckDBEngin
         kind = check.by.evidence if covered else check.evidence
         src_kind = check.evidence if covered else None
         try:
-            sql = compile_condition(
-                expr.source,
+            compiler = SqlCompiler(
                 record_sql_type(kind),
                 ctx.variables,
                 src=record_sql_type(src_kind) if src_kind else None,
+            )
+            sql = (
+                compiler.compile_value(expr.source)
+                if name == "value"
+                else compiler.compile(expr.source)
             )
         except NotCompilable:
             skipped += 1
@@ -183,7 +231,12 @@ def test_sql_agrees_with_the_row_evaluator(project: Project, engine: DuckDBEngin
                 [_blob(kind)],
             )
             for (order, value), data in zip(got, rows, strict=True):
-                expected = outcome_row(expr, {**ctx.variables, "r": data})
+                variables = {**ctx.variables, "r": data}
+                expected = (
+                    outcome_value(expr, variables, sql.type.name)
+                    if name == "value"
+                    else outcome_row(expr, variables)
+                )
                 assert value == expected, (expr.source, workflow, order, data)
                 compared += 1
         else:
@@ -259,5 +312,65 @@ def test_edge_semantics(
     eng.create("t")
     store_records(eng, tmp_path, {"drift_log": [data]})
     ((value,),) = eng.query(f"SELECT {sql.text} FROM ev_drift_log r")
+    assert value == expected
+    eng.close()
+
+
+_POSTMORTEM = {
+    "kind": "postmortem",
+    "id": "pm1",
+    "workflow": "wf",
+    "created_at": "2026-05-01T00:00:00Z",
+    "recorded_by": "x",
+    "source_uri": "x",
+    "sha256": "a" * 64,
+    "incident_id": "i1",
+    "published_at": "2026-05-01T00:00:00Z",
+    "blameless": True,
+    "root_causes": ["cause"],
+    "actions": [
+        {
+            "owner": "bob",
+            "priority": "P1",
+            "due": "2026-06-01T00:00:00Z",
+            "closed_at": "2026-05-20T00:00:00Z",
+        },
+        {"owner": "amy", "priority": "P3", "due": "2026-06-01T00:00:00Z"},
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        # filter: the elements whose predicate holds; an error on any element is the error
+        ("size(r.actions.filter(a, a.closed_at != null && a.closed_at <= a.due)) == 1", True),
+        ("size(r.actions.filter(a, a.closed_at <= a.due)) == 1", None),  # null is not ordered
+        ("size(r.actions.filter(a, a.priority == 'P9')) == 0", True),
+        # double() of an integer, and * on doubles
+        ("double(size(r.actions)) * 0.5 >= 1.0", True),
+        ("double(size(r.root_causes)) * 0.5 > 1.0", False),
+        # a map literal read by a record's value; a missing key is an error
+        ('{"P1": 1, "P2": 2}[r.actions[0].priority] == 1', True),
+        ('{"P1": 1, "P2": 2}[r.actions[1].priority] == 3', None),
+        # all/exists stop at the first element that decides or errors
+        ("r.actions.all(a, a.closed_at != null)", False),
+        ("r.actions.exists(a, a.closed_at > a.due)", None),
+        ("r.actions.exists(a, a.priority == 'P1' || a.closed_at > a.due)", True),
+    ],
+)
+def test_edge_semantics_of_macros_and_literals(
+    source: str, expected: bool | None, tmp_path: Path
+) -> None:
+    from assay.cel import compile_expression
+
+    data = codec.decode_json(orjson.dumps(_POSTMORTEM))
+    expr = compile_expression(source, allowed_variables=frozenset({"r"}))
+    assert outcome_row(expr, {"r": data}) == expected
+    sql = compile_condition(source, record_sql_type("postmortem"), {})
+    eng = DuckDBEngine.open(None, read_only=False)
+    eng.create("t")
+    store_records(eng, tmp_path, {"postmortem": [data]})
+    ((value,),) = eng.query(f"SELECT {sql.text} FROM ev_postmortem r")
     assert value == expected
     eng.close()

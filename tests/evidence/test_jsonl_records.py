@@ -33,3 +33,30 @@ def test_json_lines_keep_their_line_numbers_on_every_path(kit: Kit) -> None:
     sparse = kit.control("T-E-01").checks[0]
     assert [e.line for f in dense.findings for e in f.evidence] == [1, 2, 3]
     assert [e.line for f in sparse.findings for e in f.evidence] == [1, 3, 5]
+
+
+def test_the_quick_duplicate_check_agrees_with_the_token_walk() -> None:
+    """The C-parser pre-check clears a record only when the exact walk finds nothing:
+    keys compared decoded, in nested objects and lists, escapes included."""
+    from assay.evidence.index import _has_duplicate_key
+    from assay.parsing.jsonsafe import find_duplicate_key
+
+    cases = [
+        '{"a": 1, "b": "x"}',
+        '{"a": 1, "a": 2}',
+        '{"a": 1, "\\u0061": 2}',
+        '{"x": {"a": 1, "a": null}}',
+        '{"x": [{"a": 1}, {"a": 1}]}',
+        '{"x": [{"a": 1, "b": [{"c": 1, "c": 2}]}]}',
+        '{"note": "\\"a\\": 1, \\"a\\": 2", "a": 1}',
+        '{"a\\"": 1, "a": 2}',
+        '{"a": "b", "b": "a"}',
+        '{"": 1, "": 2}',
+        '{"n": NaN}',
+    ]
+    for text in cases:
+        walk = find_duplicate_key(text) is not None
+        assert _has_duplicate_key(text) == walk, text
+    assert [_has_duplicate_key(t) for t in cases] == [
+        False, True, True, True, False, True, False, False, False, True, False,
+    ]  # fmt: skip

@@ -56,7 +56,8 @@ def snapshot(records: list[list[Record]]) -> list[tuple[Any, ...]]:
 
 
 def loader_snapshot(root: Path) -> list[tuple[Any, ...]]:
-    index = load_project(root).evidence
+    index = load_project(root, engine="rows").evidence
+    assert isinstance(index, EvidenceIndex)
     return snapshot([list(items) for items in index._records.values()])
 
 
@@ -103,7 +104,7 @@ def test_records_equal_the_loaders_cold_warm_and_in_memory(project: str, tmp_pat
     root = tmp_path / "p"
     shutil.copytree(ROOT / project, root, symlinks=False, ignore=shutil.ignore_patterns(".assay"))
     expected = loader_snapshot(root)
-    workflows = set(load_project(root).workflows)
+    workflows = set(load_project(root, engine="rows").workflows)
     assert expected
     for cache in (True, True, False):  # cold, warm, no cache folder at all
         store, report = sync(root, workflows=workflows, cache=cache)

@@ -7,10 +7,10 @@ import operator
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-import cel
 import msgspec
 import msgspec.structs
 
+from . import _native as cel
 from .errors import Env, EvalError, Fn, Unsupported, Unsure, cel_message
 from .parser import Node
 from .values import (

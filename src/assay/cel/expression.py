@@ -7,8 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import cel
-
+from . import _native as cel
 from .compiler import MAX_MACRO_ITEMS, Compiler
 from .errors import (
     EvalError,

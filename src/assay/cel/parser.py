@@ -8,8 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import cel
-
+from . import _native as cel
 from .errors import Unsupported
 from .values import INT_MAX
 

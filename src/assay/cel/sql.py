@@ -22,9 +22,10 @@ and the caller runs the row evaluator on the rows the query narrowed.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from .errors import ExpressionRuntimeError
@@ -41,13 +42,28 @@ class NotCompilable(Exception):
 
 @dataclass(frozen=True)
 class SqlType:
-    """The static CEL type of a compiled expression. ``nullable``: the value may be null
-    (an optional field); ``error``: the value is always a runtime error."""
+    """The static CEL type of a compiled expression. ``nullable``: SQL NULL is CEL's null
+    (an optional field); ``fallible``: SQL NULL is a runtime error (an index out of range,
+    arithmetic on a null, the size of a failed filter). An expression that is both is not
+    compiled where the difference matters (equality, ``in``); ``error``: always an error."""
 
     name: str  # bool int double string timestamp duration null list map struct dyn error
     nullable: bool = False
     item: SqlType | None = None
     fields: tuple[tuple[str, SqlType], ...] = ()
+    fallible: bool = False
+
+    def null_is(self) -> str:
+        """What SQL NULL means for a value of this type: null, error, either, or neither."""
+        if self.nullable and self.fallible:
+            return "either"
+        return "null" if self.nullable else "error" if self.fallible else "neither"
+
+
+def _fails(*types: SqlType) -> bool:
+    """Whether an operation on values of these types can be an error because one of them
+    is null or an error (CEL has no arithmetic, size or selection on null)."""
+    return any(t.nullable or t.fallible for t in types)
 
 
 BOOL = SqlType("bool")
@@ -100,6 +116,15 @@ def literal(value: Any) -> Sql:
         return Sql(f"CAST({micros} AS BIGINT)", SqlType("timestamp"))
     if isinstance(value, timedelta):
         return Sql(f"CAST({_us(value)} AS BIGINT)", SqlType("duration"))
+    if isinstance(value, dict):
+        if not value or not all(type(k) is str for k in value):
+            raise NotCompilable("a map literal without text keys")
+        entries = [(literal(k), literal(v)) for k, v in value.items()]
+        kinds = {v.type.name for _, v in entries}
+        if len(kinds) > 1 or kinds & {"null", "list", "map"}:
+            raise NotCompilable("a map of mixed or nested values")
+        text = "MAP {" + ", ".join(f"{k.text}: {v.text}" for k, v in entries) + "}"
+        return Sql(text, SqlType("map", item=entries[0][1].type))
     if isinstance(value, list | tuple):
         items = [literal(v) for v in value]
         kinds = {i.type.name for i in items}
@@ -108,6 +133,11 @@ def literal(value: Any) -> Sql:
         item = items[0].type if items else SqlType("null")
         return Sql("[" + ", ".join(i.text for i in items) + "]", SqlType("list", item=item))
     raise NotCompilable(f"no literal for {type(value).__name__}")
+
+
+ConstantHook = Callable[[Node, "_Scope"], "Sql"]
+"""Gives the SQL of a record-independent part of an expression (by default: its value,
+worked out once by the row evaluator, as a literal)."""
 
 
 @dataclass
@@ -133,22 +163,26 @@ class SqlCompiler:
         src: SqlType | None = None,
         record_alias: str = "r",
         src_alias: str = "s",
+        constant: ConstantHook | None = None,
     ):
         tables = {"r": (record_alias, record)}
         if src is not None:
             tables["src"] = (src_alias, src)
         self._tables = tables
         self._constants = constants
+        self._hook = constant
 
-    def compile(self, source: str) -> Sql:
+    def compile(self, source: str, tree: Node | None = None) -> Sql:
         """The SQL of a boolean condition: TRUE, FALSE, or NULL where CEL raises."""
-        try:
-            tree = Parser(source).parse()
-        except Exception as err:
-            raise NotCompilable("the fast parser does not read it") from err
+        return self._as_bool(self.compile_value(source, tree))
+
+    def compile_value(self, source: str, tree: Node | None = None) -> Sql:
+        """The SQL of an expression of any type (NULL where CEL raises; a null value is
+        NULL too, so a caller that cares tells them apart by the static type)."""
+        if tree is None:
+            tree = parse(source)
         scope = _Scope(dict(self._tables), self._constants, source)
-        out = self._expr(tree, scope)
-        return self._as_bool(out)
+        return self._expr(tree, scope)
 
     # -- helpers ---------------------------------------------------------------------
     def _as_bool(self, value: Sql) -> Sql:
@@ -165,13 +199,9 @@ class SqlCompiler:
 
     def _constant(self, node: Node, scope: _Scope) -> Sql:
         """Evaluate a record-independent part once, with the row evaluator itself."""
-        text = scope.source[node.start : node.end]
-        expr = compile_expression(text, allowed_variables=_ALL_VARIABLES)
-        try:
-            value = expr.evaluate(dict(scope.constants))
-        except ExpressionRuntimeError:
-            return Sql("NULL", ERROR)
-        return literal(value)
+        if self._hook is not None:
+            return self._hook(node, scope)
+        return constant_sql(scope.source[node.start : node.end], scope.constants)
 
     # -- nodes -----------------------------------------------------------------------
     def _expr(self, node: Node, scope: _Scope) -> Sql:
@@ -200,6 +230,11 @@ class SqlCompiler:
         ftype = fields[node.value]
         if ftype.name == "dyn":
             raise NotCompilable(f"field {node.value!r} has no single type")
+        if _fails(target.type):
+            # A field of a null (or failed) record is an error in CEL.
+            if ftype.nullable:
+                raise NotCompilable("a nullable field of a nullable record")
+            ftype = SqlType(ftype.name, False, ftype.item, ftype.fields, True)
         text = f"{target.text}.{_ident(node.value)}"
         if ftype.name == "timestamp":
             text = f"epoch_us({text})"
@@ -220,7 +255,7 @@ class SqlCompiler:
             value = self._as_bool(operand)
             return Sql(f"(NOT {value.text})", BOOL)
         if operand.type.name == "double":
-            return Sql(f"(-{operand.text})", operand.type)
+            return Sql(f"(-{operand.text})", SqlType("double", fallible=_fails(operand.type)))
         raise NotCompilable("negation of a non-double")
 
     def _c_binary(self, node: Node, scope: _Scope) -> Sql:
@@ -237,6 +272,16 @@ class SqlCompiler:
             return self._in(left, right)
         if op in ("+", "-"):
             return self._arithmetic(op, left, right)
+        if op == "*":
+            lt, rt = left.type.name, right.type.name
+            if "error" in (lt, rt):
+                return Sql("NULL", ERROR)
+            if lt == rt == "double":
+                fails = _fails(left.type, right.type)
+                return Sql(f"({left.text} * {right.text})", SqlType("double", fallible=fails))
+            if "null" in (lt, rt) or (lt != rt and not {lt, rt} <= _NUMERIC):
+                return Sql("NULL", ERROR)  # no overload
+            raise NotCompilable(f"* on {lt} and {rt}")
         raise NotCompilable(f"operator {op}")
 
     def _equality(self, op: str, left: Sql, right: Sql) -> Sql:
@@ -248,6 +293,8 @@ class SqlCompiler:
             other = right if lt.name == "null" else left
             if other.type.name == "null":
                 return literal(op == "==")
+            if other.type.fallible:
+                raise NotCompilable("null compared with something that may be an error")
             return Sql(f"({other.text} IS {negate}NULL)", BOOL)
         if lt.name in ("list", "map", "struct") or rt.name in ("list", "map", "struct"):
             raise NotCompilable("equality of lists, maps or records")
@@ -255,7 +302,14 @@ class SqlCompiler:
         if not same:
             # Different types are unequal in CEL; a null value is unequal to anything.
             return literal(op == "!=")
-        test = f"({left.text} IS NOT DISTINCT FROM {right.text})"
+        kinds = {lt.null_is(), rt.null_is()}
+        if "either" in kinds or kinds >= {"null", "error"}:
+            raise NotCompilable("an equality where NULL may be null or an error")
+        if "error" in kinds:
+            # NULL is an error here, and an error is unequal to nothing: it stays an error.
+            test = f"({left.text} = {right.text})"
+        else:
+            test = f"({left.text} IS NOT DISTINCT FROM {right.text})"
         if "double" in (lt.name, rt.name):
             test = f"(coalesce(NOT (isnan({left.text}) OR isnan({right.text})), TRUE) AND {test})"
         return Sql(f"({negate}{test})", BOOL)
@@ -276,6 +330,23 @@ class SqlCompiler:
         return Sql(test, BOOL)
 
     def _in(self, left: Sql, right: Sql) -> Sql:
+        if "error" in (left.type.name, right.type.name):
+            return Sql("CAST(NULL AS BOOLEAN)", BOOL)  # an operand that is an error
+        if left.type.fallible or _fails(right.type):
+            # `x in error` and `error in l` are errors (a null list too): no coalesce then.
+            if left.type.nullable:
+                raise NotCompilable("`in` of something that may be null or an error")
+            inner = self._in(
+                Sql(left.text, SqlType(left.type.name, False, left.type.item, left.type.fields)),
+                Sql(
+                    right.text, SqlType(right.type.name, False, right.type.item, right.type.fields)
+                ),
+            )
+            return Sql(
+                f"(CASE WHEN {left.text} IS NULL OR {right.text} IS NULL THEN NULL "
+                f"ELSE {inner.text} END)",
+                BOOL,
+            )
         if right.type.name == "map" and left.type == SqlType("string"):
             return Sql(f"coalesce(map_contains({right.text}, {left.text}), FALSE)", BOOL)
         if right.type.name != "list" or right.type.item is None:
@@ -294,17 +365,17 @@ class SqlCompiler:
 
     def _arithmetic(self, op: str, left: Sql, right: Sql) -> Sql:
         lt, rt = left.type.name, right.type.name
-        nullable = left.type.nullable or right.type.nullable
+        fails = _fails(left.type, right.type)  # arithmetic on a null is an error
         if "error" in (lt, rt):
             return Sql("NULL", ERROR)
         if op == "-" and lt == rt == "timestamp":
-            return Sql(f"({left.text} - {right.text})", SqlType("duration", nullable))
+            return Sql(f"({left.text} - {right.text})", SqlType("duration", fallible=fails))
         if lt == "timestamp" and rt == "duration":
-            return Sql(f"({left.text} {op} {right.text})", SqlType("timestamp", nullable))
+            return Sql(f"({left.text} {op} {right.text})", SqlType("timestamp", fallible=fails))
         if lt == rt == "duration":
-            return Sql(f"({left.text} {op} {right.text})", SqlType("duration", nullable))
+            return Sql(f"({left.text} {op} {right.text})", SqlType("duration", fallible=fails))
         if lt == rt == "double":
-            return Sql(f"({left.text} {op} {right.text})", SqlType("double", nullable))
+            return Sql(f"({left.text} {op} {right.text})", SqlType("double", fallible=fails))
         if "null" in (lt, rt) or lt != rt:
             return Sql("NULL", ERROR)  # no overload
         raise NotCompilable(f"{op} on {lt} (integer overflow is an error in CEL)")
@@ -319,11 +390,24 @@ class SqlCompiler:
             if value.type.name in ("list", "map"):
                 count = "len" if value.type.name == "list" else "cardinality"
                 return Sql(
-                    f"CAST({count}({value.text}) AS BIGINT)", SqlType("int", value.type.nullable)
+                    f"CAST({count}({value.text}) AS BIGINT)",
+                    SqlType("int", fallible=_fails(value.type)),  # size(null) is an error
                 )
             if value.type.name == "string":
                 raise NotCompilable("size of a string (UTF-8 bytes in the package)")
             return Sql("NULL", ERROR)
+        if name == "double" and node.target is None and len(node.args) == 1:
+            value = self._expr(node.args[0], scope)
+            if value.type.name == "double":
+                return value
+            if value.type.name == "int":
+                # Exact below 2**53; a larger integer would round as Python's float() does.
+                return Sql(
+                    f"CAST({value.text} AS DOUBLE)", SqlType("double", fallible=_fails(value.type))
+                )
+            if value.type.name in ("error", "null", "bool", "timestamp", "duration", "list"):
+                return Sql("NULL", ERROR)
+            raise NotCompilable(f"double() of {value.type.name}")
         raise NotCompilable(f"function {name}")
 
     def _c_index(self, node: Node, scope: _Scope) -> Sql:
@@ -334,19 +418,26 @@ class SqlCompiler:
         if ctype.name == "list" and index.type.name == "int" and ctype.item is not None:
             # CEL lists count from 0, SQL lists from 1; out of range is NULL: an error.
             text = f"(CASE WHEN {index.text} < 0 THEN NULL ELSE {container.text}[{index.text} + 1] END)"
-            return Sql(text, SqlType(ctype.item.name, True, ctype.item.item, ctype.item.fields))
+            item = ctype.item
+            return Sql(text, SqlType(item.name, item.nullable, item.item, item.fields, True))
         if ctype.name == "map" and index.type.name == "string" and ctype.item is not None:
-            return Sql(f"{container.text}[{index.text}]", ctype.item)
+            item = ctype.item  # a missing key is an error
+            return Sql(
+                f"{container.text}[{index.text}]",
+                SqlType(item.name, item.nullable, item.item, item.fields, True),
+            )
         raise NotCompilable("index of this type")
 
     def _c_macro(self, node: Node, scope: _Scope) -> Sql:
-        if node.value not in ("all", "exists"):
+        if node.value not in ("all", "exists", "filter"):
             raise NotCompilable(f"macro {node.value}")
         assert node.target is not None
         target = self._expr(node.target, scope)
         if target.type.name == "map":
             raise NotCompilable("a macro over a map (iteration order)")
         if target.type.name != "list" or target.type.item is None:
+            if node.value == "filter":
+                raise NotCompilable("filter over something other than a list")
             return Sql("CAST(NULL AS BOOLEAN)", BOOL)
         var = f"v{scope.depth}"
         inner = _Scope(
@@ -360,12 +451,27 @@ class SqlCompiler:
         if item.name == "struct":
             inner.bound[node.var] = Sql(var, item)
         body = self._as_bool(self._expr(node.args[0], inner))
+        if node.value == "filter":
+            # The elements whose predicate is true; an error on any element is the error
+            # of the whole (CEL evaluates the predicate on every element).
+            failed = f"list_contains(list_transform({target.text}, lambda {var}: ({body.text}) IS NULL), TRUE)"
+            kept = f"list_filter({target.text}, lambda {var}: {body.text})"
+            return Sql(
+                f"(CASE WHEN {failed} THEN NULL ELSE {kept} END)",
+                SqlType("list", False, item, fallible=True),
+            )
         results = f"list_transform({target.text}, lambda {var}: {body.text})"
-        # CEL stops at the first element that decides or errors, in list order.
+        # CEL stops at the first element that decides or errors, in list order; with none,
+        # `all` is true and `exists` false: that value appended, the first element is the
+        # answer. (Written once: a macro inside a macro would otherwise double per level.)
         stop = "x IS NOT TRUE" if node.value == "all" else "x IS NOT FALSE"
-        first = f"list_filter({results}, lambda x: {stop})"
         empty = "TRUE" if node.value == "all" else "FALSE"
-        return Sql(f"(CASE WHEN len({first}) = 0 THEN {empty} ELSE {first}[1] END)", BOOL)
+        first = f"list_filter({results}, lambda x: {stop})"
+        # A null list is an error (and list_append would take it for an empty one).
+        return Sql(
+            f"(CASE WHEN {target.text} IS NULL THEN NULL ELSE list_append({first}, {empty})[1] END)",
+            BOOL,
+        )
 
 
 def compile_condition(
@@ -374,3 +480,146 @@ def compile_condition(
     """Compile a CEL condition on records of type ``record``; raise NotCompilable when it
     falls outside the SQL subset."""
     return SqlCompiler(record, constants, src=src).compile(source)
+
+
+def parse(source: str) -> Node:
+    """The tree of ``source`` (NotCompilable when the fast parser does not read it)."""
+    try:
+        return Parser(source).parse()
+    except Exception as err:
+        raise NotCompilable("the fast parser does not read it") from err
+
+
+@lru_cache(maxsize=4096)
+def _constant_expression(text: str) -> Any:
+    return compile_expression(text, allowed_variables=_ALL_VARIABLES)
+
+
+def constant_value(text: str, constants: Mapping[str, Any]) -> tuple[bool, Any]:
+    """(True, value) of a record-independent expression, or (False, None) where CEL
+    raises: the row evaluator's own answer."""
+    try:
+        return True, _constant_expression(text).evaluate(dict(constants))
+    except ExpressionRuntimeError:
+        return False, None
+
+
+def constant_sql(text: str, constants: Mapping[str, Any]) -> Sql:
+    """A record-independent expression as a literal (NULL of type error where it raises)."""
+    ok, value = constant_value(text, constants)
+    return literal(value) if ok else Sql("NULL", ERROR)
+
+
+def constant_spans(tree: Node, record_variables: frozenset[str] = RECORD_VARIABLES) -> list[Node]:
+    """The largest parts of an expression that read no record (nor a macro's variable):
+    what :class:`SqlCompiler` works out once instead of per row, in the order met."""
+    out: list[Node] = []
+
+    def reads(node: Node, bound: frozenset[str]) -> bool:
+        if node.kind == "ident":
+            return node.value in record_variables or node.value in bound
+        if node.target is not None and reads(node.target, bound):
+            return True
+        inner = bound | {node.var} if node.kind == "macro" and node.var else bound
+        return any(reads(a, inner) for a in node.args)
+
+    def walk(node: Node, bound: frozenset[str]) -> None:
+        if not reads(node, bound):
+            out.append(node)
+            return
+        inner = bound | {node.var} if node.kind == "macro" and node.var else bound
+        if node.target is not None:
+            walk(node.target, bound)
+        for arg in node.args:
+            walk(arg, inner)
+
+    walk(tree, frozenset())
+    return out
+
+
+@dataclass
+class Variant:
+    """A condition compiled for the workflows whose record-independent parts have the same
+    types: its SQL reads their values from the columns ``<alias>."<prefix>N"``."""
+
+    sql: Sql
+    columns: list[str]
+    """The column of each constant the SQL reads, in order."""
+    members: list[int] = field(default_factory=list)
+    """Indexes (into the environments given) of the workflows it is for."""
+    values: list[list[str]] = field(default_factory=list)
+    """Per member, the SQL literal of each column."""
+
+
+@dataclass
+class Batched:
+    """A condition compiled once per type variant for many workflows."""
+
+    variants: list[Variant]
+    rows: list[int]
+    """The workflows it could not be compiled for: the row evaluator decides there."""
+
+
+def compile_batched(
+    source: str,
+    record: SqlType,
+    environments: Sequence[Mapping[str, Any]],
+    *,
+    src: SqlType | None = None,
+    alias: str = "p",
+    prefix: str = "c",
+    value: bool = False,
+) -> Batched:
+    """Compile ``source`` for many workflows at once. The parts that read no record are
+    evaluated per workflow by the row evaluator (exactly as :func:`compile_condition`
+    inlines them); workflows whose values have the same types share one SQL expression
+    that reads the values from a parameters table joined on the workflow. ``value``
+    compiles an expression of any type instead of a condition."""
+    try:
+        tree = parse(source)
+    except NotCompilable:
+        return Batched([], list(range(len(environments))))
+    spans = constant_spans(tree)
+    texts = [source[n.start : n.end] for n in spans]
+    groups: dict[tuple[SqlType, ...], tuple[list[int], list[list[Sql]]]] = {}
+    unliteral: list[int] = []
+    for index, env in enumerate(environments):
+        try:
+            sqls = [constant_sql(text, env) for text in texts]
+        except NotCompilable:
+            unliteral.append(index)  # a value without an SQL literal (e.g. a map)
+            continue
+        members, values = groups.setdefault(tuple(q.type for q in sqls), ([], []))
+        members.append(index)
+        values.append(sqls)
+    variants: list[Variant] = []
+    rows = list(unliteral)
+    for types, (members, values) in groups.items():
+        by_span: dict[tuple[int, int], Sql] = {}
+        columns: list[str] = []
+        kept: list[int] = []  # which constants become columns (the rest are inlined)
+        for i, (node, ctype) in enumerate(zip(spans, types, strict=True)):
+            if ctype.name in ("null", "error"):
+                by_span[(node.start, node.end)] = values[0][i]  # the same for every member
+                continue
+            name = f"{prefix}{len(columns)}"
+            columns.append(name)
+            kept.append(i)
+            by_span[(node.start, node.end)] = Sql(f"{alias}.{_ident(name)}", ctype)
+
+        def hook(node: Node, scope: _Scope, by_span: dict[tuple[int, int], Sql] = by_span) -> Sql:
+            found = by_span.get((node.start, node.end))
+            if found is None:
+                raise NotCompilable("a constant part the analysis did not foresee")
+            return found
+
+        compiler = SqlCompiler(record, {}, src=src, constant=hook)
+        try:
+            sql = compiler.compile_value(source, tree) if value else compiler.compile(source, tree)
+        except NotCompilable:
+            rows.extend(members)
+            continue
+        variants.append(
+            Variant(sql, columns, members, [[row[i].text for i in kept] for row in values])
+        )
+    return Batched(variants, sorted(rows))

@@ -52,6 +52,14 @@ class CheckKind(Protocol):
         """Evaluate the check; raise EvaluationError when it cannot be (fails closed)."""
         ...
 
+    def run_many(
+        self, check: Any, contexts: Sequence[CheckContext], policy: SourcePointer
+    ) -> list[CheckResult | EvaluationError | None]:
+        """Evaluate the check for several workflows at once, as one query over the evidence
+        store: the result (or the error) of each context, in order, exactly as :meth:`run`
+        gives it, or None where the caller is to call :meth:`run` (the row evaluator)."""
+        ...
+
     def words(self, check: Any, records: str, ref: Words) -> str:
         """What the check requires, in one or two sentences; ``records`` names the records
         it looks at (kind, filter and window already in words)."""
@@ -334,6 +342,12 @@ def fmt_age(seconds: float) -> str:
     return words.span(seconds)
 
 
+def on_rows(contexts: Sequence[CheckContext]) -> list[CheckResult | EvaluationError | None]:
+    """:meth:`CheckKind.run_many` for a kind (or a check) without a query: every context
+    is left to the row evaluator."""
+    return [None] * len(contexts)
+
+
 def result(
     check: Any,
     policy: SourcePointer,
@@ -342,8 +356,13 @@ def result(
     findings: list[Finding],
     summary: str,
     failed: bool,
+    unshown: int = 0,
 ) -> CheckResult:
-    """Build a CheckResult: status from the findings, failures first, long lists cut."""
+    """Build a CheckResult: status from the findings, failures first, long lists cut.
+
+    ``unshown`` counts findings that were never built (a query found them and counted
+    them, but only the first :data:`MAX_FINDINGS` of each outcome were worded): they count
+    as omitted."""
     status: CheckStatus
     if any(f.outcome == "error" for f in findings):
         status = "error"
@@ -362,7 +381,7 @@ def result(
         summary=summary,
         records=records,
         findings=shown,
-        omitted=len(ranked) - len(shown),
+        omitted=len(ranked) - len(shown) + unshown,
         policy=policy,
         reads=fields_read(check),
     )

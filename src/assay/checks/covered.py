@@ -7,29 +7,40 @@ not failing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from ..cel import Expression, ExpressionRuntimeError
 from ..cel.parser import Parser
+from ..cel.sql import SqlType
 from ..cel.words import Unmet, duration_words, kind_plural, kind_words, show
+from ..evidence.engines.base import table_name
+from ..evidence.engines.columns import kind_columns, record_sql_type
 from ..evidence.index import Record
 from ..models.assessment import CheckResult, Finding, SourcePointer
 from ..models.evidence_kinds import EVIDENCE_KINDS
 from ..models.policy import CoveredCheck
+from . import query
 from .base import (
     CheckContext,
+    EvaluationError,
     Words,
     closest_miss,
     empty_window_allowed,
     error_finding,
     fmt_time,
     label,
+    on_rows,
     one_line,
     param_note,
     result,
     unmet,
 )
+
+if TYPE_CHECKING:
+    from ..evidence.store import StoredEvidence
 
 TOPIC_FIELDS = ("metric",)
 """Fields that say what a record is about, for a record that must cover itself (``the
@@ -79,9 +90,6 @@ def run(check: CoveredCheck, ctx: CheckContext, policy: SourcePointer) -> CheckR
     """Pass when every matching record is covered in time (pending ones do not fail)."""
     sources, findings = ctx.select(check)
     link = check.by
-    deadline = ctx.duration(check.deadline)
-    from_field = check.from_field or EVIDENCE_KINDS[check.evidence].TIME_FIELD
-    to_field = check.to_field or EVIDENCE_KINDS[link.evidence].TIME_FIELD
     # A record that covers itself (e.g. a drift breach triaged on the same record) needs no
     # key table: building one over a million records would dominate the check.
     self_cover = link.evidence == check.evidence and link.key == link.source_key == "id"
@@ -90,179 +98,220 @@ def run(check: CoveredCheck, ctx: CheckContext, policy: SourcePointer) -> CheckR
         if self_cover
         else ctx.project.evidence.by_key(ctx.workflow.workflow.id, link.evidence, link.key)
     )
+    counts = {"pass": 0, "fail": 0, "pending": 0}
+    for src in sources:
+        key = getattr(src.data, link.source_key)
+        outcome, finding, errors = _cover(
+            check, ctx, src, table.get(key, ()) if key is not None else []
+        )
+        findings.extend(errors)
+        findings.append(finding)
+        counts[outcome] += 1
+    return _result(check, ctx, policy, len(sources), counts, findings)
+
+
+def _same(a: Record, b: Record) -> bool:
+    """The same record (two rebuilds of it are equal, not identical)."""
+    return a is b or (
+        a.source.path == b.source.path
+        and a.line == b.line
+        and a.pointer == b.pointer
+        and a.data.kind == b.data.kind
+        and a.data.id == b.data.id
+    )
+
+
+def _cover(
+    check: CoveredCheck, ctx: CheckContext, src: Record, linked: Iterable[Record]
+) -> tuple[str, Finding, list[Finding]]:
+    """Whether one record is covered (pass, fail or pending), its finding, and the error
+    findings of linked records the conditions could not be evaluated on. ``linked``: the
+    records whose key matches, in index order."""
+    link = check.by
+    deadline = ctx.duration(check.deadline)
+    from_field = check.from_field or EVIDENCE_KINDS[check.evidence].TIME_FIELD
+    to_field = check.to_field or EVIDENCE_KINDS[link.evidence].TIME_FIELD
+    self_cover = link.evidence == check.evidence and link.key == link.source_key == "id"
     where = ctx.expression(check.id, "by.where")
     condition = ctx.expression(check.id, "assert")
     as_of = ctx.as_of
-    counts = {"pass": 0, "fail": 0, "pending": 0}
-    linked = kind_words(link.evidence)
+    linked_words = kind_words(link.evidence)
     within = (
         f"within {duration_words(deadline)} of {from_field}{param_note(ctx, check.deadline)}"
         if deadline is not None
         else ""
     )
     verb = _verb(to_field)
-
-    for src in sources:
-        key = getattr(src.data, link.source_key)
-        start = getattr(src.data, from_field)
-        due = (
-            deadline.after(start)
-            if (deadline is not None and isinstance(start, datetime))
-            else None
-        )
-        candidates = (
-            [
-                r
-                for r in table.get(key, ())
-                if r.data.created_at <= as_of and ((t := r.time(to_field)) is None or t <= as_of)
-            ]
-            if key is not None
-            else []
-        )
-        usable: list[Record] = []
-        rejected: _Rejected | None = None
-        for cand in candidates:
-            extra = {"src": src.data}
-            try:
-                # A record never covers itself unless the check says so (self_cover): it is
-                # no reason worth naming when it is among its own candidates.
-                itself = cand is src and not self_cover
-                if where is not None and not ctx.test(where, cand, extra):
-                    if rejected is None and not itself:
-                        rejected = _Rejected(cand, where, False)
-                    continue
-                if condition is not None and not ctx.test(condition, cand, extra):
-                    if (rejected is None or not rejected.matched) and not itself:
-                        rejected = _Rejected(cand, condition, True)
-                    continue
-            except ExpressionRuntimeError as err:
-                findings.append(error_finding("assert", cand, err))
-                continue
-            usable.append(cand)
-        on_time = [
-            c for c in usable if due is None or ((t := c.time(to_field)) is not None and t <= due)
+    errors: list[Finding] = []
+    key = getattr(src.data, link.source_key)
+    table = {key: list(linked)}
+    start = getattr(src.data, from_field)
+    due = deadline.after(start) if (deadline is not None and isinstance(start, datetime)) else None
+    candidates = (
+        [
+            r
+            for r in table.get(key, ())
+            if r.data.created_at <= as_of and ((t := r.time(to_field)) is None or t <= as_of)
         ]
-        name = label(src)
-        pointers = [src.pointer_model()]
-        noun = _noun(check) if self_cover else None
-        if noun is not None:
-            topic = next(
-                (v for f in TOPIC_FIELDS if isinstance(v := getattr(src.data, f, None), str)),
-                None,
-            )
-            when = f" at {fmt_time(start)}" if isinstance(start, datetime) else ""
-            # "drift log X: the breach at 03:15 on psi_income has not been triaged"
-            subject = f"{name}: the {noun}{when}" + (f" on {topic}" if topic else "")
-        else:
-            subject = name
-        if on_time:
-            best = on_time[0]
-            counts["pass"] += 1
-            t = best.time(to_field)
-            if self_cover:
-                done = f"was {verb}" if verb else f"has {to_field}"
-                message = f"{name} {done} at {fmt_time(t)}" if t else f"{name} is covered"
-                if t and due:
-                    message += f", in time (due by {fmt_time(due)})"
-            else:
-                message = f"{name} is covered by {linked} {best.id}" + (
-                    f" ({to_field} {fmt_time(t)}, due {fmt_time(due)})" if due and t else ""
-                )
-            findings.append(
-                Finding(
-                    outcome="pass",
-                    message=message,
-                    evidence=pointers + ([] if self_cover else [best.pointer_model()]),
-                )
-            )
+        if key is not None
+        else []
+    )
+    usable: list[Record] = []
+    rejected: _Rejected | None = None
+    for cand in candidates:
+        extra = {"src": src.data}
+        try:
+            # A record never covers itself unless the check says so (self_cover): it is
+            # no reason worth naming when it is among its own candidates.
+            itself = _same(cand, src) and not self_cover
+            if where is not None and not ctx.test(where, cand, extra):
+                if rejected is None and not itself:
+                    rejected = _Rejected(cand, where, False)
+                continue
+            if condition is not None and not ctx.test(condition, cand, extra):
+                if (rejected is None or not rejected.matched) and not itself:
+                    rejected = _Rejected(cand, condition, True)
+                continue
+        except ExpressionRuntimeError as err:
+            errors.append(error_finding("assert", cand, err))
             continue
-        if deadline is not None and not isinstance(start, datetime) and not usable:
-            counts["pending"] += 1
-            findings.append(
-                Finding(
-                    outcome="pending",
-                    message=f"{name} has no {from_field} yet, so its {linked} is not due",
-                    evidence=pointers,
-                )
-            )
-            continue
-        due_words = (
-            f"; it was due {within}, by {fmt_time(due)}"
-            if due is not None and deadline is not None and deadline.amount > 0
-            else f"; it was due by {from_field}, {fmt_time(due)}"
-            if due is not None
-            else ""
+        usable.append(cand)
+    on_time = [
+        c for c in usable if due is None or ((t := c.time(to_field)) is not None and t <= due)
+    ]
+    name = label(src)
+    pointers = [src.pointer_model()]
+    noun = _noun(check) if self_cover else None
+    if noun is not None:
+        topic = next(
+            (v for f in TOPIC_FIELDS if isinstance(v := getattr(src.data, f, None), str)),
+            None,
         )
-        if usable:
-            late = usable[0]
-            t = late.time(to_field)
-            counts["fail"] += 1
-            when = fmt_time(t) if t else "missing"
-            if self_cover and verb:
-                message = f"{subject} was {verb} too late: {to_field} is {when}"
-                if due is not None:
-                    message += f"; it had to be {verb} {within}, by {fmt_time(due)}"
-            elif self_cover:
-                message = f"{subject}: {to_field} is {when}, too late{due_words}"
-            else:
-                message = (
-                    f"{name}: {linked} {late.id} came too late: {to_field} is {when}{due_words}"
-                )
-            findings.append(
-                Finding(
-                    outcome="fail",
-                    message=message,
-                    evidence=pointers + ([] if self_cover else [late.pointer_model()]),
-                )
-            )
-            continue
-        if due is not None and as_of < due:
-            counts["pending"] += 1
-            findings.append(
-                Finding(
-                    outcome="pending",
-                    message=f"{name} has no {linked} yet; it is due {within}, by {fmt_time(due)}",
-                    evidence=pointers,
-                )
-            )
-            continue
-        counts["fail"] += 1
-        cel: str | None = None
-        if rejected is not None and self_cover:
-            missed = rejected.why(ctx, src)
-            if verb:
-                text = f"{subject} has not been {verb} ({missed.text()})"
-                if due is not None:
-                    text += f"; it had to be {verb} {within}, by {fmt_time(due)}"
-            else:
-                text = f"{subject}: {missed.text()}{due_words}"
-            findings.append(
-                Finding(outcome="fail", message=text, evidence=pointers, condition=missed.condition)
-            )
-            continue
-        if key is None:
-            why = f"{link.source_key} is missing, so no {linked} can link to it"
-        elif rejected is not None:
-            missed = rejected.why(ctx, src)
-            why = f"{linked} {rejected.record.id} does not count: {missed.text()}"
-            cel = missed.condition
-            pointers.append(rejected.record.pointer_model())
-        elif due is not None:
-            why = f"no {linked} links to it{due_words}"
+        when = f" at {fmt_time(start)}" if isinstance(start, datetime) else ""
+        # "drift log X: the breach at 03:15 on psi_income has not been triaged"
+        subject = f"{name}: the {noun}{when}" + (f" on {topic}" if topic else "")
+    else:
+        subject = name
+    if on_time:
+        best = on_time[0]
+        t = best.time(to_field)
+        if self_cover:
+            done = f"was {verb}" if verb else f"has {to_field}"
+            message = f"{name} {done} at {fmt_time(t)}" if t else f"{name} is covered"
+            if t and due:
+                message += f", in time (due by {fmt_time(due)})"
         else:
-            why = f"no {linked} links to it ({link.key} {show(key)})"
-        findings.append(
-            Finding(outcome="fail", message=f"{name}: {why}", evidence=pointers, condition=cel)
+            message = f"{name} is covered by {linked_words} {best.id}" + (
+                f" ({to_field} {fmt_time(t)}, due {fmt_time(due)})" if due and t else ""
+            )
+        return (
+            "pass",
+            Finding(
+                outcome="pass",
+                message=message,
+                evidence=pointers + ([] if self_cover else [best.pointer_model()]),
+            ),
+            errors,
         )
+    if deadline is not None and not isinstance(start, datetime) and not usable:
+        return (
+            "pending",
+            Finding(
+                outcome="pending",
+                message=f"{name} has no {from_field} yet, so its {linked_words} is not due",
+                evidence=pointers,
+            ),
+            errors,
+        )
+    due_words = (
+        f"; it was due {within}, by {fmt_time(due)}"
+        if due is not None and deadline is not None and deadline.amount > 0
+        else f"; it was due by {from_field}, {fmt_time(due)}"
+        if due is not None
+        else ""
+    )
+    if usable:
+        late = usable[0]
+        t = late.time(to_field)
+        when = fmt_time(t) if t else "missing"
+        if self_cover and verb:
+            message = f"{subject} was {verb} too late: {to_field} is {when}"
+            if due is not None:
+                message += f"; it had to be {verb} {within}, by {fmt_time(due)}"
+        elif self_cover:
+            message = f"{subject}: {to_field} is {when}, too late{due_words}"
+        else:
+            message = (
+                f"{name}: {linked_words} {late.id} came too late: {to_field} is {when}{due_words}"
+            )
+        return (
+            "fail",
+            Finding(
+                outcome="fail",
+                message=message,
+                evidence=pointers + ([] if self_cover else [late.pointer_model()]),
+            ),
+            errors,
+        )
+    if due is not None and as_of < due:
+        return (
+            "pending",
+            Finding(
+                outcome="pending",
+                message=f"{name} has no {linked_words} yet; it is due {within}, by {fmt_time(due)}",
+                evidence=pointers,
+            ),
+            errors,
+        )
+    cel: str | None = None
+    if rejected is not None and self_cover:
+        missed = rejected.why(ctx, src)
+        if verb:
+            text = f"{subject} has not been {verb} ({missed.text()})"
+            if due is not None:
+                text += f"; it had to be {verb} {within}, by {fmt_time(due)}"
+        else:
+            text = f"{subject}: {missed.text()}{due_words}"
+        return (
+            "fail",
+            Finding(outcome="fail", message=text, evidence=pointers, condition=missed.condition),
+            errors,
+        )
+    if key is None:
+        why = f"{link.source_key} is missing, so no {linked_words} can link to it"
+    elif rejected is not None:
+        missed = rejected.why(ctx, src)
+        why = f"{linked_words} {rejected.record.id} does not count: {missed.text()}"
+        cel = missed.condition
+        pointers.append(rejected.record.pointer_model())
+    elif due is not None:
+        why = f"no {linked_words} links to it{due_words}"
+    else:
+        why = f"no {linked_words} links to it ({link.key} {show(key)})"
+    return (
+        "fail",
+        Finding(outcome="fail", message=f"{name}: {why}", evidence=pointers, condition=cel),
+        errors,
+    )
 
-    total = len(sources)
+
+def _result(
+    check: CoveredCheck,
+    ctx: CheckContext,
+    policy: SourcePointer,
+    total: int,
+    counts: dict[str, int],
+    findings: list[Finding],
+    unshown: int = 0,
+) -> CheckResult:
     empty = total == 0 and not check.allow_empty
     kind = check.evidence
+    findings = list(findings)
     if empty:
         findings.append(
             Finding(outcome="fail", message=f"no {kind_words(kind)} matches: no evidence")
         )
-        closest = closest_miss(check, ctx, sources)
+        closest = closest_miss(check, ctx, [])
         if closest is not None:
             findings.append(closest)
         summary = f"Expected {kind_plural(kind)} to check; found none (no evidence)."
@@ -281,7 +330,374 @@ def run(check: CoveredCheck, ctx: CheckContext, policy: SourcePointer) -> CheckR
         findings=findings,
         summary=summary,
         failed=empty or counts["fail"] > 0,
+        unshown=unshown,
     )
+
+
+def run_many(
+    check: CoveredCheck, contexts: Sequence[CheckContext], policy: SourcePointer
+) -> list[CheckResult | EvaluationError | None]:
+    """Every workflow's coverage from one query per group of workflows (see
+    :mod:`assay.checks.query`): each matching record joined with its linked records, the
+    conditions evaluated per pair, each record classed pass, fail or pending; counts, and
+    the records (and the pairs whose conditions could not be evaluated) that rank first by
+    file and line, which :func:`_cover` then words exactly as on the row evaluator.
+
+    A business-day deadline keeps the clock time of its start in the start's own UTC
+    offset, which the tables do not hold: those deadlines are worked out in Python, on the
+    matching records rebuilt. Keys of another type than text run on the row evaluator."""
+    link = check.by
+    evidence = query.stored(contexts, check.evidence, link.evidence)
+    if evidence is None:
+        return on_rows(contexts)
+    source_type = dict(record_sql_type(check.evidence).fields)
+    link_type = dict(record_sql_type(link.evidence).fields)
+    if (
+        source_type.get(link.source_key, SqlType("missing")).name != "string"
+        or link_type.get(link.key, SqlType("missing")).name != "string"
+    ):
+        return on_rows(contexts)
+    where = contexts[0].expression(check.id, "where")
+    by_where = contexts[0].expression(check.id, "by.where")
+    condition = contexts[0].expression(check.id, "assert")
+    conditions = []
+    if where is not None:
+        conditions.append(query.Condition("where", where.source, check.evidence))
+    if by_where is not None:
+        conditions.append(
+            query.Condition("by.where", by_where.source, link.evidence, check.evidence)
+        )
+    if condition is not None:
+        conditions.append(
+            query.Condition("assert", condition.source, link.evidence, check.evidence)
+        )
+    done: dict[int, CheckResult | EvaluationError | None] = {}
+    ready = []
+    for ctx in contexts:
+        try:
+            ctx.duration(check.deadline)
+        except EvaluationError as err:
+            done[id(ctx)] = err
+        else:
+            ready.append(ctx)
+    groups, _ = query.plan(ready, conditions)
+    moment = query.as_of(contexts)
+    for group in groups:
+        found = _query(evidence, check, group, moment, where is not None)
+        for parts in found.values():
+            # Only what a result can list is rebuilt and worded (errors, then failures,
+            # pending, passes).
+            counts = {i["cat"]: int(i["n"]) for i in parts.get("n", [])}
+            parts["s"] = query.needed(
+                parts.get("s", []),
+                [counts.get(c, 0) for c in ("e", "fail", "pending", "pass")],
+                [(), ("fail",), ("pending",), ("pass",)],
+                rank="n",
+            )
+        wanted = []
+        for parts in found.values():
+            wanted += [
+                (i["s_blob"], check.evidence, i["s_ord"], i["s_path"])
+                for e in "es"
+                for i in parts.get(e, [])
+            ]
+            wanted += [
+                (i["c_blob"], link.evidence, i["c_ord"], i["c_path"])
+                for i in parts.get("e", [])
+                if i["c_blob"] is not None
+            ]
+        rebuilt = evidence.rebuild(wanted)
+        if link.evidence == check.evidence and link.key == link.source_key == "id":
+            # A record that covers itself: its only candidate is itself.
+            linked = {}
+            for wf, parts in found.items():
+                for i in parts.get("s", []):
+                    record = rebuilt[(i["s_blob"], check.evidence, i["s_ord"])]
+                    linked[(wf, record.data.id)] = [record]
+        else:
+            linked = _linked(evidence, check, _shown_keys(found, rebuilt, check))
+        for ctx in group.contexts:
+            wf = ctx.workflow.workflow.id
+            try:
+                done[id(ctx)] = _from_rows(check, ctx, policy, found.get(wf, {}), rebuilt, linked)
+            except query.Mismatch:
+                done[id(ctx)] = None
+    return [done.get(id(ctx)) for ctx in contexts]
+
+
+def _shown_keys(
+    found: dict[str, dict[str, list[dict[str, Any]]]],
+    rebuilt: dict[tuple[int, str, int], Record],
+    check: CoveredCheck,
+) -> set[tuple[str, Any]]:
+    link = check.by
+    return {
+        (wf, key)
+        for wf, parts in found.items()
+        for i in parts.get("s", [])
+        if (
+            key := getattr(rebuilt[(i["s_blob"], check.evidence, i["s_ord"])].data, link.source_key)
+        )
+        is not None
+    }
+
+
+def _deadline_us(ctx: CheckContext, check: CoveredCheck) -> str:
+    deadline = ctx.duration(check.deadline)
+    if deadline is None or deadline.business:
+        return query.bigint(None)
+    return query.bigint(query.us(deadline.after(query.EPOCH)))
+
+
+def _business(ctx: CheckContext, check: CoveredCheck) -> bool:
+    deadline = ctx.duration(check.deadline)
+    return deadline is not None and deadline.business
+
+
+def _query(
+    evidence: StoredEvidence,
+    check: CoveredCheck,
+    group: query.Group,
+    moment: datetime,
+    has_where: bool,
+) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    link = check.by
+    from_field = check.from_field or EVIDENCE_KINDS[check.evidence].TIME_FIELD
+    to_field = check.to_field or EVIDENCE_KINDS[link.evidence].TIME_FIELD
+    now = query.us(moment)
+    q = query.quote
+    params = group.params(
+        {
+            "start_us": lambda c: query.window_start(c, check),
+            "dl_us": lambda c: _deadline_us(c, check),
+            "has_deadline": lambda c: "TRUE" if c.duration(check.deadline) else "FALSE",
+        }
+    )
+    business = [c for c in group.contexts if _business(c, check)]
+    w = group.sql["where"].text if has_where else "TRUE"
+    _business_dues(evidence, check, moment, business, params, w)
+    start = f"epoch_us(r.{q(from_field)})"
+    source = query.selection(
+        check,
+        moment,
+        [
+            f"({w}) AS _w",
+            f"r.{q(link.source_key)} AS _key",
+            f"{start} AS _start",
+            f"coalesce(d.due_us, CASE WHEN {start} IS NOT NULL THEN {start} + p.dl_us END) AS _due",
+            "p.has_deadline AS _has_deadline",
+            # The record's own columns, for `src.<field>` in the link's conditions
+            # (`id` is there already).
+            *(f"r.{q(c.name)}" for c in kind_columns(check.evidence) if c.name != "id"),
+        ],
+        join="LEFT JOIN assay_dues d ON d.blob = r.blob AND d.ord = r.ord",
+    )
+    cw = group.sql["by.where"].text if "by.where" in group.sql else "TRUE"
+    ca = group.sql["assert"].text if "assert" in group.sql else "TRUE"
+    to = f"epoch_us(r.{q(to_field)})"
+    pair = (
+        "CASE WHEN cw IS NULL THEN 'err' WHEN NOT cw THEN NULL WHEN ca IS NULL THEN 'err' "
+        "WHEN NOT ca THEN NULL ELSE 'use' END"
+    )
+    sql = f"""
+        WITH {params},
+        s0 AS MATERIALIZED ({source}),
+        pairs AS MATERIALIZED (
+            SELECT * FROM (
+                SELECT s.wf, s.blob AS s_blob, s.ord AS s_ord, s.path AS s_path,
+                    s.line AS s_line, s._due, r.blob AS c_blob, r.ord AS c_ord,
+                    cf.path AS c_path, r.line AS c_line, {to} AS c_to,
+                    ({cw}) AS cw, ({ca}) AS ca
+                FROM s0 s
+                JOIN {table_name(link.evidence)} r
+                    ON r.workflow = s.workflow AND r.{q(link.key)} = s._key
+                JOIN files cf ON cf.blob = r.blob
+                JOIN p ON p.wf = s.wf
+                WHERE s._w AND epoch_us(r.created_at) <= {now}
+                    AND ({to} IS NULL OR {to} <= {now})
+            ) WHERE NOT (cw IS NOT NULL AND NOT cw)
+        ),
+        classed AS (
+            SELECT *, {pair} AS cat FROM pairs
+        ),
+        covered AS (
+            SELECT wf, s_blob, s_ord,
+                count(*) FILTER (WHERE cat = 'use') AS usable,
+                count(*) FILTER (
+                    WHERE cat = 'use' AND (_due IS NULL OR (c_to IS NOT NULL AND c_to <= _due))
+                ) AS on_time
+            FROM classed GROUP BY wf, s_blob, s_ord
+        ),
+        outcomes AS (
+            SELECT s.wf, s.blob, s.ord, s.path, s.line,
+                CASE
+                    WHEN coalesce(c.on_time, 0) > 0 THEN 'pass'
+                    WHEN s._has_deadline AND s._start IS NULL AND coalesce(c.usable, 0) = 0
+                        THEN 'pending'
+                    WHEN coalesce(c.usable, 0) > 0 THEN 'fail'
+                    WHEN s._due IS NOT NULL AND {now} < s._due THEN 'pending'
+                    ELSE 'fail'
+                END AS outcome
+            FROM s0 s LEFT JOIN covered c
+                ON c.wf = s.wf AND c.s_blob = s.blob AND c.s_ord = s.ord
+            WHERE s._w
+        ),
+        errors AS (
+            SELECT wf, 'we' AS cat, blob AS s_blob, ord AS s_ord, path AS s_path,
+                NULL AS c_blob, NULL AS c_ord, NULL AS c_path, path, line
+            FROM s0 WHERE _w IS NULL
+            UNION ALL
+            SELECT wf, 'pe', s_blob, s_ord, s_path, c_blob, c_ord, c_path, c_path, c_line
+            FROM classed WHERE cat = 'err'
+        ),
+        ranked_errors AS (
+            SELECT *, {query.pointer_rank("TRUE")} AS rk FROM errors
+        ),
+        ranked AS (
+            SELECT *, {query.pointer_rank("outcome")} AS rk FROM outcomes
+        )
+        SELECT wf, 'n' AS part, outcome AS cat, NULL AS s_blob, NULL AS s_ord,
+            NULL AS s_path, NULL AS c_blob, NULL AS c_ord, NULL AS c_path, count(*) AS n
+        FROM outcomes GROUP BY wf, outcome
+        UNION ALL
+        SELECT wf, 'n', 'e', NULL, NULL, NULL, NULL, NULL, NULL, count(*)
+        FROM errors GROUP BY wf
+        UNION ALL
+        SELECT wf, 'e', cat, s_blob, s_ord, s_path, c_blob, c_ord, c_path, rk
+        FROM ranked_errors WHERE rk <= {query.FINDING_ROWS}
+        UNION ALL
+        SELECT wf, 's', outcome, blob, ord, path, NULL, NULL, NULL, rk
+        FROM ranked WHERE rk <= {query.FINDING_ROWS}
+    """
+    names = ["wf", "part", "cat", "s_blob", "s_ord", "s_path", "c_blob", "c_ord", "c_path", "n"]
+    out: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for wf, items in query.query(evidence, sql, names).items():
+        parts = out[wf] = {}
+        for item in items:
+            parts.setdefault(item["part"], []).append(item)
+    return out
+
+
+def _business_dues(
+    evidence: StoredEvidence,
+    check: CoveredCheck,
+    moment: datetime,
+    business: list[CheckContext],
+    params: str,
+    where: str,
+) -> None:
+    """The deadlines of the matching records of workflows whose deadline is in business
+    days, worked out by :meth:`Duration.after` on the records themselves (it keeps the
+    start's own UTC offset), into the temporary table ``assay_dues``."""
+    rows: list[tuple[int, int, int]] = []
+    if business:
+        wanted = {c.workflow.workflow.id: c for c in business}
+        sql = (
+            f"WITH {params} SELECT * FROM ("
+            + query.selection(check, moment, [f"({where}) AS w"])
+            + ") WHERE w"
+        )
+        found = query.query(evidence, sql, ["wf", "blob", "ord", "path", "line", "t", "id", "w"])
+        items = [i for wf, its in found.items() if wf in wanted for i in its]
+        rebuilt = query.records(evidence, check.evidence, items)
+        from_field = check.from_field or EVIDENCE_KINDS[check.evidence].TIME_FIELD
+        for item in items:
+            ctx = wanted[item["wf"]]
+            deadline = ctx.duration(check.deadline)
+            start = getattr(rebuilt[(item["blob"], item["ord"])].data, from_field)
+            if deadline is not None and isinstance(start, datetime):
+                rows.append((item["blob"], item["ord"], query.us(deadline.after(start))))
+    evidence.engine.temp_table(
+        "assay_dues", [("blob", "INTEGER"), ("ord", "INTEGER"), ("due_us", "BIGINT")], rows
+    )
+
+
+def _from_rows(
+    check: CoveredCheck,
+    ctx: CheckContext,
+    policy: SourcePointer,
+    parts: dict[str, list[dict[str, Any]]],
+    rebuilt: dict[tuple[int, str, int], Record],
+    linked: dict[tuple[str, Any], list[Record]],
+) -> CheckResult:
+    link = check.by
+    counts = {"pass": 0, "fail": 0, "pending": 0}
+    error_count = 0
+    for item in parts.get("n", []):
+        if item["cat"] == "e":
+            error_count = int(item["n"])
+        else:
+            counts[item["cat"]] = int(item["n"])
+    total = sum(counts.values())
+    shown_errors = parts.get("e", [])
+    shown_sources = parts.get("s", [])  # those the result can list (see run_many)
+    wf = ctx.workflow.workflow.id
+
+    def source(item: dict[str, Any]) -> Record:
+        return rebuilt[(item["s_blob"], check.evidence, item["s_ord"])]
+
+    findings: list[Finding] = []
+    where = ctx.expression(check.id, "where")
+    by_where = ctx.expression(check.id, "by.where")
+    condition = ctx.expression(check.id, "assert")
+    for item in shown_errors:
+        src = source(item)
+        if item["cat"] == "we":
+            if where is None:
+                raise query.Mismatch("an error of a `where` the check does not have")
+            failed = ctx.filter([src], where, "where")[1]
+            if not failed:
+                raise query.Mismatch(f"`where` on {src}")
+            findings.extend(failed)
+            continue
+        cand = rebuilt[(item["c_blob"], link.evidence, item["c_ord"])]
+        extra = {"src": src.data}
+        try:
+            if by_where is not None and not ctx.test(by_where, cand, extra):
+                raise query.Mismatch(f"`by.where` on {cand}")
+            if condition is not None and not ctx.test(condition, cand, extra):
+                raise query.Mismatch(f"`assert` on {cand}")
+        except ExpressionRuntimeError as err:
+            findings.append(error_finding("assert", cand, err))
+        else:
+            raise query.Mismatch(f"the conditions on {cand}")
+    for item in shown_sources:
+        src = source(item)
+        key = getattr(src.data, link.source_key)
+        outcome, finding, _ = _cover(check, ctx, src, linked.get((wf, key), []))
+        if outcome != item["cat"]:
+            raise query.Mismatch(f"{src} is {outcome}, not {item['cat']}")
+        findings.append(finding)
+    unshown = error_count - len(shown_errors) + total - len(shown_sources)
+    return _result(check, ctx, policy, total, counts, findings, unshown)
+
+
+def _linked(
+    evidence: StoredEvidence, check: CoveredCheck, keys: set[tuple[str, Any]]
+) -> dict[tuple[str, Any], list[Record]]:
+    """The records of the link kind with one of the (workflow, key) ``keys``, in index order
+    (time, then id): what the row evaluator's key table holds for them. One query."""
+    link = check.by
+    if not keys:
+        return {}
+    q = query.quote
+    default = EVIDENCE_KINDS[link.evidence].TIME_FIELD
+    evidence.engine.temp_table("assay_keys", [("wf", "VARCHAR"), ("k", "VARCHAR")], sorted(keys))
+    sql = (
+        f"SELECT r.workflow AS wf, r.blob, r.ord, f.path, r.{q(link.key)} AS k, "
+        f"epoch_us(r.{q(default)}) AS t, r.id "
+        f"FROM {table_name(link.evidence)} r JOIN files f ON f.blob = r.blob "
+        f"JOIN assay_keys keys ON keys.k = r.{q(link.key)} AND keys.wf = r.workflow"
+    )
+    found = query.query(evidence, sql, ["wf", "blob", "ord", "path", "k", "t", "id"])
+    rows = sorted(
+        (i for items in found.values() for i in items), key=lambda i: (i["wf"], i["t"], i["id"])
+    )
+    rebuilt = query.records(evidence, link.evidence, rows)
+    out: dict[tuple[str, Any], list[Record]] = {}
+    for item in rows:
+        out.setdefault((item["wf"], item["k"]), []).append(rebuilt[(item["blob"], item["ord"])])
+    return out
 
 
 class Covered:
@@ -289,6 +705,11 @@ class Covered:
 
     def run(self, check: CoveredCheck, ctx: CheckContext, policy: SourcePointer) -> CheckResult:
         return run(check, ctx, policy)
+
+    def run_many(
+        self, check: CoveredCheck, contexts: Sequence[CheckContext], policy: SourcePointer
+    ) -> list[CheckResult | EvaluationError | None]:
+        return run_many(check, contexts, policy)
 
     def words(self, check: CoveredCheck, records: str, ref: Words) -> str:
         link = (

@@ -12,14 +12,14 @@ check sees only this workflow's files and the ledgers, which is exactly what a p
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..load.discover import ProjectFile
 from ..models.assessment import CheckResult, EvidencePointer, Finding, SourcePointer
 from ..models.policy import SealedCheck
-from .base import CheckContext, EvaluationError, Words, fmt_time, plural, result
+from .base import CheckContext, EvaluationError, Words, fmt_time, on_rows, plural, result
 
 if TYPE_CHECKING:  # the ledger's models are imported when a sealed check runs
     from ..evidence.ledger import LedgerEntry, Replay
@@ -189,6 +189,11 @@ class Sealed:
 
     def run(self, check: SealedCheck, ctx: CheckContext, policy: SourcePointer) -> CheckResult:
         return run(check, ctx, policy)
+
+    def run_many(
+        self, check: SealedCheck, contexts: Sequence[CheckContext], policy: SourcePointer
+    ) -> list[CheckResult | EvaluationError | None]:
+        return on_rows(contexts)  # reads the ledger, not the evidence tables
 
     def words(self, check: SealedCheck, records: str, ref: Words) -> str:
         text = (

@@ -9,59 +9,221 @@ traceback; an unexpected exception also exits 2 (the gate fails closed).
 from __future__ import annotations
 
 import gc
+import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .._version import __version__
-from ..authoring.explain import explain_control
 from ..errors import AssayError, UsageError
-from ..evaluate import assess, assess_many, utc_now
+from ..evidence.engines.base import EngineName
 from ..fileio import write_atomic
-from ..formats import Format, get_formatter
-from ..formats.explain import EXPLAIN_FORMATTERS, ExplainFormat
-from ..formats.github import format_github
-from ..formats.graph import GRAPH_FORMATTERS, GraphFormat, GraphFormatter
-from ..formats.lint import LINT_FORMATTERS, LintFormat, lint_sarif
-from ..formats.sarif import format_sarif
-from ..formats.text import DEFAULT_WIDTH, format_text
-from ..graph import control_graph, graph_view
-from ..load.project import Project, load_project
-from ..models.assessment import Assessment, fleet_exit_code
-from ..models.graph import GraphView
-from ..models.time import parse_instant
-from .completion import complete_control, complete_workflow
 from .options import as_of_option, project_option
 from .paths import repository_prefix
 from .signing import AttestationOptions, SignerOptions, attestation_options, signer_options
-from .terminal import text_width, use_color
 
-FORMAT_NAMES = [f.value for f in Format]
+if TYPE_CHECKING:
+    from ..formats.graph import GraphFormat, GraphFormatter
+    from ..load.project import Project
+    from ..models.assessment import Assessment
+    from ..models.graph import GraphView
+
+# Start-up matters (`assay --version`, every gate in CI): this module imports only click
+# and what its options need. The library (models, CEL, the evidence engines) is imported by
+# the command that runs, and the commands of other modules when they are invoked.
+
+
+def _format_names() -> str:
+    from ..formats import Format
+
+    return ", ".join(f.value for f in Format)
+
+
+class _LazyHelp(click.Option):
+    """An option whose help text is worked out when help is shown (it names the output
+    formats, which live with the models)."""
+
+    def __init__(self, *args: Any, lazy_help: Callable[[], str], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._lazy_help = lazy_help
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        self.help = self._lazy_help()
+        return super().get_help_record(ctx)
+
+
+class _LazyChoice(click.Choice):  # type: ignore[type-arg]
+    """A choice whose values are looked up on first use."""
+
+    def __init__(self, load: Callable[[], Sequence[str]]):
+        self._load = load
+        self._values: tuple[str, ...] | None = None
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        if self._values is None:
+            self._values = tuple(self._load())
+        return self._values
+
+    @choices.setter
+    def choices(self, value: Sequence[str]) -> None:
+        pass  # set by click.Choice.__init__; the values come from the loader
+
+
+def _default_width() -> int:
+    from ..formats.text import DEFAULT_WIDTH
+
+    return DEFAULT_WIDTH
+
+
+def complete_workflow(ctx: click.Context, param: click.Parameter, incomplete: str) -> Any:
+    """Shell completion of workflow ids (the completion module reads the project)."""
+    from .completion import complete_workflow as complete
+
+    return complete(ctx, param, incomplete)
+
+
+def complete_control(ctx: click.Context, param: click.Parameter, incomplete: str) -> Any:
+    """Shell completion of control ids."""
+    from .completion import complete_control as complete
+
+    return complete(ctx, param, incomplete)
+
+
+def _explain_formats() -> list[str]:
+    from ..formats.explain import ExplainFormat
+
+    return [f.value for f in ExplainFormat]
+
+
+def _graph_formats() -> list[str]:
+    from ..formats.graph import GraphFormat
+
+    return [f.value for f in GraphFormat]
+
+
+def _lint_formats() -> list[str]:
+    from ..formats.lint import LintFormat
+
+    return [f.value for f in LintFormat]
+
+
+class _Commands(dict[str, click.Command]):
+    """A group's commands, those of other modules imported when looked up (or listed):
+    ``assay --version`` and a gate do not import the pack or authoring commands."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lazy: dict[str, tuple[str, str]] = {}
+
+    def _load(self, name: str) -> bool:
+        spec = self.lazy.pop(name, None)
+        if spec is None:
+            return False
+        module, attr = spec
+        try:
+            command = getattr(importlib.import_module(module, __package__), attr)
+        except ImportError:
+            return False  # an optional dependency is missing: as if not there
+        assert isinstance(command, click.Command)
+        super().__setitem__(name, command)
+        return True
+
+    def _load_all(self) -> None:
+        for name in list(self.lazy):
+            self._load(name)
+
+    def __missing__(self, name: str) -> click.Command:
+        if self._load(name):
+            return super().__getitem__(name)
+        raise KeyError(name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            return default
+
+    def __contains__(self, name: object) -> bool:
+        return super().__contains__(name) or (isinstance(name, str) and self._load(name))
+
+    def __iter__(self) -> Any:
+        self._load_all()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._load_all()
+        return super().__len__()
+
+    def keys(self) -> Any:
+        self._load_all()
+        return super().keys()
+
+    def values(self) -> Any:
+        self._load_all()
+        return super().values()
+
+    def items(self) -> Any:
+        self._load_all()
+        return super().items()
+
+
+class _LazyGroup(click.Group):
+    """A group whose commands of other modules are imported when invoked (or listed)."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        lazy = _Commands()
+        lazy.update(self.commands)
+        self.commands = lazy
+
+    @property
+    def lazy(self) -> dict[str, tuple[str, str]]:
+        assert isinstance(self.commands, _Commands)
+        return self.commands.lazy
 
 
 def _as_of(value: str | None) -> datetime:
+    from ..evaluate import utc_now
+    from ..models.time import parse_instant
+
     return parse_instant(value) if value else utc_now()
 
 
-def _load(project_dir: Path) -> Project:
-    project = load_project(project_dir)
+def assess_many(
+    project: Project, workflows: Sequence[str], as_of: datetime, release: str | None
+) -> list[Assessment]:
+    """The gate's assessments: the library's fleet assessment (imported when a gate runs)."""
+    from ..evaluate import assess_fleet
+
+    return assess_fleet(project, workflows, as_of, release)
+
+
+def _load(project_dir: Path, *, rehash: bool = False, engine: str | None = None) -> Project:
+    from ..load.project import load_project
+
+    project = load_project(project_dir, rehash=rehash, engine=engine)
     # The CLI lives for one run: everything loaded stays alive until exit, so take it out of
     # the cyclic collector's reach (a million records otherwise get rescanned again and again).
     gc.freeze()
     return project
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="assay")
 def cli() -> None:
     """Assay: policy-as-code compliance for AI workflows in production."""
 
 
 def _parse_formats(formats: Sequence[str], output: Path | None) -> list[tuple[str, Path | None]]:
+    from ..formats import get_formatter
+
     targets: list[tuple[str, Path | None]] = []
     to_stdout = 0
     for item in formats or ("text",):
@@ -106,7 +268,11 @@ def _parse_formats(formats: Sequence[str], output: Path | None) -> list[tuple[st
     "formats",
     multiple=True,
     metavar="FORMAT[=FILE]",
-    help=f"Output format, optionally with a file; repeatable. One of: {', '.join(FORMAT_NAMES)}.",
+    help="Output format, optionally with a file; repeatable.",
+    cls=_LazyHelp,
+    lazy_help=lambda: (
+        f"Output format, optionally with a file; repeatable. One of: {_format_names()}."
+    ),
 )
 @click.option(
     "--output",
@@ -130,7 +296,23 @@ def _parse_formats(formats: Sequence[str], output: Path | None) -> list[tuple[st
     "--width",
     type=click.IntRange(min=1),
     metavar="COLUMNS",
-    help=f"Text: wrap to this width (default: the terminal's, {DEFAULT_WIDTH} elsewhere).",
+    help="Text: wrap to this width (default: the terminal's).",
+    cls=_LazyHelp,
+    lazy_help=lambda: (
+        f"Text: wrap to this width (default: the terminal's, {_default_width()} elsewhere)."
+    ),
+)
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Read and hash every evidence file, trusting no file's stat (the evidence cache "
+    "in .assay/ still spares parsing a content it has already validated).",
+)
+@click.option(
+    "--engine",
+    type=click.Choice([e.value for e in EngineName]),
+    help="Where checks run: rows (in memory), duckdb (the evidence store in .assay/). "
+    "Default: $ASSAY_ENGINE, else duckdb for large projects and rows for small ones.",
 )
 @attestation_options
 @signer_options
@@ -145,17 +327,26 @@ def gate(
     quiet: bool,
     color: bool | None,
     width: int | None,
+    no_cache: bool,
+    engine: str | None,
     attestation: AttestationOptions,
     signing: SignerOptions,
 ) -> int:
     """Pass or fail a release: exit 0 compliant, 1 non-compliant, 2 input error."""
+    from ..formats import Format, get_formatter
+    from ..formats.github import format_github
+    from ..formats.sarif import format_sarif
+    from ..formats.text import format_text
+    from ..models.assessment import fleet_exit_code
+    from .terminal import text_width, use_color
+
     if signing.given and attestation.path is None:
         raise UsageError("a signing key is for --attestation FILE; the gate itself signs nothing")
     targets = _parse_formats(formats, output)
     when = _as_of(as_of)
     if bool(workflows) == all_workflows:
         raise UsageError("give --workflow ID (repeatable) or --all")
-    project = _load(project_dir)
+    project = _load(project_dir, rehash=no_cache, engine=engine)
     ids = list(project.workflows) if all_workflows else list(workflows)
     assessments = assess_many(project, ids, when, release)
     prefix = repository_prefix(project_dir)
@@ -201,8 +392,8 @@ def gate(
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice([f.value for f in ExplainFormat]),
-    default=ExplainFormat.TEXT.value,
+    type=_LazyChoice(_explain_formats),
+    default="text",
     show_default=True,
     help="text for a person, json for tools.",
 )
@@ -215,6 +406,10 @@ def explain(
     fmt: str,
 ) -> int:
     """What CONTROL requires, its parameters, dependencies and last verdict."""
+    from ..authoring.explain import explain_control
+    from ..evaluate import assess
+    from ..formats.explain import EXPLAIN_FORMATTERS, ExplainFormat
+
     project = _load(project_dir)
     if control_id not in project.controls:
         raise UsageError(f"unknown control {control_id!r} (known: {', '.join(project.controls)})")
@@ -235,11 +430,11 @@ def graph_svg(view: GraphView) -> str:
     return control_graph_svg(nodes, view.edges)
 
 
-GRAPH_RENDERERS: dict[GraphFormat, GraphFormatter] = {
-    **GRAPH_FORMATTERS,
-    GraphFormat.SVG: graph_svg,
-}
-"""Every ``--format`` of `assay graph`: the text formatters and the pack's SVG."""
+def graph_renderers() -> dict[GraphFormat, GraphFormatter]:
+    """Every ``--format`` of `assay graph`: the text formatters and the pack's SVG."""
+    from ..formats.graph import GRAPH_FORMATTERS, GraphFormat
+
+    return {**GRAPH_FORMATTERS, GraphFormat.SVG: graph_svg}
 
 
 @cli.command("graph")
@@ -255,8 +450,8 @@ GRAPH_RENDERERS: dict[GraphFormat, GraphFormatter] = {
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice([f.value for f in GraphFormat]),
-    default=GraphFormat.TREE.value,
+    type=_LazyChoice(_graph_formats),
+    default="tree",
     show_default=True,
     help="tree for a terminal, dot for Graphviz, svg for a browser.",
 )
@@ -270,6 +465,10 @@ def graph_command(
     project_dir: Path, workflow: str | None, as_of: str | None, fmt: str, output: Path | None
 ) -> int:
     """The control dependency graph as a text tree, Graphviz DOT or SVG."""
+    from ..evaluate import assess
+    from ..formats.graph import GraphFormat
+    from ..graph import control_graph, graph_view
+
     project = _load(project_dir)
     statuses: dict[str, str] | None = None
     controls = list(project.controls.values())
@@ -278,7 +477,7 @@ def graph_command(
         statuses = {c.id: c.status for c in assessment.controls}
         controls = [project.controls[c] for c in statuses]
     view = graph_view(control_graph(controls), statuses, workflow)
-    text = GRAPH_RENDERERS[GraphFormat(fmt)](view)
+    text = graph_renderers()[GraphFormat(fmt)](view)
     if output is None:
         click.echo(text, nl=False)
     else:
@@ -286,7 +485,7 @@ def graph_command(
     return 0
 
 
-@cli.group()
+@cli.group(cls=_LazyGroup)
 def policy() -> None:
     """Work on policies: lint them, test them."""
 
@@ -296,7 +495,7 @@ def policy() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice([f.value for f in LintFormat]),
+    type=_LazyChoice(_lint_formats),
     default="text",
     show_default=True,
     help="Report format.",
@@ -305,6 +504,7 @@ def policy() -> None:
 def policy_lint(project_dir: Path, fmt: str, strict: bool) -> int:
     """Check policies for errors and for what a reviewer would flag."""
     from ..authoring.lint import lint_project
+    from ..formats.lint import LINT_FORMATTERS, LintFormat, lint_sarif
 
     findings = lint_project(project_dir)
     if LintFormat(fmt) is LintFormat.SARIF:
@@ -317,30 +517,24 @@ def policy_lint(project_dir: Path, fmt: str, strict: bool) -> int:
 
 
 def _register_commands() -> None:
-    """Commands that live in their own modules (they import heavier dependencies)."""
-    from .evidence import evidence_group
-    from .init import init_command
-    from .pack import keys_group, pack_command, verify_command
-
-    cli.add_command(evidence_group, "evidence")
-    cli.add_command(init_command, "init")
-    cli.add_command(pack_command, "pack")
-    cli.add_command(verify_command, "verify")
-    cli.add_command(keys_group, "keys")
-    try:
-        from .policy import policy_test_command
-
-        policy.add_command(policy_test_command, "test")
-    except ImportError:
-        pass
-    try:
-        from .authoring import catalog_group, diff_command, waivers_command
-
-        cli.add_command(catalog_group, "catalog")
-        cli.add_command(diff_command, "diff")
-        cli.add_command(waivers_command, "waivers")
-    except ImportError:
-        pass
+    """Commands that live in their own modules (they import heavier dependencies): each is
+    imported when it runs."""
+    assert isinstance(cli, _LazyGroup) and isinstance(policy, _LazyGroup)
+    for name, attr in (
+        ("pack", "pack_command"),
+        ("verify", "verify_command"),
+        ("keys", "keys_group"),
+    ):
+        cli.lazy[name] = (".pack", attr)
+    cli.lazy["evidence"] = (".evidence", "evidence_group")
+    cli.lazy["init"] = (".init", "init_command")
+    policy.lazy["test"] = (".policy", "policy_test_command")
+    for name, attr in (
+        ("catalog", "catalog_group"),
+        ("diff", "diff_command"),
+        ("waivers", "waivers_command"),
+    ):
+        cli.lazy[name] = (".authoring", attr)
 
 
 _register_commands()
@@ -383,3 +577,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def entry_point() -> None:  # pragma: no cover - console script
     sys.exit(main())
+
+
+def __getattr__(name: str) -> Any:
+    # GRAPH_RENDERERS names the formatters, which live with the models: built on first use.
+    if name == "GRAPH_RENDERERS":
+        return graph_renderers()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

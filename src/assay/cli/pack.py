@@ -83,7 +83,8 @@ def pack_command(
         from ..pack.attest import AttestationInput
         from ..pack.build import build_pack
 
-        project = load_project(project_dir)
+        # A pack attests to the evidence: every file is read and hashed, no stat trusted.
+        project = load_project(project_dir, rehash=True)
         assessment = assess(project, workflow=workflow, as_of=moment, release=release)
         data = build_pack(assessment, project, signer, tsa_url=tsa_url, level=level)  # type: ignore[arg-type]
         target = output or _default_output(workflow)

@@ -12,15 +12,18 @@ cannot get the lock in time runs without the cache rather than waiting for ever.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import hashlib
 import os
 import time
 import zlib
+from array import array
+from collections.abc import Sequence
 from pathlib import Path
 
 CACHE_DIR_NAME = ".assay"
-STORE_LAYOUT = 1
+STORE_LAYOUT = 3
 """Bumped whenever the store's tables change shape in a way the columns do not show."""
 
 LOCK_TIMEOUT_S = 120.0
@@ -86,17 +89,28 @@ class CacheDir:
         return CacheLock(self.path / "lock")
 
 
+_HELD: dict[str, set[int]] = {}
+"""Per lock file, the ids of this process's CacheLock objects that hold it: a project
+loaded earlier in this process and not closed yet keeps its shared lock, and waiting for
+it to go would wait for ever."""
+
+
 class CacheLock:
     """The advisory lock of a cache folder: shared by readers, held alone by a writer."""
 
     def __init__(self, path: Path):
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        self._key = os.path.realpath(path)
         self.held: str | None = None
 
     def acquire(self, *, exclusive: bool, timeout: float = LOCK_TIMEOUT_S) -> None:
-        """Take the lock (converting one already held); raise LockTimeout after ``timeout``."""
+        """Take the lock (converting one already held); raise LockTimeout after ``timeout``,
+        at once when another lock object of this process holds it and ``exclusive``."""
         import fcntl
 
+        holders = _HELD.setdefault(self._key, set())
+        if exclusive and holders - {id(self)}:
+            raise LockTimeout("the evidence cache is held by this process")
         mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
         deadline = time.monotonic() + timeout
         delay = 0.005
@@ -104,6 +118,7 @@ class CacheLock:
             try:
                 fcntl.flock(self._fd, mode | fcntl.LOCK_NB)
                 self.held = "exclusive" if exclusive else "shared"
+                holders.add(id(self))
                 return
             except BlockingIOError:
                 if time.monotonic() >= deadline:
@@ -117,6 +132,7 @@ class CacheLock:
         if self.held is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             self.held = None
+            _HELD.get(self._key, set()).discard(id(self))
 
     def close(self) -> None:
         """Release the lock and close its file (idempotent)."""
@@ -139,9 +155,66 @@ class ObjectFiles:
 
     def __init__(self, folder: Path):
         self.folder = folder
+        self._indexes: dict[tuple[str, str], array[int]] = {}
 
     def path(self, sha256: str, kind: str) -> Path:
         return self.folder / sha256[:2] / f"{sha256}.{kind}.jsonl"
+
+    def index_path(self, sha256: str, kind: str) -> Path:
+        return self.folder / sha256[:2] / f"{sha256}.{kind}.idx"
+
+    def write_index(self, sha256: str, kind: str, entries: Sequence[tuple[int, int, int]]) -> str:
+        """Store where each row of an object is: (its order in the evidence file, its
+        offset in the object, the CRC-32 of its line), by order; returns the index's own
+        checksum. A check reads the few rows a finding shows without reading the object."""
+        flat = array("q", [value for entry in entries for value in entry])
+        data = flat.tobytes()
+        path = self.index_path(sha256, kind)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+        return _checksum(data)
+
+    def read_rows(
+        self, sha256: str, kind: str, index_digest: str, orders: Sequence[int]
+    ) -> dict[int, bytes] | None:
+        """The lines of the rows with the given orders (each checked by its CRC-32), or None
+        when the object or its index is missing or not what was written."""
+        cached = self._indexes.get((sha256, kind))
+        if cached is None:
+            try:
+                data = self.index_path(sha256, kind).read_bytes()
+            except OSError:
+                return None
+            if _checksum(data) != index_digest or len(data) % 24:
+                return None
+            cached = array("q")
+            cached.frombytes(data)
+            if len(self._indexes) >= 4096:
+                self._indexes.clear()
+            self._indexes[(sha256, kind)] = cached  # content-addressed: never stale
+        flat = cached
+        keys = flat[0::3]
+        out: dict[int, bytes] = {}
+        try:
+            with open(self.path(sha256, kind), "rb") as obj:
+                for order in sorted(set(orders)):
+                    at = bisect.bisect_left(keys, order)
+                    if at == len(keys) or keys[at] != order:
+                        return None
+                    start = flat[3 * at + 1]
+                    end = flat[3 * at + 4] if at + 1 < len(keys) else None
+                    obj.seek(start)
+                    line = obj.read(end - start - 1) if end is not None else obj.readline()
+                    line = line.rstrip(b"\n")
+                    if zlib.crc32(line) != flat[3 * at + 2]:
+                        return None
+                    out[order] = line
+        except OSError:
+            return None
+        return out
 
     def write(self, sha256: str, kind: str, data: bytes) -> str:
         """Store ``data``; returns its checksum (what :meth:`read` checks)."""
@@ -166,15 +239,24 @@ class ObjectFiles:
 
     def prune(self, keep: set[tuple[str, str]]) -> None:
         """Delete every object (and stray temporary file) not in ``keep``."""
-        if not self.folder.is_dir():
+        # os.scandir, not Path.glob: a fleet's cache holds thousands of objects, and this
+        # runs on every write (a new evidence file).
+        try:
+            shards = [e.path for e in os.scandir(self.folder) if e.is_dir(follow_symlinks=False)]
+        except OSError:
             return
-        for path in self.folder.glob("*/*"):
-            name = path.name
-            sha, _, rest = name.partition(".")
-            kind = rest.removesuffix(".jsonl")
-            if name.startswith(".") or (sha, kind) not in keep:
-                with contextlib.suppress(OSError):
-                    path.unlink()
+        for shard in shards:
+            try:
+                entries = list(os.scandir(shard))
+            except OSError:
+                continue
+            for entry in entries:
+                name = entry.name
+                sha, _, rest = name.partition(".")
+                kind = rest.removesuffix(".jsonl").removesuffix(".idx")
+                if name.startswith(".") or (sha, kind) not in keep:
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
 
 
 def _checksum(data: bytes) -> str:

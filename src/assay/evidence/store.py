@@ -30,23 +30,36 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
 import time
+import weakref
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
 from typing import Any, Union
 
 import msgspec
 
 from ..errors import AssayError, ErrorCode, InputError, Location
 from ..models import codec
+from ..models.time import LATEST
+from ..parsing.files import read_regular
 from ..parsing.yamlsafe import check_size
 from .cache import CacheDir, CacheLock, LockTimeout, ObjectFiles, code_fingerprint
-from .engines.base import EngineBusy, StoreCorrupt
+from .engines.base import EngineBusy, StoreCorrupt, table_name
 from .engines.columns import layout_fingerprint
 from .engines.duckdb import BlobInfo, DuckDBEngine, FileEntry, NewBlob, StoredObject
-from .index import Record, SourceFile, validate_json_lines, validate_records
+from .index import (
+    EvidenceIndex,
+    Record,
+    SourceFile,
+    validate_json_document,
+    validate_json_lines,
+    validate_records,
+)
 from .readers import ReaderLimits, reader_for, supported_suffixes
 
 JSON_LINES = (".jsonl", ".ndjson")
@@ -66,6 +79,8 @@ class EvidenceFile:
     sha256: str
     records: int
     blob: int
+    size: int = 0
+    """Bytes, as the file was read or stat'ed."""
 
 
 @dataclass
@@ -84,25 +99,33 @@ class SyncReport:
     volatile: dict[str, list[Record]] = field(default_factory=dict)
     """Valid files whose records the store cannot hold exactly (non-finite numbers): they
     are read every time and kept in memory."""
+    partial: dict[str, list[Record]] = field(default_factory=dict)
+    """The valid records of files with errors (read this time, never stored): the run fails,
+    but their ids still take part in the duplicate check, as without a store."""
     cached: bool = True
     """False when the store ran in memory (no writable cache folder, or it was busy)."""
 
 
-def _read(path: Path, display: str) -> bytes:
-    try:
-        return path.read_bytes()
-    except PermissionError:
-        raise InputError(
-            "cannot read file: permission denied", location=Location(display), code=ErrorCode.IO
-        ) from None
-    except IsADirectoryError:
-        raise InputError(
-            "expected a file, found a folder", location=Location(display), code=ErrorCode.IO
-        ) from None
-    except OSError as err:
-        raise InputError(
-            f"cannot read file: {err.strerror}", location=Location(display), code=ErrorCode.IO
-        ) from None
+Read = Callable[[str, "int | None"], bytes]
+"""Reads an evidence file by its path relative to the project root, bounded: the
+project's file source (which refuses paths leading outside the project and words every
+problem with the file it is about)."""
+
+
+def _limit(suffix: str, limits: ReaderLimits) -> int:
+    """The largest file of this type the loader reads."""
+    return limits.max_evidence_bytes if suffix in (*JSON_LINES, ".json") else limits.max_yaml_bytes
+
+
+def disk_reader(root: Path) -> Read:
+    """Bounded reads of regular files below ``root`` (tests and tools; the loader passes
+    its project's source, which also keeps every path inside the project): never more
+    than ``max_bytes``, never a device, a pipe or a symbolic link to one."""
+
+    def read(rel: str, max_bytes: int | None = None) -> bytes:
+        return read_regular(Path(os.path.realpath(root / rel)), rel, max_bytes)
+
+    return read
 
 
 def validate_file(
@@ -113,6 +136,9 @@ def validate_file(
         # High-volume evidence: the decode-and-keep hot path.
         check_size(data, source.path, limits.max_evidence_bytes)
         return validate_json_lines(data, source, workflows)
+    if suffix == ".json":
+        check_size(data, source.path, limits.max_evidence_bytes)
+        return validate_json_document(data, source, workflows)
     reader = reader_for(suffix)
     assert reader is not None
     return validate_records(reader(data, source.path, limits), source, workflows)
@@ -134,11 +160,43 @@ class EvidenceStore:
         self.files = list(files)
         self.objects = objects
         self._lock = lock
-        self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        self._scratch: Callable[[], Any] | None = None
         self._rebuild = rebuild
         self.volatile: dict[str, list[Record]] = {}
         self.recovered = False
         """The cache turned out damaged while being read and was rebuilt."""
+        self._load_meta()
+
+    def _load_meta(self) -> None:
+        # Read once while opening: later reads of records touch only the object files (no
+        # query), and the per-workflow file lists are known without one.
+        self.infos = {info.id: info for info in self.engine.blob_infos().values()}
+        self._objects = self.engine.objects()
+        self._by_workflow: dict[str, list[EvidenceFile]] | None = None
+
+    def _files_for(self, workflows: set[str] | None) -> list[EvidenceFile]:
+        """The files holding records of ``workflows`` (all files for None), in file order."""
+        if workflows is None:
+            return self.files
+        if self._by_workflow is None:
+            by: dict[str, list[EvidenceFile]] = {}
+            for f in self.files:
+                owners: Iterable[str]
+                if f.blob == 0:
+                    owners = {r.data.workflow for r in self.volatile.get(f.path, ())}
+                else:
+                    info = self.infos.get(f.blob)
+                    if info is None:
+                        raise StoreCorrupt(f"blob {f.blob} of {f.path} is missing")
+                    owners = info.workflows
+                for owner in owners:
+                    by.setdefault(owner, []).append(f)
+            self._by_workflow = by
+        if len(workflows) == 1:
+            return self._by_workflow.get(next(iter(workflows)), [])
+        order = {id(f): i for i, f in enumerate(self.files)}
+        chosen = {id(f): f for w in workflows for f in self._by_workflow.get(w, [])}
+        return sorted(chosen.values(), key=lambda f: order[id(f)])
 
     def _recover(self) -> None:
         """Damage found while reading (a block fails its checksum): rebuild the cache from
@@ -151,6 +209,9 @@ class EvidenceStore:
         self.engine, self.files, self._lock = fresh.engine, fresh.files, fresh._lock
         self.objects = fresh.objects
         self.volatile = fresh.volatile
+        self.infos, self._objects = fresh.infos, fresh._objects
+        self._by_workflow = None
+        fresh._lock = None  # now ours
         self.recovered = True
 
     def close(self) -> None:
@@ -159,7 +220,7 @@ class EvidenceStore:
             self._lock.close()
             self._lock = None
         if self._scratch is not None:
-            self._scratch.cleanup()
+            self._scratch()  # removes the scratch folder (once)
             self._scratch = None
 
     def __enter__(self) -> EvidenceStore:
@@ -168,25 +229,38 @@ class EvidenceStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def batches(self, workflows: Iterable[str] | None = None) -> list[list[Record]]:
-        """The records of ``workflows`` (all when None), one batch per file and kind, in
-        file order, each record as the loader would have made it."""
+    def batches(
+        self, workflows: Iterable[str] | None = None, kinds: Iterable[str] | None = None
+    ) -> list[list[Record]]:
+        """The records of ``workflows`` (all when None) of ``kinds`` (all when None), one
+        batch per file and kind, in file order, each record as the loader would have made
+        it."""
         try:
-            return self._batches(workflows)
+            return self._batches(workflows, kinds)
         except StoreCorrupt:
             self._recover()
-            return self._batches(workflows)
+            return self._batches(workflows, kinds)
 
-    def _batches(self, workflows: Iterable[str] | None) -> list[list[Record]]:
+    def _batches(
+        self, workflows: Iterable[str] | None, kinds: Iterable[str] | None
+    ) -> list[list[Record]]:
         wanted = set(workflows) if workflows is not None else None
-        infos = {info.id: info for info in self.engine.blob_infos().values()}
-        objects = self.engine.objects()
+        of_kinds = set(kinds) if kinds is not None else None
+        infos = self.infos
+        objects = self._objects
         decoded: dict[int, list[list[Any]]] = {}
         out: list[list[Record]] = []
-        for f in self.files:
+        for f in self._files_for(wanted):
             if f.blob == 0:
                 held = self.volatile.get(f.path, [])
-                out.append([r for r in held if wanted is None or r.data.workflow in wanted])
+                out.append(
+                    [
+                        r
+                        for r in held
+                        if (wanted is None or r.data.workflow in wanted)
+                        and (of_kinds is None or r.data.kind in of_kinds)
+                    ]
+                )
                 continue
             info = infos.get(f.blob)
             if info is None:
@@ -196,7 +270,8 @@ class EvidenceStore:
             if f.blob not in decoded:
                 decoded[f.blob] = [
                     self._rows(info.sha256, kind, digest)
-                    for kind, digest, _ in objects.get(f.blob, ())
+                    for kind, digest, _, _ in objects.get(f.blob, ())
+                    if of_kinds is None or kind in of_kinds
                 ]
             source = SourceFile(f.path, f.sha256)
             for rows in decoded[f.blob]:
@@ -208,6 +283,57 @@ class EvidenceStore:
                     ]
                 )
         return out
+
+    def lines(self, wanted: Iterable[tuple[int, str, int]]) -> dict[tuple[int, str, int], Any]:
+        """The stored rows (blob, kind, order) asked for, each decoded from its own line of
+        the object file (found through the object's row index, checked by its CRC-32)."""
+        try:
+            return self._lines(wanted)
+        except StoreCorrupt:
+            self._recover()
+            return self._lines(wanted)
+
+    def _lines(self, wanted: Iterable[tuple[int, str, int]]) -> dict[tuple[int, str, int], Any]:
+        by_object: dict[tuple[int, str], list[int]] = {}
+        for blob, kind, order in wanted:
+            by_object.setdefault((blob, kind), []).append(order)
+        out: dict[tuple[int, str, int], Any] = {}
+        for (blob, kind), orders in by_object.items():
+            info = self.infos.get(blob)
+            index = next((o[3] for o in self._objects.get(blob, ()) if o[0] == kind), None)
+            if info is None or index is None:
+                raise StoreCorrupt(f"blob {blob} ({kind}) is missing")
+            found = self.objects.read_rows(info.sha256, kind, index, orders)
+            if found is None:
+                raise StoreCorrupt(f"the object of {info.sha256[:12]} ({kind}) is damaged")
+            for order, line in found.items():
+                try:
+                    row = _ROW_DECODER.decode(line)
+                except msgspec.DecodeError:
+                    raise StoreCorrupt(f"a row of {info.sha256[:12]} does not decode") from None
+                if row.o != order:
+                    raise StoreCorrupt(f"a row of {info.sha256[:12]} is not where it should be")
+                out[(blob, kind, order)] = row
+        return out
+
+    def duplicates(self, workflows: set[str]) -> list[AssayError]:
+        """The duplicate records of ``workflows`` the stored files hold, worded as the
+        evidence index words them."""
+        try:
+            rows = self.engine.duplicates()
+        except StoreCorrupt:
+            self._recover()
+            rows = self.engine.duplicates()
+        return [
+            InputError(
+                f"duplicate {kind} id {id_!r} for workflow {workflow!r} "
+                f"(first at {f'{first_path}:{first_line}' if first_line else first_path})",
+                location=Location(path, line, None, pointer or None),
+                code=ErrorCode.DUPLICATE,
+            )
+            for kind, workflow, id_, path, line, pointer, first_path, first_line in rows
+            if workflow in workflows
+        ]
 
     def _rows(self, sha256: str, kind: str, digest: str) -> list[Any]:
         data = self.objects.read(sha256, kind, digest)
@@ -243,10 +369,18 @@ def write_objects(
             Row(order, record.line, record.pointer, record.data)
         )
     out = []
+    encode = _ROW_ENCODER.encode
     for kind in sorted(by_kind):
         rows = by_kind[kind]
-        digest = objects.write(sha256, kind, _ROW_ENCODER.encode_lines(rows))
-        out.append(StoredObject(kind, objects.path(sha256, kind), digest, len(rows)))
+        lines = [encode(row) for row in rows]
+        entries = []
+        offset = 0
+        for row, line in zip(rows, lines, strict=True):
+            entries.append((row.o, offset, zlib.crc32(line)))
+            offset += len(line) + 1
+        digest = objects.write(sha256, kind, b"".join(line + b"\n" for line in lines))
+        index = objects.write_index(sha256, kind, entries)
+        out.append(StoredObject(kind, objects.path(sha256, kind), digest, len(rows), index))
     return tuple(out)
 
 
@@ -258,18 +392,21 @@ def open_store(
     *,
     cache: CacheDir | None,
     rehash: bool = False,
+    read: Read | None = None,
 ) -> tuple[EvidenceStore, SyncReport]:
-    """Bring the store up to date with the evidence files ``paths`` and open it.
+    """Bring the store up to date with the evidence files ``paths`` and open it; files are
+    read through ``read`` (default: plainly, below ``root``).
 
     ``cache`` None runs in memory (nothing kept); an unwritable or busy cache folder does
     the same. Validation errors are in the report, never raised; the store holds only
     valid files."""
     items = _items(root, paths)
+    reader = read or disk_reader(root)
     if cache is not None and not cache.prepare():
         cache = None
     if cache is not None:
         try:
-            store, report = _sync_cached(items, workflows, limits, cache, rehash)
+            store, report = _sync_cached(items, workflows, limits, cache, rehash, reader)
         except (LockTimeout, EngineBusy):
             pass  # someone else holds the cache: this run does without it
         else:
@@ -282,19 +419,23 @@ def open_store(
                     folder.wipe()
                 finally:
                     lock.close()
-                return open_store(root, paths, workflows, limits, cache=folder, rehash=True)[0]
+                return open_store(
+                    root, paths, workflows, limits, cache=folder, rehash=True, read=reader
+                )[0]
 
             store._rebuild = rebuild
             return store, report
-    scratch = tempfile.TemporaryDirectory(prefix="assay-evidence-")
-    objects = ObjectFiles(Path(scratch.name))
-    engine = DuckDBEngine.open(None, read_only=False, scratch=Path(scratch.name))
+    scratch = Path(tempfile.mkdtemp(prefix="assay-evidence-"))
+    objects = ObjectFiles(scratch)
+    engine = DuckDBEngine.open(None, read_only=False, scratch=scratch)
     engine.create("memory")
     report = SyncReport(cached=False)
-    entries, blobs = _plan(items, workflows, limits, {}, {}, True, report, objects, {})
+    entries, blobs = _plan(items, workflows, limits, {}, {}, True, report, objects, {}, reader)
     engine.write(blobs, entries)
     store, report = _opened(engine, report, None, objects)
-    store._scratch = scratch
+    # Removed on close, or when the store is collected unclosed (a project a library user
+    # never closed): quietly, it holds nothing but derived data.
+    store._scratch = weakref.finalize(store, shutil.rmtree, scratch, True)
     return store, report
 
 
@@ -321,6 +462,7 @@ def _sync_cached(
     limits: ReaderLimits,
     cache: CacheDir,
     rehash: bool,
+    reader: Read,
 ) -> tuple[EvidenceStore, SyncReport]:
     fingerprint = _fingerprint(cache)
     rebuilt = False
@@ -348,7 +490,7 @@ def _sync_cached(
                         return _opened(engine, final, lock, objects)
                     entries, blobs = _plan(
                         items, workflows, limits, stored, engine.blob_infos(),
-                        rehash, report, objects, memo,
+                        rehash, report, objects, memo, reader,
                     )  # fmt: skip
                     done.hashed = _merged(done.hashed, report.hashed)
                     done.parsed = _merged(done.parsed, report.parsed)
@@ -371,7 +513,7 @@ def _sync_cached(
                 report = SyncReport()
                 entries, blobs = _plan(
                     items, workflows, limits, engine.file_entries(), engine.blob_infos(),
-                    rehash, report, objects, memo,
+                    rehash, report, objects, memo, reader,
                 )  # fmt: skip
                 live = engine.write(blobs, entries)
                 objects.prune(live | set(_pending(memo)))
@@ -512,6 +654,7 @@ def _plan(
     report: SyncReport,
     objects: ObjectFiles,
     memo: dict[str, _Encoded],
+    reader: Read,
 ) -> tuple[list[FileEntry], list[NewBlob]]:
     """Decide for every file whether its stored blob stands; read, hash and validate the
     others. Fills ``report``; returns the new file index and the blobs to store.
@@ -550,9 +693,16 @@ def _plan(
         entry = entries.get(rel)
         info = by_id.get(entry.blob) if entry is not None else None
         data: bytes | None = None
-        if info is None or rehash or entry is None or not _trusted(entry, st):
+        limit = _limit(suffix, limits)
+        if (
+            info is None
+            or rehash
+            or entry is None
+            or not _trusted(entry, st)
+            or st.st_size > limit  # a lower limit than when it was stored: read, refused
+        ):
             try:
-                data = _read(path, rel)
+                data = reader(rel, limit)
             except AssayError as err:
                 report.errors.append(err)
                 continue
@@ -563,7 +713,7 @@ def _plan(
         if info is None:
             if data is None:
                 try:
-                    data = _read(path, rel)
+                    data = reader(rel, limit)
                 except AssayError as err:
                     report.errors.append(err)
                     continue
@@ -580,13 +730,18 @@ def _plan(
                 report.parsed.append(rel)
                 if errors:
                     report.errors.extend(errors)
+                    if records:
+                        report.partial[rel] = records
                     new_entries.append(FileEntry(rel, *_stat_key(st), checked, 0))
                     continue
-                if suffix not in JSON_LINES and not _round_trips(records):
+                if (suffix not in JSON_LINES and not _round_trips(records)) or EvidenceIndex(
+                    [records]
+                ).times_beyond(LATEST):
                     # NaN or infinity (YAML allows them, JSON does not): no canonical JSON
-                    # keeps them, so this file's records are held in memory, never stored.
+                    # keeps them; or a time past the calendar the loader accepts (it refuses
+                    # the project): this file's records are held in memory, never stored.
                     report.volatile[rel] = records
-                    report.files.append(EvidenceFile(rel, path, sha, len(records), 0))
+                    report.files.append(EvidenceFile(rel, path, sha, len(records), 0, len(data)))
                     new_entries.append(FileEntry(rel, *_stat_key(st), checked, 0))
                     continue
                 info = by_sha.get(sha)
@@ -602,6 +757,194 @@ def _plan(
                 new_blobs.append(
                     NewBlob(info.id, sha, encoded.records, encoded.workflows, encoded.objects)
                 )
-        report.files.append(EvidenceFile(rel, path, info.sha256, info.records, info.id))
+        size = len(data) if data is not None else st.st_size
+        report.files.append(EvidenceFile(rel, path, info.sha256, info.records, info.id, size))
         new_entries.append(FileEntry(rel, *_stat_key(st), checked, info.id))
     return new_entries, new_blobs
+
+
+class StoredEvidence:
+    """A project's evidence read through the store (an :class:`~.view.EvidenceView`).
+
+    A workflow's records are rebuilt from the object files the first time a check asks
+    for them, indexed as the loader indexes them, and kept for the next few workflows; a
+    gate of one workflow never reads another's rows. Holds the store (and with it the
+    cache's shared lock) open until :meth:`close`.
+    """
+
+    KEEP = 64
+    """(workflow, kind) pairs whose records stay in memory (a fleet is assessed a workflow
+    at a time, and a check asks for one kind)."""
+
+    def __init__(self, store: EvidenceStore, report: SyncReport):
+        self.store = store
+        self.report = report
+        self._indexes: dict[tuple[str, str], EvidenceIndex] = {}
+        self._files: dict[str, set[str]] | None = None
+        self._counts: dict[tuple[str, str], int] | None = None
+        self._later: tuple[datetime, dict[str, dict[str, int]]] | None = None
+
+    @property
+    def files(self) -> list[EvidenceFile]:
+        return self.store.files
+
+    def _index(self, workflow: str, kind: str) -> EvidenceIndex:
+        key = (workflow, kind)
+        index = self._indexes.pop(key, None)
+        if index is None:
+            index = EvidenceIndex(self.store.batches([workflow], [kind]))
+            while len(self._indexes) >= self.KEEP:
+                del self._indexes[next(iter(self._indexes))]
+        self._indexes[key] = index  # most recently used last
+        return index
+
+    def records(self, workflow: str, kind: str) -> Sequence[Record]:
+        return self._index(workflow, kind).records(workflow, kind)
+
+    def by_key(self, workflow: str, kind: str, field: str) -> dict[Any, list[Record]]:
+        return self._index(workflow, kind).by_key(workflow, kind, field)
+
+    def files_of(self, workflow: str) -> set[str]:
+        if self._files is None:
+            owners: dict[str, set[str]] = {}
+            for f in self.store.files:
+                if f.blob:
+                    workflows: Iterable[str] = self.store.infos[f.blob].workflows
+                else:
+                    workflows = {r.data.workflow for r in self.store.volatile.get(f.path, ())}
+                for owner in workflows:
+                    owners.setdefault(owner, set()).add(f.path)
+            self._files = owners
+        return set(self._files.get(workflow, ()))
+
+    def __len__(self) -> int:
+        return sum(f.records for f in self.store.files)
+
+    def loose(self) -> EvidenceIndex:
+        """The records the store read this time and holds in memory only (files with
+        non-finite numbers or times past the calendar, and the valid part of files with
+        errors), indexed."""
+        batches = [b for b in [*self.report.volatile.values(), *self.report.partial.values()] if b]
+        batches.sort(key=lambda batch: PurePosixPath(batch[0].source.path))
+        return EvidenceIndex(batches)
+
+    def created_after(self, limit: datetime) -> list[Record]:
+        """Records created after ``limit`` (oldest first, then by file and line), as
+        :meth:`EvidenceIndex.created_after` gives them: the stored ones found by a query
+        (and only those rebuilt), the loose ones in memory."""
+        cut = _us(limit)
+        parts = [
+            f"SELECT {_text(kind)} AS kind, r.blob, r.ord, f.path, r.line, "
+            f"epoch_us(r.created_at) AS c FROM {table_name(kind)} r "
+            f"JOIN files f ON f.blob = r.blob WHERE epoch_us(r.created_at) > {cut}"
+            for kind in self._kinds()
+        ]
+        late = self.loose().created_after(limit)
+        if parts:
+            rows = self.engine.query(" UNION ALL ".join(parts))
+            rebuilt = self.rebuild(
+                (blob, kind, order, path) for kind, blob, order, path, *_ in rows
+            )
+            late += [rebuilt[(blob, kind, order)] for kind, blob, order, *_ in rows]
+        late.sort(key=lambda r: (r.data.created_at, r.source.path, r.line or 0))
+        return late
+
+    def created_after_by_file(self, workflow: str, as_of: datetime) -> dict[str, int]:
+        """Per file, how many records of ``workflow`` were created after ``as_of``: one
+        query for every workflow, the first time an as-of time is asked for."""
+        if self._later is None or self._later[0] != as_of:
+            counts: dict[str, dict[str, int]] = {}
+            cut = _us(as_of)
+            parts = [
+                f"SELECT r.workflow, f.path, count(*) FROM {table_name(kind)} r "
+                f"JOIN files f ON f.blob = r.blob WHERE epoch_us(r.created_at) > {cut} "
+                "GROUP BY r.workflow, f.path"
+                for kind in self._kinds()
+            ]
+            for owner, path, n in self.engine.query(" UNION ALL ".join(parts)) if parts else ():
+                per = counts.setdefault(owner, {})
+                per[path] = per.get(path, 0) + int(n)
+            for records in self.store.volatile.values():
+                for r in records:
+                    if r.data.created_at > as_of:
+                        per = counts.setdefault(r.data.workflow, {})
+                        per[r.source.path] = per.get(r.source.path, 0) + 1
+            self._later = (as_of, counts)
+        return dict(self._later[1].get(workflow, {}))
+
+    def _kinds(self) -> list[str]:
+        """The kinds the stored files hold records of."""
+        return sorted({o[0] for objects in self.store._objects.values() for o in objects})
+
+    def duplicates(self, workflows: set[str]) -> list[AssayError]:
+        """Every record whose (workflow, kind, id) an earlier record already has. Workflows
+        with records the store does not hold (non-finite numbers, or the valid part of a
+        file with errors) are compared in memory, exactly as without a store."""
+        held = [*self.report.volatile.values(), *self.report.partial.values()]
+        loose = {r.data.workflow for records in held for r in records}
+        errors = self.store.duplicates(workflows - loose)
+        if loose:
+            batches = self.store.batches(loose)
+            batches += [
+                [r for r in records if r.data.workflow in loose]
+                for records in self.report.partial.values()
+            ]
+            batches = [b for b in batches if b]
+            batches.sort(key=lambda batch: PurePosixPath(batch[0].source.path))
+            errors += EvidenceIndex(batches).duplicates
+        return errors
+
+    def count(self, workflows: Iterable[str], kind: str) -> int:
+        """About how many records of ``kind`` the workflows have (a file's records count
+        for each workflow it holds records of): what a query would scan."""
+        if self._counts is None:
+            counts: dict[tuple[str, str], int] = {}
+            for f in self.store.files:
+                if not f.blob:
+                    continue
+                owners = self.store.infos[f.blob].workflows
+                for k, _, records, _ in self.store._objects.get(f.blob, ()):
+                    for owner in owners:
+                        counts[(owner, k)] = counts.get((owner, k), 0) + records
+            self._counts = counts
+        return sum(self._counts.get((w, kind), 0) for w in workflows)
+
+    @property
+    def queryable(self) -> bool:
+        """Whether checks may run as queries: every valid record is in the engine's tables
+        (records with non-finite numbers are held in memory only)."""
+        return not self.store.volatile
+
+    @property
+    def engine(self) -> DuckDBEngine:
+        return self.store.engine
+
+    def rebuild(
+        self, rows: Iterable[tuple[int, str, int, str]]
+    ) -> dict[tuple[int, str, int], Record]:
+        """The records of the rows (blob, kind, order, path) a query found, as the loader
+        makes them, keyed by (blob, kind, order): only these lines are read."""
+        wanted = list(dict.fromkeys(rows))
+        decoded = self.store.lines((blob, kind, order) for blob, kind, order, _ in wanted)
+        out: dict[tuple[int, str, int], Record] = {}
+        for blob, kind, order, path in wanted:
+            row = decoded[(blob, kind, order)]
+            source = SourceFile(path, self.store.infos[blob].sha256)
+            out[(blob, kind, order)] = Record(row.r, source, row.l, row.p)
+        return out
+
+    def close(self) -> None:
+        self._indexes.clear()
+        self.store.close()
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _us(when: datetime) -> int:
+    delta = when - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"

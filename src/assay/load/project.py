@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,8 +20,17 @@ from typing import Any
 from ..cel import (
     Expression,
 )
-from ..errors import AssayError, ErrorCode, ErrorCollector, InputError, InputErrors, Location
+from ..errors import (
+    AssayError,
+    ErrorCode,
+    ErrorCollector,
+    InputError,
+    InputErrors,
+    Location,
+    UsageError,
+)
 from ..evidence import LEDGER_NAME
+from ..evidence.engines.base import EngineName
 from ..evidence.index import (
     EvidenceIndex,
     Record,
@@ -30,6 +40,7 @@ from ..evidence.index import (
     validate_records,
 )
 from ..evidence.readers import ReaderLimits, reader_for, supported_suffixes
+from ..evidence.view import EvidenceView
 from ..models.assessment import SourcePointer
 from ..models.config import ProjectConfig
 from ..models.policy import (
@@ -74,7 +85,9 @@ class Project:
     classes: dict[str, RiskClass]
     workflows: dict[str, Workflow]
     waivers: tuple[Waiver, ...]
-    evidence: EvidenceIndex
+    evidence: EvidenceView
+    """Records by workflow and kind: all in memory for a project held in memory; read from
+    the evidence store (the ``.assay/`` cache) workflow by workflow for one on disk."""
     expressions: dict[tuple[str, str, str], Expression]
     """Compiled CEL by (control id, check id or "", field)."""
     undecidable: dict[str, str]
@@ -87,6 +100,19 @@ class Project:
 
     def source(self, key: str) -> SourcePointer:
         return self.sources.get(key, SourcePointer(file="<unknown>"))
+
+    def close(self) -> None:
+        """Release the evidence store (its cache lock) of a project loaded from disk; a
+        closed project can no longer read records. Idempotent."""
+        close = getattr(self.evidence, "close", None)
+        if close is not None:
+            close()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _discover(
@@ -134,16 +160,34 @@ def _discover(
     return sorted(found, key=PurePosixPath)
 
 
+STORE_MIN_BYTES = 8 << 20
+"""Evidence size from which a project on disk goes through the evidence store unless told
+otherwise. Below it, reading the files directly is faster than opening (or, the first
+time, filling) a database: the examples load in 0.18 s directly, 0.23 s from a warm
+store and 1.2 s building it."""
+
+ENGINE_VARIABLE = "ASSAY_ENGINE"
+"""The environment variable that picks the engine when neither the caller nor the
+command line does (lets a CI run, or the test suite, exercise one engine throughout)."""
+
+
 def load_project(
     root: str | Path,
     *,
     now: datetime | None = None,
     evidence_errors: list[AssayError] | None = None,
     require_workflows: bool = True,
+    rehash: bool = False,
+    engine: EngineName | str | None = None,
 ) -> Project:
     """Load and validate every input of the project at ``root``.
 
     ``now`` is the wall clock evidence must not postdate (default: the machine's clock).
+    With the ``duckdb`` engine evidence goes through the project's evidence store
+    (``.assay/``, safe to delete): a file whose stat is unchanged since the last run is not
+    read again. ``rehash`` reads and hashes every evidence file regardless (``--no-cache``,
+    and every audit pack). With ``rows`` every record is read into memory. None (and no
+    ``$ASSAY_ENGINE``) chooses by size: the store from :data:`STORE_MIN_BYTES` of evidence.
     Raises :class:`InputErrors` listing every problem, each with file, line and column.
     With ``evidence_errors``, problems of the evidence are appended to it instead (the
     invalid records are left out) and the project is returned with the valid ones: what
@@ -162,6 +206,8 @@ def load_project(
         now=now,
         evidence_errors=evidence_errors,
         require_workflows=require_workflows,
+        rehash=rehash,
+        engine=engine,
     )
 
 
@@ -179,19 +225,42 @@ def load_source(
     now: datetime | None = None,
     evidence_errors: list[AssayError] | None = None,
     require_workflows: bool = True,
+    rehash: bool = False,
+    engine: EngineName | str | None = None,
 ) -> Project:
     """Load and validate every input of the project that ``source`` holds (see
-    :func:`load_project` for ``now``, ``evidence_errors`` and ``require_workflows``)."""
+    :func:`load_project` for ``now``, ``evidence_errors`` and ``require_workflows``; a
+    project in memory always uses the ``rows`` engine)."""
     config, config_file = load_config(source)
     source.allow(config.outside_folders)
     loader = _Loader(with_bundled(source, config), config, now or datetime.now(UTC))
     loader.require_workflows = require_workflows
+    loader.rehash = rehash
+    loader.engine = _engine(engine)
+    loader.on_disk = isinstance(source, DiskSource)
     if config_file is not None:
         loader.files.append(config_file)
     return loader.load(evidence_errors)
 
 
+def _engine(name: EngineName | str | None) -> EngineName | None:
+    if name is None:
+        name = os.environ.get(ENGINE_VARIABLE) or None
+    if name is None or isinstance(name, EngineName):
+        return name
+    try:
+        return EngineName(name)
+    except ValueError:
+        known = ", ".join(e.value for e in EngineName)
+        raise UsageError(f"unknown engine {name!r} (known: {known})") from None
+
+
 class _Loader:
+    rehash = False
+    engine: EngineName | None = None
+    on_disk = False
+    """The project is a folder on disk (its evidence may go through the store)."""
+
     def __init__(self, source: FileSource, config: ProjectConfig, now: datetime):
         self.now = now
         self.source = source
@@ -426,7 +495,7 @@ class _Loader:
         return tuple(waivers[key] for key in sorted(waivers))
 
     # -- evidence --------------------------------------------------------------------
-    def load_evidence(self, workflows: set[str]) -> EvidenceIndex:
+    def load_evidence(self, workflows: set[str]) -> EvidenceView:
         # Loading allocates millions of long-lived objects and no garbage cycles: pausing the
         # cyclic collector meanwhile avoids repeated full scans of everything loaded so far.
         enabled = gc.isenabled()
@@ -437,12 +506,11 @@ class _Loader:
             if enabled:
                 gc.enable()
 
-    def _load_evidence(self, workflows: set[str]) -> EvidenceIndex:
+    def _load_evidence(self, workflows: set[str]) -> EvidenceView:
         limits = ReaderLimits(self.config.max_yaml_bytes, self.config.max_evidence_bytes)
         paths = _discover(
             self.source, self.config.evidence, None, "evidence", self.errors, required=True
         )
-        batches: list[list[Record]] = []
         if not paths and all(self.source.kind(e) == "folder" for e in self.config.evidence):
             self.errors.add(
                 InputError(
@@ -451,6 +519,60 @@ class _Loader:
                     code=ErrorCode.EMPTY,
                 )
             )
+        if self.on_disk and self._stored(paths):
+            return self._load_stored(paths, workflows, limits)
+        return self._load_in_memory(paths, workflows, limits)
+
+    def _stored(self, paths: list[str]) -> bool:
+        """Whether the evidence goes through the store: asked for, or large enough."""
+        if self.engine is not None:
+            return self.engine is not EngineName.ROWS
+        total = 0
+        for rel in paths:
+            try:
+                total += (self.root / rel).stat().st_size
+            except OSError:
+                continue  # reported when read
+            if total >= STORE_MIN_BYTES:
+                return True
+        return False
+
+    def _load_stored(
+        self, paths: list[str], workflows: set[str], limits: ReaderLimits
+    ) -> EvidenceView:
+        """A project on disk: evidence through the store. Every file is checked (stat, or
+        hash), changed ones read through the project's source and validated as below, and
+        no record is rebuilt yet."""
+        from ..evidence.cache import CacheDir
+        from ..evidence.store import StoredEvidence, open_store
+
+        store, report = open_store(
+            self.root,
+            [self.root / rel for rel in paths],
+            workflows,
+            limits,
+            cache=CacheDir.for_project(self.root),
+            rehash=self.rehash,
+            read=self.source.read,
+        )
+        evidence = StoredEvidence(store, report)
+        self.errors.extend(report.errors)
+        for f in report.files:
+            self.files.append(
+                ProjectFile(f.path, "evidence", f.sha256, self.source, f.records, f.size)
+            )
+        self.errors.extend(evidence.duplicates(workflows))
+        self._refuse_future(evidence.created_after(self.now + CLOCK_SKEW))
+        self._refuse_beyond_calendar(evidence.loose().times_beyond(LATEST))
+        self._load_ledgers()
+        return evidence
+
+    def _load_in_memory(
+        self, paths: list[str], workflows: set[str], limits: ReaderLimits
+    ) -> EvidenceView:
+        """Every record read, validated and indexed here, in memory (a project in memory:
+        policy tests, a pack's re-assessment; or a small project on disk)."""
+        batches: list[list[Record]] = []
         for rel in paths:
             suffix = PurePosixPath(rel).suffix
             reader = reader_for(suffix)
@@ -493,15 +615,14 @@ class _Loader:
             )
         index = EvidenceIndex(batches)
         self.errors.extend(index.duplicates)
-        self._refuse_future(index)
-        self._refuse_beyond_calendar(index)
+        self._refuse_future(index.created_after(self.now + CLOCK_SKEW))
+        self._refuse_beyond_calendar(index.times_beyond(LATEST))
         self._load_ledgers()
         return index
 
-    def _refuse_beyond_calendar(self, index: EvidenceIndex) -> None:
+    def _refuse_beyond_calendar(self, beyond: list[tuple[Record, str]]) -> None:
         # A timestamp near the calendar's end (9999-12-31) overflows a deadline added to
         # it; nothing real happens after LATEST (year 9000), so such a value is refused.
-        beyond = index.times_beyond(LATEST)
         for record, name in beyond[:MAX_LATE_REPORTED]:
             self.errors.add(
                 InputError(
@@ -513,9 +634,7 @@ class _Loader:
                 )
             )
 
-    def _refuse_future(self, index: EvidenceIndex) -> None:
-        limit = self.now + CLOCK_SKEW
-        late = index.created_after(limit)
+    def _refuse_future(self, late: list[Record]) -> None:
         for record in late[:MAX_LATE_REPORTED]:
             self.errors.add(
                 InputError(
@@ -576,6 +695,10 @@ class _Loader:
         if evidence_errors is not None:
             evidence_errors.extend(self.errors.errors)
             self.errors.errors = []
+        if self.errors.errors:
+            close = getattr(evidence, "close", None)
+            if close is not None:
+                close()  # the store's lock: nothing will read it
         self.errors.raise_if_any()
         return Project(
             root=self.root,

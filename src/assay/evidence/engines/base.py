@@ -17,7 +17,11 @@ from typing import Any, Protocol
 class EngineName(StrEnum):
     """The engines Assay can run checks on (feeds ``--engine``)."""
 
+    ROWS = "rows"
+    """Every record in memory, each check a loop in Python: the reference semantics, and
+    the fastest for small projects (no database to open or fill)."""
     DUCKDB = "duckdb"
+    """The evidence store (``.assay/``), checks as queries: the default for large projects."""
 
 
 class StoreCorrupt(Exception):

@@ -8,7 +8,10 @@ One database file under the project's cache folder holds:
   it held, as git's index does;
 * ``blobs``: one row per distinct file content (SHA-256), with its record count and the
   workflows its records are for;
-* ``objects``: the object files of each blob (one per kind), with their SHA-256;
+* ``objects``: the object files of each blob (one per kind), with their checksum;
+* ``duplicates``: every record whose (workflow, kind, id) an earlier record of the project
+  already has, with where that one is: worked out when the files change (for the workflows
+  they touch), so that a warm run reads the answer instead of comparing a million ids;
 * ``ev_<kind>``: the records of each kind, one typed column per model field (nested lists
   as LIST of STRUCT, dicts as MAP), plus the blob, the record's order, line and JSON pointer
   in its file.
@@ -97,6 +100,8 @@ class StoredObject:
     path: Path
     digest: str
     records: int
+    index_digest: str
+    """The checksum of the object's row index (where each row's line is)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +187,13 @@ class DuckDBEngine:
             )
             con.execute(
                 "CREATE TABLE objects (blob INTEGER NOT NULL, kind VARCHAR NOT NULL, "
-                "digest VARCHAR NOT NULL, records INTEGER NOT NULL, PRIMARY KEY (blob, kind))"
+                "digest VARCHAR NOT NULL, records INTEGER NOT NULL, index_digest VARCHAR NOT NULL, "
+                "PRIMARY KEY (blob, kind))"
+            )
+            con.execute(
+                "CREATE TABLE duplicates (kind VARCHAR NOT NULL, workflow VARCHAR NOT NULL, "
+                "id VARCHAR NOT NULL, path VARCHAR NOT NULL, line INTEGER, "
+                "pointer VARCHAR NOT NULL, first_path VARCHAR NOT NULL, first_line INTEGER)"
             )
             for kind in EVIDENCE_KINDS:
                 con.execute(self._table_ddl(kind))
@@ -219,13 +230,13 @@ class DuckDBEngine:
         (value,) = self._read("SELECT coalesce(max(id), 0) + 1 FROM blobs")[0]
         return int(value)
 
-    def objects(self) -> dict[int, list[tuple[str, str, int]]]:
-        """Per blob id, its objects: (kind, digest, records)."""
-        out: dict[int, list[tuple[str, str, int]]] = {}
-        for blob, kind, digest, records in self._read(
-            "SELECT blob, kind, digest, records FROM objects ORDER BY blob, kind"
+    def objects(self) -> dict[int, list[tuple[str, str, int, str]]]:
+        """Per blob id, its objects: (kind, digest, records, index digest)."""
+        out: dict[int, list[tuple[str, str, int, str]]] = {}
+        for blob, kind, digest, records, index in self._read(
+            "SELECT blob, kind, digest, records, index_digest FROM objects ORDER BY blob, kind"
         ):
-            out.setdefault(blob, []).append((kind, digest, records))
+            out.setdefault(blob, []).append((kind, digest, records, index))
         return out
 
     def write(self, blobs: Sequence[NewBlob], files: Iterable[FileEntry]) -> set[tuple[str, str]]:
@@ -233,8 +244,10 @@ class DuckDBEngine:
         files), replace the file index by ``files``, and drop the blobs no file refers to
         any more. Returns the (sha256, kind) of every object still referenced."""
         con = self._con
+        files = list(files)
         try:
             con.execute("BEGIN TRANSACTION")
+            before = dict(con.execute("SELECT path, blob FROM files").fetchall())
             by_kind: dict[str, list[tuple[int, StoredObject]]] = {}
             for blob in blobs:
                 for obj in blob.objects:
@@ -242,10 +255,33 @@ class DuckDBEngine:
             self._insert("blobs", [(b.id, b.sha256, b.records, list(b.workflows)) for b in blobs])
             self._insert(
                 "objects",
-                [(b.id, o.kind, o.digest, o.records) for b in blobs for o in b.objects],
+                [
+                    (b.id, o.kind, o.digest, o.records, o.index_digest)
+                    for b in blobs
+                    for o in b.objects
+                ],
             )
             for kind, items in by_kind.items():
                 self._ingest(kind, items)
+            # The workflows whose duplicates may have changed: those of every blob that a
+            # path gained or lost (a rename changes which record comes first, too).
+            after = {f.path: f.blob for f in files}
+            moved = {
+                blob
+                for path in before.keys() | after.keys()
+                if before.get(path) != after.get(path)
+                for blob in (before.get(path), after.get(path))
+                if blob
+            }
+            affected = sorted(
+                {
+                    workflow
+                    for (workflows,) in con.execute(
+                        "SELECT workflows FROM blobs WHERE id IN ?", [sorted(moved)]
+                    ).fetchall()
+                    for workflow in workflows
+                }
+            ) if moved else []  # fmt: skip
             con.execute("DELETE FROM files")
             entries = [
                 (f.path, f.size, f.mtime_ns, f.ctime_ns, f.inode, f.checked_ns, f.blob)
@@ -267,6 +303,8 @@ class DuckDBEngine:
                     con.execute(f"DELETE FROM {table_name(kind)} WHERE blob IN ?", [dropped])
                 con.execute("DELETE FROM objects WHERE blob IN ?", [dropped])
                 con.execute("DELETE FROM blobs WHERE id IN ?", [dropped])
+            if affected:
+                self._refresh_duplicates(affected)
             live = con.execute(
                 "SELECT b.sha256, o.kind FROM objects o JOIN blobs b ON b.id = o.blob"
             ).fetchall()
@@ -278,6 +316,60 @@ class DuckDBEngine:
                 pass
             raise StoreCorrupt(f"cannot write the evidence cache: {err}") from None
         return {(sha, kind) for sha, kind in live}
+
+    def _refresh_duplicates(self, workflows: list[str]) -> None:
+        """Work out the duplicates of ``workflows`` again. Records are compared in the order
+        the loader indexes them: files in path order (by path components, as the folder
+        walk sorts them), then each file's own order; each duplicate names the record
+        before it with the same id."""
+        con = self._con
+        con.execute("DELETE FROM duplicates WHERE workflow IN ?", [workflows])
+        kinds = [k for (k,) in con.execute("SELECT DISTINCT kind FROM objects").fetchall()]
+        if not kinds:
+            return
+        # First which kinds have an id twice at all (a grouped scan, no join): usually none,
+        # and a new file then costs no ordering of the workflows' records.
+        probe = " UNION ALL ".join(
+            f"(SELECT '{kind}' FROM {table_name(kind)} WHERE workflow IN $workflows "
+            "GROUP BY workflow, id HAVING count(*) > 1 LIMIT 1)"
+            for kind in sorted(kinds)
+        )
+        twice = {k for (k,) in con.execute(probe, {"workflows": workflows}).fetchall()}
+        for kind in sorted(twice):
+            table = table_name(kind)
+            con.execute(
+                f"""
+                INSERT INTO duplicates
+                WITH keyed AS (
+                    SELECT r.workflow, r.id, f.path, r.line, r.pointer, r.ord
+                    FROM {table} r JOIN files f ON f.blob = r.blob
+                    WHERE r.workflow IN $workflows
+                ),
+                twice AS (
+                    SELECT workflow, id FROM keyed GROUP BY workflow, id HAVING count(*) > 1
+                ),
+                ordered AS (
+                    SELECT k.*,
+                        lag(k.path) OVER w AS first_path, lag(k.line) OVER w AS first_line
+                    FROM keyed k SEMI JOIN twice t ON t.workflow = k.workflow AND t.id = k.id
+                    WINDOW w AS (
+                        PARTITION BY k.workflow, k.id
+                        ORDER BY string_split(k.path, '/'), k.ord
+                    )
+                )
+                SELECT $kind, workflow, id, path, line, pointer, first_path, first_line
+                FROM ordered WHERE first_path IS NOT NULL
+                """,
+                {"workflows": workflows, "kind": kind},
+            )
+
+    def duplicates(self) -> list[tuple[str, str, str, str, int | None, str, str, int | None]]:
+        """(kind, workflow, id, path, line, pointer, first path, first line) of every
+        duplicate record."""
+        rows = self._read(
+            "SELECT kind, workflow, id, path, line, pointer, first_path, first_line FROM duplicates"
+        )
+        return [tuple(row) for row in rows]
 
     def _insert(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
         """Insert many rows in one statement: a list parameter per column, unnested
@@ -315,6 +407,23 @@ class DuckDBEngine:
             raise
         except duckdb.Error as err:
             raise StoreCorrupt(f"cannot read the evidence cache: {err}") from None
+
+    def temp_table(
+        self, name: str, columns: Sequence[tuple[str, str]], rows: Sequence[tuple[Any, ...]]
+    ) -> None:
+        """(Re)create the temporary table ``name`` of ``columns`` (name, SQL type) holding
+        ``rows``: values a query joins that Python worked out (e.g. business-day deadlines)."""
+        defs = ", ".join(f"{quote(c)} {t}" for c, t in columns)
+        try:
+            self._con.execute(f"CREATE OR REPLACE TEMP TABLE {quote(name)} ({defs})")
+            if rows:
+                lists = [list(values) for values in zip(*rows, strict=True)]
+                unnests = ", ".join("unnest(?)" for _ in columns)
+                self._con.execute(f"INSERT INTO {quote(name)} SELECT {unnests}", lists)
+        except duckdb.ProgrammingError:
+            raise
+        except duckdb.Error as err:
+            raise StoreCorrupt(f"cannot prepare a query: {err}") from None
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         # The store's own queries are known good: any failure means a damaged database.

@@ -1,0 +1,300 @@
+"""Loading through the evidence store: the same project, the same errors, one workflow's
+rows only, and nothing held once the project is closed."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from projectkit import WF, Kit, check, control, drift, incident, risk_class, workflow
+
+from assay.errors import InputErrors
+from assay.evaluate import assess
+from assay.evidence.cache import CacheDir
+from assay.evidence.index import EvidenceIndex
+from assay.evidence.store import StoredEvidence
+from assay.load.project import STORE_MIN_BYTES, Project, load_project
+from assay.models.time import parse_instant
+
+ROOT = Path(__file__).resolve().parents[2]
+AS_OF = parse_instant("2026-11-20T12:00:00Z")
+
+
+def setup(kit: Kit, workflows: list[str] = [WF], **evidence: object) -> Kit:  # noqa: B006
+    """A valid project: one control counting drift runs, one class, the workflows."""
+    return kit.setup(
+        controls=[control("C-1", check("present", "drift_log", min=1))],
+        classes=[risk_class("high", 3, ["C-1"])],
+        workflows=[workflow(w) for w in workflows],
+        **evidence,  # type: ignore[arg-type]
+    )
+
+
+def _copy(project: str, tmp_path: Path) -> Path:
+    root = tmp_path / Path(project).name
+    shutil.copytree(ROOT / project, root, symlinks=False, ignore=shutil.ignore_patterns(".assay"))
+    return root
+
+
+def _stored(project: Project) -> StoredEvidence:
+    assert isinstance(project.evidence, StoredEvidence)
+    return project.evidence
+
+
+def _errors(root: Path, engine: str) -> list[tuple[str | None, int | None, str | None, str]]:
+    with pytest.raises(InputErrors) as caught:
+        load_project(root, engine=engine).close()
+    return [
+        (e.location.file, e.location.line, e.location.pointer, e.message)
+        for e in caught.value.errors
+    ]
+
+
+def age(root: Path) -> None:
+    """Move every evidence file's mtime into the past: its stat can be trusted next time."""
+    for path in (root / "evidence").rglob("*"):
+        if path.is_file():
+            st = path.stat()
+            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns - 60_000_000_000))
+
+
+@pytest.mark.parametrize(
+    ("project", "as_of"),
+    [
+        ("examples", AS_OF),
+        ("tests/scenarios/basic", parse_instant("2026-06-01T00:00:00Z")),
+        ("tests/scenarios/hypercare-waivers", parse_instant("2026-06-01T00:00:00Z")),
+    ],
+)
+def test_the_store_gives_the_assessments_of_the_rows_engine(
+    project: str, as_of: object, tmp_path: Path
+) -> None:
+    root = _copy(project, tmp_path)
+    rows = load_project(root, engine="rows")
+    assert isinstance(rows.evidence, EvidenceIndex)
+    expected = [assess(rows, w, as_of).model_dump_json() for w in rows.workflows]  # type: ignore[arg-type]
+    for run in ("cold", "warm"):
+        with load_project(root, engine="duckdb") as stored:
+            assert stored.files == rows.files, run
+            assert len(stored.evidence) == len(rows.evidence)
+            got = [assess(stored, w, as_of).model_dump_json() for w in stored.workflows]  # type: ignore[arg-type]
+            assert got == expected, run
+
+
+def test_one_workflow_rebuilds_that_workflows_records_only(kit: Kit) -> None:
+    setup(kit, ["a", "b"])
+    kit.dump("evidence/a.jsonl", [drift("d1", "2026-05-01T00:00:00Z", workflow="a")])
+    kit.dump("evidence/b.jsonl", [drift("d2", "2026-05-02T00:00:00Z", workflow="b")])
+    with load_project(kit.root, engine="duckdb") as project:
+        evidence = _stored(project)
+        assert [r.id for r in evidence.records("b", "drift_log")] == ["d2"]
+        assert set(evidence._indexes) == {("b", "drift_log")}
+        assert evidence.files_of("a") == {"evidence/a.jsonl"}
+        assert set(evidence._indexes) == {("b", "drift_log")}  # the file list needs no records
+
+
+def test_the_engine_is_chosen_by_size_unless_asked(kit: Kit) -> None:
+    setup(kit, evidence=[drift("d1", "2026-05-01T00:00:00Z")])
+    assert isinstance(load_project(kit.root).evidence, EvidenceIndex)
+    assert not (kit.root / ".assay").exists()
+    padding = json.dumps(drift("pad", "2026-05-01T00:00:00Z", segment="x" * 1000)) + "\n"
+    lines = [
+        padding.replace('"pad"', f'"pad-{i}"') for i in range(STORE_MIN_BYTES // len(padding) + 1)
+    ]
+    kit.write("evidence/big.jsonl", "".join(lines))
+    with load_project(kit.root) as project:
+        assert isinstance(project.evidence, StoredEvidence)
+    assert isinstance(load_project(kit.root, engine="rows").evidence, EvidenceIndex)
+
+
+def test_duplicates_are_reported_as_without_the_store(kit: Kit) -> None:
+    setup(kit)
+    kit.dump(
+        "evidence/one.jsonl",
+        [drift("d1", "2026-05-01T00:00:00Z"), drift("d2", "2026-05-02T00:00:00Z")],
+    )
+    kit.dump("evidence/sub/two.jsonl", [drift("d2", "2026-05-03T00:00:00Z")])
+    # Folders sort before their siblings by path component ("sub" < "sub-z.jsonl"), not
+    # by the text ("sub-" < "sub/"): which record comes first depends on it.
+    kit.dump("evidence/sub-z.jsonl", [drift("d2", "2026-05-04T00:00:00Z")])
+    shutil.copy(kit.root / "evidence/one.jsonl", kit.root / "evidence/one-copy.jsonl")
+    kit.dump("evidence/inc.json", [incident("I1", "2026-05-01T00:00:00Z")] * 2)
+    expected = _errors(kit.root, "rows")
+    assert len(expected) == 5
+    assert any(
+        "sub-z.jsonl" in str(e) and "first at evidence/sub/two.jsonl" in str(e) for e in expected
+    )
+    for _ in ("cold", "warm"):
+        assert _errors(kit.root, "duckdb") == expected
+    age(kit.root)
+    # A rename changes which record comes first: the duplicates are worked out again.
+    (kit.root / "evidence/one-copy.jsonl").rename(kit.root / "evidence/a-copy.jsonl")
+    assert _errors(kit.root, "duckdb") == _errors(kit.root, "rows")
+    # Gone again: the project loads.
+    (kit.root / "evidence/a-copy.jsonl").unlink()
+    (kit.root / "evidence/sub/two.jsonl").unlink()
+    (kit.root / "evidence/sub-z.jsonl").unlink()
+    kit.dump("evidence/inc.json", [incident("I1", "2026-05-01T00:00:00Z")])
+    load_project(kit.root, engine="duckdb").close()
+
+
+def test_a_file_with_errors_still_takes_part_in_the_duplicate_check(kit: Kit) -> None:
+    setup(kit, evidence=[drift("d1", "2026-05-01T00:00:00Z")])
+    kit.write(
+        "evidence/bad.jsonl",
+        json.dumps(drift("d1", "2026-05-02T00:00:00Z"))
+        + "\n"
+        + json.dumps(drift("d9", "2026-05-02T00:00:00Z", value="high"))
+        + "\n",
+    )
+    expected = _errors(kit.root, "rows")
+    assert any("duplicate" in message for *_, message in expected)
+    assert _errors(kit.root, "duckdb") == expected
+
+
+def test_no_cache_rehashes_every_file(kit: Kit) -> None:
+    setup(kit, evidence=[drift("d1", "2026-05-01T00:00:00Z")])
+    kit.dump("evidence/more.jsonl", [drift("d2", "2026-05-02T00:00:00Z")])
+    load_project(kit.root, engine="duckdb").close()
+    age(kit.root)
+    load_project(kit.root, engine="duckdb").close()  # the stats are trusted from now on
+    with load_project(kit.root, engine="duckdb") as project:
+        assert _stored(project).report.hashed == []
+    with load_project(kit.root, engine="duckdb", rehash=True) as project:
+        report = _stored(project).report
+        assert sorted(report.hashed) == ["evidence/more.jsonl", "evidence/records.jsonl"]
+        assert report.parsed == []
+
+
+def test_a_closed_project_holds_no_lock(kit: Kit) -> None:
+    setup(kit, evidence=[drift("d1", "2026-05-01T00:00:00Z")])
+    project = load_project(kit.root, engine="duckdb")
+    lock = CacheDir.for_project(kit.root).lock()
+    try:
+        with pytest.raises(Exception, match="held by this process"):
+            lock.acquire(exclusive=True, timeout=0.1)
+        project.close()
+        project.close()  # idempotent
+        lock.acquire(exclusive=True, timeout=0.1)
+    finally:
+        lock.close()
+
+
+def test_a_second_load_while_the_first_is_open_does_not_wait(kit: Kit) -> None:
+    """A library user who never closes a project: the next load after a change runs
+    without the cache (the first still holds it) instead of waiting for the lock."""
+    setup(kit, evidence=[drift("d1", "2026-05-01T00:00:00Z")])
+    first = load_project(kit.root, engine="duckdb")
+    kit.dump("evidence/more.jsonl", [drift("d2", "2026-05-02T00:00:00Z")])
+    with load_project(kit.root, engine="duckdb") as second:
+        assert _stored(second).report.cached is False
+        assert [r.id for r in second.evidence.records(WF, "drift_log")] == ["d1", "d2"]
+    assert [r.id for r in first.evidence.records(WF, "drift_log")] == ["d1"]
+    first.close()
+
+
+def _gate_json(root: Path, engine: str = "duckdb") -> tuple[int, bytes]:
+    """A gate as a user runs it, in its own process (one run, then exit)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "assay", "gate", "--project", str(root), "--all"]
+        + ["--as-of", "2026-11-20T12:00:00Z", "--engine", engine, "--format", "json"],
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode in (0, 1), done.stderr.decode()
+    return done.returncode, done.stdout
+
+
+@pytest.fixture(scope="module")
+def rows_gate(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, bytes]:
+    return _gate_json(_copy("examples", tmp_path_factory.mktemp("rows")), "rows")
+
+
+@pytest.mark.parametrize("damage", ["truncate", "object-edited", "other-version"])
+def test_damaging_the_cache_changes_nothing_but_the_time_of_a_gate(
+    damage: str, tmp_path: Path, rows_gate: tuple[int, bytes]
+) -> None:
+    """The whole gate, not just the store: the exit code and the Assessment JSON of the
+    rows engine byte for byte after the cache is damaged, deleted, or written by another
+    version; and the cache is whole again afterwards. (Each gate is a process of its own,
+    so three kinds of damage here; tests/evidence/test_store.py tries every kind on the
+    store itself.)"""
+    import duckdb
+
+    root = _copy("examples", tmp_path)
+    age(root)
+    assert _gate_json(root) == rows_gate  # builds the cache
+    cache = CacheDir.for_project(root)
+    database = cache.database
+    objects = sorted((cache.path / "objects").glob("*/*.jsonl"))
+    assert objects
+    if damage == "truncate":
+        data = database.read_bytes()
+        database.write_bytes(data[: len(data) // 3])
+    elif damage == "object-edited":
+        for obj in objects:  # every stored record says something else now
+            obj.write_bytes(obj.read_bytes().replace(b'"id":"', b'"id":"x', 1))
+    else:
+        con = duckdb.connect(str(database))
+        con.execute("UPDATE meta SET value = 'another version' WHERE key = 'fingerprint'")
+        con.close()
+    assert _gate_json(root) == rows_gate
+    # Rebuilt, not merely bypassed: a whole cache of this version is there again.
+    assert all(obj.is_file() and b'"id":"x' not in obj.read_bytes() for obj in objects)
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        ((fingerprint,),) = con.execute(
+            "SELECT value FROM meta WHERE key = 'fingerprint'"
+        ).fetchall()
+        (files,) = con.execute("SELECT count(*) FROM files").fetchone() or (0,)
+    finally:
+        con.close()
+    assert fingerprint != "another version"
+    assert files == len([p for p in (root / "evidence").rglob("*") if p.is_file()])
+
+
+def test_a_cached_file_replaced_by_a_link_outside_the_project_is_refused(
+    kit: Kit, tmp_path: Path
+) -> None:
+    """The cache never carries a file across the project's boundary: the same content,
+    stored while it was inside, is refused once it is reached through a link leading
+    outside (and the cached rows are not used)."""
+    setup(kit, evidence=[drift("d1", "2026-05-01T00:00:00Z")])
+    age(kit.root)
+    load_project(kit.root, engine="duckdb").close()  # stored while inside
+    inside = kit.root / "evidence" / "records.jsonl"
+    outside = tmp_path / "elsewhere.jsonl"
+    shutil.move(inside, outside)
+    inside.symlink_to(outside)
+    errors = _errors(kit.root, "duckdb")
+    assert errors == _errors(kit.root, "rows")
+    assert [(file, message.split(" (")[0]) for file, _, _, message in errors] == [
+        ("evidence/records.jsonl", "this path leads outside the project folder")
+    ]
+
+
+def test_the_stores_own_reader_is_bounded_and_reads_regular_files_only(kit: Kit) -> None:
+    from assay.errors import InputError
+    from assay.evidence.store import disk_reader
+
+    kit.root.mkdir(parents=True, exist_ok=True)
+    read = disk_reader(kit.root)
+    (kit.root / "big.jsonl").write_bytes(b"x" * 100)
+    os.mkfifo(kit.root / "pipe.jsonl")  # a plain read would block for ever
+    (kit.root / "zero.jsonl").symlink_to("/dev/zero")  # ... or read for ever
+    assert read("big.jsonl", 100) == b"x" * 100
+    for rel, limit, expected in [
+        ("big.jsonl", 99, "larger than the limit of 99 bytes"),
+        ("pipe.jsonl", None, "found a named pipe (FIFO)"),
+        ("zero.jsonl", 1 << 20, "found a character device"),
+    ]:
+        with pytest.raises(InputError) as caught:
+            read(rel, limit)
+        assert expected in caught.value.message
+        assert caught.value.location.file == rel
