@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	bash scripts/setup-system.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,mlflow,evidently]'
+	$(BIN)/python -m pip install --quiet -e '.[test,mlflow,evidently,spark]'
 	touch $(STAMP)
 
 setup: $(STAMP)

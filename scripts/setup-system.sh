@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Assay's PDF pipeline and its tests need.
+# Installs the Debian packages Assay's PDF pipeline, the Spark engine and their tests need.
 # Guarded: a machine that already has them (or is not Debian) skips the step.
 set -euo pipefail
 need=()
@@ -15,6 +15,14 @@ fc-list 2>/dev/null | grep -qi "DejaVu Sans" || need+=(fonts-dejavu-core fontcon
 command -v dot >/dev/null 2>&1 || need+=(graphviz)
 # SoftHSM2: a software PKCS#11 token, for the tests of signing with a key in an HSM.
 command -v softhsm2-util >/dev/null 2>&1 || need+=(softhsm2)
+# Java 17 or later for the Spark engine (`--engine spark`, PySpark 4).
+java_major() {
+  java -version 2>&1 | sed -n 's/.*version "\([0-9]*\)\.\{0,1\}\([0-9]*\).*/\1 \2/p' | head -n1 |
+    awk '{ print ($1 == 1) ? $2 : $1 }'
+}
+major=""
+if command -v java >/dev/null 2>&1; then major="$(java_major)"; fi
+if [ -z "$major" ] || [ "$major" -lt 17 ]; then need+=(openjdk-17-jre-headless); fi
 if ((${#need[@]} == 0)); then
   exit 0
 fi

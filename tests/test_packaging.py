@@ -36,7 +36,7 @@ DISTRIBUTION = {
     "confusable_homoglyphs": "confusable-homoglyphs",
 }
 # Imported only where a command needs them, and declared in an extra of their own.
-OPTIONAL = {"python-pkcs11": "pkcs11"}
+OPTIONAL = {"python-pkcs11": "pkcs11", "pyspark": "spark", "sqlglot": "spark"}
 WORKFLOW = "id: wf\nname: Demo\nowner: alice\nrisk_class: minimal\nlaunched: 2026-01-05\n"
 INCIDENT = (
     '{"id": "i-1", "kind": "incident", "workflow": "wf", "created_at": "2026-02-01T00:00:00Z",'
@@ -163,7 +163,7 @@ def test_declared_dependencies_are_the_imported_ones() -> None:
     assert core <= used, f"declared but never imported: {sorted(core - used)}"
     assert pack <= used, f"pack extra names what nothing imports: {sorted(pack - used)}"
     assert "jsonschema" not in core, "jsonschema is a test dependency (src never imports it)"
-    assert extras["all"] == ["assay[pack,pkcs11,mlflow,evidently]"]
+    assert extras["all"] == ["assay[pack,pkcs11,mlflow,evidently,spark]"]
     assert "assay[pack]" in extras["test"]
     assert {"mlflow", "evidently"} <= set(extras), "the importers' extras"
     assert PYPROJECT["build-system"]["requires"] == ["setuptools>=77"]

@@ -1,4 +1,5 @@
-"""`assay evidence ...`: get evidence in (import, new), seal it, verify it, validate it.
+"""`assay evidence ...`: get evidence in (import, new), seal it, verify it, validate it,
+export it.
 
 Thin shells over :mod:`assay.authoring.intake`, :mod:`assay.authoring.records` and
 :mod:`assay.authoring.evidence_report`; the library does the work and raises located
@@ -261,6 +262,39 @@ def validate_command(project_dir: Path) -> int:
             click.echo(line, err=True)
     click.echo(format_report(report), nl=False)
     return 2 if report.problems else 0
+
+
+@evidence_group.command("export")
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR")
+@project_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["parquet"]),
+    default="parquet",
+    show_default=True,
+    help="What to write.",
+)
+@click.option("--force", is_flag=True, help="Replace DIR when it is not empty.")
+def export_command(out_dir: Path, project_dir: Path, fmt: str, force: bool) -> int:
+    """Write the project's validated evidence to DIR, for a data lake.
+
+    Parquet, one file per kind and workflow (DIR/kind=KIND/workflow=ID/part-0.parquet), each
+    row with where its record is (file, line, pointer), a column per field and the record's
+    canonical JSON. Every evidence file is validated first: any problem stops the export
+    (exit 2) and nothing is written. DIR is written beside itself and renamed into place.
+    """
+    from ..evidence.export import export_parquet
+    from ..load.project import load_project
+
+    with load_project(project_dir, engine="duckdb") as project:
+        report = export_parquet(project.evidence, out_dir, force=force)  # type: ignore[arg-type]
+    kinds = len({kind for kind, _ in report.rows})
+    click.echo(
+        f"exported {report.total} records ({kinds} kinds, {len(report.rows)} partitions) "
+        f"to {_shown(report.folder, project_dir)}"
+    )
+    return 0
 
 
 def _shown(path: Path, project_dir: Path) -> str:

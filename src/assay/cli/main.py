@@ -311,8 +311,10 @@ def _parse_formats(formats: Sequence[str], output: Path | None) -> list[tuple[st
 @click.option(
     "--engine",
     type=click.Choice([e.value for e in EngineName]),
-    help="Where checks run: rows (in memory), duckdb (the evidence store in .assay/). "
-    "Default: $ASSAY_ENGINE, else duckdb for large projects and rows for small ones.",
+    help="Where checks run: rows (in memory), duckdb (the evidence store in .assay/), "
+    "spark (the store's tables on Apache Spark: the spark extra and Java 17). "
+    "Default: $ASSAY_ENGINE, else engine: in assay.yaml, else duckdb for large projects "
+    "and rows for small ones.",
 )
 @attestation_options
 @signer_options

@@ -114,7 +114,11 @@ problem with the file it is about)."""
 
 def _limit(suffix: str, limits: ReaderLimits) -> int:
     """The largest file of this type the loader reads."""
-    return limits.max_evidence_bytes if suffix in (*JSON_LINES, ".json") else limits.max_yaml_bytes
+    return (
+        limits.max_evidence_bytes
+        if suffix in (*JSON_LINES, ".json", ".parquet")
+        else limits.max_yaml_bytes
+    )
 
 
 def disk_reader(root: Path) -> Read:

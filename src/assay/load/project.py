@@ -236,23 +236,30 @@ def load_source(
     loader = _Loader(with_bundled(source, config), config, now or datetime.now(UTC))
     loader.require_workflows = require_workflows
     loader.rehash = rehash
-    loader.engine = _engine(engine)
+    loader.engine = _engine(engine, config.engine)
     loader.on_disk = isinstance(source, DiskSource)
     if config_file is not None:
         loader.files.append(config_file)
     return loader.load(evidence_errors)
 
 
-def _engine(name: EngineName | str | None) -> EngineName | None:
+def _engine(name: EngineName | str | None, configured: str | None = None) -> EngineName | None:
+    """The engine asked for: by the caller (``--engine``), else ``$ASSAY_ENGINE``, else
+    ``engine:`` in assay.yaml; None lets the loader choose by size."""
     if name is None:
-        name = os.environ.get(ENGINE_VARIABLE) or None
-    if name is None or isinstance(name, EngineName):
-        return name
+        name = os.environ.get(ENGINE_VARIABLE) or configured or None
+    if name is None:
+        return None
     try:
-        return EngineName(name)
+        chosen = EngineName(name)
     except ValueError:
         known = ", ".join(e.value for e in EngineName)
         raise UsageError(f"unknown engine {name!r} (known: {known})") from None
+    if chosen is EngineName.SPARK:
+        from ..evidence.engines.spark import require
+
+        require()  # before any evidence is read: what is missing, named (exit 2)
+    return chosen
 
 
 class _Loader:
@@ -555,7 +562,12 @@ class _Loader:
             rehash=self.rehash,
             read=self.source.read,
         )
-        evidence = StoredEvidence(store, report)
+        if self.engine is EngineName.SPARK:
+            from ..evidence.engines.spark import SparkEvidence
+
+            evidence: StoredEvidence = SparkEvidence(store, report)
+        else:
+            evidence = StoredEvidence(store, report)
         self.errors.extend(report.errors)
         for f in report.files:
             self.files.append(
@@ -588,7 +600,7 @@ class _Loader:
                 continue
             limit = (
                 limits.max_evidence_bytes
-                if suffix.lower() in (*JSON_LINES, ".json")
+                if suffix.lower() in (*JSON_LINES, ".json", ".parquet")
                 else limits.max_yaml_bytes
             )
             try:

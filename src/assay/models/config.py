@@ -11,6 +11,7 @@ bundled files under ``bundled/``, use the embedded copies rather than the instal
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 
@@ -44,6 +45,10 @@ class ProjectConfig(StrictModel):
     """Folders (or files) holding waivers."""
     evidence: list[str] = ["evidence"]
     """Folders holding evidence files (.json, .jsonl, .yaml, .yml, .md)."""
+    engine: Literal["rows", "duckdb", "spark"] | None = None
+    """Where checks run unless `--engine` or `$ASSAY_ENGINE` says otherwise: `rows` (in
+    memory), `duckdb` (the evidence store in `.assay/`), `spark` (the store's tables run on
+    Apache Spark; needs the `spark` extra and Java 17). Unset: by the evidence's size."""
     max_yaml_bytes: int = Field(default=5_000_000, ge=1)
     """Largest YAML or Markdown file accepted (a guard against resource exhaustion)."""
     max_evidence_bytes: int = Field(default=1_000_000_000, ge=1)

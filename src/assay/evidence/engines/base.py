@@ -22,6 +22,9 @@ class EngineName(StrEnum):
     the fastest for small projects (no database to open or fill)."""
     DUCKDB = "duckdb"
     """The evidence store (``.assay/``), checks as queries: the default for large projects."""
+    SPARK = "spark"
+    """The evidence store's tables handed to Apache Spark, the same queries run there
+    (transpiled to Spark SQL): needs the ``spark`` extra and Java 17."""
 
 
 class StoreCorrupt(Exception):

@@ -8,7 +8,7 @@ pointer it came from. Validation against the evidence models happens afterwards,
 
 from __future__ import annotations
 
-from . import json, jsonl, markdown, yaml
+from . import json, jsonl, markdown, parquet, yaml
 from .base import RawRecord, Reader, ReaderLimits
 
 READERS: dict[str, Reader] = {
@@ -18,6 +18,7 @@ READERS: dict[str, Reader] = {
     ".yaml": yaml.read,
     ".yml": yaml.read,
     ".md": markdown.read,
+    ".parquet": parquet.read,
 }
 
 
