@@ -237,14 +237,16 @@ def test_an_unknown_engine_in_assay_yaml_is_refused_with_its_location(
     assert "assay.yaml" in err and "engine" in err
 
 
-def test_a_gate_imports_neither_pyspark_nor_sqlglot_unless_asked() -> None:
+def test_a_gate_imports_neither_pyspark_nor_sqlglot_unless_asked(tmp_path: Path) -> None:
+    # A copy: the duckdb gate writes its cache (.assay/) into the project.
+    root = _copy(ROOT / "tests/scenarios/basic", tmp_path)
     probe = (
         "import json, sys\nfrom assay.cli.main import main\n"
         "code = main(sys.argv[1:])\nprint(json.dumps(sorted(sys.modules)))\n"
     )
     for engine in ("rows", "duckdb"):
         run = subprocess.run(
-            [sys.executable, "-c", probe, "gate", "--project", "tests/scenarios/basic", "--all",
+            [sys.executable, "-c", probe, "gate", "--project", str(root), "--all",
              "--as-of", "2026-06-01T00:00:00Z", "--engine", engine],
             capture_output=True, text=True, cwd=ROOT, check=False,
         )  # fmt: skip

@@ -116,7 +116,7 @@ def session() -> SparkSession:
     builder = (
         SparkSession.builder.master(os.environ.get(MASTER_VARIABLE, "local[2]"))
         .appName("assay")
-        .config("spark.driver.memory", "1g")
+        .config("spark.driver.memory", "2g")
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.ui.enabled", "false")
@@ -136,7 +136,8 @@ def session() -> SparkSession:
 
 
 def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
+    java = getattr(err, "java_exception", None)  # py4j: the JVM's own message says what
+    text = str(java.toString() if java is not None else err).strip()
     return text.splitlines()[0] if text else type(err).__name__
 
 
