@@ -8,9 +8,13 @@ command -v qpdf >/dev/null 2>&1 || need+=(qpdf)
 command -v certutil >/dev/null 2>&1 || need+=(libnss3-tools)  # NSS trust db for pdfsig tests
 # Without libharfbuzz-subset0 weasyprint stamps the current time into subset fonts,
 # which makes the unsigned PDF non-reproducible.
-ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset || need+=(libharfbuzz-subset0)
-ldconfig -p 2>/dev/null | grep -q libpango-1.0 || need+=(libpango-1.0-0 libpangoft2-1.0-0)
-fc-list 2>/dev/null | grep -qi "DejaVu Sans" || need+=(fonts-dejavu-core fontconfig)
+# Read each listing whole: `grep -q` stops early, and under pipefail the writer's SIGPIPE
+# would fail the test (and reinstall the packages on every run).
+libs="$(ldconfig -p 2>/dev/null || true)"
+fonts="$(fc-list 2>/dev/null || true)"
+grep -q libharfbuzz-subset <<<"$libs" || need+=(libharfbuzz-subset0)
+grep -q libpango-1.0 <<<"$libs" || need+=(libpango-1.0-0 libpangoft2-1.0-0)
+grep -qi "DejaVu Sans" <<<"$fonts" || need+=(fonts-dejavu-core fontconfig)
 # Graphviz `dot` lays out the pack's control graph.
 command -v dot >/dev/null 2>&1 || need+=(graphviz)
 # SoftHSM2: a software PKCS#11 token, for the tests of signing with a key in an HSM.

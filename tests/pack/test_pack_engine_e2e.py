@@ -22,7 +22,7 @@ AS_OF = datetime(2026, 5, 1, 12, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def real_pack(tmp_path_factory: pytest.TempPathFactory, keys: KeySet) -> tuple[bytes, Path]:
     root = tmp_path_factory.mktemp("scenario") / "basic"
-    shutil.copytree(SCENARIO, root)
+    shutil.copytree(SCENARIO, root, ignore=shutil.ignore_patterns(".assay"))
     project = assay.load_project(root)
     workflow = sorted(project.workflows)[0]
     assessment = assay.assess(project, workflow, as_of=AS_OF, release="1.0")
@@ -38,9 +38,14 @@ def test_real_pack_reassesses_to_the_same_bytes(
     assert report.ok, report.text()
     assert report.checks[-1].name == "reassessment"
     files = embedded_files(PdfFileReader(io.BytesIO(pdf)))
+    (root / ".assay").mkdir(exist_ok=True)  # a cache beside the inputs is never one of them
+    (root / ".assay" / "stray").write_bytes(b"cache")
     for path in root.rglob("*"):
-        if path.is_file():
-            assert files[f"inputs/{path.relative_to(root).as_posix()}"] == path.read_bytes()
+        rel = path.relative_to(root).as_posix()
+        if rel.split("/")[0] == ".assay":
+            assert f"inputs/{rel}" not in files
+        elif path.is_file():
+            assert files[f"inputs/{rel}"] == path.read_bytes()
     assert b'"controls"' in files["resolved-policy.json"]
 
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
-STANDARDS = ROOT.parent / "shared" / "standards"
 
 
 @dataclass(frozen=True)
