@@ -21,8 +21,8 @@ command -v dot >/dev/null 2>&1 || need+=(graphviz)
 command -v softhsm2-util >/dev/null 2>&1 || need+=(softhsm2)
 # Java 17 or later for the Spark engine (`--engine spark`, PySpark 4).
 java_major() {
-  java -version 2>&1 | sed -n 's/.*version "\([0-9]*\)\.\{0,1\}\([0-9]*\).*/\1 \2/p' | head -n1 |
-    awk '{ print ($1 == 1) ? $2 : $1 }'
+  # awk reads all of java's output (an early exit would SIGPIPE java under pipefail).
+  java -version 2>&1 | awk -F'"' '/version/ && !done { split($2, v, "."); print (v[1] == 1) ? v[2] : v[1]; done = 1 }'
 }
 major=""
 if command -v java >/dev/null 2>&1; then major="$(java_major)"; fi
