@@ -238,9 +238,9 @@ def _model_check(model: type[BaseModel]) -> Check | None:
         raise UnsupportedType(f"{model.__name__} has validators that need pydantic")
     own = [d.func for d in decorators.model_validators.values()]
     fields = [
-        (name, check)
+        (name, inner)
         for name, info in model.model_fields.items()
-        if (check := _value_check(info.annotation)) is not None
+        if (inner := _value_check(info.annotation)) is not None
     ]
     if not own and not fields:
         return None
