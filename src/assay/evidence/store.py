@@ -59,6 +59,7 @@ from .index import (
     EvidenceIndex,
     Record,
     SourceFile,
+    any_time_beyond,
     validate_json_document,
     validate_json_lines,
     validate_records,
@@ -772,7 +773,8 @@ def _plan_files(
                 report.errors.append(err)
                 continue
             report.hashed.append(rel)
-            info = by_sha.get(hashlib.sha256(data).hexdigest())
+            sha = hashlib.sha256(data).hexdigest()
+            info = by_sha.get(sha)
         if info is not None and not set(info.workflows) <= workflows:
             info = None  # evidence for a workflow the project no longer has: word it again
         if info is None:
@@ -782,7 +784,7 @@ def _plan_files(
                 except AssayError as err:
                     report.errors.append(err)
                     continue
-            sha = hashlib.sha256(data).hexdigest()
+                sha = hashlib.sha256(data).hexdigest()
             encoded = memo.get(sha)
             if encoded is not None and not all(o.path.is_file() for o in encoded.objects):
                 encoded = None  # pruned by another writer meanwhile: encode it again
@@ -799,9 +801,9 @@ def _plan_files(
                         report.partial[rel] = records
                     new_entries.append(FileEntry(rel, *_stat_key(st), checked, 0))
                     continue
-                if (suffix not in JSON_LINES and not _round_trips(records)) or EvidenceIndex(
-                    [records]
-                ).times_beyond(LATEST):
+                if (suffix not in JSON_LINES and not _round_trips(records)) or any_time_beyond(
+                    records, LATEST
+                ):
                     # NaN or infinity (YAML allows them, JSON does not): no canonical JSON
                     # keeps them; or a time past the calendar the loader accepts (it refuses
                     # the project): this file's records are held in memory, never stored.
