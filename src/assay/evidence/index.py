@@ -33,7 +33,7 @@ from ..parsing.jsonsafe import (
 from ..parsing.validate import pydantic_errors
 from .readers import RawRecord
 from .readers import json as json_reader
-from .readers.duplicates import expected_quotes, may_hide_duplicates
+from .readers.duplicates import all_flat, expected_quotes, may_hide_duplicates
 
 MAX_ERRORS_PER_FILE = 50
 
@@ -327,9 +327,10 @@ def _finish(
     JSON, in the same order, only when needed; ``quotes`` is how many ``"`` they hold),
     then check patterns and validate the ``slow`` ones one by one."""
     errors: list[AssayError] = []
+    datas = list(map(_DATA, records))
     if (
         records
-        and (escapes or quotes != expected_quotes(list(map(_DATA, records))))
+        and (escapes or not all_flat(datas) or quotes != expected_quotes(datas))
         and _batch_may_hide_duplicates([raw.data for raw in raws()])
     ):
         kept: list[Record] = []
