@@ -215,3 +215,18 @@ def test_records_are_bounded(project: Path, capsys: pytest.CaptureFixture[str]) 
     for day in range(10, 10 + replay.MAX_ENTRIES + 3):
         gate(capsys, project, as_of=f"2026-11-{day}T12:00:00Z")
     assert len(entries(project)) == replay.MAX_ENTRIES
+
+
+def test_a_clock_set_back_assesses_again(
+    project: Path,
+    assessed: list[int],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Evidence may not postdate the machine's clock: a record made before the clock was
+    set back says nothing about what a gate says now."""
+    first = gate(capsys, project)
+    real = time.time_ns
+    monkeypatch.setattr(replay.time, "time_ns", lambda: real() - 3_600_000_000_000)
+    assert gate(capsys, project) == first
+    assert len(assessed) == 2

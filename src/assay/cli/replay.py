@@ -24,6 +24,8 @@ What makes a replay safe:
 * The entry is bound to this cache folder (see :func:`_identity`): a cache committed into a
   repository, or copied from another checkout, is never replayed.
 * It ends with the SHA-256 of everything before it; a damaged entry is ignored and replaced.
+* The loader refuses evidence dated after the machine's clock: a record stands while the
+  clock moves on, and is not replayed once the clock was set back before it.
 
 ``--no-cache``, an attestation and a signing key turn replay off.
 """
@@ -34,6 +36,7 @@ import hashlib
 import os
 import stat
 import sys
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,6 +157,10 @@ class GateReplay:
                 return None
             if header["identity"] != identity or not self._unchanged(header):
                 return None
+            if time.time_ns() < header["clock_ns"]:
+                # The loader refuses evidence that postdates the machine's clock, which only
+                # moves on, except when it is set back: then the gate decides afresh.
+                return None
             outputs, at = [], header_end + 1
             for item in header["outputs"]:
                 text = str(body[at : at + item["length"]], "utf-8")
@@ -239,6 +246,7 @@ class GateReplay:
             "key": self.key,
             "identity": identity,
             "exit_code": recorded.exit_code,
+            "clock_ns": started_ns,
             "folders": folder_keys,
             "files": file_keys,
             "outputs": [
