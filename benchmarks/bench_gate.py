@@ -371,6 +371,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         figures["warm-assessed"] = measure(
             "warm fleet gate, new --as-of", lambda i: gate_command(root, later(i)), repeat
         )
+        run_child(gate_command(root, args.as_of, *one))  # the gate asked once: recorded
         figures["one"] = measure(
             "one workflow, warm (replayed)", gate_command(root, args.as_of, *one), repeat
         )
