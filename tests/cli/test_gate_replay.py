@@ -120,6 +120,7 @@ CHANGES = {
     "evidence added (invalid)": lambda root: (root / "evidence" / "new.jsonl").write_text(
         "{not json\n", encoding="utf-8"
     ),
+    "config removed": lambda root: (root / "assay.yaml").rename(root / "assay.yaml.bak"),
     "workflow folder gains a file": lambda root: (root / "workflows" / "extra.yaml").write_text(
         "[]\n", encoding="utf-8"
     ),
@@ -140,7 +141,12 @@ def test_any_change_of_an_input_assesses_again(
 
 @pytest.mark.parametrize(
     "options",
-    [("--as-of", "2026-11-21T12:00:00Z"), ("--format", "markdown"), ("--quiet",), ("--width", "60")],
+    [
+        ("--as-of", "2026-11-21T12:00:00Z"),
+        ("--format", "markdown"),
+        ("--quiet",),
+        ("--width", "60"),
+    ],
     ids=lambda o: " ".join(o),
 )
 def test_other_options_are_another_gate(
@@ -230,3 +236,21 @@ def test_a_clock_set_back_assesses_again(
     monkeypatch.setattr(replay.time, "time_ns", lambda: real() - 3_600_000_000_000)
     assert gate(capsys, project) == first
     assert len(assessed) == 2
+
+
+def test_a_config_file_created_where_there_was_none_assesses_again(
+    project: Path, assessed: list[int], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without assay.yaml the defaults apply (policies in policies/); a config file that
+    appears later is an input the record must not have missed."""
+    from assay.load.config import BUNDLED_POLICIES
+
+    shutil.copytree(BUNDLED_POLICIES, project / "policies")
+    (project / "assay.yaml").unlink()
+    time.sleep(0.02)
+    first = gate(capsys, project)
+    assert first[0] == 1 and len(entries(project)) == 1
+    (project / "assay.yaml").write_text("policies: [policies]\n", encoding="utf-8")
+    time.sleep(0.02)
+    assert gate(capsys, project) == gate(capsys, project, "--no-cache")
+    assert len(assessed) == 3

@@ -404,11 +404,20 @@ def gate(
             attestation.write([AttestationInput(a, project) for a in assessments], signer)
     exit_code = fleet_exit_code(assessments)
     if replay is not None:
+        from ..load.config import CONFIG_NAME
+
         config = project.config
         replay.record(
             Recorded(exit_code, tuple(outputs)),
             started_ns=started_ns,
-            folders=[*config.policies, *config.workflows, *config.waivers, *config.evidence],
+            # The config file too: when it is missing, creating one must not be missed.
+            folders=[
+                CONFIG_NAME,
+                *config.policies,
+                *config.workflows,
+                *config.waivers,
+                *config.evidence,
+            ],
             files=[(f.path, f.sha256) for f in project.files],
         )
     return exit_code

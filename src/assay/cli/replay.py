@@ -216,8 +216,8 @@ class GateReplay:
         files: Iterable[tuple[str, str]],
     ) -> bool:
         """Record a finished gate: ``folders`` are the project's configured input folders
-        (walked again here), ``files`` every input file read, as (path relative to the
-        project, SHA-256). Returns False (records nothing) when any of them changed too
+        (walked again here) and any file whose absence matters (the config file), ``files``
+        every input file read, as (path relative to the project, SHA-256). Returns False (records nothing) when any of them changed too
         recently to be trusted, or the cache folder cannot be written."""
         settled = started_ns - SETTLED_NS
         try:
