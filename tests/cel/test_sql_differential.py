@@ -163,6 +163,7 @@ def store_records(eng: DuckDBEngine, folder: Path, by_kind: dict[str, list[Any]]
         stored = write_objects(objects, sha, records)
         blobs.append(NewBlob(number, sha, len(records), ("wf",), stored))
         ids[kind] = number
+    objects.close()  # the packs are whole before the engine reads them
     eng.write(blobs, [FileEntry(f"{b.id}", 0, 0, 0, 0, 0, b.id) for b in blobs])
     return ids
 

@@ -60,3 +60,26 @@ def test_the_quick_duplicate_check_agrees_with_the_token_walk() -> None:
     assert [_has_duplicate_key(t) for t in cases] == [
         False, True, True, True, False, True, False, False, False, True, False,
     ]  # fmt: skip
+
+
+def test_a_file_whose_quotes_differ_is_cleared_or_refused_as_a_whole_then_per_record() -> None:
+    """Optional fields written with their default (``"resolved_at": null``) make the quote
+    count differ: one parse of the whole batch clears such a file; a duplicate key in it
+    is still found, at its record's line."""
+    import json
+
+    from assay.evidence.index import SourceFile, validate_json_lines
+
+    lines = [
+        json.dumps({**incident(f"I-{i}", f"2026-05-0{i}T00:00:00Z"), "resolved_at": None})
+        for i in range(1, 5)
+    ]
+    source = SourceFile("evidence/records.jsonl", "0" * 64)
+    records, errors = validate_json_lines("\n".join(lines).encode() + b"\n", source, {"wf"})
+    assert (len(records), errors) == (4, [])
+    lines[2] = lines[2].replace('"resolved_at": null', '"resolved_at": null, "resolved_at": null')
+    records, errors = validate_json_lines("\n".join(lines).encode() + b"\n", source, {"wf"})
+    assert [r.line for r in records] == [1, 2, 4]
+    (error,) = errors
+    assert "duplicate key 'resolved_at'" in str(error)
+    assert error.location is not None and error.location.line == 3

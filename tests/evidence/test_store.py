@@ -513,3 +513,39 @@ def test_non_finite_numbers_from_yaml_are_refused_where_they_are(kit: Kit) -> No
         )
         assert "finite" in error.message
         assert not [r for b in store.batches() for r in b if r.id == "d-nan"]
+
+
+def test_each_ingest_writes_packs_and_a_pack_goes_when_nothing_in_it_is_stored(
+    kit: Kit,
+) -> None:
+    """One ingest writes a handful of pack files whatever the number of files it stores;
+    a later ingest writes its own; a pack is deleted once none of its objects is stored,
+    and kept while any is (the records read back are those read without a store)."""
+    make_project(kit)
+    kit.dump("evidence/more.jsonl", [drift("m1", "2026-05-02T00:00:00Z")])
+    settle(kit.root)
+    packs = kit.root / ".assay" / "objects" / "pack"
+
+    def names() -> set[str]:
+        return {p.name for p in packs.iterdir()}
+
+    first = names()
+    tokens = {name.split(".", 1)[0] for name in first}
+    assert len(tokens) == 1  # one ingest, one set of packs
+    assert {name.split(".", 1)[1] for name in first} >= {"drift_log.jsonl", "idx"}
+    kit.dump("evidence/late.jsonl", [drift("l1", "2026-05-05T00:00:00Z")])
+    settle(kit.root)
+    second = names()
+    assert first < second
+    assert len({name.split(".", 1)[0] for name in second}) == 2
+    # more.jsonl's drift object shares the first drift pack with drift.jsonl's: kept.
+    (kit.root / "evidence/more.jsonl").unlink()
+    settle(kit.root)
+    assert names() == second
+    # late.jsonl was the only file of the second ingest: its packs go with it.
+    (kit.root / "evidence/late.jsonl").unlink()
+    settle(kit.root)
+    assert names() == first
+    store, _ = sync(kit.root)
+    with store:
+        assert snapshot(store.batches()) == _expected(kit)

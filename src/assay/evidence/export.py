@@ -85,21 +85,22 @@ def _write(evidence: StoredEvidence, staging: Path) -> ExportReport:
     store = evidence.store
     engine = store.engine
     report = ExportReport(staging)
-    objects: dict[str, list[tuple[str, int]]] = {}
+    objects: dict[str, list[tuple[str, int, int]]] = {}
     for blob, items in store._objects.items():
-        info = store.infos[blob]
-        for kind, *_ in items:
-            objects.setdefault(kind, []).append(
-                (os.fspath(store.objects.path(info.sha256, kind)), blob)
-            )
+        for kind, digest, *_ in items:
+            path, number = store.objects.locate(digest)
+            objects.setdefault(kind, []).append((os.fspath(path), number, blob))
     engine.query("SET threads = 1")  # one writer: the same rows, the same bytes
     try:
         for kind in sorted(objects):
             engine.temp_table(
-                "export_objects", [("file", "VARCHAR"), ("blob", "INTEGER")], sorted(objects[kind])
+                "export_objects",
+                [("file", "VARCHAR"), ("s", "INTEGER"), ("blob", "INTEGER")],
+                sorted(objects[kind]),
             )
             table = table_name(kind)
-            files = "[" + ", ".join(_text(path) for path, _ in sorted(objects[kind])) + "]"
+            packs = sorted({path for path, _, _ in objects[kind]})
+            files = "[" + ", ".join(_text(path) for path in packs) + "]"
             fields = ", ".join(
                 f"r.{quote(c.name)}" for c in kind_columns(kind) if c.name != "workflow"
             )
@@ -108,8 +109,9 @@ def _write(evidence: StoredEvidence, staging: Path) -> ExportReport:
                 f"{fields}, CAST(j.r AS VARCHAR) AS record, r.workflow AS workflow "
                 f"FROM {table} r JOIN files f ON f.blob = r.blob "
                 f"JOIN (SELECT m.blob, j.o, j.r FROM read_json({files}, format = 'newline_delimited', "
-                "filename = true, columns = {o: 'INTEGER', r: 'JSON'}) j "
-                "JOIN export_objects m ON m.file = j.filename) j ON j.blob = r.blob AND j.o = r.ord"
+                "filename = true, columns = {s: 'INTEGER', o: 'INTEGER', r: 'JSON'}) j "
+                "JOIN export_objects m ON m.file = j.filename AND m.s = j.s) j "
+                "ON j.blob = r.blob AND j.o = r.ord"
             )
             counts = engine.query(
                 f"SELECT workflow, count(*) FROM ({source}) GROUP BY workflow ORDER BY workflow"

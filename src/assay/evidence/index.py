@@ -33,7 +33,7 @@ from ..parsing.jsonsafe import (
 from ..parsing.validate import pydantic_errors
 from .readers import RawRecord
 from .readers import json as json_reader
-from .readers.duplicates import expected_quotes, may_hide_duplicates
+from .readers.duplicates import all_flat, expected_quotes, may_hide_duplicates
 
 MAX_ERRORS_PER_FILE = 50
 
@@ -184,6 +184,21 @@ class EvidenceIndex:
         return sum(len(items) for items in self._records.values())
 
 
+def any_time_beyond(records: Sequence[Record], limit: datetime) -> bool:
+    """Whether some top-level timestamp of ``records`` lies after ``limit``: what
+    :meth:`EvidenceIndex.times_beyond` finds, as a yes or no, without indexing (sorting)
+    the records; C-speed maxima per kind and field."""
+    datas = list(map(_DATA, records))
+    kinds = set(map(_KIND, datas))
+    for kind in kinds:
+        items = datas if len(kinds) == 1 else [d for d in datas if d.kind == kind]
+        for name in _time_fields(kind):
+            latest = max(filter(None, map(operator.attrgetter(name), items)), default=None)
+            if latest is not None and latest > limit:
+                return True
+    return False
+
+
 _TIME_FIELDS: dict[str, tuple[str, ...]] = {}
 
 
@@ -312,7 +327,12 @@ def _finish(
     JSON, in the same order, only when needed; ``quotes`` is how many ``"`` they hold),
     then check patterns and validate the ``slow`` ones one by one."""
     errors: list[AssayError] = []
-    if records and (escapes or quotes != expected_quotes(list(map(_DATA, records)))):
+    datas = list(map(_DATA, records))
+    if (
+        records
+        and (escapes or not all_flat(datas) or quotes != expected_quotes(datas))
+        and _batch_may_hide_duplicates([raw.data for raw in raws()])
+    ):
         kept: list[Record] = []
         kept_raws: list[RawRecord] = []
         for record, raw in zip(records, raws(), strict=True):
@@ -348,6 +368,19 @@ def _distinct_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     if len({key for key, _ in pairs}) != len(pairs):
         raise _Duplicate
     return {}  # the values are never looked at
+
+
+def _batch_may_hide_duplicates(chunks: list[Any]) -> bool:
+    """Whether some record among the raw JSON ``chunks`` may have a key twice: one pass of
+    the standard library's C parser over all of them as one array (see
+    :func:`_has_duplicate_key`), so that a file whose quote count merely differs (optional
+    fields written with their defaults) costs no look at each record. True sends every
+    record to the per-record check, which locates the duplicate."""
+    try:
+        text = b"[" + b",".join(chunks) + b"]"
+        return _has_duplicate_key(text.decode("utf-8"))
+    except (TypeError, UnicodeDecodeError):
+        return True
 
 
 def _has_duplicate_key(text: str) -> bool:

@@ -5,8 +5,9 @@ error messages). Validating millions of records with them costs ~3x the time to 
 parse the JSON, so the gate's hot path decodes each record with a msgspec Struct generated
 from the model: same fields, types, literals, required keys, unknown-key refusal,
 timezone-aware times, patterns and bounds, checked in C while parsing. A record that the
-fast path refuses is validated again with pydantic, which words the error; kinds whose
-models carry cross-field validators are always validated by pydantic too.
+fast path refuses is validated again with pydantic, which words the error. Cross-field
+rules (``after`` model validators) run on the Structs too; a record they refuse, and every
+record of a kind with any other kind of validator, is validated by pydantic.
 
 The Structs are what the engine holds in memory (about half the size of a model).
 """
@@ -196,7 +197,8 @@ _PATTERNS: dict[str, list[tuple[str, re.Pattern[str], re.Pattern[str]]]] = {
 
 
 def pattern_violations(kind: str, records: list[Any]) -> set[int]:
-    """Indices of ``records`` (all of ``kind``) whose pattern-constrained fields do not match.
+    """Indices of ``records`` (all of ``kind``) whose pattern-constrained fields do not match,
+    or that a cross-field rule of the kind's models refuses (see :func:`_model_check`).
 
     One regex pass over all values of a field joined together; only when that fails is
     each value tried on its own to find the culprits."""
@@ -207,13 +209,122 @@ def pattern_violations(kind: str, records: list[Any]) -> set[int]:
         if not present or batch.fullmatch("\x00".join(present)):
             continue
         bad.update(i for i, v in enumerate(values) if v is not None and not single.fullmatch(v))
+    check = _CHECKS.get(kind)
+    if check is not None:
+        for i, record in enumerate(records):
+            try:
+                check(record)
+            except Exception:  # noqa: BLE001 - any refusal: pydantic words it
+                bad.add(i)
     return bad
 
 
-NEEDS_PYDANTIC: frozenset[str] = frozenset(
-    kind for kind, model in EVIDENCE_KINDS.items() if _has_validators(model)
-)
-"""Kinds whose models check more than types (cross-field rules): pydantic validates them too."""
+Check = typing.Callable[[Any], None]
+
+
+def _model_check(model: type[BaseModel]) -> Check | None:
+    """What a model's validators check, run on its Struct (its nested models' too): raises
+    when a value is refused. None when there is nothing to check. Only ``after`` model
+    validators, which read the validated fields and raise or return the instance, can run
+    on a Struct (it has the same attributes); any other kind of validator raises
+    UnsupportedType (the kind is then validated by pydantic)."""
+    decorators = model.__pydantic_decorators__
+    if (
+        decorators.field_validators
+        or decorators.validators
+        or decorators.root_validators
+        or any(d.info.mode != "after" for d in decorators.model_validators.values())
+    ):
+        raise UnsupportedType(f"{model.__name__} has validators that need pydantic")
+    own = [d.func for d in decorators.model_validators.values()]
+    fields = [
+        (name, inner)
+        for name, info in model.model_fields.items()
+        if (inner := _value_check(info.annotation)) is not None
+    ]
+    if not own and not fields:
+        return None
+
+    def check(value: Any) -> None:
+        for name, inner in fields:
+            inner(getattr(value, name))
+        for func in own:
+            func(value)
+
+    return check
+
+
+def _value_check(annotation: Any) -> Check | None:
+    """The check of a field's value (see :func:`_model_check`), or None."""
+    origin = get_origin(annotation)
+    args = get_args(annotation)
+    if origin is Annotated:
+        return _value_check(args[0])
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return _model_check(annotation)
+    if origin in (Union, types.UnionType):
+        checks = [(a, _value_check(a)) for a in args]
+        if not any(c for _, c in checks):
+            return None
+        if sum(1 for a, _ in checks if a is not type(None)) != 1:
+            raise UnsupportedType(f"a union of validated models: {annotation!r}")
+        (inner,) = [c for a, c in checks if a is not type(None)]
+        assert inner is not None
+
+        def optional(value: Any) -> None:
+            if value is not None:
+                inner(value)
+
+        return optional
+    if origin in (list, tuple) and args:
+        items = {_value_check(a) for a in args if a is not Ellipsis} - {None}
+        if not items:
+            return None
+        if len(items) != 1 or (origin is tuple and len(set(args) - {Ellipsis}) != 1):
+            raise UnsupportedType(f"a mixed sequence of validated models: {annotation!r}")
+        item = items.pop()
+        assert item is not None
+
+        def each(value: Any) -> None:
+            for element in value:
+                item(element)
+
+        return each
+    if origin is dict:
+        values = _value_check(args[1])
+        if values is None:
+            return None
+
+        def each_value(value: Any) -> None:
+            for element in value.values():
+                values(element)
+
+        return each_value
+    if any(_value_check(a) is not None for a in args):
+        raise UnsupportedType(f"validated models inside {annotation!r}")
+    return None
+
+
+def _checks() -> tuple[dict[str, Check], frozenset[str]]:
+    checks: dict[str, Check] = {}
+    unsupported: set[str] = set()
+    for kind, model in EVIDENCE_KINDS.items():
+        if not _has_validators(model):
+            continue
+        try:
+            check = _model_check(model)
+        except UnsupportedType:
+            unsupported.add(kind)
+            continue
+        if check is not None:
+            checks[kind] = check
+    return checks, frozenset(unsupported)
+
+
+_CHECKS, NEEDS_PYDANTIC = _checks()
+"""Per kind, its models' cross-field rules run on its Structs (what
+:func:`pattern_violations` also checks); and the kinds whose rules cannot be (another
+kind of validator): pydantic validates those."""
 
 _ANY_KIND: Any = Union[tuple(STRUCTS.values())]  # noqa: UP007
 _json_decoder = msgspec.json.Decoder(_ANY_KIND)

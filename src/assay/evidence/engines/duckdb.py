@@ -65,6 +65,11 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _number(locator: str) -> int:
+    """An object's number in its pack (see :class:`assay.evidence.cache.ObjectFiles`)."""
+    return int(locator.split(":", 2)[1])
+
+
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -239,10 +244,10 @@ class DuckDBEngine:
             out.setdefault(blob, []).append((kind, digest, records, index))
         return out
 
-    def write(self, blobs: Sequence[NewBlob], files: Iterable[FileEntry]) -> set[tuple[str, str]]:
+    def write(self, blobs: Sequence[NewBlob], files: Iterable[FileEntry]) -> set[str]:
         """One transaction: store the new blobs and their typed rows (read from their object
         files), replace the file index by ``files``, and drop the blobs no file refers to
-        any more. Returns the (sha256, kind) of every object still referenced."""
+        any more. Returns the name of every pack file still referenced."""
         con = self._con
         files = list(files)
         try:
@@ -305,8 +310,10 @@ class DuckDBEngine:
                 con.execute("DELETE FROM blobs WHERE id IN ?", [dropped])
             if affected:
                 self._refresh_duplicates(affected)
+            # The packs still referred to: an object's and its index's (see ObjectFiles).
             live = con.execute(
-                "SELECT b.sha256, o.kind FROM objects o JOIN blobs b ON b.id = o.blob"
+                "SELECT DISTINCT split_part(digest, ':', 1) FROM objects UNION "
+                "SELECT DISTINCT split_part(index_digest, ':', 1) FROM objects"
             ).fetchall()
             con.execute("COMMIT")
         except duckdb.Error as err:
@@ -315,7 +322,7 @@ class DuckDBEngine:
             except duckdb.Error:
                 pass
             raise StoreCorrupt(f"cannot write the evidence cache: {err}") from None
-        return {(sha, kind) for sha, kind in live}
+        return {name for (name,) in live}
 
     def _refresh_duplicates(self, workflows: list[str]) -> None:
         """Work out the duplicates of ``workflows`` again. Records are compared in the order
@@ -381,20 +388,25 @@ class DuckDBEngine:
         self._con.execute(f"INSERT INTO {table} SELECT {unnests}", columns)
 
     def _ingest(self, kind: str, items: Sequence[tuple[int, StoredObject]]) -> None:
-        """Typed rows of ``kind`` from object files, all in one statement: DuckDB's JSON
-        reader parses them in parallel straight into the columns."""
+        """Typed rows of ``kind`` from the packs, all in one statement: DuckDB's JSON reader
+        parses them in parallel straight into the columns. A row's blob is known by its
+        pack and its object's number there (a pack may hold objects of blobs stored
+        before, or by another writer: only those asked for are joined)."""
         con = self._con
-        con.execute("CREATE OR REPLACE TEMP TABLE ingest_map (file VARCHAR, blob INTEGER)")
-        self._insert("ingest_map", [(os.fspath(o.path), b) for b, o in items])
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE ingest_map (file VARCHAR, s INTEGER, blob INTEGER)"
+        )
+        located = [(os.fspath(o.path), _number(o.digest), b) for b, o in items]
+        self._insert("ingest_map", located)
         columns = kind_columns(kind)
         shape = sql_type(ColumnType("struct", fields=columns))
         fields = ", ".join(f"j.r.{quote(c.name)}" for c in columns)
         con.execute(
             f"INSERT INTO {table_name(kind)} SELECT m.blob, j.o, j.l, j.p, {fields} "
             "FROM read_json(?, format = 'newline_delimited', filename = true, columns = "
-            f"{{o: 'INTEGER', l: 'INTEGER', p: 'VARCHAR', r: {_literal(shape)}}}) j "
-            "JOIN ingest_map m ON m.file = j.filename",
-            [[os.fspath(o.path) for _, o in items]],
+            f"{{s: 'INTEGER', o: 'INTEGER', l: 'INTEGER', p: 'VARCHAR', r: {_literal(shape)}}}) j "
+            "JOIN ingest_map m ON m.file = j.filename AND m.s = j.s",
+            [sorted({file for file, _, _ in located})],
         )
 
     # -- reading ---------------------------------------------------------------------

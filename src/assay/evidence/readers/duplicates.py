@@ -18,6 +18,11 @@ field written out with its default value, such as ``"body": null``), or when the
 holds escaped quotes, each record is checked on its own: the same count per record,
 then an exact token walk (:func:`~assay.parsing.jsonsafe.find_duplicate_key`) of the
 records that still differ, which reports the key with its line and column.
+
+Before that per-record check, one pass of the standard library's C parser over all the
+file's records (a hook sees each object's keys) clears a file that merely differs; and
+records of nested kinds (lists, nested records), whose count would walk every value in
+Python, go to that pass directly.
 """
 
 from __future__ import annotations
@@ -169,6 +174,14 @@ def expected_quotes(records: Sequence[Any]) -> int:
         else:
             total += sum(map(record_quotes, items))
     return total
+
+
+def all_flat(records: Sequence[Any]) -> bool:
+    """Whether every record is of a flat kind (no list, dict or nested record), whose
+    quotes :func:`expected_quotes` counts field by field at C speed. A nested kind's count
+    walks every value in Python, several times the cost of the C parser's check of its
+    keys (see :func:`assay.evidence.index._batch_may_hide_duplicates`)."""
+    return all(_plan(struct).flat for struct in set(map(type, records)))
 
 
 def may_hide_duplicates(raw: bytes, record: Any) -> bool:
