@@ -159,6 +159,7 @@ class EvidenceStore:
         lock: CacheLock | None,
         objects: ObjectFiles,
         rebuild: Callable[[], EvidenceStore] | None = None,
+        infos: dict[str, BlobInfo] | None = None,
     ):
         self.engine = engine
         self.files = list(files)
@@ -169,12 +170,14 @@ class EvidenceStore:
         self.volatile: dict[str, list[Record]] = {}
         self.recovered = False
         """The cache turned out damaged while being read and was rebuilt."""
-        self._load_meta()
+        self._load_meta(infos)
 
-    def _load_meta(self) -> None:
+    def _load_meta(self, infos: dict[str, BlobInfo] | None = None) -> None:
         # Read once while opening: later reads of records touch only the object files (no
-        # query), and the per-workflow file lists are known without one.
-        self.infos = {info.id: info for info in self.engine.blob_infos().values()}
+        # query), and the per-workflow file lists are known without one. ``infos``: the
+        # blobs as just read from this engine while syncing (under the same lock).
+        blobs = self.engine.blob_infos() if infos is None else infos
+        self.infos = {info.id: info for info in blobs.values()}
         self._objects = self.engine.objects()
         self._by_workflow: dict[str, list[EvidenceFile]] | None = None
 
@@ -444,9 +447,13 @@ def open_store(
 
 
 def _opened(
-    engine: DuckDBEngine, report: SyncReport, lock: CacheLock | None, objects: ObjectFiles
+    engine: DuckDBEngine,
+    report: SyncReport,
+    lock: CacheLock | None,
+    objects: ObjectFiles,
+    infos: dict[str, BlobInfo] | None = None,
 ) -> tuple[EvidenceStore, SyncReport]:
-    store = EvidenceStore(engine, report.files, lock, objects)
+    store = EvidenceStore(engine, report.files, lock, objects, infos=infos)
     store.volatile = report.volatile
     return store, report
 
@@ -492,15 +499,16 @@ def _sync_cached(
                             done.hashed, done.parsed, rebuilt,
                         )  # fmt: skip
                         return _opened(engine, final, lock, objects)
+                    infos = engine.blob_infos()
                     entries, blobs = _plan(
-                        items, workflows, limits, stored, engine.blob_infos(),
+                        items, workflows, limits, stored, dict(infos),
                         rehash, report, objects, memo, reader,
                     )  # fmt: skip
                     done.hashed = _merged(done.hashed, report.hashed)
                     done.parsed = _merged(done.parsed, report.parsed)
                     if not blobs and not _index_changed(stored, entries):
                         report.hashed, report.parsed = done.hashed, done.parsed
-                        return _opened(engine, report, lock, objects)
+                        return _opened(engine, report, lock, objects, infos)
                 except StoreCorrupt:
                     pass
                 engine.close()
