@@ -30,6 +30,7 @@ from ..errors import (
     UsageError,
 )
 from ..evidence import LEDGER_NAME
+from ..evidence.cache import CACHE_DIR_NAME
 from ..evidence.engines.base import EngineName
 from ..evidence.index import (
     EvidenceIndex,
@@ -51,7 +52,7 @@ from ..models.policy import (
 from ..models.time import LATEST
 from ..models.workflow import Waiver, Workflow
 from ..parsing.validate import validate_model
-from ..parsing.yamlsafe import Positions, check_size, load_yaml
+from ..parsing.yamlsafe import Positions, check_size
 from .config import load_config, with_bundled
 from .crosscheck import Policies, check_policies, source_pointer
 from .discover import (
@@ -62,6 +63,7 @@ from .discover import (
     Role,
     relative,
 )
+from .parsed import ParsedYaml
 
 YAML_SUFFIXES = (".yaml", ".yml")
 TEST_SUFFIXES = (".test.yaml", ".test.yml")
@@ -250,6 +252,9 @@ def load_source(
     loader.rehash = rehash
     loader.engine = _engine(engine, config.engine)
     loader.on_disk = isinstance(source, DiskSource)
+    cache = source.root / CACHE_DIR_NAME
+    if loader.on_disk and cache.is_dir():
+        loader.parsed = ParsedYaml(cache)
     if config_file is not None:
         loader.files.append(config_file)
     return loader.load(evidence_errors)
@@ -367,6 +372,8 @@ class _Loader:
         self.require_workflows = True
         """False: policies only; workflows and waivers when there are any, no evidence."""
         self.catalogs: set[tuple[str, str]] = set()
+        self.parsed = ParsedYaml.disabled()
+        """YAML parsed by earlier runs (a project on disk with a cache folder)."""
 
     # -- files -----------------------------------------------------------------------
     def _read_yaml(
@@ -386,7 +393,7 @@ class _Loader:
         """A file's YAML with its positions (None, reported, when it does not parse), and the
         file recorded as an input of the run."""
         try:
-            value, positions = load_yaml(data, rel, max_bytes=self.config.max_yaml_bytes)
+            value, positions = self.parsed.load(data, rel, max_bytes=self.config.max_yaml_bytes)
         except AssayError as err:
             self.errors.add(err)
             return None
@@ -838,6 +845,7 @@ class _Loader:
         evidence = (
             self.load_evidence(set(workflows)) if self.require_workflows else EvidenceIndex([])
         )
+        self.parsed.save()
         if evidence_errors is not None:
             evidence_errors.extend(self.errors.errors)
             self.errors.errors = []
