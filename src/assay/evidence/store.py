@@ -488,6 +488,7 @@ def _sync_cached(
             # A reader first: when nothing changed there is no write and no exclusive lock.
             lock.acquire(exclusive=False)
             engine = _open_existing(cache, fingerprint, read_only=True)
+            planned: _Planned | None = None
             if engine is not None:
                 report = SyncReport(rebuilt=rebuilt)
                 try:
@@ -509,8 +510,9 @@ def _sync_cached(
                     if not blobs and not _index_changed(stored, entries):
                         report.hashed, report.parsed = done.hashed, done.parsed
                         return _opened(engine, report, lock, objects, infos)
+                    planned = _Planned(stored, infos, entries, blobs, report)
                 except StoreCorrupt:
-                    pass
+                    planned = None
                 engine.close()
             lock.release()
             # Something to write (or a cache to build): hold the lock alone.
@@ -522,11 +524,17 @@ def _sync_cached(
                 engine.create(fingerprint)
                 rebuilt = True
             try:
-                report = SyncReport()
-                entries, blobs = _plan(
-                    items, workflows, limits, engine.file_entries(), engine.blob_infos(),
-                    rehash, report, objects, memo, reader,
-                )  # fmt: skip
+                current, infos = engine.file_entries(), engine.blob_infos()
+                if planned is not None and planned.stands(current, infos, memo):
+                    # No writer came in between: the read pass's plan is this one (the
+                    # files were looked at a moment ago; a change since is seen next run).
+                    entries, blobs, report = planned.entries, planned.blobs, planned.report
+                else:
+                    report = SyncReport()
+                    entries, blobs = _plan(
+                        items, workflows, limits, current, infos,
+                        rehash, report, objects, memo, reader,
+                    )  # fmt: skip
                 live = engine.write(blobs, entries)
                 objects.prune(live | set(_pending(memo)))
                 written = (entries, report)
@@ -552,6 +560,30 @@ def _sync_cached(
     except BaseException:
         lock.close()
         raise
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """The plan of a read pass that found something to write: the index and blobs it
+    saw, and what it decided."""
+
+    stored: dict[str, FileEntry]
+    infos: dict[str, BlobInfo]
+    entries: list[FileEntry]
+    blobs: list[NewBlob]
+    report: SyncReport
+
+    def stands(
+        self, stored: dict[str, FileEntry], infos: dict[str, BlobInfo], memo: dict[str, _Encoded]
+    ) -> bool:
+        """Whether the database under the exclusive lock is the one this plan was made
+        against, and every object the plan encoded is still there (no writer came in
+        between to index or prune anything): then planning again would decide the same."""
+        return (
+            stored == self.stored
+            and infos == self.infos
+            and all(o.path.is_file() for e in memo.values() for o in e.objects)
+        )
 
 
 @dataclass(frozen=True)
