@@ -55,3 +55,43 @@ def test_a_gate_imports_neither_the_pdf_stack_nor_networkx_nor_the_cel_cli() -> 
     assert not _loaded(modules, "cel.cli", "prompt_toolkit", "rich", "typer")
     # A small project runs on the rows engine: no database to open.
     assert not _loaded(modules, "duckdb")
+
+
+_SOURCE_PROBE = """
+import inspect, json, sys
+calls = []
+for name in ("findsource", "getsourcelines", "getsource"):
+    original = getattr(inspect, name)
+    def spy(*args, _original=original, _name=name, **kwargs):
+        calls.append(_name)
+        return _original(*args, **kwargs)
+    setattr(inspect, name, spy)
+from assay.cli.main import main
+code = main(sys.argv[1:])
+during = list(calls)
+from assay.models.workflow import Workflow
+before = Workflow.model_fields["id"].description
+from assay.models.schema_export import build_schemas
+schema = build_schemas()["workflow.schema.json"]
+print(json.dumps({"code": code, "calls": during, "before": before,
+                  "after": Workflow.model_fields["id"].description,
+                  "schema": schema["$defs"]["Workflow"]["properties"]["id"]["description"]}))
+"""
+
+
+def test_a_gate_reads_no_source_code_and_schemas_still_carry_the_docstrings() -> None:
+    # pydantic's attribute docstrings parse every model class's source at import (about
+    # 0.2 s of every start): they are read only when the JSON Schemas are built.
+    run = subprocess.run(
+        [
+            sys.executable, "-c", _SOURCE_PROBE, "gate", "--project", "tests/scenarios/basic",
+            "--all", "--as-of", "2026-06-01T00:00:00Z",
+        ],
+        capture_output=True, text=True, cwd=ROOT, check=False,
+    )  # fmt: skip
+    data = json.loads(run.stdout.strip().splitlines()[-1])
+    assert data["code"] in (0, 1)
+    assert data["calls"] == []
+    assert data["before"] is None
+    assert data["after"] == data["schema"]
+    assert data["after"].startswith("Stable id")

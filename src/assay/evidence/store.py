@@ -163,6 +163,7 @@ class EvidenceStore:
         lock: CacheLock | None,
         objects: ObjectFiles,
         rebuild: Callable[[], EvidenceStore] | None = None,
+        infos: dict[str, BlobInfo] | None = None,
     ):
         self.engine = engine
         self.files = list(files)
@@ -173,12 +174,14 @@ class EvidenceStore:
         self.volatile: dict[str, list[Record]] = {}
         self.recovered = False
         """The cache turned out damaged while being read and was rebuilt."""
-        self._load_meta()
+        self._load_meta(infos)
 
-    def _load_meta(self) -> None:
+    def _load_meta(self, infos: dict[str, BlobInfo] | None = None) -> None:
         # Read once while opening: later reads of records touch only the object files (no
-        # query), and the per-workflow file lists are known without one.
-        self.infos = {info.id: info for info in self.engine.blob_infos().values()}
+        # query), and the per-workflow file lists are known without one. ``infos``: the
+        # blobs as just read from this engine while syncing (under the same lock).
+        blobs = self.engine.blob_infos() if infos is None else infos
+        self.infos = {info.id: info for info in blobs.values()}
         self._objects = self.engine.objects()
         self._by_workflow: dict[str, list[EvidenceFile]] | None = None
 
@@ -484,9 +487,13 @@ def open_store(
 
 
 def _opened(
-    engine: DuckDBEngine, report: SyncReport, lock: CacheLock | None, objects: ObjectFiles
+    engine: DuckDBEngine,
+    report: SyncReport,
+    lock: CacheLock | None,
+    objects: ObjectFiles,
+    infos: dict[str, BlobInfo] | None = None,
 ) -> tuple[EvidenceStore, SyncReport]:
-    store = EvidenceStore(engine, report.files, lock, objects)
+    store = EvidenceStore(engine, report.files, lock, objects, infos=infos)
     store.volatile = report.volatile
     return store, report
 
@@ -521,6 +528,7 @@ def _sync_cached(
             # A reader first: when nothing changed there is no write and no exclusive lock.
             lock.acquire(exclusive=False)
             engine = _open_existing(cache, fingerprint, read_only=True)
+            planned: _Planned | None = None
             if engine is not None:
                 report = SyncReport(rebuilt=rebuilt)
                 try:
@@ -532,17 +540,19 @@ def _sync_cached(
                             done.hashed, done.parsed, rebuilt,
                         )  # fmt: skip
                         return _opened(engine, final, lock, objects)
+                    infos = engine.blob_infos()
                     entries, blobs = _plan(
-                        items, workflows, limits, stored, engine.blob_infos(),
+                        items, workflows, limits, stored, dict(infos),
                         rehash, report, objects, memo, reader,
                     )  # fmt: skip
                     done.hashed = _merged(done.hashed, report.hashed)
                     done.parsed = _merged(done.parsed, report.parsed)
                     if not blobs and not _index_changed(stored, entries):
                         report.hashed, report.parsed = done.hashed, done.parsed
-                        return _opened(engine, report, lock, objects)
+                        return _opened(engine, report, lock, objects, infos)
+                    planned = _Planned(stored, infos, entries, blobs, report)
                 except StoreCorrupt:
-                    pass
+                    planned = None
                 engine.close()
             lock.release()
             # Something to write (or a cache to build): hold the lock alone.
@@ -554,11 +564,17 @@ def _sync_cached(
                 engine.create(fingerprint)
                 rebuilt = True
             try:
-                report = SyncReport()
-                entries, blobs = _plan(
-                    items, workflows, limits, engine.file_entries(), engine.blob_infos(),
-                    rehash, report, objects, memo, reader,
-                )  # fmt: skip
+                current, infos = engine.file_entries(), engine.blob_infos()
+                if planned is not None and planned.stands(current, infos, memo):
+                    # No writer came in between: the read pass's plan is this one (the
+                    # files were looked at a moment ago; a change since is seen next run).
+                    entries, blobs, report = planned.entries, planned.blobs, planned.report
+                else:
+                    report = SyncReport()
+                    entries, blobs = _plan(
+                        items, workflows, limits, current, infos,
+                        rehash, report, objects, memo, reader,
+                    )  # fmt: skip
                 live = engine.write(blobs, entries)
                 objects.prune(live | set(_pending(memo)))
                 written = (entries, report)
@@ -584,6 +600,30 @@ def _sync_cached(
     except BaseException:
         lock.close()
         raise
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """The plan of a read pass that found something to write: the index and blobs it
+    saw, and what it decided."""
+
+    stored: dict[str, FileEntry]
+    infos: dict[str, BlobInfo]
+    entries: list[FileEntry]
+    blobs: list[NewBlob]
+    report: SyncReport
+
+    def stands(
+        self, stored: dict[str, FileEntry], infos: dict[str, BlobInfo], memo: dict[str, _Encoded]
+    ) -> bool:
+        """Whether the database under the exclusive lock is the one this plan was made
+        against, and every object the plan encoded is still there (no writer came in
+        between to index or prune anything): then planning again would decide the same."""
+        return (
+            stored == self.stored
+            and infos == self.infos
+            and all(o.path.is_file() for e in memo.values() for o in e.objects)
+        )
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from ..cel import (
     Expression,
@@ -30,6 +30,7 @@ from ..errors import (
     UsageError,
 )
 from ..evidence import LEDGER_NAME
+from ..evidence.cache import CACHE_DIR_NAME
 from ..evidence.engines.base import EngineName
 from ..evidence.index import (
     EvidenceIndex,
@@ -51,7 +52,7 @@ from ..models.policy import (
 from ..models.time import LATEST
 from ..models.workflow import Waiver, Workflow
 from ..parsing.validate import validate_model
-from ..parsing.yamlsafe import Positions, check_size, load_yaml
+from ..parsing.yamlsafe import Positions, check_size
 from .config import load_config, with_bundled
 from .crosscheck import Policies, check_policies, source_pointer
 from .discover import (
@@ -62,6 +63,7 @@ from .discover import (
     Role,
     relative,
 )
+from .parsed import ParsedYaml
 
 YAML_SUFFIXES = (".yaml", ".yml")
 TEST_SUFFIXES = (".test.yaml", ".test.yml")
@@ -155,9 +157,21 @@ def _discover(
             name = path.rsplit("/", 1)[-1].lower()
             if name.endswith(TEST_SUFFIXES):
                 continue  # policy test cases live next to policies (`assay policy test`)
-            if suffixes is None or PurePosixPath(name).suffix in suffixes:
+            if suffixes is None or _suffix(name) in suffixes:
                 found.add(path)
-    return sorted(found, key=PurePosixPath)
+    return sorted(found, key=_path_key)
+
+
+def _suffix(name: str) -> str:
+    """``PurePosixPath(name).suffix`` of a file name, without building a path."""
+    dot = name.rfind(".")
+    return name[dot:] if 0 < dot < len(name) - 1 else ""
+
+
+def _path_key(path: str) -> list[str]:
+    """The order of ``PurePosixPath`` (part by part) for a normalised relative path, which
+    every discovered path is, without building thousands of path objects."""
+    return path.split("/")
 
 
 STORE_MIN_BYTES = 8 << 20
@@ -238,6 +252,9 @@ def load_source(
     loader.rehash = rehash
     loader.engine = _engine(engine, config.engine)
     loader.on_disk = isinstance(source, DiskSource)
+    cache = source.root / CACHE_DIR_NAME
+    if loader.on_disk and cache.is_dir():
+        loader.parsed = ParsedYaml(cache)
     if config_file is not None:
         loader.files.append(config_file)
     return loader.load(evidence_errors)
@@ -260,6 +277,75 @@ def _engine(name: EngineName | str | None, configured: str | None = None) -> Eng
 
         require()  # before any evidence is read: what is missing, named (exit 2)
     return chosen
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _Memo(Generic[K, V]):
+    """A small in-process memo, oldest entry out first. Keys name the exact bytes (SHA-256)
+    of what was parsed and validated, and only results without a single error are kept:
+    a process that loads the same project again (a service, an editor integration, the
+    library's re-gate) does not parse, validate and compile unchanged policies and
+    workflows again, and a changed file is always read afresh."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: dict[K, V] = {}
+
+    def get(self, key: K) -> V | None:
+        return self._items.get(key)
+
+    def put(self, key: K, value: V) -> None:
+        self._items.pop(key, None)
+        while len(self._items) >= self._size:
+            self._items.pop(next(iter(self._items)))
+        self._items[key] = value
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
+@dataclass(frozen=True)
+class _PolicyState:
+    """What loading the policy files made of them (every model frozen; copied in and out)."""
+
+    controls: dict[str, Control]
+    control_positions: dict[str, Positions]
+    classes: dict[str, RiskClass]
+    class_positions: dict[str, Positions]
+    sources: dict[str, SourcePointer]
+    expressions: dict[tuple[str, str, str], Expression]
+    undecidable: dict[str, str]
+    catalogs: frozenset[tuple[str, str]]
+
+    @classmethod
+    def of(cls, loader: _Loader) -> _PolicyState:
+        return cls(
+            dict(loader.controls),
+            dict(loader.control_positions),
+            dict(loader.classes),
+            dict(loader.class_positions),
+            dict(loader.sources),
+            dict(loader.expressions),
+            dict(loader.undecidable),
+            frozenset(loader.catalogs),
+        )
+
+    def restore(self, loader: _Loader) -> None:
+        loader.controls = dict(self.controls)
+        loader.control_positions = dict(self.control_positions)
+        loader.classes = dict(self.classes)
+        loader.class_positions = dict(self.class_positions)
+        loader.sources.update(self.sources)
+        loader.expressions = dict(self.expressions)
+        loader.undecidable = dict(self.undecidable)
+        loader.catalogs = set(self.catalogs)
+
+
+_POLICIES: _Memo[tuple[int, tuple[tuple[str, bytes], ...]], _PolicyState] = _Memo(8)
+_DOCUMENTS: _Memo[tuple[str, str, int, bytes], tuple[tuple[Any, Positions], ...]] = _Memo(8192)
 
 
 class _Loader:
@@ -286,32 +372,54 @@ class _Loader:
         self.require_workflows = True
         """False: policies only; workflows and waivers when there are any, no evidence."""
         self.catalogs: set[tuple[str, str]] = set()
+        self.parsed = ParsedYaml.disabled()
+        """YAML parsed by earlier runs (a project on disk with a cache folder)."""
 
     # -- files -----------------------------------------------------------------------
-    def _yaml_files(
-        self, entries: list[str], role: Role, what: str, *, required: bool
-    ) -> Iterator[tuple[str, Any, Positions]]:
+    def _read_yaml(
+        self, entries: list[str], what: str, *, required: bool
+    ) -> Iterator[tuple[str, bytes]]:
+        """The bytes of each YAML file under ``entries``; a file that cannot be read is
+        reported and left out."""
         for rel in _discover(
             self.source, entries, YAML_SUFFIXES, what, self.errors, required=required
         ):
             try:
-                data = self.source.read(rel, self.config.max_yaml_bytes)
-                value, positions = load_yaml(data, rel, max_bytes=self.config.max_yaml_bytes)
+                yield rel, self.source.read(rel, self.config.max_yaml_bytes)
             except AssayError as err:
                 self.errors.add(err)
-                continue
-            digest = hashlib.sha256(data).hexdigest()
-            self.files.append(ProjectFile(rel, role, digest, self.source, size=len(data)))
-            if value is None and role in ("workflow", "waiver"):
-                self.errors.add(
-                    InputError(
-                        f"the file is empty (expected a {role} or a list of {role}s)",
-                        location=Location(rel, 1, 1),
-                        code=ErrorCode.EMPTY,
-                    )
+
+    def _parse_yaml(self, rel: str, data: bytes, role: Role) -> tuple[Any, Positions] | None:
+        """A file's YAML with its positions (None, reported, when it does not parse), and the
+        file recorded as an input of the run."""
+        try:
+            value, positions = self.parsed.load(data, rel, max_bytes=self.config.max_yaml_bytes)
+        except AssayError as err:
+            self.errors.add(err)
+            return None
+        self._record(rel, data, role)
+        if value is None and role in ("workflow", "waiver"):
+            self.errors.add(
+                InputError(
+                    f"the file is empty (expected a {role} or a list of {role}s)",
+                    location=Location(rel, 1, 1),
+                    code=ErrorCode.EMPTY,
                 )
-                continue
-            yield rel, value, positions
+            )
+            return None
+        return value, positions
+
+    def _record(self, rel: str, data: bytes, role: Role) -> None:
+        digest = hashlib.sha256(data).hexdigest()
+        self.files.append(ProjectFile(rel, role, digest, self.source, size=len(data)))
+
+    def _yaml_files(
+        self, entries: list[str], role: Role, what: str, *, required: bool
+    ) -> Iterator[tuple[str, Any, Positions]]:
+        for rel, data in self._read_yaml(entries, what, required=required):
+            parsed = self._parse_yaml(rel, data, role)
+            if parsed is not None:
+                yield rel, *parsed
 
     def _validate(self, model: Any, value: Any, positions: Positions, file: str) -> Any:
         try:
@@ -322,10 +430,29 @@ class _Loader:
 
     # -- policies --------------------------------------------------------------------
     def load_policies(self) -> None:
+        before = len(self.errors.errors)
+        files = list(self._read_yaml(self.config.policies, "policies", required=True))
+        key = (
+            self.config.max_yaml_bytes,
+            tuple((rel, hashlib.sha256(data).digest()) for rel, data in files),
+        )
+        known = _POLICIES.get(key) if len(self.errors.errors) == before else None
+        if known is not None:
+            for rel, data in files:
+                self._record(rel, data, "policy")
+            known.restore(self)
+            return
+        self._load_policies(files)
+        if files and len(self.errors.errors) == before:
+            _POLICIES.put(key, _PolicyState.of(self))
+
+    def _load_policies(self, files: list[tuple[str, bytes]]) -> None:
         seen_any = False
-        for rel, value, positions in self._yaml_files(
-            self.config.policies, "policy", "policies", required=True
-        ):
+        for rel, data in files:
+            parsed = self._parse_yaml(rel, data, "policy")
+            if parsed is None:
+                continue
+            value, positions = parsed
             seen_any = True
             if isinstance(value, dict) and "catalog" in value:
                 catalog = self._validate(Catalog, value, positions, rel)
@@ -417,13 +544,27 @@ class _Loader:
         self, entries: list[str], role: Role, model: Any, required: bool
     ) -> Iterator[tuple[Any, Positions]]:
         """Validated items of files holding one item or a list, with their positions."""
-        for rel, value, positions in self._yaml_files(entries, role, role + "s", required=required):
+        for rel, data in self._read_yaml(entries, role + "s", required=required):
+            key = (role, rel, self.config.max_yaml_bytes, hashlib.sha256(data).digest())
+            known = _DOCUMENTS.get(key)
+            if known is not None:
+                self._record(rel, data, role)
+                yield from known
+                continue
+            parsed = self._parse_yaml(rel, data, role)
+            if parsed is None:
+                continue
+            value, positions = parsed
             items = value if isinstance(value, list) else [value]
+            valid: list[tuple[Any, Positions]] = []
             for index, item in enumerate(items):
                 sub = positions.shifted(f"/{index}") if isinstance(value, list) else positions
                 validated = self._validate(model, item, sub, rel)
                 if validated is not None:
+                    valid.append((validated, sub))
                     yield validated, sub
+            if len(valid) == len(items):
+                _DOCUMENTS.put(key, tuple(valid))
 
     def load_workflows(self) -> dict[str, Workflow]:
         workflows: dict[str, Workflow] = {}
@@ -704,6 +845,7 @@ class _Loader:
         evidence = (
             self.load_evidence(set(workflows)) if self.require_workflows else EvidenceIndex([])
         )
+        self.parsed.save()
         if evidence_errors is not None:
             evidence_errors.extend(self.errors.errors)
             self.errors.errors = []

@@ -12,20 +12,24 @@ UTC offset, so the schema rejects naive times exactly as the models do.
 from __future__ import annotations
 
 import argparse
+import ast
+import inspect
 import json
 import os
 import sys
 import tempfile
+import textwrap
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
+from .base import FrozenModel, StrictModel
 from .config import ProjectConfig, bundled_path
 from .evidence_kinds import EVIDENCE_KINDS
 from .policy import Catalog, RiskClass
-from .workflow import Waiver, Workflow
+from .workflow import Waiver, Workflow, WorkflowMetadata
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 BASE_ID = "https://assay.dev/schemas/"
@@ -50,6 +54,83 @@ ONE_OR_MANY = frozenset({"waiver.schema.json", "workflow.schema.json"})
 
 class UndocumentedFieldError(Exception):
     """A model field has no description; add an attribute docstring to it."""
+
+
+DOCUMENTED_ROOTS: tuple[type[BaseModel], ...] = (StrictModel, FrozenModel, WorkflowMetadata)
+"""The models (and all their subclasses) whose fields are documented by attribute
+docstrings: what pydantic's ``use_attribute_docstrings`` did at class creation, done here
+instead, only when schemas are built (it parses every class's source: start-up time)."""
+
+_documented: set[type[BaseModel]] = set()
+
+
+def attribute_docstrings(cls: type) -> dict[str, str]:
+    """The docstrings written under the annotated attributes of ``cls`` itself (not of its
+    bases), by attribute name: a string literal statement right after an annotated
+    assignment, cleaned as :func:`inspect.cleandoc` does (pydantic's own rule)."""
+    try:
+        source = textwrap.dedent(inspect.getsource(cls))
+    except (OSError, TypeError):
+        return {}
+    tree = ast.parse(source)
+    node = tree.body[0] if tree.body else None
+    if not isinstance(node, ast.ClassDef):
+        return {}
+    docs: dict[str, str] = {}
+    previous: ast.stmt | None = None
+    for stmt in node.body:
+        if (
+            isinstance(previous, ast.AnnAssign)
+            and isinstance(previous.target, ast.Name)
+            and isinstance(stmt, ast.Expr)
+            and isinstance(stmt.value, ast.Constant)
+            and isinstance(stmt.value.value, str)
+        ):
+            docs[previous.target.id] = inspect.cleandoc(stmt.value.value)
+        previous = stmt
+    return docs
+
+
+def _subclasses(cls: type[BaseModel]) -> Iterator[type[BaseModel]]:
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def document_fields() -> None:
+    """Give every field of the documented models that has no explicit description its
+    attribute docstring, then rebuild those models so their schemas carry it. A field
+    takes the docstring of the class that annotates it (an inherited field keeps its
+    base's). Idempotent; models defined since the last call are documented too."""
+    pending = [
+        cls
+        for root in DOCUMENTED_ROOTS
+        for cls in (root, *_subclasses(root))
+        if cls not in _documented
+    ]
+    pending = list(dict.fromkeys(pending))
+    if not pending:
+        return
+    own: dict[type, dict[str, str]] = {}
+    for cls in pending:
+        for name, info in cls.model_fields.items():
+            if info.description is not None:
+                continue
+            owner = next(
+                (c for c in cls.__mro__ if name in c.__dict__.get("__annotations__", {})), None
+            )
+            if owner is None:
+                continue
+            if owner not in own:
+                own[owner] = attribute_docstrings(owner)
+            if name in own[owner]:
+                info.description = own[owner][name]
+    # A model's schema embeds those of the models it holds, as built then: twice over, so
+    # that every container sees its members' new descriptions whatever the order.
+    for _ in range(2):
+        for cls in pending:
+            cls.model_rebuild(force=True)
+    _documented.update(pending)
 
 
 def _models() -> Iterator[tuple[str, type[BaseModel], str]]:
@@ -114,6 +195,7 @@ def _pin_timestamps(schema: dict[str, Any]) -> None:
 
 def build_schema(model: type[BaseModel], name: str, title: str) -> dict[str, Any]:
     """The published JSON Schema of one model (Draft 2020-12, validation mode)."""
+    document_fields()
     schema = model.model_json_schema(by_alias=True, mode="validation")
     _document(schema, model.__name__)
     _pin_timestamps(schema)

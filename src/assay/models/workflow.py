@@ -24,9 +24,7 @@ class WorkflowMetadata(BaseModel):
     (`decides_about_people: yes` is a string under YAML 1.2, and `"yes" == true` is false in
     CEL, which would make a control silently not applicable)."""
 
-    model_config = ConfigDict(
-        extra="allow", frozen=True, strict=True, use_attribute_docstrings=True
-    )
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
 
     decides_about_people: bool = False
     """True when the workflow's output decides about people (PROD-HITL-01 then applies at C2)."""
