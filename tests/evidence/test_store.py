@@ -357,6 +357,24 @@ def test_a_cache_copied_into_another_checkout_is_rebuilt(kit: Kit, tmp_path: Pat
         }
 
 
+def test_a_cache_folder_is_known_by_its_marker_not_its_bytes(tmp_path: Path) -> None:
+    """The identity every cache of the folder is bound to: stable for the folder, another for
+    a byte-identical copy (times preserved) and for a marker made again, as when a folder is
+    deleted and recreated and the filesystem hands out the same inode number."""
+    cache = CacheDir(tmp_path / ".assay")
+    assert cache.identity() is None  # nothing is trusted before the marker exists
+    assert cache.prepare()
+    first = cache.identity()
+    assert first is not None and cache.identity() == first
+    copy = tmp_path / "copy" / ".assay"
+    shutil.copytree(cache.path, copy, copy_function=shutil.copy2)
+    assert CacheDir(copy).identity() not in (None, first)
+    marker = cache.path / "identity"
+    marker.unlink()
+    assert cache.prepare()
+    assert cache.identity() not in (None, first)
+
+
 def test_the_cache_folder_ignores_itself_for_git(kit: Kit) -> None:
     make_project(kit)
     store, _ = sync(kit.root)

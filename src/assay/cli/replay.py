@@ -21,7 +21,7 @@ What makes a replay safe:
   changed well before the gate started (:data:`SETTLED_NS`), so a change made while the gate
   ran, or within the clock's granularity of its start, is never mistaken for the content it
   read.
-* The entry is bound to this cache folder (see :func:`_identity`): a cache committed into a
+* The entry is bound to this cache folder (:meth:`CacheDir.identity`): a cache committed into a
   repository, or copied from another checkout, is never replayed.
 * It ends with the SHA-256 of everything before it; a damaged entry is ignored and replaced.
 * The loader refuses evidence dated after the machine's clock: a record stands while the
@@ -94,18 +94,6 @@ def _code_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def _identity(cache: CacheDir) -> str | None:
-    """The cache folder's own marker file: device, inode and change time. The change time
-    is set by the system when the file is created and cannot be set back, so a marker
-    committed into a repository or copied from elsewhere does not match what it recorded."""
-    marker = cache.path / "results" / "identity"
-    try:
-        st = os.stat(marker)
-    except OSError:
-        return None
-    return f"{st.st_dev}:{st.st_ino}:{st.st_ctime_ns}"
-
-
 class GateReplay:
     """The recorded gate for one invocation of one project."""
 
@@ -134,7 +122,7 @@ class GateReplay:
     # -- replaying -------------------------------------------------------------------
     def lookup(self) -> Recorded | None:
         """The recorded outputs, when every input is still what the gate read; else None."""
-        identity = _identity(self.cache)
+        identity = self.cache.identity()
         if identity is None:
             return None
         try:
@@ -237,8 +225,12 @@ class GateReplay:
             return False
         if not self.cache.prepare():
             return False
-        identity = self._ensure_identity()
+        identity = self.cache.identity()
         if identity is None:
+            return False
+        try:
+            self.path.parent.mkdir(mode=0o700, exist_ok=True)
+        except OSError:
             return False
         blobs = [o.text.encode("utf-8") for o in recorded.outputs]
         header = {
@@ -295,19 +287,6 @@ class GateReplay:
                     raise _Unsettled
                 keys.append([os.path.relpath(dirpath, self.root), _stat_key(st)])
         return keys
-
-    def _ensure_identity(self) -> str | None:
-        folder = self.cache.path / "results"
-        try:
-            folder.mkdir(mode=0o700, exist_ok=True)
-            if _identity(self.cache) is None:
-                fd = os.open(folder / "identity", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                os.close(fd)
-        except FileExistsError:
-            pass
-        except OSError:
-            return None
-        return _identity(self.cache)
 
     def _prune(self) -> None:
         folder = self.path.parent

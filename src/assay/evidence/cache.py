@@ -30,6 +30,8 @@ STORE_LAYOUT = 4
 """Bumped whenever the store's tables change shape in a way the columns do not show."""
 
 LOCK_TIMEOUT_S = 120.0
+IDENTITY_NAME = "identity"
+"""The marker file whose identity is the folder's (see :meth:`CacheDir.identity`)."""
 _TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
     "# This file is a cache directory tag created by Assay.\n"
@@ -67,15 +69,25 @@ class CacheDir:
                 marker = self.path / name
                 if not marker.exists():
                     marker.write_text(text, encoding="utf-8")
+            with contextlib.suppress(FileExistsError):
+                os.close(
+                    os.open(self.path / IDENTITY_NAME, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                )
             return os.access(self.path, os.W_OK)
         except OSError:
             return False
 
-    def identity(self) -> str:
-        """The folder's device and inode: a cache copied or committed into another checkout
-        lives in another folder, so it does not match and is rebuilt, never trusted."""
-        st = self.path.stat()
-        return f"{st.st_dev}:{st.st_ino}"
+    def identity(self) -> str | None:
+        """Which cache folder this is: the device, inode and change time of its marker file
+        (None before :meth:`prepare` made it). The system sets a file's change time when
+        the file is created, and nobody can set it back: a cache folder copied, restored or
+        committed into another checkout, however identical its bytes, has another identity,
+        so what it holds is rebuilt, never trusted."""
+        try:
+            st = os.stat(self.path / IDENTITY_NAME)
+        except OSError:
+            return None
+        return f"{st.st_dev}:{st.st_ino}:{st.st_ctime_ns}"
 
     @property
     def objects(self) -> ObjectFiles:

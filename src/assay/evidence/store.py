@@ -504,7 +504,9 @@ def _fingerprint(cache: CacheDir) -> str:
     from .._version import __version__
 
     parts = (code_fingerprint(), layout_fingerprint(), duckdb.__version__, __version__)
-    return hashlib.sha256(":".join((*parts, cache.identity())).encode()).hexdigest()
+    # No marker (it could not be made): an identity nothing else has, so nothing is trusted.
+    identity = cache.identity() or f"unmarked:{os.getpid()}:{time.time_ns()}"
+    return hashlib.sha256(":".join((*parts, identity)).encode()).hexdigest()
 
 
 def _sync_cached(

@@ -8,7 +8,7 @@ not parsed again: its value and positions are read back from one JSON file. Only
 that parsed without an error are kept, and only when their value reads back exactly (every
 type, every float bit, every time zone): anything else is parsed every time. The cache is
 trusted only by the code that wrote it (a fingerprint of the parser and of this module)
-and only in the folder it was written in (the folder's device and inode, as the evidence
+and only in the folder it was written in (the identity of its cache folder, as the evidence
 store does): a cache copied or committed into another checkout is ignored. Damage of any
 kind costs time, never a verdict: an unreadable cache is an empty one.
 """
@@ -27,6 +27,7 @@ import orjson
 import yaml
 
 from ..errors import AssayError
+from ..evidence.cache import CacheDir
 from ..parsing import yamlsafe
 from ..parsing.files import read_regular
 from ..parsing.yamlsafe import Positions, check_size, load_yaml
@@ -152,6 +153,7 @@ class ParsedYaml:
                 not isinstance(data, dict)
                 or data.get("fingerprint") != self._fingerprint
                 or data.get("identity") != _identity(folder)
+                or data.get("identity") is None
                 or not isinstance(data.get("files"), dict)
             ):
                 return {}
@@ -193,6 +195,10 @@ class ParsedYaml:
         folder = self._folder
         if folder is None or not self._added or not folder.is_dir():
             return
+        # The folder exists (the project uses a cache): give it its marker if it has none.
+        identity = _identity(folder) if CacheDir(folder).prepare() else None
+        if identity is None:
+            return
         files = dict(self._used)
         for sha, entry in self._known.items():
             if len(files) >= 4 * len(self._used) + 64:
@@ -202,7 +208,7 @@ class ParsedYaml:
             payload = orjson.dumps(
                 {
                     "fingerprint": self._fingerprint or _fingerprint(),
-                    "identity": _identity(folder),
+                    "identity": identity,
                     "files": files,
                 }
             )
@@ -211,9 +217,8 @@ class ParsedYaml:
             pass
 
 
-def _identity(folder: Path) -> str:
-    st = folder.stat()
-    return f"{st.st_dev}:{st.st_ino}"
+def _identity(folder: Path) -> str | None:
+    return CacheDir(folder).identity()
 
 
 def _write(path: Path, payload: bytes) -> None:
