@@ -39,6 +39,24 @@ def test_json_several_is_a_sorted_envelope(noncompliant: Assessment, compliant: 
     assert json.loads(format_json([compliant, compliant]))["compliant"] is True
 
 
+def test_json_several_is_the_document_dumped_whole(
+    noncompliant: Assessment, compliant: Assessment
+) -> None:
+    """The fleet document is written one assessment at a time: byte for byte the canonical
+    JSON of the whole envelope, line breaks inside strings (the scenario's titles and
+    reasons hold some) included."""
+    assert any("\n" in c.title or "\n" in c.summary for c in noncompliant.controls) or any(
+        "\n" in w.reason for c in noncompliant.controls for w in c.waivers
+    )
+    for fleet in ([noncompliant, compliant], [compliant, compliant], [compliant, noncompliant]):
+        whole = {
+            "assessments": [a.to_dict() for a in sorted(fleet, key=lambda a: a.workflow.id)],
+            "compliant": all(a.compliant for a in fleet),
+        }
+        assert format_json(fleet) == canonical_json(whole).decode()
+    assert format_json([]) == canonical_json({"assessments": [], "compliant": True}).decode()
+
+
 # --- text -------------------------------------------------------------------------------
 
 
