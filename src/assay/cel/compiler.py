@@ -78,11 +78,7 @@ class Compiler:
         # Records of one kind share a type: remember how to read the field from it.
         getters: dict[type, Callable[[Any], Any]] = {}
 
-        def select(env: Env) -> Any:
-            value = operand(env)
-            getter = getters.get(type(value))
-            if getter is not None:
-                return getter(value)
+        def other(value: Any) -> Any:
             if isinstance(value, msgspec.Struct) and struct_has(type(value), name):
                 getters[type(value)] = getter = operator.attrgetter(name)
                 return getter(value)
@@ -103,6 +99,29 @@ class Compiler:
             raise EvalError(
                 f"cannot select field '{name}' from {where}: it is {type_name(value)}, not a map"
             )
+
+        if node.target.kind == "ident":
+            # `r.field`, the commonest selection: the variable read in place.
+            variable: str = node.target.value
+
+            def select_variable(env: Env) -> Any:
+                try:
+                    value = env[variable]
+                except KeyError:
+                    raise EvalError(f"undefined variable '{variable}'") from None
+                getter = getters.get(type(value))
+                if getter is not None:
+                    return getter(value)
+                return other(value)
+
+            return select_variable
+
+        def select(env: Env) -> Any:
+            value = operand(env)
+            getter = getters.get(type(value))
+            if getter is not None:
+                return getter(value)
+            return other(value)
 
         return select
 
@@ -186,6 +205,21 @@ class Compiler:
             return lambda env: left(env) is None  # the commonest test: x == null
         if op == "!=" and node.args[1].kind == "lit" and node.args[1].value is None:
             return lambda env: left(env) is not None
+        literal = node.args[1].value if node.args[1].kind == "lit" else None
+        if type(literal) in (str, int) and op in _SAME_TYPE:
+            # `r.environment == "prod"`, `r.count > 0`: a value of the literal's own type
+            # compares as Python compares it (what `apply` does after looking up both
+            # kinds); any other value goes through `apply`.
+            compare = _SAME_TYPE[op]
+            kind = type(literal)
+
+            def against_literal(env: Env) -> Any:
+                value = left(env)
+                if type(value) is kind:
+                    return compare(value, literal)
+                return apply(value, literal)
+
+            return against_literal
         return lambda env: apply(left(env), right(env))
 
     def c_cond(self, node: Node) -> Fn:
@@ -236,6 +270,17 @@ class Compiler:
         target = self.compile(node.target)
         body = [self.compile(arg) for arg in node.args]
         return _MACRO_BUILDERS[node.value](target, node.var, body, node.value, self.cell)
+
+
+_SAME_TYPE: dict[str, Callable[[Any, Any], bool]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+"""Comparisons of two strings or two ints, as :data:`~assay.cel.values.BINARY` decides them."""
 
 
 def _logic(op: str, left: Fn, right: Fn, left_text: str, right_text: str) -> Fn:

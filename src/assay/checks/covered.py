@@ -158,17 +158,20 @@ def _cover(
     )
     usable: list[Record] = []
     rejected: _Rejected | None = None
+    # The variables of ctx.test(..., cand, {"src": src.data}), made once for the candidates.
+    scope = dict(ctx.variables)
+    scope["src"] = src.data
     for cand in candidates:
-        extra = {"src": src.data}
+        scope["r"] = cand.data
         try:
             # A record never covers itself unless the check says so (self_cover): it is
             # no reason worth naming when it is among its own candidates.
             itself = _same(cand, src) and not self_cover
-            if where is not None and not ctx.test(where, cand, extra):
+            if where is not None and not where.test(scope):
                 if rejected is None and not itself:
                     rejected = _Rejected(cand, where, False)
                 continue
-            if condition is not None and not ctx.test(condition, cand, extra):
+            if condition is not None and not condition.test(scope):
                 if (rejected is None or not rejected.matched) and not itself:
                     rejected = _Rejected(cand, condition, True)
                 continue
