@@ -330,3 +330,24 @@ def test_text_neutralises_terminal_escapes(noncompliant: Assessment) -> None:
     out = format_text([noncompliant.model_copy(update={"controls": controls})], color=True)
     assert "\x1b[2J" not in out and "\x07" not in out and "\x1b]0" not in out
     assert "evil \ufffd[2J" in out
+
+
+def test_result_models_given_every_field_share_one_fields_set() -> None:
+    """Evidence pointers share their class's set of given fields (memory of a fleet
+    gate); copies with updates get their own, and the shared one never changes."""
+    from assay.models.assessment import EvidencePointer
+
+    fields = {"file": "e.jsonl", "line": 3, "pointer": "", "record_id": "A", "kind": "k"}
+    one = EvidencePointer(**fields, sha256="0" * 64)
+    two = EvidencePointer(**fields, sha256="1" * 64)
+    assert one.model_fields_set is two.model_fields_set
+    assert one.model_fields_set == set(EvidencePointer.model_fields)
+    partial = EvidencePointer(file="e.jsonl", sha256="0" * 64)
+    assert partial.model_fields_set == {"file", "sha256"}
+    moved = one.model_copy(update={"line": 4})
+    assert moved.line == 4 and one.line == 3
+    assert moved.model_fields_set is not one.model_fields_set
+    assert one.model_fields_set == set(EvidencePointer.model_fields)
+    assert partial.model_copy(update={"line": 9}).model_fields_set == {"file", "sha256", "line"}
+    assert partial.model_fields_set == {"file", "sha256"}
+    assert EvidencePointer.model_validate_json(one.model_dump_json()) == one
