@@ -112,6 +112,8 @@ class Compiler:
                 getter = getters.get(type(value))
                 if getter is not None:
                     return getter(value)
+                if type(value) is dict and name in value:
+                    return value[name]  # `params.x`, `workflow.x`
                 return other(value)
 
             return select_variable
