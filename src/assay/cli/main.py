@@ -11,7 +11,9 @@ from __future__ import annotations
 import gc
 import importlib
 import os
+import shutil
 import sys
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from ..load.project import Project
     from ..models.assessment import Assessment
     from ..models.graph import GraphView
+    from .replay import GateReplay
 
 # Start-up matters (`assay --version`, every gate in CI): this module imports only click
 # and what its options need. The library (models, CEL, the evidence engines) is imported by
@@ -335,15 +338,36 @@ def gate(
     signing: SignerOptions,
 ) -> int:
     """Pass or fail a release: exit 0 compliant, 1 non-compliant, 2 input error."""
+    if signing.given and attestation.path is None:
+        raise UsageError("a signing key is for --attestation FILE; the gate itself signs nothing")
+    replay = None
+    if as_of is not None and not no_cache and attestation.path is None:
+        replay = _replay_for(
+            project_dir,
+            workflows=workflows,
+            all_workflows=all_workflows,
+            as_of=as_of,
+            release=release,
+            formats=formats,
+            output=output,
+            quiet=quiet,
+            color=color,
+            width=width,
+            engine=engine,
+        )
+        recorded = replay.lookup()
+        if recorded is not None:
+            replay.emit(recorded)
+            return recorded.exit_code
+    started_ns = time.time_ns()
     from ..formats import Format, get_formatter
     from ..formats.github import format_github
     from ..formats.sarif import format_sarif
     from ..formats.text import format_text
     from ..models.assessment import fleet_exit_code
+    from .replay import Output, Recorded
     from .terminal import text_width, use_color
 
-    if signing.given and attestation.path is None:
-        raise UsageError("a signing key is for --attestation FILE; the gate itself signs nothing")
     targets = _parse_formats(formats, output)
     when = _as_of(as_of)
     if bool(workflows) == all_workflows:
@@ -352,6 +376,7 @@ def gate(
     ids = list(project.workflows) if all_workflows else list(workflows)
     assessments = assess_many(project, ids, when, release)
     prefix = repository_prefix(project_dir)
+    outputs: list[Output] = []
     for name, path in targets:
         stream = sys.stdout if path is None else None
         painted = False
@@ -371,12 +396,49 @@ def gate(
             click.echo(text, nl=False, color=painted or None)
         else:
             write_atomic(path, text)
+        outputs.append(Output(None if path is None else str(path), text, painted))
     if attestation.path is not None:
         from ..pack.attest import AttestationInput
 
         with signing.load() as signer:
             attestation.write([AttestationInput(a, project) for a in assessments], signer)
-    return fleet_exit_code(assessments)
+    exit_code = fleet_exit_code(assessments)
+    if replay is not None:
+        from ..load.config import CONFIG_NAME
+
+        config = project.config
+        replay.record(
+            Recorded(exit_code, tuple(outputs)),
+            started_ns=started_ns,
+            # The config file too: when it is missing, creating one must not be missed.
+            folders=[
+                CONFIG_NAME,
+                *config.policies,
+                *config.workflows,
+                *config.waivers,
+                *config.evidence,
+            ],
+            files=[(f.path, f.sha256) for f in project.files],
+        )
+    return exit_code
+
+
+def _replay_for(project_dir: Path, **options: object) -> GateReplay:
+    """The recorded gate of exactly this invocation (see :mod:`.replay`): its key holds
+    every option, file targets as absolute paths, and what colour and width text to a
+    terminal would get."""
+    from .replay import GateReplay
+
+    invocation: dict[str, object] = {
+        k: (str(v.resolve()) if isinstance(v, Path) else v) for k, v in options.items()
+    }
+    invocation["formats"] = [
+        f"{name}={Path(target).resolve()}" if sep else name
+        for name, sep, target in (str(item).partition("=") for item in options["formats"])  # type: ignore[attr-defined]
+    ]
+    tty = sys.stdout.isatty() if hasattr(sys.stdout, "isatty") else False
+    invocation["terminal"] = [tty, shutil.get_terminal_size().columns if tty else 0]
+    return GateReplay.for_invocation(project_dir, invocation)
 
 
 @cli.command()

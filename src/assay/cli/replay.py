@@ -1,0 +1,330 @@
+"""Replaying a gate whose inputs have not changed.
+
+A gate is a pure function of its inputs: the project's files, the options, ``--as-of`` and
+the code (the determinism contract: same inputs, same report bytes). So when a gate runs
+again with exactly the same inputs, its outputs and exit code are the ones recorded the last
+time, and the gate replays them instead of assessing again, as a build cache replays an
+action whose inputs are unchanged.
+
+What makes a replay safe:
+
+* The entry is found by a key over everything besides the files that can change an output:
+  the options (resolved paths included), ``--as-of`` (a gate without it asks about *now*,
+  never the same question twice, so it is neither recorded nor replayed), the terminal's
+  colour and width when text goes to one, the ``ASSAY_*`` variables, the Python version and
+  a fingerprint of the installed code (every file of the package, and the folders that hold
+  its dependencies: an install or upgrade changes them).
+* The entry lists every input file the gate read, with its SHA-256 and stat, and the stat of
+  every folder it walked (adding, removing or renaming a file changes its folder's stat). A
+  replay first checks them all: a file whose stat changed is hashed again, and any other
+  difference means the gate runs. Nothing is recorded unless every file and folder was last
+  changed well before the gate started (:data:`SETTLED_NS`), so a change made while the gate
+  ran, or within the clock's granularity of its start, is never mistaken for the content it
+  read.
+* The entry is bound to this cache folder (see :func:`_identity`): a cache committed into a
+  repository, or copied from another checkout, is never replayed.
+* It ends with the SHA-256 of everything before it; a damaged entry is ignored and replaced.
+* The loader refuses evidence dated after the machine's clock: a record stands while the
+  clock moves on, and is not replayed once the clock was set back before it.
+
+``--no-cache``, an attestation and a signing key turn replay off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import sys
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from ..evidence.cache import CacheDir
+from ..fileio import write_atomic
+
+ENTRY_FORMAT = 1
+MAX_ENTRIES = 8
+"""Recorded gates kept per project (the most recently written win)."""
+MAX_ENTRY_BYTES = 1 << 30
+SETTLED_NS = 2_000_000_000
+"""How long before the gate's start a file or folder must last have changed for the record
+to trust its stat (coarse filesystem clocks tick in seconds)."""
+
+_SUFFIX = ".gate"
+_DIGEST_BYTES = 64  # the trailing SHA-256, hex
+
+
+@dataclass(frozen=True)
+class Output:
+    """One output of the gate: text for standard output (``target`` None) or a file."""
+
+    target: str | None
+    text: str
+    color: bool = False
+
+
+@dataclass(frozen=True)
+class Recorded:
+    exit_code: int
+    outputs: tuple[Output, ...]
+
+
+def _stat_key(st: os.stat_result) -> list[int]:
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+
+
+def _code_fingerprint() -> str:
+    """Every file of the installed package (size and times), and the folders its
+    dependencies are installed in: a change of code or of any installed package changes it."""
+    package = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256(sys.version.encode())
+    for dirpath, dirnames, filenames in os.walk(package):
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+        for name in sorted(filenames):
+            path = os.path.join(dirpath, name)
+            digest.update(
+                f"{os.path.relpath(path, package)}\0{_stat_key(os.stat(path))}\n".encode()
+            )
+    for entry in sorted({p for p in sys.path if p and os.path.isdir(p)}):
+        digest.update(f"{entry}\0{_stat_key(os.stat(entry))}\n".encode())
+    return digest.hexdigest()
+
+
+def _identity(cache: CacheDir) -> str | None:
+    """The cache folder's own marker file: device, inode and change time. The change time
+    is set by the system when the file is created and cannot be set back, so a marker
+    committed into a repository or copied from elsewhere does not match what it recorded."""
+    marker = cache.path / "results" / "identity"
+    try:
+        st = os.stat(marker)
+    except OSError:
+        return None
+    return f"{st.st_dev}:{st.st_ino}:{st.st_ctime_ns}"
+
+
+class GateReplay:
+    """The recorded gate for one invocation of one project."""
+
+    def __init__(self, root: Path, key: str):
+        self.root = root
+        self.cache = CacheDir.for_project(root)
+        self.key = key
+        self.path = self.cache.path / "results" / f"{key}{_SUFFIX}"
+
+    @classmethod
+    def for_invocation(cls, root: Path, invocation: Mapping[str, object]) -> GateReplay:
+        environment = {k: v for k, v in os.environ.items() if k.startswith("ASSAY_")}
+        for name in ("NO_COLOR", "TERM", "COLUMNS"):
+            environment[name] = os.environ.get(name, "")
+        described = {
+            "format": ENTRY_FORMAT,
+            "code": _code_fingerprint(),
+            "cwd": os.getcwd(),
+            "project": str(root.resolve()),
+            "environment": environment,
+            "invocation": invocation,
+        }
+        key = hashlib.sha256(orjson.dumps(described, option=orjson.OPT_SORT_KEYS)).hexdigest()
+        return cls(root, key)
+
+    # -- replaying -------------------------------------------------------------------
+    def lookup(self) -> Recorded | None:
+        """The recorded outputs, when every input is still what the gate read; else None."""
+        identity = _identity(self.cache)
+        if identity is None:
+            return None
+        try:
+            with open(self.path, "rb") as handle:
+                if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                    return None
+                data = handle.read(MAX_ENTRY_BYTES + 1)
+        except OSError:
+            return None
+        if len(data) > MAX_ENTRY_BYTES or len(data) <= _DIGEST_BYTES:
+            return None
+        # A view, not slices: the entry of a fleet gate holds tens of megabytes of report.
+        body = memoryview(data)[:-_DIGEST_BYTES]
+        if hashlib.sha256(body).hexdigest().encode() != data[-_DIGEST_BYTES:]:
+            return None
+        header_end = data.find(b"\n")
+        try:
+            header = orjson.loads(body[:header_end])
+            if header["format"] != ENTRY_FORMAT or header["key"] != self.key:
+                return None
+            if header["identity"] != identity or not self._unchanged(header):
+                return None
+            if time.time_ns() < header["clock_ns"]:
+                # The loader refuses evidence that postdates the machine's clock, which only
+                # moves on, except when it is set back: then the gate decides afresh.
+                return None
+            outputs, at = [], header_end + 1
+            for item in header["outputs"]:
+                text = str(body[at : at + item["length"]], "utf-8")
+                at += item["length"]
+                outputs.append(Output(item["target"], text, item["color"]))
+            return Recorded(int(header["exit_code"]), tuple(outputs))
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            return None
+
+    def _unchanged(self, header: Mapping[str, object]) -> bool:
+        folders = header["folders"]
+        files = header["files"]
+        assert isinstance(folders, list) and isinstance(files, list)
+        root = str(self.root)
+        for rel, key in folders:
+            try:
+                current: list[int] | None = _stat_key(os.stat(os.path.join(root, rel)))
+            except OSError:
+                current = None
+            if current != key:
+                return False
+        for rel, key, sha256 in files:
+            path = os.path.join(root, rel)
+            try:
+                if _stat_key(os.stat(path)) == key:
+                    continue
+                # Touched but perhaps not changed (a checkout, a copy): its content decides.
+                with open(path, "rb") as handle:
+                    if hashlib.file_digest(handle, "sha256").hexdigest() != sha256:
+                        return False
+            except OSError:
+                return False
+        return True
+
+    @staticmethod
+    def emit(recorded: Recorded) -> None:
+        """Write the recorded outputs exactly as the gate wrote them."""
+        import click
+
+        for output in recorded.outputs:
+            if output.target is None:
+                click.echo(output.text, nl=False, color=output.color or None)
+            else:
+                write_atomic(output.target, output.text)
+
+    # -- recording -------------------------------------------------------------------
+    def record(
+        self,
+        recorded: Recorded,
+        *,
+        started_ns: int,
+        folders: Sequence[str],
+        files: Iterable[tuple[str, str]],
+    ) -> bool:
+        """Record a finished gate: ``folders`` are the project's configured input folders
+        (walked again here) and any file whose absence matters (the config file), ``files``
+        every input file read, as (path relative to the project, SHA-256). Returns False (records nothing) when any of them changed too
+        recently to be trusted, or the cache folder cannot be written."""
+        settled = started_ns - SETTLED_NS
+        try:
+            folder_keys = self._walk(folders, settled)
+            # A configured folder missing on disk (``bundled``) is served from the package,
+            # which the key's code fingerprint covers; its absence is in the record.
+            missing = tuple(f"{rel}/" for rel, key in folder_keys if key is None)
+            file_keys = []
+            for rel, sha256 in sorted(set(files)):
+                if rel.startswith(missing) and not os.path.lexists(self.root / rel):
+                    continue
+                st = os.stat(self.root / rel)
+                if not stat.S_ISREG(st.st_mode) or max(st.st_mtime_ns, st.st_ctime_ns) >= settled:
+                    return False
+                file_keys.append([rel, _stat_key(st), sha256])
+        except (OSError, _Unsettled):
+            return False
+        if not self.cache.prepare():
+            return False
+        identity = self._ensure_identity()
+        if identity is None:
+            return False
+        blobs = [o.text.encode("utf-8") for o in recorded.outputs]
+        header = {
+            "format": ENTRY_FORMAT,
+            "key": self.key,
+            "identity": identity,
+            "exit_code": recorded.exit_code,
+            "clock_ns": started_ns,
+            "folders": folder_keys,
+            "files": file_keys,
+            "outputs": [
+                {"target": o.target, "color": o.color, "length": len(b)}
+                for o, b in zip(recorded.outputs, blobs, strict=True)
+            ],
+        }
+        body = b"".join([orjson.dumps(header), b"\n", *blobs])
+        if len(body) + _DIGEST_BYTES > MAX_ENTRY_BYTES:
+            return False
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        try:
+            with open(tmp, "wb") as out:
+                out.write(body)
+                out.write(hashlib.sha256(body).hexdigest().encode())
+            os.replace(tmp, self.path)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            return False
+        self._prune()
+        return True
+
+    def _walk(self, folders: Sequence[str], settled: int) -> list[list[object]]:
+        """The stat of every folder the loader walks (followed links, hidden ones skipped,
+        as the loader does); a path that does not exist is recorded as missing."""
+        keys: list[list[object]] = []
+        seen: set[str] = set()
+        for rel in sorted(set(folders)):
+            top = self.root / rel
+            try:
+                st = os.stat(top)
+            except FileNotFoundError:
+                keys.append([rel, None])
+                continue
+            if not stat.S_ISDIR(st.st_mode):
+                continue  # a file: it is one of the files read
+            for dirpath, dirnames, _ in os.walk(top, followlinks=True):
+                real = os.path.realpath(dirpath)
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                if real in seen:
+                    dirnames[:] = []
+                    continue
+                seen.add(real)
+                st = os.stat(dirpath)
+                if max(st.st_mtime_ns, st.st_ctime_ns) >= settled:
+                    raise _Unsettled
+                keys.append([os.path.relpath(dirpath, self.root), _stat_key(st)])
+        return keys
+
+    def _ensure_identity(self) -> str | None:
+        folder = self.cache.path / "results"
+        try:
+            folder.mkdir(mode=0o700, exist_ok=True)
+            if _identity(self.cache) is None:
+                fd = os.open(folder / "identity", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                os.close(fd)
+        except FileExistsError:
+            pass
+        except OSError:
+            return None
+        return _identity(self.cache)
+
+    def _prune(self) -> None:
+        folder = self.path.parent
+        try:
+            entries = [e for e in os.scandir(folder) if e.name.endswith(_SUFFIX)]
+            entries.sort(key=lambda e: e.stat().st_mtime_ns, reverse=True)
+        except OSError:
+            return
+        for entry in entries[MAX_ENTRIES:]:
+            try:
+                os.unlink(entry.path)
+            except OSError:
+                continue
+
+
+class _Unsettled(Exception):
+    """A folder changed too recently for its stat to be trusted."""
+
+
+__all__ = ["GateReplay", "Output", "Recorded"]
