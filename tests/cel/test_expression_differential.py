@@ -13,6 +13,8 @@ import random
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import pytest
+
 from assay.cel import (
     Expression,
     ExpressionRuntimeError,
@@ -129,6 +131,16 @@ class Generator:
             return f"({self.value('duration', depth - 1)} + {self.value('duration', 0)})"
         if kind == "string" and rng.random() < 0.3:
             return f"({self.value('string', depth - 1)} + {self.value('string', 0)})"
+        if kind in ("string", "double") and rng.random() < 0.2:
+            # a conversion: of its own type, of an int, or of anything (the package's error)
+            cast = "string" if kind == "string" else "double"
+            arg = rng.choice([kind, "int", "int", rng.choice(TYPES)])
+            return f"{cast}({self.value(arg, depth - 1)})"
+        if kind == "int" and rng.random() < 0.15:
+            # a lookup table: a map literal indexed by a string (a missing key is an error)
+            table = rng.choice(["{'prod': 1, 'staging': 2}", "{'a': count, '': -1}", "{}"])
+            table = table.replace("count", self.value("int", 0))
+            return f"{table}[{self.value('string', depth - 1)}]"
         if kind == "list" and rng.random() < 0.5:
             return self.rng.choice(
                 [
@@ -269,3 +281,128 @@ def test_other_timezones_agree() -> None:
     expr = compile_expression("r.run_at + r.age", allowed_variables=ALLOWED)
     record = make_record(random.Random(1), 0).model_copy(update={"run_at": T0.astimezone(tz)})
     assert expr.evaluate({"r": record}) == expr._run_cel({"r": record})
+
+
+class Dependency(FrozenModel):
+    name: str
+    pinned: str
+
+
+class Deployed(FrozenModel):
+    id: str
+    deps: list[Dependency]
+    versions: dict[str, str]
+    weights: dict[str, int]
+
+
+MAP_MACROS_DECIDED = [
+    "r.versions.all(k, r.versions[k] != '')",
+    "r.versions.exists(k, k == 'torch')",
+    "r.versions.exists_one(k, k.startsWith('t'))",
+    "r.weights.all(k, r.weights[k] > 0)",
+    "r.weights.exists(k, r.weights[k] > 1 && k != 'numpy')",
+    "r.weights.exists_one(n, r.weights[n] == 2)",
+    "r.versions.all(n, n in r.weights)",
+    "r.versions.all(n, r.deps.exists(d, d.name == n && d.pinned == r.versions[n]))",
+    # dependencies_pinned of the bundled catalog, with `src` spelled `r`
+    "r.deps.all(d, d.name in r.versions && r.versions[d.name] == d.pinned)"
+    " && r.versions.all(n, r.deps.exists(d, d.name == n && d.pinned == r.versions[n]))",
+]
+MAP_MACROS_ERRING = [
+    "r.weights.all(k, r.weights[k] > 'x')",  # an error on every key
+    "r.versions.exists(k, r.weights[k] > 0)",  # a key weights lacks: an error there
+    "r.weights.all(k, 10 / (r.weights[k] - 1) > 0)",  # division by zero on weight 1
+    "r.weights.exists(k, r.weights[k])",  # not a boolean
+]
+
+
+def make_deployed(rng: random.Random, index: int) -> Deployed:
+    names = rng.sample(["torch", "numpy", "tqdm", "scipy", "pandas"], rng.randint(0, 4))
+    versions = {n: rng.choice(["1.0", "2.1", ""]) for n in names}
+    deps = [
+        Dependency(name=n, pinned=versions.get(n, "1.0") if rng.random() < 0.8 else "9.9")
+        for n in rng.sample(["torch", "numpy", "tqdm", "scipy", "pandas"], rng.randint(0, 4))
+    ]
+    weights = {n: rng.randint(-1, 3) for n in rng.sample(names, rng.randint(0, len(names)))}
+    return Deployed(id=f"d-{index}", deps=deps, versions=versions, weights=weights)
+
+
+def test_macros_over_maps_agree_with_cel() -> None:
+    """``all``/``exists``/``exists_one`` over a map: the package iterates a hash map in an
+    order of its own, so the fast path decides only where every key gives a boolean (then
+    the count of keys that meet the condition is all that matters, in any order) and
+    agrees with the package there; where a key errs it leaves the map to the package."""
+    rng = random.Random(5)
+    records = [make_deployed(rng, i) for i in range(300)]
+    shapes = [(r, r.model_dump()) for r in records]
+    decided = 0
+    for source in MAP_MACROS_DECIDED:
+        expr = compile_expression(source, allowed_variables=ALLOWED)
+        assert expr.compiled, source
+        values = set()
+        for model, plain in shapes:
+            for record in (model, plain):
+                variables = {"r": record}
+                assert expr._fast is not None
+                value = expr._fast(variables)  # never Unsure: every key gives a boolean
+                assert value is expr._run_cel(variables), (source, record)
+                values.add(value)
+                decided += 1
+        assert values == {True, False}, source  # the records exercise both answers
+    assert decided == 2 * len(MAP_MACROS_DECIDED) * len(records)
+    for source in MAP_MACROS_ERRING:
+        expr = compile_expression(source, allowed_variables=ALLOWED)
+        deferred = 0
+        for model, _ in shapes:
+            variables = {"r": model}
+            assert expr._fast is not None
+            try:
+                fast = ("value", expr._fast(variables))
+            except Unsure:
+                deferred += 1
+                continue
+            except Exception:  # noqa: BLE001 - a CEL error decided by the fast path
+                fast = ("error", None)
+            # Decided: no key erred, so the package's order does not matter.
+            slow = outcome(expr, variables, fast=False)
+            assert fast[0] == slow[0] and same(fast[1], slow[1]), (source, model, fast, slow)
+        assert deferred > 0, source
+
+
+def test_errors_of_what_ran_on_the_package_keep_its_words() -> None:
+    """An expression with a construct that used to run on the package only (a map literal,
+    ``string()``, ``double()``, a macro over a map) is worded by the package when it fails:
+    findings read as before, to the byte. Elsewhere the fast path words its own errors."""
+    record = Deployed(id="d", deps=[], versions={"torch": "1.0"}, weights={})
+    cases = [
+        "r.versions.all(k, k != '') && r.versions['numpy'] == ''",
+        "{'a': 1}['a'] == 1 && r.versions['numpy'] == ''",
+        "string(size(r.deps)) == '0' && r.versions['numpy'] == ''",
+        "double(size(r.deps)) == 0.0 && r.versions['numpy'] == ''",
+    ]
+    for source in cases:
+        expr = compile_expression(source, allowed_variables=ALLOWED)
+        assert expr.compiled, source
+        with pytest.raises(ExpressionRuntimeError) as fast:
+            expr.evaluate({"r": record})
+        with pytest.raises(ExpressionRuntimeError) as slow:
+            expr._run_cel({"r": record})
+        assert fast.value.message == slow.value.message, source
+    plain = compile_expression(
+        "r.deps.all(d, d.name != '') && r.versions['numpy'] == ''", allowed_variables=ALLOWED
+    )
+    with pytest.raises(ExpressionRuntimeError) as own:
+        plain.evaluate({"r": record})
+    with pytest.raises(ExpressionRuntimeError) as package:
+        plain._run_cel({"r": record})
+    assert own.value.message != package.value.message  # the fast path's own words
+    # The map was iterated on a former evaluation, not this one: the fast path's words.
+    mixed = compile_expression(
+        "(size(r.versions) > 1 && r.versions.all(k, k != '')) || r.versions['numpy'] == ''",
+        allowed_variables=ALLOWED,
+    )
+    two = Deployed(id="e", deps=[], versions={"torch": "1.0", "tqdm": "x"}, weights={})
+    assert mixed.evaluate({"r": two}) is True
+    with pytest.raises(ExpressionRuntimeError) as again:
+        mixed.evaluate({"r": record})
+    assert again.value.message == own.value.message

@@ -39,6 +39,24 @@ def test_json_several_is_a_sorted_envelope(noncompliant: Assessment, compliant: 
     assert json.loads(format_json([compliant, compliant]))["compliant"] is True
 
 
+def test_json_several_is_the_document_dumped_whole(
+    noncompliant: Assessment, compliant: Assessment
+) -> None:
+    """The fleet document is written one assessment at a time: byte for byte the canonical
+    JSON of the whole envelope, line breaks inside strings (the scenario's titles and
+    reasons hold some) included."""
+    assert any("\n" in c.title or "\n" in c.summary for c in noncompliant.controls) or any(
+        "\n" in w.reason for c in noncompliant.controls for w in c.waivers
+    )
+    for fleet in ([noncompliant, compliant], [compliant, compliant], [compliant, noncompliant]):
+        whole = {
+            "assessments": [a.to_dict() for a in sorted(fleet, key=lambda a: a.workflow.id)],
+            "compliant": all(a.compliant for a in fleet),
+        }
+        assert format_json(fleet) == canonical_json(whole).decode()
+    assert format_json([]) == canonical_json({"assessments": [], "compliant": True}).decode()
+
+
 # --- text -------------------------------------------------------------------------------
 
 
@@ -312,3 +330,24 @@ def test_text_neutralises_terminal_escapes(noncompliant: Assessment) -> None:
     out = format_text([noncompliant.model_copy(update={"controls": controls})], color=True)
     assert "\x1b[2J" not in out and "\x07" not in out and "\x1b]0" not in out
     assert "evil \ufffd[2J" in out
+
+
+def test_result_models_given_every_field_share_one_fields_set() -> None:
+    """Evidence pointers share their class's set of given fields (memory of a fleet
+    gate); copies with updates get their own, and the shared one never changes."""
+    from assay.models.assessment import EvidencePointer
+
+    fields = {"file": "e.jsonl", "line": 3, "pointer": "", "record_id": "A", "kind": "k"}
+    one = EvidencePointer(**fields, sha256="0" * 64)
+    two = EvidencePointer(**fields, sha256="1" * 64)
+    assert one.model_fields_set is two.model_fields_set
+    assert one.model_fields_set == set(EvidencePointer.model_fields)
+    partial = EvidencePointer(file="e.jsonl", sha256="0" * 64)
+    assert partial.model_fields_set == {"file", "sha256"}
+    moved = one.model_copy(update={"line": 4})
+    assert moved.line == 4 and one.line == 3
+    assert moved.model_fields_set is not one.model_fields_set
+    assert one.model_fields_set == set(EvidencePointer.model_fields)
+    assert partial.model_copy(update={"line": 9}).model_fields_set == {"file", "sha256", "line"}
+    assert partial.model_fields_set == {"file", "sha256"}
+    assert EvidencePointer.model_validate_json(one.model_dump_json()) == one

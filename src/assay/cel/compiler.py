@@ -32,6 +32,12 @@ from .values import (
 class Compiler:
     def __init__(self, src: str):
         self.src = src
+        self.newer = False
+        """The expression holds a construct that used to run on the package (a map literal,
+        ``string()``, ``double()``): its errors are still worded by the package."""
+        self.cell: list[bool] = [False]
+        """Set while evaluating when a macro iterated a map (which also used to run on the
+        package): that evaluation's error is worded by the package too."""
 
     def text(self, node: Node) -> str:
         return self.src[node.start : node.end]
@@ -72,11 +78,7 @@ class Compiler:
         # Records of one kind share a type: remember how to read the field from it.
         getters: dict[type, Callable[[Any], Any]] = {}
 
-        def select(env: Env) -> Any:
-            value = operand(env)
-            getter = getters.get(type(value))
-            if getter is not None:
-                return getter(value)
+        def other(value: Any) -> Any:
             if isinstance(value, msgspec.Struct) and struct_has(type(value), name):
                 getters[type(value)] = getter = operator.attrgetter(name)
                 return getter(value)
@@ -97,6 +99,31 @@ class Compiler:
             raise EvalError(
                 f"cannot select field '{name}' from {where}: it is {type_name(value)}, not a map"
             )
+
+        if node.target.kind == "ident":
+            # `r.field`, the commonest selection: the variable read in place.
+            variable: str = node.target.value
+
+            def select_variable(env: Env) -> Any:
+                try:
+                    value = env[variable]
+                except KeyError:
+                    raise EvalError(f"undefined variable '{variable}'") from None
+                getter = getters.get(type(value))
+                if getter is not None:
+                    return getter(value)
+                if type(value) is dict and name in value:
+                    return value[name]  # `params.x`, `workflow.x`
+                return other(value)
+
+            return select_variable
+
+        def select(env: Env) -> Any:
+            value = operand(env)
+            getter = getters.get(type(value))
+            if getter is not None:
+                return getter(value)
+            return other(value)
 
         return select
 
@@ -127,6 +154,10 @@ class Compiler:
 
         def item(env: Env) -> Any:
             container, key = operand(env), index(env)
+            if type(container) is _Literal:
+                if type(key) is str and key in container:
+                    return container[key]
+                raise Unsure  # the package words a missing key its own way
             kind = cel_kind(container)
             if kind == "list" and type(key) is int:
                 if 0 <= key < len(container):
@@ -176,6 +207,21 @@ class Compiler:
             return lambda env: left(env) is None  # the commonest test: x == null
         if op == "!=" and node.args[1].kind == "lit" and node.args[1].value is None:
             return lambda env: left(env) is not None
+        literal = node.args[1].value if node.args[1].kind == "lit" else None
+        if type(literal) in (str, int) and op in _SAME_TYPE:
+            # `r.environment == "prod"`, `r.count > 0`: a value of the literal's own type
+            # compares as Python compares it (what `apply` does after looking up both
+            # kinds); any other value goes through `apply`.
+            compare = _SAME_TYPE[op]
+            kind = type(literal)
+
+            def against_literal(env: Env) -> Any:
+                value = left(env)
+                if type(value) is kind:
+                    return compare(value, literal)
+                return apply(value, literal)
+
+            return against_literal
         return lambda env: apply(left(env), right(env))
 
     def c_cond(self, node: Node) -> Fn:
@@ -200,15 +246,43 @@ class Compiler:
             return _size(self.compile(node.target))
         if node.target is None and name in ("duration", "timestamp") and len(args) == 1:
             return _convert(name, node.args[0], args[0])
+        if node.target is None and name in _CASTS and len(args) == 1:
+            self.newer = True
+            return _cast(name, args[0])
         if node.target is not None and name in _STRING_METHODS and len(args) == 1:
             return _string_method(name, self.compile(node.target), args[0])
         raise Unsupported
+
+    def c_map(self, node: Node) -> Fn:
+        """A map literal with distinct string-literal keys (the commonest: a lookup table
+        such as ``{"SEV1": 1, "SEV2": 2}[r.severity]``)."""
+        keys = node.args[0::2]
+        if not all(k.kind == "lit" and type(k.value) is str for k in keys):
+            raise Unsupported
+        names = [str(k.value) for k in keys]
+        if len(set(names)) != len(names):
+            raise Unsupported
+        values = [self.compile(v) for v in node.args[1::2]]
+        self.newer = True
+        entries = list(zip(names, values, strict=True))
+        return lambda env: _Literal((name, value(env)) for name, value in entries)
 
     def c_macro(self, node: Node) -> Fn:
         assert node.target is not None
         target = self.compile(node.target)
         body = [self.compile(arg) for arg in node.args]
-        return _MACRO_BUILDERS[node.value](target, node.var, body, node.value)
+        return _MACRO_BUILDERS[node.value](target, node.var, body, node.value, self.cell)
+
+
+_SAME_TYPE: dict[str, Callable[[Any, Any], bool]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+"""Comparisons of two strings or two ints, as :data:`~assay.cel.values.BINARY` decides them."""
 
 
 def _logic(op: str, left: Fn, right: Fn, left_text: str, right_text: str) -> Fn:
@@ -277,16 +351,55 @@ def _convert(name: str, arg_node: Node, arg: Fn) -> Fn:
             raise Unsupported from None
         return lambda env: constant
 
+    # A computed text repeats from record to record (``duration(string(n) + "h")`` of a
+    # parameter): each distinct one is converted by the package once.
+    known: dict[str, Any] = {}
+
     def convert(env: Env) -> Any:
         value = arg(env)
         if type(value) is not str:
             raise Unsure
+        found = known.get(value)
+        if found is not None:
+            return found
         try:
-            return program.execute({"x": value})
+            found = program.execute({"x": value})
         except Exception as exc:
             raise EvalError(f"{name}({value!r}): {cel_message(exc)}") from None
+        if len(known) < 256:
+            known[value] = found
+        return found
 
     return convert
+
+
+def _to_string(value: Any) -> str:
+    if type(value) is str:
+        return value
+    if type(value) is int:
+        return str(value)  # decimal, as the package writes an int
+    raise Unsure  # doubles, timestamps...: the package's own formatting; others: its error
+
+
+def _to_double(value: Any) -> float:
+    if type(value) is float:
+        return value
+    if type(value) is int:
+        return float(value)  # nearest double, ties to even, as the package's int-to-double
+    raise Unsure  # a string to parse, or the package's error
+
+
+_CASTS: dict[str, Callable[[Any], Any]] = {"string": _to_string, "double": _to_double}
+
+
+def _cast(name: str, arg: Fn) -> Fn:
+    cast = _CASTS[name]
+    return lambda env: cast(arg(env))
+
+
+class _Literal(dict[str, Any]):
+    """A map built by a map literal: indexed with the package's words for a missing key
+    (see :meth:`Compiler.c_index`); otherwise a map like any other."""
 
 
 _STRING_METHODS: dict[str, Callable[[str, str], bool]] = {
@@ -340,11 +453,37 @@ def _predicate(macro: str, value: Any) -> bool:
     raise EvalError(f"the condition of {macro}() must be a boolean, got {type_name(value)}")
 
 
-def _macro_all(target: Fn, var: str, body: list[Fn], macro: str) -> Fn:
+def _map_truths(env: Env, var: str, mapping: dict[Any, Any], pred: Fn, cell: list[bool]) -> int:
+    """How many keys of ``mapping`` meet ``pred``, for ``all``/``exists``/``exists_one``
+    over a map. The package iterates a hash map, in an order that is not ours (nor the
+    same from run to run); the count of keys that meet a condition is the same in any
+    order, so the result is exact when the condition gives a boolean on every key. Where
+    it does not (an error, a non-boolean), which key the package meets first decides
+    between false and an error: Unsure, and the package decides as it always has."""
+    if len(mapping) > MAX_MACRO_ITEMS or not all(type(key) is str for key in mapping):
+        raise Unsure
+    cell[0] = True
+    count = 0
+    try:
+        for scope in _bindings(env, var, list(mapping)):
+            value = pred(scope)
+            if value is True:
+                count += 1
+            elif value is not False:
+                raise Unsure
+    except EvalError:
+        raise Unsure from None
+    return count
+
+
+def _macro_all(target: Fn, var: str, body: list[Fn], macro: str, cell: list[bool]) -> Fn:
     (pred,) = body
 
     def all_(env: Env) -> bool:
-        for scope in _bindings(env, var, _items(target(env), macro)):
+        items = target(env)
+        if type(items) is dict:
+            return _map_truths(env, var, items, pred, cell) == len(items)
+        for scope in _bindings(env, var, _items(items, macro)):
             if not _predicate(macro, pred(scope)):
                 return False
         return True
@@ -352,11 +491,14 @@ def _macro_all(target: Fn, var: str, body: list[Fn], macro: str) -> Fn:
     return all_
 
 
-def _macro_exists(target: Fn, var: str, body: list[Fn], macro: str) -> Fn:
+def _macro_exists(target: Fn, var: str, body: list[Fn], macro: str, cell: list[bool]) -> Fn:
     (pred,) = body
 
     def exists(env: Env) -> bool:
-        for scope in _bindings(env, var, _items(target(env), macro)):
+        items = target(env)
+        if type(items) is dict:
+            return _map_truths(env, var, items, pred, cell) > 0
+        for scope in _bindings(env, var, _items(items, macro)):
             if _predicate(macro, pred(scope)):
                 return True
         return False
@@ -364,17 +506,20 @@ def _macro_exists(target: Fn, var: str, body: list[Fn], macro: str) -> Fn:
     return exists
 
 
-def _macro_exists_one(target: Fn, var: str, body: list[Fn], macro: str) -> Fn:
+def _macro_exists_one(target: Fn, var: str, body: list[Fn], macro: str, cell: list[bool]) -> Fn:
     (pred,) = body
 
     def exists_one(env: Env) -> bool:
-        scopes = _bindings(env, var, _items(target(env), macro))
+        items = target(env)
+        if type(items) is dict:
+            return _map_truths(env, var, items, pred, cell) == 1
+        scopes = _bindings(env, var, _items(items, macro))
         return sum(_predicate(macro, pred(scope)) for scope in scopes) == 1
 
     return exists_one
 
 
-def _macro_filter(target: Fn, var: str, body: list[Fn], macro: str) -> Fn:
+def _macro_filter(target: Fn, var: str, body: list[Fn], macro: str, cell: list[bool]) -> Fn:
     (pred,) = body
 
     def filter_(env: Env) -> list[Any]:
@@ -389,7 +534,7 @@ def _macro_filter(target: Fn, var: str, body: list[Fn], macro: str) -> Fn:
     return filter_
 
 
-def _macro_map(target: Fn, var: str, body: list[Fn], macro: str) -> Fn:
+def _macro_map(target: Fn, var: str, body: list[Fn], macro: str, cell: list[bool]) -> Fn:
     if len(body) == 1:
         (transform,) = body
         return lambda env: [
@@ -403,7 +548,7 @@ def _macro_map(target: Fn, var: str, body: list[Fn], macro: str) -> Fn:
     ]
 
 
-_MACRO_BUILDERS: dict[str, Callable[[Fn, str, list[Fn], str], Fn]] = {
+_MACRO_BUILDERS: dict[str, Callable[[Fn, str, list[Fn], str, list[bool]], Fn]] = {
     "all": _macro_all,
     "exists": _macro_exists,
     "exists_one": _macro_exists_one,

@@ -65,8 +65,10 @@ class Expression:
 
     __slots__ = (
         "_allowed",
+        "_cell",
         "_chain",
         "_fast",
+        "_newer",
         "_operands",
         "_program",
         "compiled",
@@ -81,12 +83,17 @@ class Expression:
         program: Any,
         fast: Fn | None,
         allowed: frozenset[str] = frozenset(),
+        compiler: Compiler | None = None,
     ) -> None:
         self.source = source
         self.variables = variables
         self.compiled = fast is not None
         self._program = program
         self._fast = fast
+        # Errors of what used to run on the package only are still its words (see
+        # Compiler.newer and Compiler.cell): the same findings as before, to the byte.
+        self._newer = compiler is not None and compiler.newer
+        self._cell = compiler.cell if compiler is not None and "(" in source else None
         self._allowed = allowed | variables
         self._chain: Chain | None | bool = False  # False: not worked out yet
         self._operands: tuple[tuple[str, Expression], ...] | None = None
@@ -138,9 +145,14 @@ class Expression:
         """Evaluate on the given variables; raise ExpressionRuntimeError when CEL would fail."""
         fast = self._fast
         if fast is not None:
+            cell = self._cell
+            if cell is not None:
+                cell[0] = False
             try:
                 result = fast(variables)
             except EvalError as exc:
+                if self._newer or (cell is not None and cell[0]):
+                    return self._run_cel(variables)
                 raise ExpressionRuntimeError(exc.message) from None
             except Exception:  # Unsure, or a value the closures did not foresee
                 pass
@@ -292,11 +304,18 @@ def compile_expression(source: str, *, allowed_variables: frozenset[str]) -> Exp
             )
 
     fast: Fn | None = None
+    compiler: Compiler | None = None
     if tree is not None:
+        compiler = Compiler(source)
         try:
-            fast = Compiler(source).compile(tree)
+            fast = compiler.compile(tree)
         except (Unsupported, RecursionError):
-            fast = None
+            fast, compiler = None, None
     return Expression(
-        source, frozenset(name for name, _ in references), program, fast, allowed_variables
+        source,
+        frozenset(name for name, _ in references),
+        program,
+        fast,
+        allowed_variables,
+        compiler,
     )

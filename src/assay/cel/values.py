@@ -134,7 +134,14 @@ def overload(op: str, *values: Any) -> EvalError:
     return EvalError(f"no matching overload for '{op}' applied to ({types})")
 
 
+_PLAIN_EQUAL: frozenset[type] = frozenset({str, int, float, bool, type(None), datetime, timedelta})
+"""Types whose CEL equality with a value of the same type is Python's."""
+
+
 def _eq(a: Any, b: Any) -> bool:
+    kind = type(a)
+    if kind is type(b) and kind in _PLAIN_EQUAL:
+        return bool(a == b)
     ka, kb = cel_kind(a), cel_kind(b)
     if ka != kb:
         if (ka == "int" and kb == "double") or (ka == "double" and kb == "int"):
@@ -151,10 +158,16 @@ def _eq(a: Any, b: Any) -> bool:
 
 
 _ORDERED = frozenset({"int", "double", "string", "timestamp", "duration", "bool"})
+_PLAIN_ORDER: frozenset[type] = frozenset({int, str, datetime, timedelta, bool})
+"""Types whose CEL ordering with a value of the same type is Python's (doubles are not:
+NaN is unordered in CEL)."""
 
 
 def _ordering(op: str, compare: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
     def order(a: Any, b: Any) -> bool:
+        kind = type(a)
+        if kind is type(b) and kind in _PLAIN_ORDER:
+            return compare(a, b)
         ka, kb = cel_kind(a), cel_kind(b)
         if ka == kb and ka in _ORDERED:
             if ka == "double" and (a != a or b != b):

@@ -178,7 +178,7 @@ class CheckContext:
         """Records for which ``expr`` is true; evaluation failures become error findings."""
         records = list(records)
         if not extra and records:
-            residual = self._residual(expr)
+            residual = self.residual(expr)
             if residual is True:
                 return records, []
             if residual is False:
@@ -202,7 +202,7 @@ class CheckContext:
                 errors.append(error_finding(name, record, err))
         return kept, errors
 
-    def _residual(self, expr: Expression) -> Expression | bool:
+    def residual(self, expr: Expression) -> Expression | bool:
         """``expr`` with the operands of a top-level ``&&``/``||`` chain that do not read the
         record evaluated once: a constant when they decide the result, else the chain of
         the record-dependent operands. CEL's ``&&`` and ``||`` are commutative, errors

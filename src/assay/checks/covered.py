@@ -7,7 +7,7 @@ not failing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -121,6 +121,31 @@ def _same(a: Record, b: Record) -> bool:
     )
 
 
+def _test(ctx: CheckContext, expr: Expression | None) -> Callable[[dict[str, Any]], bool]:
+    """``expr.test`` for the records of one control: its record-independent operands
+    decided once (a constant answer, or the chain of the operands that read a record)."""
+    if expr is None:
+        return lambda scope: True
+    key = ("residual", ctx.control.control.id, expr.source)
+    found = ctx.cache.get(key)
+    if found is None:
+        residual = ctx.residual(expr)
+        if isinstance(residual, bool):
+            found = ctx.cache[key] = lambda scope: residual
+        else:
+            part = residual
+
+            def test(scope: dict[str, Any]) -> bool:
+                try:
+                    return part.test(scope)
+                except ExpressionRuntimeError:
+                    # The error in the words of the whole condition, exactly as before.
+                    return expr.test(scope)
+
+            found = ctx.cache[key] = test
+    return found
+
+
 def _cover(
     check: CoveredCheck, ctx: CheckContext, src: Record, linked: Iterable[Record]
 ) -> tuple[str, Finding, list[Finding]]:
@@ -158,17 +183,24 @@ def _cover(
     )
     usable: list[Record] = []
     rejected: _Rejected | None = None
+    # The variables of ctx.test(..., cand, {"src": src.data}), made once for the candidates,
+    # and the conditions with what reads neither record worked out once (see
+    # CheckContext.residual: `!params.require_x || ...` is often true for every record).
+    scope = dict(ctx.variables)
+    scope["src"] = src.data
+    where_test = _test(ctx, where)
+    condition_test = _test(ctx, condition)
     for cand in candidates:
-        extra = {"src": src.data}
+        scope["r"] = cand.data
         try:
             # A record never covers itself unless the check says so (self_cover): it is
             # no reason worth naming when it is among its own candidates.
             itself = _same(cand, src) and not self_cover
-            if where is not None and not ctx.test(where, cand, extra):
+            if where is not None and not where_test(scope):
                 if rejected is None and not itself:
                     rejected = _Rejected(cand, where, False)
                 continue
-            if condition is not None and not ctx.test(condition, cand, extra):
+            if condition is not None and not condition_test(scope):
                 if (rejected is None or not rejected.matched) and not itself:
                     rejected = _Rejected(cand, condition, True)
                 continue
