@@ -524,6 +524,7 @@ def _sync_cached(
     done = SyncReport()  # what the write passes did, carried into the final report
     written: tuple[list[FileEntry], SyncReport] | None = None
     lock = cache.lock()
+    failure = "its files kept changing"
     try:
         for attempt in range(MAX_ATTEMPTS):
             last = attempt == MAX_ATTEMPTS - 1
@@ -582,12 +583,13 @@ def _sync_cached(
                 written = (entries, report)
                 done.hashed = _merged(done.hashed, report.hashed)
                 done.parsed = _merged(done.parsed, report.parsed)
-            except StoreCorrupt:
+            except StoreCorrupt as err:
                 engine.close()
                 cache.wipe()
                 lock.release()
                 memo.clear()
                 rebuilt = True
+                failure = str(err)
                 continue
             if last:
                 # The files keep changing under us: read what was just written, still
@@ -598,7 +600,7 @@ def _sync_cached(
             lock.release()
             # Read it back under the shared lock (another writer may come in between).
             rehash = False
-        raise StoreCorrupt("the evidence cache could not be built")
+        raise StoreCorrupt(f"the evidence cache could not be built ({failure})")
     except BaseException:
         lock.close()
         raise

@@ -691,18 +691,28 @@ class _Loader:
         """A project on disk: evidence through the store. Every file is checked (stat, or
         hash), changed ones read through the project's source and validated as below, and
         no record is rebuilt yet."""
-        from ..evidence.cache import CacheDir
+        from ..evidence.cache import CACHE_DIR_NAME, CacheDir
+        from ..evidence.engines.base import StoreCorrupt
         from ..evidence.store import StoredEvidence, open_store
 
-        store, report = open_store(
-            self.root,
-            [self.root / rel for rel in paths],
-            workflows,
-            limits,
-            cache=CacheDir.for_project(self.root),
-            rehash=self.rehash,
-            read=self.source.read,
-        )
+        try:
+            store, report = open_store(
+                self.root,
+                [self.root / rel for rel in paths],
+                workflows,
+                limits,
+                cache=CacheDir.for_project(self.root),
+                rehash=self.rehash,
+                read=self.source.read,
+            )
+        except StoreCorrupt as err:
+            # Damage is repaired by rebuilding; this is a cache that could not be built at
+            # all (a full disk, a limit of DuckDB's): the gate cannot decide, so it stops.
+            raise InputError(
+                f"{err}; free what it needs, or gate with --engine rows (in memory)",
+                location=Location(f"{CACHE_DIR_NAME}/"),
+                code=ErrorCode.IO,
+            ) from None
         if self.engine is EngineName.SPARK:
             from ..evidence.engines.spark import SparkEvidence
 
