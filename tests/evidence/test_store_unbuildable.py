@@ -33,3 +33,27 @@ def test_a_cache_that_cannot_be_built_stops_the_gate_with_its_cause(
     assert len(attempts) > 1  # rebuilt and tried again before giving up
     assert ".assay/" in err and "No space left on device" in err and "--engine rows" in err
     assert "internal error" not in err
+
+
+def test_an_ingest_too_large_for_the_buffer_pool_is_run_again_with_a_larger_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found on the 10x fleet: ten million drift runs did not fit the 256 MB pool. Here a
+    1 MB first bound stands in for it; the gate's result is the rows engine's."""
+    root = tmp_path / "project"
+    shutil.copytree(EXAMPLES, root, ignore=shutil.ignore_patterns(".assay"))
+    tried: list[str] = []
+    real = engine.DuckDBEngine._write
+
+    def spy(self: engine.DuckDBEngine, *args: object, **kwargs: object) -> set[str]:
+        tried.append(self._con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine.DuckDBEngine, "_write", spy)
+    monkeypatch.setattr(engine, "WRITE_MEMORY_LIMITS", ("1MB", "1GB"))
+    gate = ["gate", "--project", str(root), "--all", "--as-of", "2026-11-20T12:00:00Z"]
+    assert main([*gate, "--engine", "duckdb", "--format", "json"]) == 1
+    stored = capsys.readouterr().out
+    assert len(tried) == 2 and tried[0] != tried[1]
+    assert main([*gate, "--engine", "rows", "--format", "json"]) == 1
+    assert capsys.readouterr().out == stored

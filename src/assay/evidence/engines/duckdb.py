@@ -24,6 +24,7 @@ the previous state.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,16 @@ import duckdb
 from ...models.evidence_kinds import EVIDENCE_KINDS
 from .base import EngineBusy, EngineName, StoreCorrupt, table_name
 from .columns import Column, ColumnType, kind_columns
+
+MEMORY_LIMIT = "256MB"
+"""DuckDB's buffer pool: it spills to disk beyond it (see :meth:`DuckDBEngine.open`)."""
+WRITE_MEMORY_LIMITS = (MEMORY_LIMIT, "1GB", "4GB")
+"""The bounds an ingest tries in turn when one runs out of memory."""
+
+
+class _OutOfMemory(Exception):
+    """An ingest that did not fit the buffer pool (rolled back)."""
+
 
 _SCALAR_SQL = {
     "string": "VARCHAR",
@@ -149,7 +160,7 @@ class DuckDBEngine:
             con.execute("SET enable_progress_bar = false")
             # A bounded buffer pool keeps the gate's memory small; DuckDB spills to disk
             # beyond it (the cache folder, or the scratch folder of an in-memory store).
-            con.execute("SET memory_limit = '256MB'")
+            con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
             if scratch is not None:
                 con.execute("SET temp_directory = ?", [os.fspath(scratch)])
         except duckdb.Error as err:
@@ -247,9 +258,25 @@ class DuckDBEngine:
     def write(self, blobs: Sequence[NewBlob], files: Iterable[FileEntry]) -> set[str]:
         """One transaction: store the new blobs and their typed rows (read from their object
         files), replace the file index by ``files``, and drop the blobs no file refers to
-        any more. Returns the name of every pack file still referenced."""
-        con = self._con
+        any more. Returns the name of every pack file still referenced.
+
+        The buffer pool keeps its small bound for everything else; a first ingest too large
+        for it (ten million records of one kind) is rolled back and run again with a larger
+        one, which is put back afterwards."""
         files = list(files)
+        for limit in WRITE_MEMORY_LIMITS:
+            try:
+                self._con.execute(f"SET memory_limit = '{limit}'")
+                return self._write(blobs, files)
+            except _OutOfMemory as err:
+                failure = err.args[0]
+            finally:
+                with contextlib.suppress(duckdb.Error):
+                    self._con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        raise StoreCorrupt(f"cannot write the evidence cache: {failure}")
+
+    def _write(self, blobs: Sequence[NewBlob], files: list[FileEntry]) -> set[str]:
+        con = self._con
         try:
             con.execute("BEGIN TRANSACTION")
             before = dict(con.execute("SELECT path, blob FROM files").fetchall())
@@ -321,6 +348,8 @@ class DuckDBEngine:
                 con.execute("ROLLBACK")
             except duckdb.Error:
                 pass
+            if isinstance(err, duckdb.OutOfMemoryException):
+                raise _OutOfMemory(str(err).splitlines()[0]) from None
             raise StoreCorrupt(f"cannot write the evidence cache: {err}") from None
         return {name for (name,) in live}
 
