@@ -224,8 +224,9 @@ extra, lines, tag = Path(sys.argv[4]), Path(sys.argv[5]).read_bytes().splitlines
 when = parse_instant(as_of)
 
 def regate():
+    # The machine's clock is "now", as for the CLI (evidence may not postdate it).
     start = time.perf_counter()
-    project = load_project(root, now=when)
+    project = load_project(root)
     try:
         assess_fleet(project, [workflow], when)
     finally:
@@ -271,7 +272,7 @@ def profile_gate(root: Path, as_of: str, top: int) -> None:
     when = parse_instant(as_of)
     profiler = cProfile.Profile()
     profiler.enable()
-    project = load_project(root, now=when)
+    project = load_project(root)
     get_formatter("json")(assess_fleet(project, None, when))
     project.close()
     profiler.disable()
