@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from projectkit import copy_project
 
 from assay.cli import replay
 from assay.cli.main import main
@@ -27,7 +28,7 @@ cli_main = importlib.import_module("assay.cli.main")
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "project"
-    shutil.copytree(EXAMPLES, root, ignore=shutil.ignore_patterns(".assay"))
+    copy_project(EXAMPLES, root)
     for name in ("NO_COLOR", "COLUMNS", "TERM"):
         monkeypatch.delenv(name, raising=False)
     # The copy is seconds old: trust stats taken after the gate starts (the real margin is

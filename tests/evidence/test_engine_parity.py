@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import shutil
 import sys
 from collections.abc import Iterator
 from datetime import datetime
@@ -20,7 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
-from projectkit import Kit, check, control, drift, risk_class, workflow
+from projectkit import Kit, check, control, copy_project, drift, risk_class, workflow
 
 from assay.checks import query
 from assay.cli.main import main
@@ -55,7 +54,7 @@ def queries(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
 def _copy(folder: Path, tmp_path: Path) -> Path:
     root = tmp_path / folder.name
-    shutil.copytree(folder, root, ignore=shutil.ignore_patterns(".assay"))
+    copy_project(folder, root)
     return root
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from projectkit import copy_project
 
 from assay.cli.main import main
 from assay.load.project import load_project
@@ -21,7 +22,7 @@ AS_OF = "2026-11-20T12:00:00Z"
 @pytest.fixture(scope="module")
 def examples(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("export") / "examples"
-    shutil.copytree(ROOT / "examples", root, ignore=shutil.ignore_patterns(".assay"))
+    copy_project(ROOT / "examples", root)
     return root
 
 
@@ -118,7 +119,7 @@ def test_invalid_evidence_is_not_exported(
     examples: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = tmp_path / "bad"
-    shutil.copytree(examples, root, ignore=shutil.ignore_patterns(".assay"))
+    copy_project(examples, root)
     (root / "evidence" / "broken.jsonl").write_text('{"kind": "drift_log"}\n')
     out = tmp_path / "out"
     assert main(["evidence", "export", "--project", str(root), str(out)]) == 2

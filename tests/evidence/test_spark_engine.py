@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from projectkit import copy_project
 
 from assay.checks import query
 from assay.cli.main import main
@@ -62,7 +62,7 @@ def spark_queries(monkeypatch: pytest.MonkeyPatch, spark: Any) -> Iterator[list[
 
 def _copy(folder: Path, tmp_path: Path) -> Path:
     root = tmp_path / folder.name
-    shutil.copytree(folder, root, ignore=shutil.ignore_patterns(".assay"))
+    copy_project(folder, root)
     return root
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from projectkit import WF, Kit, drift, incident, postmortem
+from projectkit import WF, Kit, copy_project, drift, incident, postmortem
 
 from assay.evidence.cache import CacheDir
 from assay.evidence.index import EvidenceIndex, Record
@@ -102,7 +102,7 @@ def settle(root: Path) -> None:
 )
 def test_records_equal_the_loaders_cold_warm_and_in_memory(project: str, tmp_path: Path) -> None:
     root = tmp_path / "p"
-    shutil.copytree(ROOT / project, root, symlinks=False, ignore=shutil.ignore_patterns(".assay"))
+    copy_project(ROOT / project, root)
     expected = loader_snapshot(root)
     workflows = set(load_project(root, engine="rows").workflows)
     assert expected

@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from projectkit import WF, Kit, check, control, drift, incident, risk_class, workflow
+from projectkit import WF, Kit, check, control, copy_project, drift, incident, risk_class, workflow
 
 from assay.errors import InputErrors
 from assay.evaluate import assess
@@ -35,7 +35,7 @@ def setup(kit: Kit, workflows: list[str] = [WF], **evidence: object) -> Kit:  # 
 
 def _copy(project: str, tmp_path: Path) -> Path:
     root = tmp_path / Path(project).name
-    shutil.copytree(ROOT / project, root, symlinks=False, ignore=shutil.ignore_patterns(".assay"))
+    copy_project(ROOT / project, root)
     return root
 
 

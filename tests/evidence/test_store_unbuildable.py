@@ -3,10 +3,10 @@ naming `.assay/` and the cause, exit 2: never a pass, never "internal error"."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
+from projectkit import copy_project
 
 from assay.cli.main import main
 from assay.evidence.engines import duckdb as engine
@@ -19,7 +19,7 @@ def test_a_cache_that_cannot_be_built_stops_the_gate_with_its_cause(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = tmp_path / "project"
-    shutil.copytree(EXAMPLES, root, ignore=shutil.ignore_patterns(".assay"))
+    copy_project(EXAMPLES, root)
     attempts: list[int] = []
 
     def full_disk(self: object, *args: object, **kwargs: object) -> set[str]:
@@ -41,7 +41,7 @@ def test_an_ingest_too_large_for_the_buffer_pool_is_run_again_with_a_larger_one(
     """Found on the 10x fleet: ten million drift runs did not fit the 256 MB pool. Here a
     1 MB first bound stands in for it; the gate's result is the rows engine's."""
     root = tmp_path / "project"
-    shutil.copytree(EXAMPLES, root, ignore=shutil.ignore_patterns(".assay"))
+    copy_project(EXAMPLES, root)
     tried: list[str] = []
     real = engine.DuckDBEngine._write
 

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from jsonschema import Draft4Validator
+from projectkit import copy_project
 
 from assay.cli.main import main
 from assay.evaluate import assess
@@ -146,7 +147,7 @@ def test_a_bundled_control_without_evidence_points_into_the_repository(tmp_path:
     fails with no evidence to point at is located at the project's assay.yaml, which names
     the catalog; a URI under bundled/ would name a file code scanning cannot open."""
     project = tmp_path / "examples"
-    shutil.copytree(EXAMPLES, project, ignore=shutil.ignore_patterns(".assay"))
+    copy_project(EXAMPLES, project)
     for drift in project.glob("evidence/**/drift_log*"):
         drift.unlink()
     loaded = load_project(project)

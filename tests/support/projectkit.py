@@ -10,6 +10,7 @@ as of any time after it.
 from __future__ import annotations
 
 import json
+import shutil
 import textwrap
 from dataclasses import dataclass
 from datetime import datetime
@@ -198,6 +199,13 @@ def waiver(
         "expires_at": expires_at,
         **extra,
     }
+
+
+def copy_project(source: Path, target: Path) -> Path:
+    """A copy of a project folder of the repository, without its cache (``.assay/``), for a
+    test that writes into it: tests never write into the checkout. Returns ``target``."""
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(".assay"))
+    return target
 
 
 def line_col(text: str, needle: str, occurrence: int = 1) -> tuple[int, int]:
