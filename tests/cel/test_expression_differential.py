@@ -136,6 +136,17 @@ class Generator:
             cast = "string" if kind == "string" else "double"
             arg = rng.choice([kind, "int", "int", rng.choice(TYPES)])
             return f"{cast}({self.value(arg, depth - 1)})"
+        if kind == "int" and rng.random() < 0.1:
+            # a function the fast path leaves to the package, for that call alone
+            return rng.choice(
+                [
+                    f"int({self.value(rng.choice(['double', 'string', 'int']), depth - 1)})",
+                    f"{self.value('timestamp', depth - 1)}.getFullYear()",
+                    f"{self.value('timestamp', depth - 1)}.getHours('+02:00')",
+                    f"{self.value('duration', depth - 1)}.getMinutes()",
+                    f"{self.value(rng.choice(TYPES), 0)}.getDayOfWeek()",
+                ]
+            )
         if kind == "int" and rng.random() < 0.15:
             # a lookup table: a map literal indexed by a string (a missing key is an error)
             table = rng.choice(["{'prod': 1, 'staging': 2}", "{'a': count, '': -1}", "{}"])
@@ -178,7 +189,7 @@ class Generator:
             kind = rng.choice(["int", "string", "double"])
             return f"{self.value(kind, depth - 1)} in {self.value('list', depth - 1)}"
         if choice == 7:
-            method = rng.choice(["startsWith", "endsWith", "contains"])
+            method = rng.choice(["startsWith", "endsWith", "contains", "matches"])
             return f"{self.value('string', depth - 1)}.{method}({self.value('string', 0)})"
         if choice == 8:
             macro = rng.choice(["all", "exists", "exists_one"])
@@ -317,6 +328,9 @@ MAP_MACROS_ERRING = [
     ("r.weights", "exists_one", "k", "10 / (r.weights[k] - 1) > 0"),
     ("r.weights", "exists", "k", "r.weights[k]"),  # not a boolean
     ("r.weights", "all", "k", "r.weights[k] == 0 ? r.weights[k] : r.weights[k] < 3"),
+    # a function left to the package, for that call alone
+    ("r.versions", "exists", "k", "r.versions[k].matches('^[0-9]') && int(r.versions[k]) > 0"),
+    ("r.versions", "all", "k", "int(r.versions[k]) < 2"),
 ]
 
 

@@ -23,6 +23,7 @@ from .values import (
     overload,
     struct_get,
     struct_has,
+    to_cel_value,
     type_name,
 )
 
@@ -254,7 +255,42 @@ class Compiler:
             return _cast(name, args[0])
         if node.target is not None and name in _STRING_METHODS and len(args) == 1:
             return _string_method(name, self.compile(node.target), args[0])
-        raise Unsupported
+        return self._package_call(node, args)
+
+    def _package_call(self, node: Node, args: list[Fn]) -> Fn:
+        """Any other function or method (``matches``, ``getFullYear``, ``int``...): the
+        package computes this one call on the values the fast path computed for its
+        operands, so the rest of the expression, a macro over a map included, stays on
+        the fast path (and in its order)."""
+        if node.value == "uint":
+            raise Unsupported  # the package returns a uint as a Python int: its type is lost
+        operands = ([self.compile(node.target)] if node.target is not None else []) + args
+        names = [f"a{i}" for i in range(len(operands))]
+        call = (
+            f"{names[0]}.{node.value}({', '.join(names[1:])})"
+            if node.target is not None
+            else f"{node.value}({', '.join(names)})"
+        )
+        try:
+            program = cel.compile(call)
+        except Exception:  # noqa: BLE001 - not a call the package reads on its own
+            raise Unsupported from None
+        self.newer = True  # its errors are the package's words, as when it ran it all
+
+        def call_package(env: Env) -> Any:
+            values = {
+                n: to_cel_value(operand(env)) for n, operand in zip(names, operands, strict=True)
+            }
+            try:
+                result = program.execute(values)
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as exc:  # noqa: BLE001 - pyo3 panics derive from BaseException
+                raise EvalError(cel_message(exc)) from None
+            cel_kind(result)  # a value the fast path does not know: Unsure, the package's
+            return result
+
+        return call_package
 
     def c_map(self, node: Node) -> Fn:
         """A map literal with distinct string-literal keys (the commonest: a lookup table
