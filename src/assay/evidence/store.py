@@ -893,7 +893,7 @@ class StoredEvidence:
         self._indexes: dict[tuple[str, str], EvidenceIndex] = {}
         self._files: dict[str, set[str]] | None = None
         self._counts: dict[tuple[str, str], int] | None = None
-        self._later: tuple[datetime, dict[str, dict[str, int]]] | None = None
+        self._later: tuple[datetime, dict[str, dict[str, int]], frozenset[str] | None] | None = None
 
     @property
     def files(self) -> list[EvidenceFile]:
@@ -961,27 +961,47 @@ class StoredEvidence:
         return late
 
     def created_after_by_file(self, workflow: str, as_of: datetime) -> dict[str, int]:
-        """Per file, how many records of ``workflow`` were created after ``as_of``: one
-        query for every workflow, the first time an as-of time is asked for."""
-        if self._later is None or self._later[0] != as_of:
-            counts: dict[str, dict[str, int]] = {}
-            cut = _us(as_of)
-            parts = [
-                f"SELECT r.workflow, f.path, count(*) FROM {table_name(kind)} r "
-                f"JOIN files f ON f.blob = r.blob WHERE epoch_us(r.created_at) > {cut} "
-                "GROUP BY r.workflow, f.path"
-                for kind in self._kinds()
-            ]
-            for owner, path, n in self.engine.query(" UNION ALL ".join(parts)) if parts else ():
-                per = counts.setdefault(owner, {})
-                per[path] = per.get(path, 0) + int(n)
-            for records in self.store.volatile.values():
-                for r in records:
-                    if r.data.created_at > as_of:
-                        per = counts.setdefault(r.data.workflow, {})
-                        per[r.source.path] = per.get(r.source.path, 0) + 1
-            self._later = (as_of, counts)
+        """Per file, how many records of ``workflow`` were created after ``as_of``. The
+        first workflow asked for at an as-of time is counted alone (a gate of one workflow
+        scans none of the others' rows); a second one at the same time counts every
+        workflow in one query (a fleet gate)."""
+        later = self._later
+        if later is not None and later[0] == as_of:
+            if later[2] is None or workflow in later[2]:
+                return dict(later[1].get(workflow, {}))
+            scope: frozenset[str] | None = None
+        else:
+            scope = frozenset((workflow,))
+        self._later = (as_of, self._count_later(as_of, scope), scope)
         return dict(self._later[1].get(workflow, {}))
+
+    def _count_later(
+        self, as_of: datetime, scope: frozenset[str] | None
+    ) -> dict[str, dict[str, int]]:
+        """Per workflow of ``scope`` (every workflow for None) and file, the records
+        created after ``as_of``."""
+        counts: dict[str, dict[str, int]] = {}
+        cut = _us(as_of)
+        only = (
+            ""
+            if scope is None
+            else " AND r.workflow IN (" + ", ".join(map(_text, sorted(scope))) + ")"
+        )
+        parts = [
+            f"SELECT r.workflow, f.path, count(*) FROM {table_name(kind)} r "
+            f"JOIN files f ON f.blob = r.blob WHERE epoch_us(r.created_at) > {cut}{only} "
+            "GROUP BY r.workflow, f.path"
+            for kind in self._kinds()
+        ]
+        for owner, path, n in self.engine.query(" UNION ALL ".join(parts)) if parts else ():
+            per = counts.setdefault(owner, {})
+            per[path] = per.get(path, 0) + int(n)
+        for records in self.store.volatile.values():
+            for r in records:
+                if r.data.created_at > as_of and (scope is None or r.data.workflow in scope):
+                    per = counts.setdefault(r.data.workflow, {})
+                    per[r.source.path] = per.get(r.source.path, 0) + 1
+        return counts
 
     def _kinds(self) -> list[str]:
         """The kinds the stored files hold records of."""
