@@ -57,3 +57,25 @@ def test_records_after_the_as_of_are_counted_for_one_workflow_or_all_alike(kit: 
         later = parse_instant("2026-05-21T12:00:00Z")
         assert evidence.created_after_by_file("b", later) == {"evidence/b.jsonl": 1}
         assert evidence.created_after_by_file("a", later) == {"evidence/both.jsonl": 1}
+
+
+def test_one_workflow_reads_the_object_rows_of_its_own_files_only(kit: Kit) -> None:
+    _setup(kit)
+    with load_project(kit.root, engine="duckdb") as project:
+        evidence = project.evidence
+        assert isinstance(evidence, StoredEvidence)
+        store = evidence.store
+        assert store._all_objects is None  # opening reads no object rows
+        assert evidence.count({"b"}, "drift_log") == 3
+        assert [r.id for r in evidence.records("b", "drift_log")] == ["b1", "b2", "b3"]
+        b_blobs = {f.blob for f in store.files if f.path == "evidence/b.jsonl"}
+        assert store._all_objects is None and set(store._some_objects) == b_blobs
+        assert store.kinds() == ["drift_log"]
+        # A second workflow: every blob's objects at once, and the same answers as a
+        # count over every file.
+        assert evidence.count({"a"}, "drift_log") == 3  # a.jsonl's two and both.jsonl's one
+        assert [r.id for r in evidence.records("a", "drift_log")] == ["a1", "a2", "ab"]
+        assert store._all_objects is not None
+        assert evidence.count({"a", "b"}, "drift_log") == 6
+        assert evidence.count({"b"}, "drift_log") == 3
+        assert evidence.count({"b"}, "incident") == 0
