@@ -201,12 +201,14 @@ class GateReplay:
         *,
         started_ns: int,
         folders: Sequence[str],
-        files: Iterable[tuple[str, str]],
+        files: Iterable[tuple[str, str, Sequence[int] | None]],
     ) -> bool:
         """Record a finished gate: ``folders`` are the project's configured input folders
         (walked again here) and any file whose absence matters (the config file), ``files``
-        every input file read, as (path relative to the project, SHA-256). Returns False (records nothing) when any of them changed too
-        recently to be trusted, or the cache folder cannot be written."""
+        every input file read, as (path relative to the project, SHA-256, its stat key
+        when the loader took one: a regular file's, before it was read, so it is not
+        taken again; else None). Returns False (records nothing) when any of them changed
+        too recently to be trusted, or the cache folder cannot be written."""
         settled = started_ns - SETTLED_NS
         try:
             folder_keys = self._walk(folders, settled)
@@ -215,7 +217,17 @@ class GateReplay:
             missing = tuple(f"{rel}/" for rel, key in folder_keys if key is None)
             file_keys = []
             root = os.fspath(self.root)
-            for rel, sha256 in sorted(set(files)):
+            given = list(files)
+            taken = {rel: key for rel, _, key in given if key is not None}
+            for rel, sha256 in sorted({(rel, sha256) for rel, sha256, _ in given}):
+                known = taken.get(rel)
+                if known is not None:
+                    # A stat taken before the file was read: a change since then shows as
+                    # another stat when the record is looked up, and the file is hashed.
+                    if max(known[1], known[2]) >= settled:
+                        return False
+                    file_keys.append([rel, list(known), sha256])
+                    continue
                 # Plain strings: a fleet has thousands of input files.
                 path = os.path.join(root, rel)
                 if rel.startswith(missing) and not os.path.lexists(path):

@@ -32,6 +32,7 @@ import hashlib
 import operator
 import os
 import shutil
+import stat
 import tempfile
 import time
 import weakref
@@ -86,6 +87,9 @@ class EvidenceFile:
     blob: int
     size: int = 0
     """Bytes, as the file was read or stat'ed."""
+    stat: tuple[int, int, int, int, int] | None = None
+    """(size, mtime, ctime, inode, device) as this run found the file, before reading it
+    (a regular file's only): what a gate record keeps, without a second stat."""
 
 
 @dataclass
@@ -742,6 +746,13 @@ def _stat_key(st: os.stat_result) -> tuple[int, int, int, int]:
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
+def _full_key(st: os.stat_result) -> tuple[int, int, int, int, int] | None:
+    """A regular file's stat as a gate record keeps it (see :mod:`assay.cli.replay`)."""
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
 def _entry_key(entry: FileEntry) -> tuple[int, int, int, int]:
     return (entry.size, entry.mtime_ns, entry.ctime_ns, entry.inode)
 
@@ -905,7 +916,9 @@ def _plan_files(
                     # keeps them; or a time past the calendar the loader accepts (it refuses
                     # the project): this file's records are held in memory, never stored.
                     report.volatile[rel] = records
-                    report.files.append(EvidenceFile(rel, path, sha, len(records), 0, len(data)))
+                    report.files.append(
+                        EvidenceFile(rel, path, sha, len(records), 0, len(data), _full_key(st))
+                    )
                     new_entries.append(FileEntry(rel, *_stat_key(st), checked, 0))
                     continue
                 info = by_sha.get(sha)
@@ -922,7 +935,9 @@ def _plan_files(
                     NewBlob(info.id, sha, encoded.records, encoded.workflows, encoded.objects)
                 )
         size = len(data) if data is not None else st.st_size
-        report.files.append(EvidenceFile(rel, path, info.sha256, info.records, info.id, size))
+        report.files.append(
+            EvidenceFile(rel, path, info.sha256, info.records, info.id, size, _full_key(st))
+        )
         new_entries.append(FileEntry(rel, *_stat_key(st), checked, info.id))
     return new_entries, new_blobs
 

@@ -724,7 +724,7 @@ class _Loader:
         self.errors.extend(report.errors)
         for f in report.files:
             self.files.append(
-                ProjectFile(f.path, "evidence", f.sha256, self.source, f.records, f.size)
+                ProjectFile(f.path, "evidence", f.sha256, self.source, f.records, f.size, f.stat)
             )
         self.errors.extend(evidence.duplicates(workflows))
         self._refuse_future(evidence.created_after(self.now + CLOCK_SKEW))
