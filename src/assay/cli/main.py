@@ -418,7 +418,7 @@ def gate(
                 *config.waivers,
                 *config.evidence,
             ],
-            files=[(f.path, f.sha256) for f in project.files],
+            files=[(f.path, f.sha256, f.stat) for f in project.files],
         )
     return exit_code
 

@@ -71,6 +71,9 @@ class ProjectFile:
     records: int | None = None
     size: int | None = None
     """Its size at load time: a later read is bounded by it."""
+    stat: tuple[int, int, int, int, int] | None = field(default=None, repr=False, compare=False)
+    """(size, mtime, ctime, inode, device) when the loader took it (evidence through the
+    store), so a gate record need not stat the file again."""
 
     @property
     def data(self) -> bytes:

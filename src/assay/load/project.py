@@ -695,10 +695,12 @@ class _Loader:
         from ..evidence.engines.base import StoreCorrupt
         from ..evidence.store import StoredEvidence, open_store
 
+        root = os.fspath(self.root)
         try:
             store, report = open_store(
                 self.root,
-                [self.root / rel for rel in paths],
+                # Strings, not path objects: a fleet has thousands of evidence files.
+                [os.path.join(root, rel) for rel in paths],
                 workflows,
                 limits,
                 cache=CacheDir.for_project(self.root),
@@ -722,7 +724,7 @@ class _Loader:
         self.errors.extend(report.errors)
         for f in report.files:
             self.files.append(
-                ProjectFile(f.path, "evidence", f.sha256, self.source, f.records, f.size)
+                ProjectFile(f.path, "evidence", f.sha256, self.source, f.records, f.size, f.stat)
             )
         self.errors.extend(evidence.duplicates(workflows))
         self._refuse_future(evidence.created_after(self.now + CLOCK_SKEW))
