@@ -656,10 +656,16 @@ class _Loader:
 
     def _load_evidence(self, workflows: set[str]) -> EvidenceView:
         limits = ReaderLimits(self.config.max_yaml_bytes, self.config.max_evidence_bytes)
+        before = len(self.errors.errors)
         paths = _discover(
             self.source, self.config.evidence, None, "evidence", self.errors, required=True
         )
-        if not paths and all(self.source.kind(e) == "folder" for e in self.config.evidence):
+        walked = len(self.errors.errors) == before  # else a folder could not be walked: said so
+        if (
+            not paths
+            and walked
+            and all(self.source.kind(e) == "folder" for e in self.config.evidence)
+        ):
             self.errors.add(
                 InputError(
                     f"no evidence files found (expected {', '.join(supported_suffixes())} files)",
