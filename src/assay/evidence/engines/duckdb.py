@@ -10,8 +10,9 @@ One database file under the project's cache folder holds:
   workflows its records are for;
 * ``objects``: the object files of each blob (one per kind), with their checksum;
 * ``duplicates``: every record whose (workflow, kind, id) an earlier record of the project
-  already has, with where that one is: worked out when the files change (for the workflows
-  they touch), so that a warm run reads the answer instead of comparing a million ids;
+  already has, with where that one is: worked out when the files change (for the ids of the
+  records whose files changed: one new file costs its own records), so that a warm run
+  reads the answer instead of comparing a million ids;
 * ``ev_<kind>``: the records of each kind, one typed column per model field (nested lists
   as LIST of STRUCT, dicts as MAP), plus the blob, the record's order, line and JSON pointer
   in its file.
@@ -279,7 +280,10 @@ class DuckDBEngine:
         con = self._con
         try:
             con.execute("BEGIN TRANSACTION")
-            before = dict(con.execute("SELECT path, blob FROM files").fetchall())
+            stored = con.execute(
+                "SELECT path, size, mtime_ns, ctime_ns, inode, checked_ns, blob FROM files"
+            ).fetchall()
+            before = {row[0]: row[-1] for row in stored}
             by_kind: dict[str, list[tuple[int, StoredObject]]] = {}
             for blob in blobs:
                 for obj in blob.objects:
@@ -295,34 +299,34 @@ class DuckDBEngine:
             )
             for kind, items in by_kind.items():
                 self._ingest(kind, items)
-            # The workflows whose duplicates may have changed: those of every blob that a
-            # path gained or lost (a rename changes which record comes first, too).
-            after = {f.path: f.blob for f in files}
-            moved = {
-                blob
-                for path in before.keys() | after.keys()
-                if before.get(path) != after.get(path)
-                for blob in (before.get(path), after.get(path))
-                if blob
-            }
-            affected = sorted(
-                {
-                    workflow
-                    for (workflows,) in con.execute(
-                        "SELECT workflows FROM blobs WHERE id IN ?", [sorted(moved)]
-                    ).fetchall()
-                    for workflow in workflows
-                }
-            ) if moved else []  # fmt: skip
-            con.execute("DELETE FROM files")
+            # The blobs whose records' duplicates may have changed: every blob that a path
+            # gained or lost (a rename changes which record comes first, too).
             entries = [
                 (f.path, f.size, f.mtime_ns, f.ctime_ns, f.inode, f.checked_ns, f.blob)
                 for f in files
             ]
-            self._insert("files", entries)
+            after = {entry[0]: entry[-1] for entry in entries}
+            moved = sorted(
+                {
+                    blob
+                    for path in before.keys() | after.keys()
+                    if before.get(path) != after.get(path)
+                    for blob in (before.get(path), after.get(path))
+                    if blob
+                }
+            )
+            # Their keys, taken before a dropped blob's rows go: only these keys' duplicates
+            # are worked out again, so one new file costs its own records, not the fleet's.
+            keys = self._keys_of(moved) if moved else []
+            # Only the index rows that changed are rewritten (a fleet has thousands).
+            old_rows, new_rows = set(stored), set(entries)
+            changed = sorted({row[0] for row in old_rows ^ new_rows})
+            if changed:
+                con.execute("DELETE FROM files WHERE path IN ?", [changed])
+                self._insert("files", sorted(new_rows - old_rows))
             # Only the blobs no file refers to any more go: a scan of the large tables
             # only when there is something to drop.
-            referenced = {entry[-1] for entry in entries}
+            referenced = set(after.values())
             dropped = [
                 blob for (blob,) in con.execute("SELECT id FROM blobs").fetchall()
                 if blob not in referenced
@@ -335,8 +339,9 @@ class DuckDBEngine:
                     con.execute(f"DELETE FROM {table_name(kind)} WHERE blob IN ?", [dropped])
                 con.execute("DELETE FROM objects WHERE blob IN ?", [dropped])
                 con.execute("DELETE FROM blobs WHERE id IN ?", [dropped])
-            if affected:
-                self._refresh_duplicates(affected)
+            for table, kind, workflows in keys:
+                self._refresh_duplicates(table, kind, workflows)
+                con.execute(f"DROP TABLE {table}")
             # The packs still referred to: an object's and its index's (see ObjectFiles).
             live = con.execute(
                 "SELECT DISTINCT split_part(digest, ':', 1) FROM objects UNION "
@@ -353,51 +358,79 @@ class DuckDBEngine:
             raise StoreCorrupt(f"cannot write the evidence cache: {err}") from None
         return {name for (name,) in live}
 
-    def _refresh_duplicates(self, workflows: list[str]) -> None:
-        """Work out the duplicates of ``workflows`` again. Records are compared in the order
-        the loader indexes them: files in path order (by path components, as the folder
-        walk sorts them), then each file's own order; each duplicate names the record
-        before it with the same id."""
+    def _keys_of(self, blobs: list[int]) -> list[tuple[str, str, list[str]]]:
+        """Per kind that ``blobs`` hold: a temporary table of the (workflow, id) keys of
+        their records, the kind, and the workflows of those keys."""
         con = self._con
-        con.execute("DELETE FROM duplicates WHERE workflow IN ?", [workflows])
-        kinds = [k for (k,) in con.execute("SELECT DISTINCT kind FROM objects").fetchall()]
-        if not kinds:
-            return
-        # First which kinds have an id twice at all (a grouped scan, no join): usually none,
-        # and a new file then costs no ordering of the workflows' records.
-        probe = " UNION ALL ".join(
-            f"(SELECT '{kind}' FROM {table_name(kind)} WHERE workflow IN $workflows "
-            "GROUP BY workflow, id HAVING count(*) > 1 LIMIT 1)"
-            for kind in sorted(kinds)
-        )
-        twice = {k for (k,) in con.execute(probe, {"workflows": workflows}).fetchall()}
-        for kind in sorted(twice):
-            table = table_name(kind)
+        kinds = [k for (k,) in con.execute(
+            "SELECT DISTINCT kind FROM objects WHERE blob IN ? ORDER BY kind", [blobs]
+        ).fetchall()]  # fmt: skip
+        out = []
+        for n, kind in enumerate(kinds):
             con.execute(
-                f"""
-                INSERT INTO duplicates
-                WITH keyed AS (
-                    SELECT r.workflow, r.id, f.path, r.line, r.pointer, r.ord
-                    FROM {table} r JOIN files f ON f.blob = r.blob
-                    WHERE r.workflow IN $workflows
-                ),
-                twice AS (
-                    SELECT workflow, id FROM keyed GROUP BY workflow, id HAVING count(*) > 1
-                ),
-                ordered AS (
-                    SELECT k.*,
-                        lag(k.path) OVER w AS first_path, lag(k.line) OVER w AS first_line
-                    FROM keyed k SEMI JOIN twice t ON t.workflow = k.workflow AND t.id = k.id
-                    WINDOW w AS (
-                        PARTITION BY k.workflow, k.id
-                        ORDER BY string_split(k.path, '/'), k.ord
-                    )
-                )
-                SELECT $kind, workflow, id, path, line, pointer, first_path, first_line
-                FROM ordered WHERE first_path IS NOT NULL
-                """,
-                {"workflows": workflows, "kind": kind},
+                f"CREATE OR REPLACE TEMP TABLE dup_keys_{n} AS SELECT DISTINCT workflow, id "
+                f"FROM {table_name(kind)} WHERE blob IN ?",
+                [blobs],
             )
+            workflows = [w for (w,) in con.execute(
+                f"SELECT DISTINCT workflow FROM dup_keys_{n} ORDER BY workflow"
+            ).fetchall()]  # fmt: skip
+            out.append((f"dup_keys_{n}", kind, workflows))
+        return out
+
+    def _refresh_duplicates(self, keys: str, kind: str, workflows: list[str]) -> None:
+        """Work out again the duplicates of ``kind`` for the keys in the table ``keys``
+        (those of the records whose files changed). Records are compared in the order the loader indexes
+        them: files in path order (by path components, as the folder walk sorts them), then
+        each file's own order; each duplicate names the record before it with the same id.
+        A key's duplicates depend only on the records with that key, so the others stand."""
+        con = self._con
+        if not workflows:
+            return
+        table = table_name(kind)
+        con.execute(
+            f"DELETE FROM duplicates d WHERE d.kind = ? AND EXISTS "
+            f"(SELECT 1 FROM {keys} k WHERE k.workflow = d.workflow AND k.id = d.id)",
+            [kind],
+        )
+        # The records of those keys (the workflow filter lets the scan skip row groups).
+        keyed = (
+            f"SELECT r.workflow, r.id, r.blob, r.line, r.pointer, r.ord FROM {table} r "
+            f"SEMI JOIN {keys} k ON k.workflow = r.workflow AND k.id = r.id "
+            "WHERE r.workflow IN $workflows"
+        )
+        # First whether any of them has an id twice at all (a grouped scan, no join):
+        # usually not, and a new file then costs no ordering of records.
+        twice = con.execute(
+            f"SELECT 1 FROM ({keyed}) GROUP BY workflow, id HAVING count(*) > 1 LIMIT 1",
+            {"workflows": workflows},
+        ).fetchall()
+        if not twice:
+            return
+        con.execute(
+            f"""
+            INSERT INTO duplicates
+            WITH keyed AS (
+                SELECT r.workflow, r.id, f.path, r.line, r.pointer, r.ord
+                FROM ({keyed}) r JOIN files f ON f.blob = r.blob
+            ),
+            twice AS (
+                SELECT workflow, id FROM keyed GROUP BY workflow, id HAVING count(*) > 1
+            ),
+            ordered AS (
+                SELECT k.*,
+                    lag(k.path) OVER w AS first_path, lag(k.line) OVER w AS first_line
+                FROM keyed k SEMI JOIN twice t ON t.workflow = k.workflow AND t.id = k.id
+                WINDOW w AS (
+                    PARTITION BY k.workflow, k.id
+                    ORDER BY string_split(k.path, '/'), k.ord
+                )
+            )
+            SELECT $kind, workflow, id, path, line, pointer, first_path, first_line
+            FROM ordered WHERE first_path IS NOT NULL
+            """,
+            {"workflows": workflows, "kind": kind},
+        )
 
     def duplicates(self) -> list[tuple[str, str, str, str, int | None, str, str, int | None]]:
         """(kind, workflow, id, path, line, pointer, first path, first line) of every
