@@ -143,3 +143,65 @@ def test_a_copy_of_a_file_is_a_duplicate_of_every_record_in_it(kit: Kit, tmp_pat
     _age(kit.root)
     shutil.copy(kit.root / "evidence/m.jsonl", kit.root / "evidence/copy.jsonl")
     assert len(_step(kit, tmp_path)) == 3
+
+
+def test_every_write_marks_a_new_generation_and_a_read_keeps_it(kit: Kit) -> None:
+    _setup(kit)
+    kit.dump("evidence/m.jsonl", [drift("d1", "2026-05-01T00:00:00Z")])
+
+    def generation() -> str | None:
+        engine = DuckDBEngine.open(CacheDir.for_project(kit.root).database, read_only=True)
+        try:
+            return engine.generation()
+        finally:
+            engine.close()
+
+    _errors(kit.root, "duckdb")
+    _age(kit.root)
+    _errors(kit.root, "duckdb")  # the aged stats written: a new generation
+    first = generation()
+    assert first is not None
+    _errors(kit.root, "duckdb")  # nothing to write
+    assert generation() == first
+    kit.dump("evidence/n.jsonl", [drift("d2", "2026-05-01T00:00:00Z")])
+    _errors(kit.root, "duckdb")
+    assert generation() not in (None, first)
+
+
+def test_a_writer_between_the_read_pass_and_the_write_is_seen(
+    kit: Kit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process writes (here: forgets a file and its records) after this run
+    planned its write and before it holds the lock alone: the plan is made again."""
+    from assay.evidence.cache import CacheLock
+
+    _setup(kit)
+    kit.dump("evidence/m.jsonl", [drift("d1", "2026-05-01T00:00:00Z")])
+    kit.dump("evidence/n.jsonl", [drift("d2", "2026-05-02T00:00:00Z")])
+    _step(kit, tmp_path)
+    _age(kit.root)
+    kit.dump("evidence/o.jsonl", [drift("d1", "2026-05-03T00:00:00Z")])  # something to write
+    acquire = CacheLock.acquire
+    intruded = []
+
+    def intrude(self: CacheLock, *, exclusive: bool, timeout: float = 30.0) -> None:
+        if exclusive and not intruded:
+            intruded.append(True)
+            engine = DuckDBEngine.open(CacheDir.for_project(kit.root).database, read_only=False)
+            try:
+                entries = engine.file_entries()
+                del entries["evidence/n.jsonl"]
+                engine.write([], entries.values())
+            finally:
+                engine.close()
+        acquire(self, exclusive=exclusive, timeout=timeout)
+
+    monkeypatch.setattr(CacheLock, "acquire", intrude)
+    expected = _errors(kit.root, "rows")
+    assert _errors(kit.root, "duckdb") == expected
+    assert intruded
+    monkeypatch.undo()
+    assert len(expected) == 1
+    index, duplicates = _cache_state(kit.root)
+    assert "evidence/n.jsonl" in [row[0] for row in index]
+    assert ([row[:1] + row[5:] for row in index], duplicates) == _fresh_state(kit.root, tmp_path)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import operator
 import os
+import secrets
 import shutil
 import stat
 import tempfile
@@ -566,7 +567,8 @@ def _sync_cached(
     memo: dict[str, _Encoded] = {}
     objects = cache.objects
     done = SyncReport()  # what the write passes did, carried into the final report
-    written: tuple[list[FileEntry], SyncReport] | None = None
+    written: tuple[list[FileEntry], SyncReport, str] | None = None
+    """What this run wrote: the index, its report, and the generation it marked."""
     lock = cache.lock()
     failure = "its files kept changing"
     try:
@@ -579,15 +581,17 @@ def _sync_cached(
             if engine is not None:
                 report = SyncReport(rebuilt=rebuilt)
                 try:
-                    stored = engine.file_entries()
-                    if written is not None and stored == {e.path: e for e in written[0]}:
-                        # Exactly what this run wrote: its plan stands, no second look.
+                    # Read with the fingerprint; nothing can write while this reader has
+                    # the database open.
+                    generation = engine.opened_generation
+                    if written is not None and generation == written[2]:
+                        # This run's write is the last one: its plan stands, no second look.
                         final = written[1]
                         final.hashed, final.parsed, final.rebuilt = (
                             done.hashed, done.parsed, rebuilt,
                         )  # fmt: skip
                         return _opened(engine, final, lock, objects)
-                    infos = engine.blob_infos()
+                    stored, infos = engine.file_entries(), engine.blob_infos()
                     entries, blobs = _plan(
                         items, workflows, limits, stored, dict(infos),
                         rehash, report, objects, memo, reader,
@@ -597,7 +601,7 @@ def _sync_cached(
                     if not blobs and not _index_changed(stored, entries):
                         report.hashed, report.parsed = done.hashed, done.parsed
                         return _opened(engine, report, lock, objects, infos)
-                    planned = _Planned(stored, infos, entries, blobs, report)
+                    planned = _Planned(stored, infos, entries, blobs, report, generation)
                 except StoreCorrupt:
                     planned = None
                 engine.close()
@@ -611,20 +615,25 @@ def _sync_cached(
                 engine.create(fingerprint)
                 rebuilt = True
             try:
-                current, infos = engine.file_entries(), engine.blob_infos()
-                if planned is not None and planned.stands(current, infos, memo):
-                    # No writer came in between: the read pass's plan is this one (the
-                    # files were looked at a moment ago; a change since is seen next run).
+                if planned is not None and planned.unchanged(engine.generation(), memo):
+                    # No writer came in between (the database is of the generation the
+                    # read pass saw): its plan is this one (the files were looked at a
+                    # moment ago; a change since is seen next run). Nothing read again.
                     entries, blobs, report = planned.entries, planned.blobs, planned.report
                 else:
-                    report = SyncReport()
-                    entries, blobs = _plan(
-                        items, workflows, limits, current, infos,
-                        rehash, report, objects, memo, reader,
-                    )  # fmt: skip
-                live = engine.write(blobs, entries)
+                    current, infos = engine.file_entries(), engine.blob_infos()
+                    if planned is not None and planned.stands(current, infos, memo):
+                        entries, blobs, report = planned.entries, planned.blobs, planned.report
+                    else:
+                        report = SyncReport()
+                        entries, blobs = _plan(
+                            items, workflows, limits, current, infos,
+                            rehash, report, objects, memo, reader,
+                        )  # fmt: skip
+                token = secrets.token_hex(16)
+                live = engine.write(blobs, entries, token)
                 objects.prune(live | set(_pending(memo)))
-                written = (entries, report)
+                written = (entries, report, token)
                 done.hashed = _merged(done.hashed, report.hashed)
                 done.parsed = _merged(done.parsed, report.parsed)
             except StoreCorrupt as err:
@@ -660,6 +669,18 @@ class _Planned:
     entries: list[FileEntry]
     blobs: list[NewBlob]
     report: SyncReport
+    generation: str | None
+    """The database's generation when the read pass looked (None: a cache of no mark)."""
+
+    def unchanged(self, generation: str | None, memo: dict[str, _Encoded]) -> bool:
+        """Whether the database is still of the generation the read pass saw (no writer
+        came in between: every write marks a new one) and every object the plan encoded
+        is still there."""
+        return (
+            generation is not None
+            and generation == self.generation
+            and all(o.path.is_file() for e in memo.values() for o in e.objects)
+        )
 
     def stands(
         self, stored: dict[str, FileEntry], infos: dict[str, BlobInfo], memo: dict[str, _Encoded]

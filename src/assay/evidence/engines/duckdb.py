@@ -4,6 +4,8 @@ One database file under the project's cache folder holds:
 
 * ``meta``: the fingerprint the database was built for (store layout, Assay and DuckDB
   versions, the evidence models' columns, the validation code); anything else is rebuilt;
+  and its generation, a random token every write replaces: the same token means no
+  writer came in between;
 * ``files``: the stat of every evidence file when it was last seen and the blob (content)
   it held, as git's index does;
 * ``blobs``: one row per distinct file content (SHA-256), with its record count and the
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +83,10 @@ def quote(name: str) -> str:
 def _number(locator: str) -> int:
     """An object's number in its pack (see :class:`assay.evidence.cache.ObjectFiles`)."""
     return int(locator.split(":", 2)[1])
+
+
+def _token() -> str:
+    return secrets.token_hex(16)
 
 
 def _literal(text: str) -> str:
@@ -140,6 +147,8 @@ class DuckDBEngine:
 
     def __init__(self, connection: duckdb.DuckDBPyConnection):
         self._con = connection
+        self.opened_generation: str | None = None
+        """The generation :meth:`fingerprint` read."""
 
     # -- opening ---------------------------------------------------------------------
     @classmethod
@@ -180,10 +189,12 @@ class DuckDBEngine:
             tables = {row[0] for row in self._con.execute("SHOW TABLES").fetchall()}
             if "meta" not in tables:
                 return None
-            row = self._con.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
+            meta = dict(self._con.execute("SELECT key, value FROM meta").fetchall())
         except duckdb.Error as err:
             raise StoreCorrupt(f"cannot read the evidence cache: {err}") from None
-        return str(row[0]) if row else ""
+        # Read with it, so that a read pass learns the generation without another query.
+        self.opened_generation = meta.get("generation")
+        return str(meta.get("fingerprint", ""))
 
     def create(self, fingerprint: str) -> None:
         """Replace whatever the database holds with empty tables for ``fingerprint``."""
@@ -215,6 +226,7 @@ class DuckDBEngine:
             for kind in EVIDENCE_KINDS:
                 con.execute(self._table_ddl(kind))
             con.execute("INSERT INTO meta VALUES ('fingerprint', ?)", [fingerprint])
+            con.execute("INSERT INTO meta VALUES ('generation', ?)", [_token()])
             con.execute("COMMIT")
         except duckdb.Error as err:
             raise StoreCorrupt(f"cannot create the evidence cache: {err}") from None
@@ -231,6 +243,11 @@ class DuckDBEngine:
             null = "" if column.nullable else " NOT NULL"
             columns.append(f"{quote(column.name)} {sql_type(column.type)}{null}")
         return f"CREATE TABLE {table_name(kind)} ({', '.join(columns)})"
+
+    def generation(self) -> str | None:
+        """The token of the last write (None before the first)."""
+        rows = self._read("SELECT value FROM meta WHERE key = 'generation'")
+        return str(rows[0][0]) if rows else None
 
     # -- the file index --------------------------------------------------------------
     def file_entries(self) -> dict[str, FileEntry]:
@@ -256,10 +273,13 @@ class DuckDBEngine:
             out.setdefault(blob, []).append((kind, digest, records, index))
         return out
 
-    def write(self, blobs: Sequence[NewBlob], files: Iterable[FileEntry]) -> set[str]:
+    def write(
+        self, blobs: Sequence[NewBlob], files: Iterable[FileEntry], generation: str | None = None
+    ) -> set[str]:
         """One transaction: store the new blobs and their typed rows (read from their object
-        files), replace the file index by ``files``, and drop the blobs no file refers to
-        any more. Returns the name of every pack file still referenced.
+        files), replace the file index by ``files``, drop the blobs no file refers to any
+        more, and mark the database with the token ``generation`` (a new one if None).
+        Returns the name of every pack file still referenced.
 
         The buffer pool keeps its small bound for everything else; a first ingest too large
         for it (ten million records of one kind) is rolled back and run again with a larger
@@ -268,7 +288,7 @@ class DuckDBEngine:
         for limit in WRITE_MEMORY_LIMITS:
             try:
                 self._con.execute(f"SET memory_limit = '{limit}'")
-                return self._write(blobs, files)
+                return self._write(blobs, files, generation or _token())
             except _OutOfMemory as err:
                 failure = err.args[0]
             finally:
@@ -276,7 +296,7 @@ class DuckDBEngine:
                     self._con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         raise StoreCorrupt(f"cannot write the evidence cache: {failure}")
 
-    def _write(self, blobs: Sequence[NewBlob], files: list[FileEntry]) -> set[str]:
+    def _write(self, blobs: Sequence[NewBlob], files: list[FileEntry], generation: str) -> set[str]:
         con = self._con
         try:
             con.execute("BEGIN TRANSACTION")
@@ -347,6 +367,7 @@ class DuckDBEngine:
                 "SELECT DISTINCT split_part(digest, ':', 1) FROM objects UNION "
                 "SELECT DISTINCT split_part(index_digest, ':', 1) FROM objects"
             ).fetchall()
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", [generation])
             con.execute("COMMIT")
         except duckdb.Error as err:
             try:
