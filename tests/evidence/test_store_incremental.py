@@ -205,3 +205,29 @@ def test_a_writer_between_the_read_pass_and_the_write_is_seen(
     index, duplicates = _cache_state(kit.root)
     assert "evidence/n.jsonl" in [row[0] for row in index]
     assert ([row[:1] + row[5:] for row in index], duplicates) == _fresh_state(kit.root, tmp_path)
+
+
+def test_a_new_file_leaves_the_other_files_index_rows_as_they_were(kit: Kit) -> None:
+    _setup(kit)
+    kit.dump("evidence/m.jsonl", [drift("d1", "2026-05-01T00:00:00Z")])
+    kit.dump("evidence/racy.jsonl", [drift("d2", "2026-05-01T00:00:00Z")])
+
+    def entries() -> dict[str, Any]:
+        engine = DuckDBEngine.open(CacheDir.for_project(kit.root).database, read_only=True)
+        try:
+            return engine.file_entries()
+        finally:
+            engine.close()
+
+    _age(kit.root)
+    _errors(kit.root, "duckdb")
+    before = entries()
+    # Just written: its stat is not trusted yet (racily clean), so its row is taken anew.
+    os.utime(kit.root / "evidence/racy.jsonl")
+    kit.dump("evidence/n.jsonl", [drift("d3", "2026-05-02T00:00:00Z")])
+    _errors(kit.root, "duckdb")
+    after = entries()
+    assert set(after) == set(before) | {"evidence/n.jsonl"}
+    assert after["evidence/m.jsonl"] == before["evidence/m.jsonl"]  # the time of its stat too
+    assert after["evidence/racy.jsonl"].mtime_ns != before["evidence/racy.jsonl"].mtime_ns
+    assert after["evidence/racy.jsonl"].checked_ns > before["evidence/racy.jsonl"].checked_ns
