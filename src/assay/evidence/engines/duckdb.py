@@ -93,6 +93,10 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _literal_list(texts: Sequence[str]) -> str:
+    return "(" + ", ".join(map(_literal, texts)) + ")"
+
+
 @dataclass(frozen=True, slots=True)
 class FileEntry:
     """What the store knew about an evidence file when it last saw it."""
@@ -337,7 +341,7 @@ class DuckDBEngine:
             )
             # Their keys, taken before a dropped blob's rows go: only these keys' duplicates
             # are worked out again, so one new file costs its own records, not the fleet's.
-            keys = self._keys_of(moved) if moved else []
+            keys = self._keys_of(moved, every=not stored) if moved else []
             # Only the index rows that changed are rewritten (a fleet has thousands).
             old_rows, new_rows = set(stored), set(entries)
             changed = sorted({row[0] for row in old_rows ^ new_rows})
@@ -361,7 +365,8 @@ class DuckDBEngine:
                 con.execute("DELETE FROM blobs WHERE id IN ?", [dropped])
             for table, kind, workflows in keys:
                 self._refresh_duplicates(table, kind, workflows)
-                con.execute(f"DROP TABLE {table}")
+                if table is not None:
+                    con.execute(f"DROP TABLE {table}")
             # The packs still referred to: an object's and its index's (see ObjectFiles).
             live = con.execute(
                 "SELECT DISTINCT split_part(digest, ':', 1) FROM objects UNION "
@@ -379,14 +384,19 @@ class DuckDBEngine:
             raise StoreCorrupt(f"cannot write the evidence cache: {err}") from None
         return {name for (name,) in live}
 
-    def _keys_of(self, blobs: list[int]) -> list[tuple[str, str, list[str]]]:
+    def _keys_of(self, blobs: list[int], *, every: bool) -> list[tuple[str | None, str, list[str]]]:
         """Per kind that ``blobs`` hold: a temporary table of the (workflow, id) keys of
-        their records, the kind, and the workflows of those keys."""
+        their records, the kind, and the workflows of those keys. ``every``: the blobs are
+        all there is (a first build): None for the table, every key of the kind."""
         con = self._con
+        if every:
+            return [(None, kind, []) for (kind,) in con.execute(
+                "SELECT DISTINCT kind FROM objects ORDER BY kind"
+            ).fetchall()]  # fmt: skip
         kinds = [k for (k,) in con.execute(
             "SELECT DISTINCT kind FROM objects WHERE blob IN ? ORDER BY kind", [blobs]
         ).fetchall()]  # fmt: skip
-        out = []
+        out: list[tuple[str | None, str, list[str]]] = []
         for n, kind in enumerate(kinds):
             con.execute(
                 f"CREATE OR REPLACE TEMP TABLE dup_keys_{n} AS SELECT DISTINCT workflow, id "
@@ -399,32 +409,36 @@ class DuckDBEngine:
             out.append((f"dup_keys_{n}", kind, workflows))
         return out
 
-    def _refresh_duplicates(self, keys: str, kind: str, workflows: list[str]) -> None:
+    def _refresh_duplicates(self, keys: str | None, kind: str, workflows: list[str]) -> None:
         """Work out again the duplicates of ``kind`` for the keys in the table ``keys``
-        (those of the records whose files changed). Records are compared in the order the loader indexes
-        them: files in path order (by path components, as the folder walk sorts them), then
-        each file's own order; each duplicate names the record before it with the same id.
-        A key's duplicates depend only on the records with that key, so the others stand."""
+        (those of the records whose files changed; None: every record of the kind).
+        Records are compared in the order the loader indexes them: files in path order (by
+        path components, as the folder walk sorts them), then each file's own order; each
+        duplicate names the record before it with the same id. A key's duplicates depend
+        only on the records with that key, so the others stand."""
         con = self._con
-        if not workflows:
-            return
         table = table_name(kind)
-        con.execute(
-            f"DELETE FROM duplicates d WHERE d.kind = ? AND EXISTS "
-            f"(SELECT 1 FROM {keys} k WHERE k.workflow = d.workflow AND k.id = d.id)",
-            [kind],
-        )
-        # The records of those keys (the workflow filter lets the scan skip row groups).
-        keyed = (
-            f"SELECT r.workflow, r.id, r.blob, r.line, r.pointer, r.ord FROM {table} r "
-            f"SEMI JOIN {keys} k ON k.workflow = r.workflow AND k.id = r.id "
-            "WHERE r.workflow IN $workflows"
-        )
+        columns = f"SELECT r.workflow, r.id, r.blob, r.line, r.pointer, r.ord FROM {table} r"
+        if keys is None:
+            con.execute("DELETE FROM duplicates WHERE kind = ?", [kind])
+            keyed = columns
+        else:
+            if not workflows:
+                return
+            con.execute(
+                f"DELETE FROM duplicates d WHERE d.kind = ? AND EXISTS "
+                f"(SELECT 1 FROM {keys} k WHERE k.workflow = d.workflow AND k.id = d.id)",
+                [kind],
+            )
+            # The records of those keys (the workflow filter lets a scan skip row groups).
+            keyed = (
+                f"{columns} SEMI JOIN {keys} k ON k.workflow = r.workflow AND k.id = r.id "
+                f"WHERE r.workflow IN {_literal_list(workflows)}"
+            )
         # First whether any of them has an id twice at all (a grouped scan, no join):
         # usually not, and a new file then costs no ordering of records.
         twice = con.execute(
-            f"SELECT 1 FROM ({keyed}) GROUP BY workflow, id HAVING count(*) > 1 LIMIT 1",
-            {"workflows": workflows},
+            f"SELECT 1 FROM ({keyed}) GROUP BY workflow, id HAVING count(*) > 1 LIMIT 1"
         ).fetchall()
         if not twice:
             return
@@ -450,7 +464,7 @@ class DuckDBEngine:
             SELECT $kind, workflow, id, path, line, pointer, first_path, first_line
             FROM ordered WHERE first_path IS NOT NULL
             """,
-            {"workflows": workflows, "kind": kind},
+            {"kind": kind},
         )
 
     def duplicates(self) -> list[tuple[str, str, str, str, int | None, str, str, int | None]]:
