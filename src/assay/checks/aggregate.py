@@ -420,10 +420,7 @@ def run_many(
         v = group.sql["value"].text if valued else "NULL"
         tt = f"epoch_us(r.{query.quote(time_field)})"
         source = query.selection(
-            check,
-            moment,
-            [f"({w}) AS w", f"{label} AS label", f"({v}) AS v", f"{tt} AS tt"],
-            workflows=group.workflows,
+            check, moment, [f"({w}) AS w", f"{label} AS label", f"({v}) AS v", f"{tt} AS tt"]
         )
         params = {"start_us": lambda c: query.window_start(c, check)}
         with_clause = f"""{group.params(params)},

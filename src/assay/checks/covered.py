@@ -523,7 +523,6 @@ def _query(
             *(f"r.{q(c.name)}" for c in kind_columns(check.evidence) if c.name != "id"),
         ],
         join="LEFT JOIN assay_dues d ON d.blob = r.blob AND d.ord = r.ord",
-        workflows=group.workflows,
     )
     cw = group.sql["by.where"].text if "by.where" in group.sql else "TRUE"
     ca = group.sql["assert"].text if "assert" in group.sql else "TRUE"
@@ -532,7 +531,6 @@ def _query(
         "CASE WHEN cw IS NULL THEN 'err' WHEN NOT cw THEN NULL WHEN ca IS NULL THEN 'err' "
         "WHEN NOT ca THEN NULL ELSE 'use' END"
     )
-    span = "".join(f" AND {c}" for c in query.span("r", group.workflows))
     sql = f"""
         WITH {params},
         s0 AS MATERIALIZED ({source}),
@@ -547,7 +545,7 @@ def _query(
                     ON r.workflow = s.workflow AND r.{q(link.key)} = s._key
                 JOIN files cf ON cf.blob = r.blob
                 JOIN p ON p.wf = s.wf
-                WHERE s._w AND epoch_us(r.created_at) <= {now}{span}
+                WHERE s._w AND epoch_us(r.created_at) <= {now}
                     AND ({to} IS NULL OR {to} <= {now})
             ) WHERE NOT (cw IS NOT NULL AND NOT cw)
         ),
@@ -628,7 +626,7 @@ def _business_dues(
         wanted = {c.workflow.workflow.id: c for c in business}
         sql = (
             f"WITH {params} SELECT * FROM ("
-            + query.selection(check, moment, [f"({where}) AS w"], workflows=list(wanted))
+            + query.selection(check, moment, [f"({where}) AS w"])
             + ") WHERE w"
         )
         found = query.query(evidence, sql, ["wf", "blob", "ord", "path", "line", "t", "id", "w"])
@@ -722,7 +720,6 @@ def _linked(
         f"epoch_us(r.{q(default)}) AS t, r.id "
         f"FROM {table_name(link.evidence)} r JOIN files f ON f.blob = r.blob "
         f"JOIN assay_keys keys ON keys.k = r.{q(link.key)} AND keys.wf = r.workflow"
-        + "".join(f" WHERE {c}" for c in query.span("r", [wf for wf, _ in keys]))
     )
     found = query.query(evidence, sql, ["wf", "blob", "ord", "path", "k", "t", "id"])
     rows = sorted(

@@ -150,10 +150,7 @@ def run_many(
     for group in groups:
         w = group.sql["where"].text if where is not None else "TRUE"
         source = query.selection(
-            check,
-            moment,
-            [f"({w}) AS w", f"({group.sql['assert'].text}) AS a"],
-            workflows=group.workflows,
+            check, moment, [f"({w}) AS w", f"({group.sql['assert'].text}) AS a"]
         )
         # we, ae: `where` or `assert` could not be evaluated (an error finding each);
         # f: fails `assert`; p: passes. Rows not matching `where` are dropped.

@@ -162,7 +162,7 @@ def run_many(
         source = query.selection(
             check, moment,
             [f"({w}) AS w", f"{ft} AS ft", f"{query.in_window(check, moment)} AS inwin"],
-            windowed=False, workflows=group.workflows,
+            windowed=False,
         )  # fmt: skip
         # Per workflow: the errors of `where` in the window (ranked by file and line), the
         # newest dated match (by time, then id), and the newest visible record newer than it.

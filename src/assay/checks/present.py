@@ -126,7 +126,7 @@ def run_many(
             evidence,
             group,
             {"start_us": lambda c: query.window_start(c, check)},
-            query.selection(check, moment, [f"({w}) AS w"], workflows=group.workflows),
+            query.selection(check, moment, [f"({w}) AS w"]),
             "CASE WHEN w IS NULL THEN 'we' WHEN w THEN 'p' END",
             ranked={"we": "e"},
             newest=("p",),

@@ -104,11 +104,6 @@ class Group:
     values: list[list[str]] = field(default_factory=list)
     """Per context, the SQL literal of each column."""
 
-    @property
-    def workflows(self) -> list[str]:
-        """The ids of the workflows of ``p``."""
-        return [ctx.workflow.workflow.id for ctx in self.contexts]
-
     def params(self, extra: dict[str, Callable[[CheckContext], str]] | None = None) -> str:
         """The parameters table as a CTE: ``p(wf, <extra...>, <columns...>)``."""
         extra = extra or {}
@@ -208,17 +203,16 @@ def selection(
     *,
     windowed: bool = True,
     join: str = "",
-    workflows: Sequence[str] = (),
 ) -> str:
     """The rows a check considers before `where` (visible at the as-of time, in its
     window unless not ``windowed``), with ``columns`` (SQL over ``r``, ``p`` and what
     ``join`` adds) added. Each row names its workflow, blob, order, file, line, time (the
-    kind's time field) and id. ``workflows``: those of ``p`` (see :func:`span`)."""
+    kind's time field) and id."""
     kind = check.evidence
     _, default = time_field(check)
     now = us(moment)
     t = f"epoch_us(r.{quote(default)})"
-    conditions = [f"{t} <= {now}", f"epoch_us(r.created_at) <= {now}", *span("r", workflows)]
+    conditions = [f"{t} <= {now}", f"epoch_us(r.created_at) <= {now}"]
     if windowed:
         conditions.append(in_window(check, moment))
     extra = "".join(f", {c}" for c in columns)
@@ -228,17 +222,6 @@ def selection(
         f"FROM {table_name(kind)} r JOIN files f ON f.blob = r.blob JOIN p ON p.wf = r.workflow "
         f"{join} WHERE {' AND '.join(conditions)}"
     )
-
-
-def span(alias: str, workflows: Sequence[str]) -> list[str]:
-    """A condition implied by the join with ``p`` (``workflows``, its workflows): their
-    range of ids, as constants. A fleet is assessed a batch of workflows at a time, and
-    the store's rows lie file by file, so by workflow: DuckDB skips the row groups outside
-    the range by their min/max, where the join alone would read every row of the table
-    for every batch."""
-    if not workflows:
-        return []
-    return [f"{alias}.workflow BETWEEN {text(min(workflows))} AND {text(max(workflows))}"]
 
 
 @dataclass
