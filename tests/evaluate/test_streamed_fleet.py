@@ -140,3 +140,23 @@ def test_the_gate_streams_json_with_the_bytes_of_the_whole_fleet(
     with load_project(examples, engine=engine) as project:
         alone = format_json(assess_fleet(project, [one], parse_instant(AS_OF)))
     assert capsys.readouterr().out == alone
+
+
+def test_the_streamed_report_is_kept_for_the_replay_only_when_it_can_be_recorded(
+    examples: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from assay.cli import stream
+
+    project = load_project(examples, engine="rows")
+    fleet = assess_fleet(project, sorted(project.workflows), parse_instant(AS_OF))
+    expected = format_json(fleet)
+    capsys.readouterr()
+    code, kept = stream.stream_json(iter(fleet), None, keep=True)
+    assert code == 1 and capsys.readouterr().out == expected
+    assert kept is not None and kept.text == expected and kept.target is None
+    assert stream.stream_json(iter(fleet), None, keep=False)[1] is None
+    assert capsys.readouterr().out == expected
+    monkeypatch.setattr(stream, "MAX_ENTRY_BYTES", len(expected.encode()) // 2)
+    code, kept = stream.stream_json(iter(fleet), None, keep=True)
+    assert code == 1 and capsys.readouterr().out == expected  # written whole all the same
+    assert kept is None  # too large to be recorded

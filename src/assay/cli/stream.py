@@ -47,7 +47,7 @@ def stream_json(
             write_atomic(path, chunks)
         exit_code = Verdict.worst(verdicts).exit_code
         output = None
-        if copy is not None and copy.tell() < MAX_ENTRY_BYTES:
+        if copy is not None and copy.tell() < MAX_ENTRY_BYTES:  # else too large to record
             copy.seek(0)
             output = Output(None if path is None else str(path), copy.read().decode(), False)
         return exit_code, output
@@ -58,6 +58,7 @@ def stream_json(
 
 def _copied(chunks: Iterable[bytes], copy: IO[bytes] | None) -> Iterator[bytes]:
     for chunk in chunks:
-        if copy is not None:
+        # Past the bound of a record the copy is of no use: it stops growing.
+        if copy is not None and copy.tell() < MAX_ENTRY_BYTES:
             copy.write(chunk)
         yield chunk
