@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from projectkit import copy_project
+
 ROOT = Path(__file__).resolve().parents[1]
 
 _PROBE = """
@@ -45,9 +47,10 @@ def test_version_imports_neither_the_library_nor_its_dependencies() -> None:
     assert not _loaded(modules, "assay.models", "assay.load", "assay.evaluate", "assay.pack")
 
 
-def test_a_gate_imports_neither_the_pdf_stack_nor_networkx_nor_the_cel_cli() -> None:
+def test_a_gate_imports_neither_the_pdf_stack_nor_networkx_nor_the_cel_cli(tmp_path: Path) -> None:
+    project = copy_project(ROOT / "tests" / "scenarios" / "basic", tmp_path / "basic")
     code, modules = _modules(
-        "gate", "--project", "tests/scenarios/basic", "--all", "--as-of", "2026-06-01T00:00:00Z"
+        "gate", "--project", str(project), "--all", "--as-of", "2026-06-01T00:00:00Z"
     )
     assert code in (0, 1)
     assert "cel.cel" in modules  # the reference CEL engine itself
@@ -79,12 +82,15 @@ print(json.dumps({"code": code, "calls": during, "before": before,
 """
 
 
-def test_a_gate_reads_no_source_code_and_schemas_still_carry_the_docstrings() -> None:
+def test_a_gate_reads_no_source_code_and_schemas_still_carry_the_docstrings(
+    tmp_path: Path,
+) -> None:
     # pydantic's attribute docstrings parse every model class's source at import (about
     # 0.2 s of every start): they are read only when the JSON Schemas are built.
     run = subprocess.run(
         [
-            sys.executable, "-c", _SOURCE_PROBE, "gate", "--project", "tests/scenarios/basic",
+            sys.executable, "-c", _SOURCE_PROBE, "gate", "--project",
+            str(copy_project(ROOT / "tests" / "scenarios" / "basic", tmp_path / "basic")),
             "--all", "--as-of", "2026-06-01T00:00:00Z",
         ],
         capture_output=True, text=True, cwd=ROOT, check=False,

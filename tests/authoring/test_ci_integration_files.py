@@ -15,6 +15,7 @@ import click
 import pytest
 import yaml
 from authoring_kit import BASIC, ROOT
+from projectkit import copy_project
 
 from assay.cli import cli
 from assay.formats import Format
@@ -123,7 +124,7 @@ def test_action_gate_step_runs(action: dict[str, Any], tmp_path: Path) -> None:
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "GITHUB_OUTPUT": str(out),
         "GITHUB_STEP_SUMMARY": str(summary),
-        "ASSAY_PROJECT": str(BASIC),
+        "ASSAY_PROJECT": str(copy_project(BASIC, tmp_path / "basic")),
         "ASSAY_WORKFLOW": "fraud",
         "ASSAY_AS_OF": "2026-09-20T00:00:00Z",
         "ASSAY_RELEASE": "1.2.3",

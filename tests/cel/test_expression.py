@@ -219,13 +219,21 @@ def test_macro_variables_are_bound_not_free() -> None:
         compile_("r.approvers.all(x, x.id != '') && a.id == ''")
 
 
-def test_constructs_outside_the_subset_fall_back_to_cel() -> None:
+def test_functions_outside_the_subset_are_called_on_the_package_alone() -> None:
     expr = compile_("r.run_at.getFullYear() == 2026 && string(r.runs) == '3'")
-    assert not expr.compiled
+    assert expr.compiled  # getFullYear() alone runs on the package
     assert expr.test(VARS) is True
     assert expr.variables == frozenset({"r"})
-    unknown = compile_("r.environment.matches('^pr') && 1u == 1u && {'a': 1}.a == 1")
-    assert not unknown.compiled and unknown.test(VARS) is True
+    assert compile_("r.environment.matches('^pr')").test(VARS) is True
+    with pytest.raises(ExpressionRuntimeError, match="not a valid regex"):
+        compile_("r.environment.matches('(')").evaluate(VARS)
+
+
+def test_constructs_outside_the_subset_fall_back_to_cel() -> None:
+    # uint literals and calls: the package hands a uint back as a plain int
+    for source in ("1u == 1u", "uint(r.runs) == 3u", "r.runs == 3 && 1u == 1u"):
+        unknown = compile_(source)
+        assert not unknown.compiled and unknown.test(VARS) is True, source
 
 
 def test_fallback_errors_are_translated() -> None:

@@ -18,6 +18,7 @@ import termios
 from pathlib import Path
 
 import pytest
+from projectkit import copy_project
 
 from assay.cli.main import main
 from assay.cli.terminal import text_width, use_color
@@ -108,26 +109,30 @@ def test_width_decision(monkeypatch: pytest.MonkeyPatch) -> None:
     assert text_width(64, FakeTerminal()) == 64
 
 
-def run_on_a_terminal(columns: int, **extra_env: str) -> str:
-    """Run the gate with stdout on a pseudo-terminal ``columns`` wide; its output."""
+def run_on_a_terminal(project: Path, columns: int, **extra_env: str) -> str:
+    """Run the gate on ``project`` with stdout on a pseudo-terminal ``columns`` wide; its
+    output. Its stderr goes to a file, which a chatty gate cannot fill and block on."""
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
     env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COLUMNS", "TERM")}
     env.update(extra_env)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "assay", *GATE],
-        stdout=follower,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        env=env,
-    )
+    errors = project.parent / f"stderr-{columns}-{len(extra_env)}.txt"
+    gate = [*GATE[:2], str(project), *GATE[3:]]
+    with errors.open("wb") as err_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "assay", *gate],
+            stdout=follower,
+            stderr=err_file,
+            stdin=subprocess.DEVNULL,
+            env=env,
+        )
     os.close(follower)
     chunks = []
     while True:
         ready, _, _ = select.select([leader], [], [], 60)
         if not ready:
             proc.kill()
-            raise AssertionError("the gate wrote nothing for 60 s")
+            raise AssertionError(f"the gate wrote nothing for 60 s: {errors.read_text()}")
         try:
             data = os.read(leader, 65536)
         except OSError:  # EIO: the other end is closed
@@ -136,17 +141,18 @@ def run_on_a_terminal(columns: int, **extra_env: str) -> str:
             break
         chunks.append(data)
     os.close(leader)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 1, err
+    proc.wait(timeout=60)
+    assert proc.returncode == 1, errors.read_text()
     # the terminal turns \n into \r\n
     return b"".join(chunks).decode().replace("\r\n", "\n")
 
 
-def test_on_a_real_terminal_colour_and_its_width() -> None:
-    out = run_on_a_terminal(72)
+def test_on_a_real_terminal_colour_and_its_width(tmp_path: Path) -> None:
+    project = copy_project(EXAMPLES, tmp_path / "examples")
+    out = run_on_a_terminal(project, 72)
     assert "\x1b[31mFAIL\x1b[0m" in out
     plain = ANSI.sub("", out)
     long_lines = [line for line in plain.splitlines() if len(line) > 72]
     assert all(line.lstrip().startswith("at ") for line in long_lines), long_lines
     assert max(map(len, plain.splitlines())) > 60
-    assert "\x1b" not in run_on_a_terminal(72, NO_COLOR="1")
+    assert "\x1b" not in run_on_a_terminal(project, 72, NO_COLOR="1")

@@ -23,6 +23,7 @@ from .values import (
     overload,
     struct_get,
     struct_has,
+    to_cel_value,
     type_name,
 )
 
@@ -35,9 +36,12 @@ class Compiler:
         self.newer = False
         """The expression holds a construct that used to run on the package (a map literal,
         ``string()``, ``double()``): its errors are still worded by the package."""
-        self.cell: list[bool] = [False]
-        """Set while evaluating when a macro iterated a map (which also used to run on the
-        package): that evaluation's error is worded by the package too."""
+        self.cell: list[int] = [0]
+        """Set while evaluating: ITERATED_MAP when a macro iterated a map (which also used
+        to run on the package), so that evaluation's error is worded by the package too;
+        MAP_KEY_ERRED when a key erred there. The package iterates a map in an order that
+        changes from run to run, so it would meet that error or another key's first: then
+        the error stays the fast path's, the same on every run."""
 
     def text(self, node: Node) -> str:
         return self.src[node.start : node.end]
@@ -251,7 +255,42 @@ class Compiler:
             return _cast(name, args[0])
         if node.target is not None and name in _STRING_METHODS and len(args) == 1:
             return _string_method(name, self.compile(node.target), args[0])
-        raise Unsupported
+        return self._package_call(node, args)
+
+    def _package_call(self, node: Node, args: list[Fn]) -> Fn:
+        """Any other function or method (``matches``, ``getFullYear``, ``int``...): the
+        package computes this one call on the values the fast path computed for its
+        operands, so the rest of the expression, a macro over a map included, stays on
+        the fast path (and in its order)."""
+        if node.value == "uint":
+            raise Unsupported  # the package returns a uint as a Python int: its type is lost
+        operands = ([self.compile(node.target)] if node.target is not None else []) + args
+        names = [f"a{i}" for i in range(len(operands))]
+        call = (
+            f"{names[0]}.{node.value}({', '.join(names[1:])})"
+            if node.target is not None
+            else f"{node.value}({', '.join(names)})"
+        )
+        try:
+            program = cel.compile(call)
+        except Exception:  # noqa: BLE001 - not a call the package reads on its own
+            raise Unsupported from None
+        self.newer = True  # its errors are the package's words, as when it ran it all
+
+        def call_package(env: Env) -> Any:
+            values = {
+                n: to_cel_value(operand(env)) for n, operand in zip(names, operands, strict=True)
+            }
+            try:
+                result = program.execute(values)
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as exc:  # noqa: BLE001 - pyo3 panics derive from BaseException
+                raise EvalError(cel_message(exc)) from None
+            cel_kind(result)  # a value the fast path does not know: Unsure, the package's
+            return result
+
+        return call_package
 
     def c_map(self, node: Node) -> Fn:
         """A map literal with distinct string-literal keys (the commonest: a lookup table
@@ -427,17 +466,33 @@ the evaluation-time side of the cost bound (the compile-time estimate assumes li
 record fields hold 100 items; a record may carry more, but not without limit)."""
 
 
-def _items(value: Any, macro: str) -> list[Any] | tuple[Any, ...]:
+ITERATED_MAP = 1
+"""A macro iterated a map on this evaluation (Compiler.cell)."""
+MAP_KEY_ERRED = 2
+"""... and its condition or transform erred on a key (Compiler.cell)."""
+
+
+def _items(value: Any, macro: str, cell: list[int]) -> list[Any] | tuple[Any, ...]:
+    """What a macro iterates: a list's items in order, a map's keys in key order."""
     kind = cel_kind(value)
     if kind == "list":
-        if len(value) > MAX_MACRO_ITEMS:
-            raise EvalError(
-                f"{macro}() over {len(value):,} items; at most {MAX_MACRO_ITEMS:,} are allowed"
-            )
-        return value  # type: ignore[no-any-return]
-    if kind == "map":
-        raise Unsure  # the package iterates a hash map: its order is not ours
-    raise overload(macro, value)
+        items: list[Any] | tuple[Any, ...] = value
+    elif kind == "map":
+        cell[0] = max(cell[0], ITERATED_MAP)
+        items = sorted(as_map(value), key=_key_order)
+    else:
+        raise overload(macro, value)
+    if len(items) > MAX_MACRO_ITEMS:
+        raise EvalError(
+            f"{macro}() over {len(items):,} items; at most {MAX_MACRO_ITEMS:,} are allowed"
+        )
+    return items
+
+
+def _key_order(key: Any) -> tuple[int, Any]:
+    """CEL maps have no order; their keys (bool, int, string) are iterated sorted, so a
+    macro over a map gives the same list, and names the same error, on every run."""
+    return (0 if type(key) is bool else 1 if type(key) is int else 2, key)
 
 
 def _bindings(env: Env, var: str, items: list[Any] | tuple[Any, ...]) -> Iterator[dict[str, Any]]:
@@ -453,37 +508,45 @@ def _predicate(macro: str, value: Any) -> bool:
     raise EvalError(f"the condition of {macro}() must be a boolean, got {type_name(value)}")
 
 
-def _map_truths(env: Env, var: str, mapping: dict[Any, Any], pred: Fn, cell: list[bool]) -> int:
-    """How many keys of ``mapping`` meet ``pred``, for ``all``/``exists``/``exists_one``
-    over a map. The package iterates a hash map, in an order that is not ours (nor the
-    same from run to run); the count of keys that meet a condition is the same in any
-    order, so the result is exact when the condition gives a boolean on every key. Where
-    it does not (an error, a non-boolean), which key the package meets first decides
-    between false and an error: Unsure, and the package decides as it always has."""
-    if len(mapping) > MAX_MACRO_ITEMS or not all(type(key) is str for key in mapping):
-        raise Unsure
-    cell[0] = True
-    count = 0
-    try:
-        for scope in _bindings(env, var, list(mapping)):
-            value = pred(scope)
-            if value is True:
-                count += 1
-            elif value is not False:
-                raise Unsure
-    except EvalError:
-        raise Unsure from None
-    return count
+def _map_truths(
+    env: Env, var: str, keys: list[Any], pred: Fn, macro: str, cell: list[int]
+) -> tuple[int, int]:
+    """(keys that meet ``pred``, keys that do not), for ``all``/``exists``/``exists_one``
+    over a map, decided as the CEL specification says rather than in an iteration order
+    (a map has none): ``all`` is false when any key gives false, ``exists`` true when any
+    gives true, whatever errors other keys raise; otherwise the first error in key order
+    is the result. (Over a list, the macros stop at the first element that decides or
+    errs, in list order, as the package and the SQL engine do.)"""
+    met = unmet = 0
+    error: EvalError | None = None
+    for scope in _bindings(env, var, keys):
+        try:
+            if _predicate(macro, pred(scope)):
+                met += 1
+            else:
+                unmet += 1
+        except EvalError as exc:
+            error = error or exc
+    if error is not None:
+        cell[0] = MAP_KEY_ERRED
+        if not (macro == "all" and unmet) and not (macro == "exists" and met):
+            raise error
+    return met, unmet
 
 
-def _macro_all(target: Fn, var: str, body: list[Fn], macro: str, cell: list[bool]) -> Fn:
+def _is_map(value: Any) -> bool:
+    return type(value) is not list and type(value) is not tuple and cel_kind(value) == "map"
+
+
+def _macro_all(target: Fn, var: str, body: list[Fn], macro: str, cell: list[int]) -> Fn:
     (pred,) = body
 
     def all_(env: Env) -> bool:
-        items = target(env)
-        if type(items) is dict:
-            return _map_truths(env, var, items, pred, cell) == len(items)
-        for scope in _bindings(env, var, _items(items, macro)):
+        value = target(env)
+        items = _items(value, macro, cell)
+        if _is_map(value):
+            return _map_truths(env, var, list(items), pred, macro, cell)[1] == 0
+        for scope in _bindings(env, var, items):
             if not _predicate(macro, pred(scope)):
                 return False
         return True
@@ -491,14 +554,15 @@ def _macro_all(target: Fn, var: str, body: list[Fn], macro: str, cell: list[bool
     return all_
 
 
-def _macro_exists(target: Fn, var: str, body: list[Fn], macro: str, cell: list[bool]) -> Fn:
+def _macro_exists(target: Fn, var: str, body: list[Fn], macro: str, cell: list[int]) -> Fn:
     (pred,) = body
 
     def exists(env: Env) -> bool:
-        items = target(env)
-        if type(items) is dict:
-            return _map_truths(env, var, items, pred, cell) > 0
-        for scope in _bindings(env, var, _items(items, macro)):
+        value = target(env)
+        items = _items(value, macro, cell)
+        if _is_map(value):
+            return _map_truths(env, var, list(items), pred, macro, cell)[0] > 0
+        for scope in _bindings(env, var, items):
             if _predicate(macro, pred(scope)):
                 return True
         return False
@@ -506,49 +570,54 @@ def _macro_exists(target: Fn, var: str, body: list[Fn], macro: str, cell: list[b
     return exists
 
 
-def _macro_exists_one(target: Fn, var: str, body: list[Fn], macro: str, cell: list[bool]) -> Fn:
+def _macro_exists_one(target: Fn, var: str, body: list[Fn], macro: str, cell: list[int]) -> Fn:
     (pred,) = body
 
     def exists_one(env: Env) -> bool:
-        items = target(env)
-        if type(items) is dict:
-            return _map_truths(env, var, items, pred, cell) == 1
-        scopes = _bindings(env, var, _items(items, macro))
-        return sum(_predicate(macro, pred(scope)) for scope in scopes) == 1
+        value = target(env)
+        items = _items(value, macro, cell)
+        if _is_map(value):
+            return _map_truths(env, var, list(items), pred, macro, cell)[0] == 1
+        return sum(_predicate(macro, pred(scope)) for scope in _bindings(env, var, items)) == 1
 
     return exists_one
 
 
-def _macro_filter(target: Fn, var: str, body: list[Fn], macro: str, cell: list[bool]) -> Fn:
+def _over_items(
+    target: Fn, var: str, macro: str, cell: list[int], pred: Fn | None, transform: Fn | None
+) -> Fn:
+    """``filter`` (no transform) and ``map`` (a transform, maybe a condition too)."""
+
+    def run(env: Env) -> list[Any]:
+        value = target(env)
+        items = _items(value, macro, cell)
+        try:
+            return [
+                scope[var] if transform is None else transform(scope)
+                for scope in _bindings(env, var, items)
+                if pred is None or _predicate(macro, pred(scope))
+            ]
+        except EvalError:
+            if _is_map(value):
+                cell[0] = MAP_KEY_ERRED
+            raise
+
+    return run
+
+
+def _macro_filter(target: Fn, var: str, body: list[Fn], macro: str, cell: list[int]) -> Fn:
     (pred,) = body
-
-    def filter_(env: Env) -> list[Any]:
-        items = _items(target(env), macro)
-        scopes = _bindings(env, var, items)
-        return [
-            item
-            for item, scope in zip(items, scopes, strict=False)
-            if _predicate(macro, pred(scope))
-        ]
-
-    return filter_
+    return _over_items(target, var, macro, cell, pred, None)
 
 
-def _macro_map(target: Fn, var: str, body: list[Fn], macro: str, cell: list[bool]) -> Fn:
+def _macro_map(target: Fn, var: str, body: list[Fn], macro: str, cell: list[int]) -> Fn:
     if len(body) == 1:
-        (transform,) = body
-        return lambda env: [
-            transform(scope) for scope in _bindings(env, var, _items(target(env), macro))
-        ]
+        return _over_items(target, var, macro, cell, None, body[0])
     pred, transform = body
-    return lambda env: [
-        transform(scope)
-        for scope in _bindings(env, var, _items(target(env), macro))
-        if _predicate(macro, pred(scope))
-    ]
+    return _over_items(target, var, macro, cell, pred, transform)
 
 
-_MACRO_BUILDERS: dict[str, Callable[[Fn, str, list[Fn], str, list[bool]], Fn]] = {
+_MACRO_BUILDERS: dict[str, Callable[[Fn, str, list[Fn], str, list[int]], Fn]] = {
     "all": _macro_all,
     "exists": _macro_exists,
     "exists_one": _macro_exists_one,

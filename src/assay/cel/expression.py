@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import _native as cel
-from .compiler import MAX_MACRO_ITEMS, Compiler
+from .compiler import ITERATED_MAP, MAP_KEY_ERRED, MAX_MACRO_ITEMS, Compiler
 from .errors import (
     EvalError,
     ExpressionRuntimeError,
@@ -91,7 +91,8 @@ class Expression:
         self._program = program
         self._fast = fast
         # Errors of what used to run on the package only are still its words (see
-        # Compiler.newer and Compiler.cell): the same findings as before, to the byte.
+        # Compiler.newer and Compiler.cell): the same findings as before, to the byte,
+        # except where the package's map order would make them differ from run to run.
         self._newer = compiler is not None and compiler.newer
         self._cell = compiler.cell if compiler is not None and "(" in source else None
         self._allowed = allowed | variables
@@ -147,11 +148,12 @@ class Expression:
         if fast is not None:
             cell = self._cell
             if cell is not None:
-                cell[0] = False
+                cell[0] = 0
             try:
                 result = fast(variables)
             except EvalError as exc:
-                if self._newer or (cell is not None and cell[0]):
+                seen = 0 if cell is None else cell[0]
+                if (self._newer or seen == ITERATED_MAP) and seen != MAP_KEY_ERRED:
                     return self._run_cel(variables)
                 raise ExpressionRuntimeError(exc.message) from None
             except Exception:  # Unsure, or a value the closures did not foresee

@@ -30,7 +30,7 @@ from ..errors import (
     UsageError,
 )
 from ..evidence import LEDGER_NAME
-from ..evidence.cache import CACHE_DIR_NAME
+from ..evidence.cache import CacheDir
 from ..evidence.engines.base import EngineName
 from ..evidence.index import (
     EvidenceIndex,
@@ -252,7 +252,7 @@ def load_source(
     loader.rehash = rehash
     loader.engine = _engine(engine, config.engine)
     loader.on_disk = isinstance(source, DiskSource)
-    cache = source.root / CACHE_DIR_NAME
+    cache = CacheDir.for_project(source.root).path
     if loader.on_disk and cache.is_dir():
         loader.parsed = ParsedYaml(cache)
     if config_file is not None:
