@@ -8,6 +8,7 @@ the gate's memory is bounded by a batch, not by the fleet. The bytes are those o
 
 from __future__ import annotations
 
+import gc
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -37,6 +38,11 @@ def stream_json(
     # A copy for the replay record goes to a temporary file, not to memory: it is read
     # back only when it is small enough to be recorded at all.
     copy: IO[bytes] | None = tempfile.TemporaryFile() if keep else None  # noqa: SIM115
+    # The cyclic collector is paused for the whole report, as for a fleet assessed at
+    # once: the assessments and their dicts are freed by reference counting, and each
+    # collection would rescan the batch still alive.
+    enabled = gc.isenabled()
+    gc.disable()
     try:
         chunks = _copied(json_chunks(noted(ordered)), copy)
         if path is None:
@@ -52,6 +58,8 @@ def stream_json(
             output = Output(None if path is None else str(path), copy.read().decode(), False)
         return exit_code, output
     finally:
+        if enabled:
+            gc.enable()
         if copy is not None:
             copy.close()
 
