@@ -9,7 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 import pytest
+from projectkit import copy_project
 
+from assay.cli.main import main
 from assay.errors import InputError
 from assay.load.discover import DiskSource, outside_error, relative
 from assay.load.project import _path_key, _suffix
@@ -116,3 +118,47 @@ def test_suffix_is_purepath_suffix(name: str) -> None:
 def test_path_order_is_purepath_order() -> None:
     paths = ["a/b", "a-b", "a/b/c", "a.b/c", "a", "A/b", "a/b-c", "../x", "a b/c", "ab"]
     assert sorted(paths, key=_path_key) == sorted(paths, key=PurePosixPath)
+
+
+def test_a_folder_that_cannot_be_listed_is_an_error_not_passed_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Passed over, an unlistable evidence folder would hide its incidents from the checks
+    and a gate could pass on what it never saw. The tests run as root, which reads any
+    folder, so the refusal is the operating system's, made by scandir."""
+    root = _tree(tmp_path)
+    listing = os.scandir
+    locked = os.fspath(root / "evidence" / "b" / "deep")
+
+    def scandir(path: str) -> object:
+        if os.fspath(path) == locked:
+            raise PermissionError(13, "Permission denied", path)
+        return listing(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    with pytest.raises(InputError) as err:
+        list(DiskSource(root).walk("evidence"))
+    assert err.value.location is not None and err.value.location.file == "evidence/b/deep"
+    assert "cannot list this folder" in str(err.value) and "ermission denied" in str(err.value)
+
+
+def test_a_gate_on_a_folder_it_cannot_list_exits_2_naming_only_that_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = copy_project(Path(__file__).resolve().parents[2] / "examples", tmp_path / "ex")
+    listing = os.scandir
+    locked = os.path.realpath(root / "evidence" / "claims-triage")
+
+    def scandir(path: str) -> object:
+        if os.path.realpath(os.fspath(path)) == locked:
+            raise PermissionError(13, "Permission denied", path)
+        return listing(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    code = main(["gate", "--project", str(root), "--all", "--as-of", "2026-11-20T12:00:00Z"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert (
+        err.strip()
+        == "evidence/claims-triage: error[IO]: cannot list this folder: permission denied"
+    )

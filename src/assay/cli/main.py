@@ -449,7 +449,7 @@ def _record(
             *config.waivers,
             *config.evidence,
         ],
-        files=[(f.path, f.sha256) for f in project.files],
+        files=[(f.path, f.sha256, f.stat) for f in project.files],
     )
 
 

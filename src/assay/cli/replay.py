@@ -201,12 +201,14 @@ class GateReplay:
         *,
         started_ns: int,
         folders: Sequence[str],
-        files: Iterable[tuple[str, str]],
+        files: Iterable[tuple[str, str, Sequence[int] | None]],
     ) -> bool:
         """Record a finished gate: ``folders`` are the project's configured input folders
         (walked again here) and any file whose absence matters (the config file), ``files``
-        every input file read, as (path relative to the project, SHA-256). Returns False (records nothing) when any of them changed too
-        recently to be trusted, or the cache folder cannot be written."""
+        every input file read, as (path relative to the project, SHA-256, its stat key
+        when the loader took one: a regular file's, before it was read, so it is not
+        taken again; else None). Returns False (records nothing) when any of them changed
+        too recently to be trusted, or the cache folder cannot be written."""
         settled = started_ns - SETTLED_NS
         try:
             folder_keys = self._walk(folders, settled)
@@ -214,10 +216,23 @@ class GateReplay:
             # which the key's code fingerprint covers; its absence is in the record.
             missing = tuple(f"{rel}/" for rel, key in folder_keys if key is None)
             file_keys = []
-            for rel, sha256 in sorted(set(files)):
-                if rel.startswith(missing) and not os.path.lexists(self.root / rel):
+            root = os.fspath(self.root)
+            given = list(files)
+            taken = {rel: key for rel, _, key in given if key is not None}
+            for rel, sha256 in sorted({(rel, sha256) for rel, sha256, _ in given}):
+                known = taken.get(rel)
+                if known is not None:
+                    # A stat taken before the file was read: a change since then shows as
+                    # another stat when the record is looked up, and the file is hashed.
+                    if max(known[1], known[2]) >= settled:
+                        return False
+                    file_keys.append([rel, list(known), sha256])
                     continue
-                st = os.stat(self.root / rel)
+                # Plain strings: a fleet has thousands of input files.
+                path = os.path.join(root, rel)
+                if rel.startswith(missing) and not os.path.lexists(path):
+                    continue
+                st = os.stat(path)
                 if not stat.S_ISREG(st.st_mode) or max(st.st_mtime_ns, st.st_ctime_ns) >= settled:
                     return False
                 file_keys.append([rel, _stat_key(st), sha256])
@@ -263,11 +278,15 @@ class GateReplay:
 
     def _walk(self, folders: Sequence[str], settled: int) -> list[list[object]]:
         """The stat of every folder the loader walks (followed links, hidden ones skipped,
-        as the loader does); a path that does not exist is recorded as missing."""
+        as the loader does); a path that does not exist is recorded as missing. Folders
+        are visited as ``os.walk(followlinks=True)`` visits them, with plain strings and
+        one ``scandir`` each; only a folder reached through a symbolic link has its real
+        path resolved (a fleet has hundreds of folders)."""
         keys: list[list[object]] = []
         seen: set[str] = set()
+        root = os.fspath(self.root)
         for rel in sorted(set(folders)):
-            top = self.root / rel
+            top = os.path.join(root, rel)
             try:
                 st = os.stat(top)
             except FileNotFoundError:
@@ -275,17 +294,42 @@ class GateReplay:
                 continue
             if not stat.S_ISDIR(st.st_mode):
                 continue  # a file: it is one of the files read
-            for dirpath, dirnames, _ in os.walk(top, followlinks=True):
-                real = os.path.realpath(dirpath)
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            # (path, its name relative to the root, its real path or None when unknown)
+            stack: list[tuple[str, str, str | None]] = [(top, os.path.relpath(top, root), None)]
+            while stack:
+                path, shown, real = stack.pop()
+                if real is None:
+                    real = os.path.realpath(path)
                 if real in seen:
-                    dirnames[:] = []
                     continue
                 seen.add(real)
-                st = os.stat(dirpath)
+                try:
+                    with os.scandir(path) as entries:
+                        listed = list(entries)
+                except OSError:
+                    continue  # as os.walk: a folder that cannot be listed is passed over
+                st = os.stat(path)
                 if max(st.st_mtime_ns, st.st_ctime_ns) >= settled:
                     raise _Unsettled
-                keys.append([os.path.relpath(dirpath, self.root), _stat_key(st)])
+                keys.append([shown, _stat_key(st)])
+                below: list[tuple[str, bool]] = []
+                for entry in listed:
+                    if entry.name.startswith("."):
+                        continue
+                    try:
+                        if entry.is_dir():
+                            below.append((entry.name, entry.is_symlink()))
+                    except OSError:
+                        continue
+                below.sort()
+                for name, link in reversed(below):
+                    stack.append(
+                        (
+                            os.path.join(path, name),
+                            os.path.join(shown, name),
+                            None if link else os.path.join(real, name),
+                        )
+                    )
         return keys
 
     def _prune(self) -> None:

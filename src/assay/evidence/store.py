@@ -32,6 +32,7 @@ import hashlib
 import operator
 import os
 import shutil
+import stat
 import tempfile
 import time
 import weakref
@@ -79,12 +80,16 @@ class EvidenceFile:
 
     path: str
     """Relative to the project root, as reports show it."""
-    absolute: Path
+    absolute: Path | str
+    """As the loader gave it (a string from the loader: no path object per file)."""
     sha256: str
     records: int
     blob: int
     size: int = 0
     """Bytes, as the file was read or stat'ed."""
+    stat: tuple[int, int, int, int, int] | None = None
+    """(size, mtime, ctime, inode, device) as this run found the file, before reading it
+    (a regular file's only): what a gate record keeps, without a second stat."""
 
 
 @dataclass
@@ -182,8 +187,44 @@ class EvidenceStore:
         # blobs as just read from this engine while syncing (under the same lock).
         blobs = self.engine.blob_infos() if infos is None else infos
         self.infos = {info.id: info for info in blobs.values()}
-        self._objects = self.engine.objects()
+        self._all_objects: dict[int, list[tuple[str, str, int, str]]] | None = None
+        self._some_objects: dict[int, list[tuple[str, str, int, str]]] = {}
         self._by_workflow: dict[str, list[EvidenceFile]] | None = None
+
+    @property
+    def _objects(self) -> dict[int, list[tuple[str, str, int, str]]]:
+        """Per blob, its objects (kind, digest, records, index digest): every blob's, read
+        the first time all are asked for (an export, a fleet)."""
+        if self._all_objects is None:
+            self._all_objects = self.engine.objects()
+        return self._all_objects
+
+    def objects_of(self, blobs: Iterable[int]) -> dict[int, list[tuple[str, str, int, str]]]:
+        """The objects of ``blobs`` at least: a gate of one workflow reads the object rows
+        of that workflow's files, not the fleet's. Asked again for others (a second
+        workflow: a fleet), every blob's are read at once."""
+        if self._all_objects is not None:
+            return self._all_objects
+        known = self._some_objects
+        missing = sorted({b for b in blobs if b not in known})
+        if missing and known:
+            return self._objects
+        if missing:
+            for b in missing:
+                known[b] = []
+            rows = self.engine.query(
+                "SELECT blob, kind, digest, records, index_digest FROM objects "
+                f"WHERE blob IN ({', '.join(map(str, missing))}) ORDER BY blob, kind"
+            )
+            for blob, kind, digest, records, index in rows:
+                known[blob].append((kind, digest, records, index))
+        return known
+
+    def kinds(self) -> list[str]:
+        """The kinds the stored files hold records of."""
+        if self._all_objects is not None:
+            return sorted({o[0] for objects in self._all_objects.values() for o in objects})
+        return sorted(row[0] for row in self.engine.query("SELECT DISTINCT kind FROM objects"))
 
     def _files_for(self, workflows: set[str] | None) -> list[EvidenceFile]:
         """The files holding records of ``workflows`` (all files for None), in file order."""
@@ -220,7 +261,8 @@ class EvidenceStore:
         self.engine, self.files, self._lock = fresh.engine, fresh.files, fresh._lock
         self.objects = fresh.objects
         self.volatile = fresh.volatile
-        self.infos, self._objects = fresh.infos, fresh._objects
+        self.infos = fresh.infos
+        self._all_objects, self._some_objects = fresh._all_objects, fresh._some_objects
         self._by_workflow = None
         fresh._lock = None  # now ours
         self.recovered = True
@@ -258,10 +300,11 @@ class EvidenceStore:
         wanted = set(workflows) if workflows is not None else None
         of_kinds = set(kinds) if kinds is not None else None
         infos = self.infos
-        objects = self._objects
+        files = self._files_for(wanted)
+        objects = self.objects_of(f.blob for f in files if f.blob)
         decoded: dict[int, list[list[Any]]] = {}
         out: list[list[Record]] = []
-        for f in self._files_for(wanted):
+        for f in files:
             if f.blob == 0:
                 held = self.volatile.get(f.path, [])
                 out.append(
@@ -311,7 +354,8 @@ class EvidenceStore:
         out: dict[tuple[int, str, int], Any] = {}
         for (blob, kind), orders in by_object.items():
             info = self.infos.get(blob)
-            index = next((o[3] for o in self._objects.get(blob, ()) if o[0] == kind), None)
+            objects = self.objects_of((blob,)).get(blob, ())
+            index = next((o[3] for o in objects if o[0] == kind), None)
             if info is None or index is None:
                 raise StoreCorrupt(f"blob {blob} ({kind}) is missing")
             found = self.objects.read_rows(info.sha256, kind, index, orders)
@@ -433,7 +477,7 @@ def write_objects(
 
 def open_store(
     root: Path,
-    paths: Sequence[Path],
+    paths: Sequence[Path | str],
     workflows: set[str],
     limits: ReaderLimits,
     *,
@@ -510,7 +554,7 @@ def _fingerprint(cache: CacheDir) -> str:
 
 
 def _sync_cached(
-    items: Sequence[tuple[Path, str]],
+    items: Sequence[tuple[Path | str, str]],
     workflows: set[str],
     limits: ReaderLimits,
     cache: CacheDir,
@@ -702,6 +746,13 @@ def _stat_key(st: os.stat_result) -> tuple[int, int, int, int]:
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
+def _full_key(st: os.stat_result) -> tuple[int, int, int, int, int] | None:
+    """A regular file's stat as a gate record keeps it (see :mod:`assay.cli.replay`)."""
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
 def _entry_key(entry: FileEntry) -> tuple[int, int, int, int]:
     return (entry.size, entry.mtime_ns, entry.ctime_ns, entry.inode)
 
@@ -717,7 +768,15 @@ def _trusted(entry: FileEntry, st: os.stat_result) -> bool:
     return _entry_key(entry) == _stat_key(st) and _racy_free(entry)
 
 
-def _items(root: Path, paths: Sequence[Path]) -> list[tuple[Path, str]]:
+def _suffix(rel: str) -> str:
+    """The file's suffix as :attr:`pathlib.PurePath.suffix` gives it, without a path
+    object per file (a fleet has thousands)."""
+    name = rel.rpartition("/")[2]
+    dot = name.rfind(".")
+    return name[dot:] if 0 < dot < len(name) - 1 else ""
+
+
+def _items(root: Path, paths: Sequence[Path | str]) -> list[tuple[Path | str, str]]:
     """Each path with its name relative to the project root, as reports show it."""
     prefix = os.fspath(root).rstrip(os.sep) + os.sep
     out = []
@@ -730,12 +789,12 @@ def _items(root: Path, paths: Sequence[Path]) -> list[tuple[Path, str]]:
     return out
 
 
-def _rel(root: Path, path: Path) -> str:
+def _rel(root: Path, path: Path | str) -> str:
     return Path(os.path.relpath(path, root)).as_posix()
 
 
 def _plan(
-    items: Sequence[tuple[Path, str]],
+    items: Sequence[tuple[Path | str, str]],
     workflows: set[str],
     limits: ReaderLimits,
     entries: dict[str, FileEntry],
@@ -762,7 +821,7 @@ def _plan(
 
 
 def _plan_files(
-    items: Sequence[tuple[Path, str]],
+    items: Sequence[tuple[Path | str, str]],
     workflows: set[str],
     limits: ReaderLimits,
     entries: dict[str, FileEntry],
@@ -778,12 +837,17 @@ def _plan_files(
     by_sha = dict(known)
     by_id = {info.id: info for info in known.values()}
     next_id = max(by_id, default=0) + 1
+    readable: dict[str, bool] = {}
     for path, rel in items:
-        suffix = path.suffix.lower()
-        if reader_for(suffix) is None:
+        given = _suffix(rel)
+        suffix = given.lower()
+        ok = readable.get(suffix)
+        if ok is None:
+            ok = readable[suffix] = reader_for(suffix) is not None
+        if not ok:
             report.errors.append(
                 InputError(
-                    f"unsupported evidence file type {path.suffix or '(none)'!r} "
+                    f"unsupported evidence file type {given or '(none)'!r} "
                     f"(expected {', '.join(supported_suffixes())})",
                     location=Location(rel),
                     code=ErrorCode.FORMAT,
@@ -792,7 +856,7 @@ def _plan_files(
             continue
         checked = time.time_ns()
         try:
-            st = path.stat()
+            st = os.stat(path)
         except OSError as err:
             report.errors.append(
                 InputError(
@@ -819,7 +883,7 @@ def _plan_files(
             report.hashed.append(rel)
             sha = hashlib.sha256(data).hexdigest()
             info = by_sha.get(sha)
-        if info is not None and not set(info.workflows) <= workflows:
+        if info is not None and not workflows.issuperset(info.workflows):
             info = None  # evidence for a workflow the project no longer has: word it again
         if info is None:
             if data is None:
@@ -852,7 +916,9 @@ def _plan_files(
                     # keeps them; or a time past the calendar the loader accepts (it refuses
                     # the project): this file's records are held in memory, never stored.
                     report.volatile[rel] = records
-                    report.files.append(EvidenceFile(rel, path, sha, len(records), 0, len(data)))
+                    report.files.append(
+                        EvidenceFile(rel, path, sha, len(records), 0, len(data), _full_key(st))
+                    )
                     new_entries.append(FileEntry(rel, *_stat_key(st), checked, 0))
                     continue
                 info = by_sha.get(sha)
@@ -869,7 +935,9 @@ def _plan_files(
                     NewBlob(info.id, sha, encoded.records, encoded.workflows, encoded.objects)
                 )
         size = len(data) if data is not None else st.st_size
-        report.files.append(EvidenceFile(rel, path, info.sha256, info.records, info.id, size))
+        report.files.append(
+            EvidenceFile(rel, path, info.sha256, info.records, info.id, size, _full_key(st))
+        )
         new_entries.append(FileEntry(rel, *_stat_key(st), checked, info.id))
     return new_entries, new_blobs
 
@@ -893,7 +961,8 @@ class StoredEvidence:
         self._indexes: dict[tuple[str, str], EvidenceIndex] = {}
         self._files: dict[str, set[str]] | None = None
         self._counts: dict[tuple[str, str], int] | None = None
-        self._later: tuple[datetime, dict[str, dict[str, int]]] | None = None
+        self._count_one: tuple[str, dict[str, int]] | None = None
+        self._later: tuple[datetime, dict[str, dict[str, int]], frozenset[str] | None] | None = None
 
     @property
     def files(self) -> list[EvidenceFile]:
@@ -961,31 +1030,51 @@ class StoredEvidence:
         return late
 
     def created_after_by_file(self, workflow: str, as_of: datetime) -> dict[str, int]:
-        """Per file, how many records of ``workflow`` were created after ``as_of``: one
-        query for every workflow, the first time an as-of time is asked for."""
-        if self._later is None or self._later[0] != as_of:
-            counts: dict[str, dict[str, int]] = {}
-            cut = _us(as_of)
-            parts = [
-                f"SELECT r.workflow, f.path, count(*) FROM {table_name(kind)} r "
-                f"JOIN files f ON f.blob = r.blob WHERE epoch_us(r.created_at) > {cut} "
-                "GROUP BY r.workflow, f.path"
-                for kind in self._kinds()
-            ]
-            for owner, path, n in self.engine.query(" UNION ALL ".join(parts)) if parts else ():
-                per = counts.setdefault(owner, {})
-                per[path] = per.get(path, 0) + int(n)
-            for records in self.store.volatile.values():
-                for r in records:
-                    if r.data.created_at > as_of:
-                        per = counts.setdefault(r.data.workflow, {})
-                        per[r.source.path] = per.get(r.source.path, 0) + 1
-            self._later = (as_of, counts)
+        """Per file, how many records of ``workflow`` were created after ``as_of``. The
+        first workflow asked for at an as-of time is counted alone (a gate of one workflow
+        scans none of the others' rows); a second one at the same time counts every
+        workflow in one query (a fleet gate)."""
+        later = self._later
+        if later is not None and later[0] == as_of:
+            if later[2] is None or workflow in later[2]:
+                return dict(later[1].get(workflow, {}))
+            scope: frozenset[str] | None = None
+        else:
+            scope = frozenset((workflow,))
+        self._later = (as_of, self._count_later(as_of, scope), scope)
         return dict(self._later[1].get(workflow, {}))
+
+    def _count_later(
+        self, as_of: datetime, scope: frozenset[str] | None
+    ) -> dict[str, dict[str, int]]:
+        """Per workflow of ``scope`` (every workflow for None) and file, the records
+        created after ``as_of``."""
+        counts: dict[str, dict[str, int]] = {}
+        cut = _us(as_of)
+        only = (
+            ""
+            if scope is None
+            else " AND r.workflow IN (" + ", ".join(map(_text, sorted(scope))) + ")"
+        )
+        parts = [
+            f"SELECT r.workflow, f.path, count(*) FROM {table_name(kind)} r "
+            f"JOIN files f ON f.blob = r.blob WHERE epoch_us(r.created_at) > {cut}{only} "
+            "GROUP BY r.workflow, f.path"
+            for kind in self._kinds()
+        ]
+        for owner, path, n in self.engine.query(" UNION ALL ".join(parts)) if parts else ():
+            per = counts.setdefault(owner, {})
+            per[path] = per.get(path, 0) + int(n)
+        for records in self.store.volatile.values():
+            for r in records:
+                if r.data.created_at > as_of and (scope is None or r.data.workflow in scope):
+                    per = counts.setdefault(r.data.workflow, {})
+                    per[r.source.path] = per.get(r.source.path, 0) + 1
+        return counts
 
     def _kinds(self) -> list[str]:
         """The kinds the stored files hold records of."""
-        return sorted({o[0] for objects in self.store._objects.values() for o in objects})
+        return self.store.kinds()
 
     def duplicates(self, workflows: set[str]) -> list[AssayError]:
         """Every record whose (workflow, kind, id) an earlier record already has. Workflows
@@ -1007,18 +1096,35 @@ class StoredEvidence:
 
     def count(self, workflows: Iterable[str], kind: str) -> int:
         """About how many records of ``kind`` the workflows have (a file's records count
-        for each workflow it holds records of): what a query would scan."""
+        for each workflow it holds records of): what a query would scan. The first
+        workflow asked for alone is counted from its own files; anything more from every
+        file at once."""
+        listed = list(workflows)
+        asked = set(listed)
+        if self._counts is None and len(asked) == 1:
+            (workflow,) = asked
+            if self._count_one is None:
+                files = [f for f in self.store._files_for(asked) if f.blob]
+                objects = self.store.objects_of(f.blob for f in files)
+                per: dict[str, int] = {}
+                for f in files:
+                    for k, _, records, _ in objects.get(f.blob, ()):
+                        per[k] = per.get(k, 0) + records
+                self._count_one = (workflow, per)
+            if self._count_one[0] == workflow:
+                return self._count_one[1].get(kind, 0)
         if self._counts is None:
             counts: dict[tuple[str, str], int] = {}
+            objects = self.store._objects
             for f in self.store.files:
                 if not f.blob:
                     continue
                 owners = self.store.infos[f.blob].workflows
-                for k, _, records, _ in self.store._objects.get(f.blob, ()):
+                for k, _, records, _ in objects.get(f.blob, ()):
                     for owner in owners:
                         counts[(owner, k)] = counts.get((owner, k), 0) + records
             self._counts = counts
-        return sum(self._counts.get((w, kind), 0) for w in workflows)
+        return sum(self._counts.get((w, kind), 0) for w in listed)
 
     @property
     def queryable(self) -> bool:

@@ -45,7 +45,8 @@ class FileSource(Protocol):
         ...
 
     def walk(self, rel: str) -> Iterator[str]:
-        """The files below folder ``rel``, sorted, hidden files and folders skipped."""
+        """The files below folder ``rel``, sorted, hidden files and folders skipped;
+        InputError (code IO) naming a folder below it that cannot be listed."""
         ...
 
     def read(self, rel: str, max_bytes: int | None = None) -> bytes:
@@ -71,6 +72,9 @@ class ProjectFile:
     records: int | None = None
     size: int | None = None
     """Its size at load time: a later read is bounded by it."""
+    stat: tuple[int, int, int, int, int] | None = field(default=None, repr=False, compare=False)
+    """(size, mtime, ctime, inode, device) when the loader took it (evidence through the
+    store), so a gate record need not stat the file again."""
 
     @property
     def data(self) -> bytes:
@@ -167,8 +171,14 @@ class DiskSource:
             try:
                 with os.scandir(path) as entries:
                     listed = list(entries)
-            except OSError:
-                continue  # as os.walk: a folder that cannot be listed is passed over
+            except OSError as err:
+                # Passed over, its files would be missed unseen (an incident the checks
+                # must weigh): the project cannot be read as it is, so this is an error.
+                raise InputError(
+                    f"cannot list this folder: {describe_os_error(err)}",
+                    location=Location(shown.rstrip("/") or "."),
+                    code=ErrorCode.IO,
+                ) from None
             folders: list[tuple[str, bool]] = []
             for entry in listed:
                 try:

@@ -656,10 +656,16 @@ class _Loader:
 
     def _load_evidence(self, workflows: set[str]) -> EvidenceView:
         limits = ReaderLimits(self.config.max_yaml_bytes, self.config.max_evidence_bytes)
+        before = len(self.errors.errors)
         paths = _discover(
             self.source, self.config.evidence, None, "evidence", self.errors, required=True
         )
-        if not paths and all(self.source.kind(e) == "folder" for e in self.config.evidence):
+        walked = len(self.errors.errors) == before  # else a folder could not be walked: said so
+        if (
+            not paths
+            and walked
+            and all(self.source.kind(e) == "folder" for e in self.config.evidence)
+        ):
             self.errors.add(
                 InputError(
                     f"no evidence files found (expected {', '.join(supported_suffixes())} files)",
@@ -695,10 +701,12 @@ class _Loader:
         from ..evidence.engines.base import StoreCorrupt
         from ..evidence.store import StoredEvidence, open_store
 
+        root = os.fspath(self.root)
         try:
             store, report = open_store(
                 self.root,
-                [self.root / rel for rel in paths],
+                # Strings, not path objects: a fleet has thousands of evidence files.
+                [os.path.join(root, rel) for rel in paths],
                 workflows,
                 limits,
                 cache=CacheDir.for_project(self.root),
@@ -722,7 +730,7 @@ class _Loader:
         self.errors.extend(report.errors)
         for f in report.files:
             self.files.append(
-                ProjectFile(f.path, "evidence", f.sha256, self.source, f.records, f.size)
+                ProjectFile(f.path, "evidence", f.sha256, self.source, f.records, f.size, f.stat)
             )
         self.errors.extend(evidence.duplicates(workflows))
         self._refuse_future(evidence.created_after(self.now + CLOCK_SKEW))
