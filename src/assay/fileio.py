@@ -4,21 +4,31 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import UsageError
 
 
-def write_atomic(path: str | Path, data: bytes | str) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename."""
+def write_atomic(path: str | Path, data: bytes | str | Iterable[bytes]) -> None:
+    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename;
+    ``data`` may come in chunks (written as they come: a report made as it is written),
+    and an exception from them leaves nothing behind."""
     target = Path(path)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
+    payload: Iterable[bytes] = (
+        [data.encode("utf-8")]
+        if isinstance(data, str)
+        else [data]
+        if isinstance(data, bytes)
+        else data
+    )
     if target.exists() and not target.is_file():
         # A device or pipe (/dev/null, /dev/stdout, a FIFO): renaming over it would replace
         # it, so write into it; there is nothing partial to hide.
         try:
             with target.open("wb") as handle:
-                handle.write(payload)
+                for chunk in payload:
+                    handle.write(chunk)
         except OSError as err:
             raise UsageError(f"cannot write {target}: {err.strerror}") from None
         return
@@ -30,7 +40,8 @@ def write_atomic(path: str | Path, data: bytes | str) -> None:
         raise UsageError(f"cannot write {target}: {err.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
+            for chunk in payload:
+                handle.write(chunk)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)

@@ -255,3 +255,29 @@ def test_a_config_file_created_where_there_was_none_assesses_again(
     time.sleep(0.02)
     assert gate(capsys, project) == gate(capsys, project, "--no-cache")
     assert len(assessed) == 3
+
+
+def test_a_record_keeps_every_output_exactly_whatever_its_characters_or_size(
+    project: Path,
+) -> None:
+    """Outputs are encoded a chunk at a time as they are written: lengths and bytes must
+    still be exact across chunk boundaries, for text that is not ASCII and longer than a
+    chunk (a fleet's report)."""
+    (project / "evidence" / "note.md").write_text("x", encoding="utf-8")
+    wide = "é€𝄞" * ((1 << 20) // 2) + "end"  # 1-4 UTF-8 bytes each, over a chunk
+    outputs = (
+        replay.Output(None, "plain ascii\n", False),
+        replay.Output("report.json", wide, False),
+        replay.Output(None, "", True),
+        replay.Output("r.txt", "\x1b[31mFAIL\x1b[0m ünïcode\n", True),
+    )
+    record = replay.GateReplay(project, "k" * 64)
+    assert record.record(
+        replay.Recorded(1, outputs),
+        started_ns=time.time_ns(),
+        folders=[],
+        files=[("evidence/note.md", "0" * 64, None)],
+    )
+    # the file's SHA-256 above is wrong on purpose: its stat is what lookup checks first
+    found = replay.GateReplay(project, "k" * 64).lookup()
+    assert found == replay.Recorded(1, outputs)

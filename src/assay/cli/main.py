@@ -14,7 +14,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from ..load.project import Project
     from ..models.assessment import Assessment
     from ..models.graph import GraphView
-    from .replay import GateReplay
+    from .replay import GateReplay, Output
 
 # Start-up matters (`assay --version`, every gate in CI): this module imports only click
 # and what its options need. The library (models, CEL, the evidence engines) is imported by
@@ -200,11 +200,19 @@ def _as_of(value: str | None) -> datetime:
 
 
 def assess_many(
-    project: Project, workflows: Sequence[str], as_of: datetime, release: str | None
-) -> list[Assessment]:
-    """The gate's assessments: the library's fleet assessment (imported when a gate runs)."""
-    from ..evaluate import assess_fleet
+    project: Project,
+    workflows: Sequence[str],
+    as_of: datetime,
+    release: str | None,
+    *,
+    lazy: bool = False,
+) -> Iterable[Assessment]:
+    """The gate's assessments: the library's fleet assessment (imported when a gate runs);
+    ``lazy``, made as they are asked for, a batch of workflows at a time."""
+    from ..evaluate import assess_fleet, iter_fleet
 
+    if lazy:
+        return iter_fleet(project, workflows, as_of, release)
     return assess_fleet(project, workflows, as_of, release)
 
 
@@ -365,7 +373,7 @@ def gate(
     from ..formats.sarif import format_sarif
     from ..formats.text import format_text
     from ..models.assessment import fleet_exit_code
-    from .replay import Output, Recorded
+    from .replay import Output
     from .terminal import text_width, use_color
 
     targets = _parse_formats(formats, output)
@@ -374,7 +382,18 @@ def gate(
         raise UsageError("give --workflow ID (repeatable) or --all")
     project = _load(project_dir, rehash=no_cache, engine=engine)
     ids = list(project.workflows) if all_workflows else list(workflows)
-    assessments = assess_many(project, ids, when, release)
+    if attestation.path is None and [name for name, _ in targets] == [Format.JSON]:
+        # One JSON report: written as the workflows are assessed (in report order), so
+        # the gate holds a batch of them, not the fleet.
+        from .stream import stream_json
+
+        (path,) = [target for _, target in targets]
+        ordered = assess_many(project, sorted(ids), when, release, lazy=True)
+        exit_code, streamed = stream_json(ordered, path, keep=replay is not None)
+        if replay is not None and streamed is not None:
+            _record(replay, project, exit_code, (streamed,), started_ns)
+        return exit_code
+    assessments = list(assess_many(project, ids, when, release))
     prefix = repository_prefix(project_dir)
     outputs: list[Output] = []
     for name, path in targets:
@@ -404,23 +423,34 @@ def gate(
             attestation.write([AttestationInput(a, project) for a in assessments], signer)
     exit_code = fleet_exit_code(assessments)
     if replay is not None:
-        from ..load.config import CONFIG_NAME
-
-        config = project.config
-        replay.record(
-            Recorded(exit_code, tuple(outputs)),
-            started_ns=started_ns,
-            # The config file too: when it is missing, creating one must not be missed.
-            folders=[
-                CONFIG_NAME,
-                *config.policies,
-                *config.workflows,
-                *config.waivers,
-                *config.evidence,
-            ],
-            files=[(f.path, f.sha256, f.stat) for f in project.files],
-        )
+        _record(replay, project, exit_code, tuple(outputs), started_ns)
     return exit_code
+
+
+def _record(
+    replay: GateReplay,
+    project: Project,
+    exit_code: int,
+    outputs: tuple[Output, ...],
+    started_ns: int,
+) -> None:
+    from ..load.config import CONFIG_NAME
+    from .replay import Recorded
+
+    config = project.config
+    replay.record(
+        Recorded(exit_code, outputs),
+        started_ns=started_ns,
+        # The config file too: when it is missing, creating one must not be missed.
+        folders=[
+            CONFIG_NAME,
+            *config.policies,
+            *config.workflows,
+            *config.waivers,
+            *config.evidence,
+        ],
+        files=[(f.path, f.sha256, f.stat) for f in project.files],
+    )
 
 
 def _replay_for(project_dir: Path, **options: object) -> GateReplay:

@@ -37,7 +37,7 @@ import os
 import stat
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,6 +92,17 @@ def _code_fingerprint() -> str:
     for entry in sorted({p for p in sys.path if p and os.path.isdir(p)}):
         digest.update(f"{entry}\0{_stat_key(os.stat(entry))}\n".encode())
     return digest.hexdigest()
+
+
+def _utf8_chunks(text: str) -> Iterator[bytes]:
+    """``text`` in UTF-8, a megabyte of characters at a time (never a second whole copy)."""
+    step = 1 << 20
+    for at in range(0, len(text), step):
+        yield text[at : at + step].encode("utf-8")
+
+
+def _utf8_length(text: str) -> int:
+    return sum(map(len, _utf8_chunks(text)))
 
 
 class GateReplay:
@@ -247,7 +258,11 @@ class GateReplay:
             self.path.parent.mkdir(mode=0o700, exist_ok=True)
         except OSError:
             return False
-        blobs = [o.text.encode("utf-8") for o in recorded.outputs]
+        # A fleet's report is tens of megabytes: it is encoded a chunk at a time as it is
+        # written and hashed, never whole (an ASCII text's length is its UTF-8 one).
+        lengths = [
+            len(o.text) if o.text.isascii() else _utf8_length(o.text) for o in recorded.outputs
+        ]
         header = {
             "format": ENTRY_FORMAT,
             "key": self.key,
@@ -257,18 +272,23 @@ class GateReplay:
             "folders": folder_keys,
             "files": file_keys,
             "outputs": [
-                {"target": o.target, "color": o.color, "length": len(b)}
-                for o, b in zip(recorded.outputs, blobs, strict=True)
+                {"target": o.target, "color": o.color, "length": n}
+                for o, n in zip(recorded.outputs, lengths, strict=True)
             ],
         }
-        body = b"".join([orjson.dumps(header), b"\n", *blobs])
-        if len(body) + _DIGEST_BYTES > MAX_ENTRY_BYTES:
+        head = orjson.dumps(header) + b"\n"
+        if len(head) + sum(lengths) + _DIGEST_BYTES > MAX_ENTRY_BYTES:
             return False
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         try:
             with open(tmp, "wb") as out:
-                out.write(body)
-                out.write(hashlib.sha256(body).hexdigest().encode())
+                digest = hashlib.sha256(head)
+                out.write(head)
+                for output in recorded.outputs:
+                    for blob in _utf8_chunks(output.text):
+                        digest.update(blob)
+                        out.write(blob)
+                out.write(digest.hexdigest().encode())
             os.replace(tmp, self.path)
         except OSError:
             tmp.unlink(missing_ok=True)

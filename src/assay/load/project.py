@@ -117,6 +117,10 @@ class Project:
         self.close()
 
 
+DELTA_LOG = "/_delta_log/"
+"""The folder of a Delta table's transaction log, as it appears in an evidence path."""
+
+
 def _discover(
     source: FileSource,
     entries: Iterable[str],
@@ -673,9 +677,31 @@ class _Loader:
                     code=ErrorCode.EMPTY,
                 )
             )
+        paths = self._refuse_delta_tables(paths)
         if self.on_disk and self._stored(paths):
             return self._load_stored(paths, workflows, limits)
         return self._load_in_memory(paths, workflows, limits)
+
+    def _refuse_delta_tables(self, paths: list[str]) -> list[str]:
+        """A Delta table's current rows are those its transaction log names, not every
+        Parquet file in its folder (a file the log removed still lies there): read file by
+        file it would bring back deleted records. Assay does not read the log, so such a
+        folder is one error, and none of its files is read."""
+        # Each table as "/" + its folder ("" for the project folder itself).
+        tables = sorted({f"/{p}".split(DELTA_LOG, 1)[0] for p in paths if DELTA_LOG in f"/{p}"})
+        for table in tables:
+            self.errors.add(
+                InputError(
+                    "a Delta table, which Assay does not read (its transaction log decides "
+                    "which Parquet files hold its rows); write its current version as "
+                    "Parquet files (made by `assay evidence export --format parquet`) or "
+                    "JSON Lines into the evidence folder",
+                    location=Location(f"{table}/_delta_log".lstrip("/")),
+                    code=ErrorCode.FORMAT,
+                )
+            )
+        inside = tuple(f"{table}/" for table in tables)
+        return [p for p in paths if not f"/{p}".startswith(inside)] if inside else paths
 
     def _stored(self, paths: list[str]) -> bool:
         """Whether the evidence goes through the store: asked for, or large enough."""

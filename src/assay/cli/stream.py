@@ -1,0 +1,72 @@
+"""A JSON gate report written as the workflows are assessed.
+
+The gate's assessments come lazily (:func:`assay.evaluate.iter_fleet`, a batch of
+workflows at a time); each is written and dropped before the next batch is assessed, so
+the gate's memory is bounded by a batch, not by the fleet. The bytes are those of
+:func:`assay.formats.json.format_json` over the whole fleet.
+"""
+
+from __future__ import annotations
+
+import gc
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO
+
+import click
+
+from ..fileio import write_atomic
+from ..formats.json import json_chunks
+from ..models.assessment import Assessment, Verdict
+from .replay import MAX_ENTRY_BYTES, Output
+
+
+def stream_json(
+    ordered: Iterable[Assessment], path: Path | None, *, keep: bool
+) -> tuple[int, Output | None]:
+    """Write the JSON report of ``ordered`` (in report order) to ``path`` (standard output
+    when None); the fleet's exit code, and with ``keep`` the output as the gate's replay
+    records it (None when it is too large to record)."""
+    verdicts: list[Verdict] = []
+
+    def noted(items: Iterable[Assessment]) -> Iterator[Assessment]:
+        for item in items:
+            verdicts.append(item.verdict)
+            yield item
+
+    # A copy for the replay record goes to a temporary file, not to memory: it is read
+    # back only when it is small enough to be recorded at all.
+    copy: IO[bytes] | None = tempfile.TemporaryFile() if keep else None  # noqa: SIM115
+    # The cyclic collector is paused for the whole report, as for a fleet assessed at
+    # once: the assessments and their dicts are freed by reference counting, and each
+    # collection would rescan the batch still alive.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        chunks = _copied(json_chunks(noted(ordered)), copy)
+        if path is None:
+            for chunk in chunks:
+                # click would strip colour; there is none in JSON (as the gate's echo).
+                click.echo(chunk.decode(), nl=False)
+        else:
+            write_atomic(path, chunks)
+        exit_code = Verdict.worst(verdicts).exit_code
+        output = None
+        if copy is not None and copy.tell() < MAX_ENTRY_BYTES:  # else too large to record
+            copy.seek(0)
+            output = Output(None if path is None else str(path), copy.read().decode(), False)
+        return exit_code, output
+    finally:
+        if enabled:
+            gc.enable()
+        if copy is not None:
+            copy.close()
+
+
+def _copied(chunks: Iterable[bytes], copy: IO[bytes] | None) -> Iterator[bytes]:
+    for chunk in chunks:
+        # Past the bound of a record the copy is of no use: it stops growing.
+        if copy is not None and copy.tell() < MAX_ENTRY_BYTES:
+            copy.write(chunk)
+        yield chunk
