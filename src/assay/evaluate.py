@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -60,9 +61,7 @@ def assess(
     Raises UsageError for an unknown workflow or a naive time, InputErrors for policy
     problems found while resolving (e.g. a class that loosens a parameter).
     """
-    if workflow not in project.workflows:
-        known = ", ".join(project.workflows) or "none"
-        raise UsageError(f"unknown workflow {workflow!r} (known: {known})")
+    _selected(project, [workflow])
     check_class_parameters(project)
     return _assess_checked(project, [workflow], _aware(as_of), release)[0]
 
@@ -87,21 +86,33 @@ def assess_fleet(
     a query; the Assessments are those :func:`assess` gives one by one.
     """
     when = _aware(as_of)
-    ids = list(project.workflows) if workflows is None else list(workflows)
-    for workflow in ids:
-        if workflow not in project.workflows:
-            raise UsageError(
-                f"unknown workflow {workflow!r} (known: {', '.join(project.workflows)})"
-            )
+    ids = _selected(project, workflows)
     check_class_parameters(project)  # once for the fleet, not once per workflow
     # A fleet's assessment allocates millions of objects (findings, rebuilt records) and
     # frees them by reference counting; the cyclic collector meanwhile only rescans what
     # is alive, over and over (~10 % of a 200-workflow gate, measured). Paused, as while
     # loading, and restored as it was.
+    with _collector_paused():
+        return _assess_checked(project, ids, when, release)
+
+
+def _selected(project: Project, workflows: Sequence[str] | None) -> list[str]:
+    """The workflows asked for (default: all), each known to the project."""
+    ids = list(project.workflows) if workflows is None else list(workflows)
+    for workflow in ids:
+        if workflow not in project.workflows:
+            known = ", ".join(project.workflows) or "none"
+            raise UsageError(f"unknown workflow {workflow!r} (known: {known})")
+    return ids
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic collector paused, then restored as it was."""
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _assess_checked(project, ids, when, release)
+        yield
     finally:
         if enabled:
             gc.enable()
@@ -137,12 +148,7 @@ def iter_fleet(
     if batch < 1:
         raise ValueError("batch must be at least 1")
     when = _aware(as_of)
-    ids = list(project.workflows) if workflows is None else list(workflows)
-    for workflow in ids:
-        if workflow not in project.workflows:
-            raise UsageError(
-                f"unknown workflow {workflow!r} (known: {', '.join(project.workflows)})"
-            )
+    ids = _selected(project, workflows)
     check_class_parameters(project)
     return _batches(project, ids, when, release, batch)
 
@@ -153,13 +159,8 @@ def _batches(
     for start in range(0, len(ids), batch):
         # The collector is paused while a batch is assessed (as in assess_fleet), never
         # across a yield: the caller's code runs with it as the caller left it.
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with _collector_paused():
             done = _assess_checked(project, ids[start : start + batch], when, release)
-        finally:
-            if enabled:
-                gc.enable()
         done.reverse()  # handed out one by one, each dropped from here as it goes
         while done:
             yield done.pop()
