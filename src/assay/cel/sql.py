@@ -504,6 +504,44 @@ def constant_value(text: str, constants: Mapping[str, Any]) -> tuple[bool, Any]:
         return False, None
 
 
+def parameter_type(ctype: SqlType) -> str | None:
+    """The DuckDB type of a parameters-table column holding constants of ``ctype``, the
+    type :func:`literal` gives their literals; None where no column holds them alike (a
+    list or map with no item type: an empty one)."""
+    if ctype.name in _PARAMETER_TYPES:
+        return _PARAMETER_TYPES[ctype.name]
+    if ctype.name in ("list", "map") and ctype.item is not None:
+        item = parameter_type(ctype.item)
+        if item is None:
+            return None
+        return f"{item}[]" if ctype.name == "list" else f"MAP(VARCHAR, {item})"
+    return None
+
+
+_PARAMETER_TYPES = {
+    "bool": "BOOLEAN",
+    "int": "BIGINT",
+    "double": "DOUBLE",
+    "string": "VARCHAR",
+    "timestamp": "BIGINT",  # microseconds since the epoch, as literal() writes instants
+    "duration": "BIGINT",
+}
+
+
+def parameter_value(value: Any) -> Any:
+    """A constant as its parameters-table column holds it: what its :func:`literal`
+    reads as (instants and spans in microseconds)."""
+    if isinstance(value, datetime):
+        return _us(value - _EPOCH)
+    if isinstance(value, timedelta):
+        return _us(value)
+    if isinstance(value, dict):
+        return {k: parameter_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [parameter_value(v) for v in value]
+    return value
+
+
 def constant_sql(text: str, constants: Mapping[str, Any]) -> Sql:
     """A record-independent expression as a literal (NULL of type error where it raises)."""
     ok, value = constant_value(text, constants)
@@ -549,6 +587,11 @@ class Variant:
     """Indexes (into the environments given) of the workflows it is for."""
     values: list[list[str]] = field(default_factory=list)
     """Per member, the SQL literal of each column."""
+    parameters: list[list[Any]] = field(default_factory=list)
+    """Per member, the value of each column (:func:`parameter_value`)."""
+    column_types: list[str] | None = None
+    """The DuckDB type of each column, or None when one has none (see
+    :func:`parameter_type`): then only the literals can give the values."""
 
 
 @dataclass
@@ -581,20 +624,22 @@ def compile_batched(
         return Batched([], list(range(len(environments))))
     spans = constant_spans(tree)
     texts = [source[n.start : n.end] for n in spans]
-    groups: dict[tuple[SqlType, ...], tuple[list[int], list[list[Sql]]]] = {}
+    groups: dict[tuple[SqlType, ...], tuple[list[int], list[list[Sql]], list[list[Any]]]] = {}
     unliteral: list[int] = []
     for index, env in enumerate(environments):
+        found = [constant_value(text, env) for text in texts]
         try:
-            sqls = [constant_sql(text, env) for text in texts]
+            sqls = [literal(value) if ok else Sql("NULL", ERROR) for ok, value in found]
         except NotCompilable:
             unliteral.append(index)  # a value without an SQL literal (e.g. a map)
             continue
-        members, values = groups.setdefault(tuple(q.type for q in sqls), ([], []))
+        members, values, raw = groups.setdefault(tuple(q.type for q in sqls), ([], [], []))
         members.append(index)
         values.append(sqls)
+        raw.append([value for _, value in found])
     variants: list[Variant] = []
     rows = list(unliteral)
-    for types, (members, values) in groups.items():
+    for types, (members, values, raw) in groups.items():
         by_span: dict[tuple[int, int], Sql] = {}
         columns: list[str] = []
         kept: list[int] = []  # which constants become columns (the rest are inlined)
@@ -619,7 +664,16 @@ def compile_batched(
         except NotCompilable:
             rows.extend(members)
             continue
+        column_types = [parameter_type(types[i]) for i in kept]
+        typed = [t for t in column_types if t is not None]
         variants.append(
-            Variant(sql, columns, members, [[row[i].text for i in kept] for row in values])
+            Variant(
+                sql,
+                columns,
+                members,
+                [[row[i].text for i in kept] for row in values],
+                [[parameter_value(row[i]) for i in kept] for row in raw],
+                typed if len(typed) == len(column_types) else None,
+            )
         )
     return Batched(variants, sorted(rows))

@@ -422,8 +422,8 @@ def run_many(
         source = query.selection(
             check, moment, [f"({w}) AS w", f"{label} AS label", f"({v}) AS v", f"{tt} AS tt"]
         )
-        params = {"start_us": lambda c: query.window_start(c, check)}
-        with_clause = f"""{group.params(params)},
+        params = {"start_us": query.window_start(check)}
+        with_clause = f"""{group.params(evidence, params)},
             sel AS MATERIALIZED (SELECT * FROM ({source}) WHERE w IS NULL OR w),
             members AS (SELECT * FROM sel WHERE w)"""
         gap = "NULL"

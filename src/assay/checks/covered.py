@@ -474,11 +474,11 @@ def _shown_keys(
     }
 
 
-def _deadline_us(ctx: CheckContext, check: CoveredCheck) -> str:
+def _deadline_us(ctx: CheckContext, check: CoveredCheck) -> int | None:
     deadline = ctx.duration(check.deadline)
     if deadline is None or deadline.business:
-        return query.bigint(None)
-    return query.bigint(query.us(deadline.after(query.EPOCH)))
+        return None
+    return query.us(deadline.after(query.EPOCH))
 
 
 def _business(ctx: CheckContext, check: CoveredCheck) -> bool:
@@ -499,11 +499,12 @@ def _query(
     now = query.us(moment)
     q = query.quote
     params = group.params(
+        evidence,
         {
-            "start_us": lambda c: query.window_start(c, check),
-            "dl_us": lambda c: _deadline_us(c, check),
-            "has_deadline": lambda c: "TRUE" if c.duration(check.deadline) else "FALSE",
-        }
+            "start_us": query.window_start(check),
+            "dl_us": ("BIGINT", lambda c: _deadline_us(c, check)),
+            "has_deadline": ("BOOLEAN", lambda c: bool(c.duration(check.deadline))),
+        },
     )
     business = [c for c in group.contexts if _business(c, check)]
     w = group.sql["where"].text if has_where else "TRUE"

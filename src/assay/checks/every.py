@@ -161,7 +161,7 @@ def run_many(
         found = query.classify(
             evidence,
             group,
-            {"start_us": lambda c: query.window_start(c, check)},
+            {"start_us": query.window_start(check)},
             source,
             category,
             ranked={"we": "e", "ae": "e", "f": "f"},

@@ -167,7 +167,7 @@ def run_many(
         # Per workflow: the errors of `where` in the window (ranked by file and line), the
         # newest dated match (by time, then id), and the newest visible record newer than it.
         sql = f"""
-            WITH {group.params({"start_us": lambda c: query.window_start(c, check)})},
+            WITH {group.params(evidence, {"start_us": query.window_start(check)})},
             vis AS MATERIALIZED ({source}),
             dated AS (
                 SELECT *, row_number() OVER (PARTITION BY wf ORDER BY ft DESC, id DESC) AS n,

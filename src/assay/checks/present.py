@@ -125,7 +125,7 @@ def run_many(
         found = query.classify(
             evidence,
             group,
-            {"start_us": lambda c: query.window_start(c, check)},
+            {"start_us": query.window_start(check)},
             query.selection(check, moment, [f"({w}) AS w"]),
             "CASE WHEN w IS NULL THEN 'we' WHEN w THEN 'p' END",
             ranked={"we": "e"},

@@ -28,6 +28,7 @@ the previous state.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 from collections.abc import Iterable, Sequence
@@ -87,6 +88,15 @@ def _number(locator: str) -> int:
 
 def _token() -> str:
     return secrets.token_hex(16)
+
+
+def _nested(sql_type: str) -> bool:
+    """A LIST, MAP or STRUCT type (``VARCHAR[]``, ``MAP(VARCHAR, BIGINT)``…)."""
+    return "[" in sql_type or "(" in sql_type
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, allow_nan=False, ensure_ascii=False)
 
 
 def _literal(text: str) -> str:
@@ -527,8 +537,17 @@ class DuckDBEngine:
             self._con.execute(f"CREATE OR REPLACE TEMP TABLE {quote(name)} ({defs})")
             if rows:
                 lists = [list(values) for values in zip(*rows, strict=True)]
-                unnests = ", ".join("unnest(?)" for _ in columns)
-                self._con.execute(f"INSERT INTO {quote(name)} SELECT {unnests}", lists)
+                casts = []
+                for index, (_, sql_type) in enumerate(columns):
+                    if _nested(sql_type):
+                        # Python lists and dicts bound as they are get a type DuckDB
+                        # guesses (dicts become one STRUCT of every key): bound as JSON
+                        # text, they are cast to exactly the column's type.
+                        lists[index] = [_json(v) for v in lists[index]]
+                        casts.append(f"CAST(CAST(unnest(?) AS JSON) AS {sql_type})")
+                    else:
+                        casts.append(f"CAST(unnest(?) AS {sql_type})")
+                self._con.execute(f"INSERT INTO {quote(name)} SELECT {', '.join(casts)}", lists)
         except duckdb.ProgrammingError:
             raise
         except duckdb.Error as err:
