@@ -158,6 +158,7 @@ class DuckDBEngine:
 
     name = EngineName.DUCKDB
     dialect = "duckdb"
+    bound_parameters = True
 
     def __init__(self, connection: duckdb.DuckDBPyConnection):
         self._con = connection

@@ -298,6 +298,7 @@ class SparkEngine:
 
     name = EngineName.SPARK
     dialect = "spark"
+    bound_parameters = False
 
     def __init__(self, store: Callable[[], DuckDBEngine], scratch: Path | None = None):
         """``store`` gives the store's DuckDB engine (a new one after the store recovers
