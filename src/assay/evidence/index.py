@@ -53,13 +53,14 @@ class Record:
     pydantic model, as attributes, plus the ``kind`` and ``TIME_FIELD`` class attributes.
     """
 
-    __slots__ = ("data", "line", "pointer", "source")
+    __slots__ = ("_pointer_model", "data", "line", "pointer", "source")
 
     def __init__(self, data: Any, source: SourceFile, line: int | None, pointer: str):
         self.data = data
         self.source = source
         self.line = line
         self.pointer = pointer
+        self._pointer_model: EvidencePointer | None = None
 
     @property
     def kind(self) -> str:
@@ -75,15 +76,19 @@ class Record:
         return value if isinstance(value, datetime) else None
 
     def pointer_model(self) -> EvidencePointer:
-        """An EvidencePointer for findings."""
-        return EvidencePointer(
-            file=self.source.path,
-            line=self.line,
-            pointer=self.pointer,
-            record_id=self.data.id,
-            kind=self.data.kind,
-            sha256=self.source.sha256,
-        )
+        """An EvidencePointer for findings: one per record, shared by every finding that
+        names it (it is frozen, and a record is named by several checks)."""
+        found = self._pointer_model
+        if found is None:
+            found = self._pointer_model = EvidencePointer(
+                file=self.source.path,
+                line=self.line,
+                pointer=self.pointer,
+                record_id=self.data.id,
+                kind=self.data.kind,
+                sha256=self.source.sha256,
+            )
+        return found
 
     def where(self) -> str:
         return f"{self.source.path}:{self.line}" if self.line else self.source.path
