@@ -5,7 +5,7 @@ Python repr."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -286,3 +286,17 @@ def test_both_sides_of_a_comparison_are_in_the_unit_one_side_declares() -> None:
     # A parameter that declares its own unit keeps it.
     sc = scope({"share_pct": 7.0}, {"cap_days": 5})
     assert "at most 5 days" in sentence("r.share_pct <= params.cap_days", sc)
+
+
+@pytest.mark.parametrize("utc_first", [True, False])
+def test_one_instant_in_two_offsets_keeps_each_its_own_words(utc_first: bool) -> None:
+    # Equal datetimes (one instant) hash alike: the words of the first seen must not be
+    # reused for the other.
+    utc = datetime(2026, 1, 1, 12, 0, 30 if utc_first else 31, tzinfo=UTC)
+    plus_two = utc.astimezone(timezone(timedelta(hours=2)))
+    assert utc == plus_two
+    order = [utc, plus_two] if utc_first else [plus_two, utc]
+    said = {id(v): words.time_words(v) for v in order}
+    assert said[id(utc)] == "2026-01-01 12:00 UTC"
+    assert said[id(plus_two)] == plus_two.isoformat()
+    assert said[id(plus_two)].endswith("+02:00")

@@ -47,8 +47,10 @@ def stream_json(
         chunks = _copied(json_chunks(noted(ordered)), copy)
         if path is None:
             for chunk in chunks:
-                # click would strip colour; there is none in JSON (as the gate's echo).
-                click.echo(chunk.decode(), nl=False)
+                # As bytes, written as they are: no decoding, and no scan for colour codes
+                # to strip (JSON escapes every control character; a fleet's report is
+                # tens of megabytes).
+                click.echo(chunk, nl=False)
         else:
             write_atomic(path, chunks)
         exit_code = Verdict.worst(verdicts).exit_code
