@@ -134,3 +134,18 @@ def test_bound_parameters_answer_as_literals_and_the_row_evaluator(
         ]
         assert bound == expected
     assert bound_groups >= 1, "some workflows' values are bound, not literals"
+
+
+@pytest.mark.parametrize(
+    "nested", [[["SEV1"], [1]], [[1], [1.5]], [[True], [1]], [["SEV1"], []]], ids=repr
+)
+def test_a_list_whose_items_differ_in_type_is_left_to_the_row_evaluator(nested: Any) -> None:
+    # Typed by its first item, `[[1], [1.5]]` would be bound as BIGINT[][] and 1.5 read as 2.
+    contexts = [
+        _context("mixed", {"lists": nested}),
+        _context("plain", {"lists": [["SEV1"], ["SEV2"]]}),
+    ]
+    source = "params.lists.exists(x, r.severity in x)"
+    groups, rows = query.plan(contexts, [query.Condition("c", source, "incident")])
+    assert [ctx.workflow.workflow.id for ctx in rows] == ["mixed"]
+    assert [ctx.workflow.workflow.id for g in groups for ctx in g.contexts] == ["plain"]

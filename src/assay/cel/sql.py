@@ -127,8 +127,10 @@ def literal(value: Any) -> Sql:
         return Sql(text, SqlType("map", item=entries[0][1].type))
     if isinstance(value, list | tuple):
         items = [literal(v) for v in value]
-        kinds = {i.type.name for i in items}
-        if len(kinds) > 1 or "null" in kinds:
+        # The whole type, not its name: `[[1], [1.5]]` is not a list of lists of ints (a
+        # column of the first item's type would round 1.5 to 2, silently).
+        types = {i.type for i in items}
+        if len(types) > 1 or any(t.name == "null" for t in types):
             raise NotCompilable("a list of mixed types")
         item = items[0].type if items else SqlType("null")
         return Sql("[" + ", ".join(i.text for i in items) + "]", SqlType("list", item=item))

@@ -498,17 +498,19 @@ def _query(
     to_field = check.to_field or EVIDENCE_KINDS[link.evidence].TIME_FIELD
     now = query.us(moment)
     q = query.quote
-    params = group.params(
-        evidence,
-        {
-            "start_us": query.window_start(check),
-            "dl_us": ("BIGINT", lambda c: _deadline_us(c, check)),
-            "has_deadline": ("BOOLEAN", lambda c: bool(c.duration(check.deadline))),
-        },
-    )
+    columns: dict[str, query.Param] = {
+        "start_us": query.window_start(check),
+        "dl_us": ("BIGINT", lambda c: _deadline_us(c, check)),
+        "has_deadline": ("BOOLEAN", lambda c: bool(c.duration(check.deadline))),
+    }
+    params = group.params(evidence, columns)
     business = [c for c in group.contexts if _business(c, check)]
     w = group.sql["where"].text if has_where else "TRUE"
     _business_dues(evidence, check, moment, business, params, w)
+    if business:
+        # Rebuilding their records may have recovered the store on a new connection,
+        # which does not have the parameters table.
+        params = group.params(evidence, columns)
     start = f"epoch_us(r.{q(from_field)})"
     source = query.selection(
         check,
