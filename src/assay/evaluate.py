@@ -118,14 +118,14 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-FLEET_BATCH = 50
-"""Workflows assessed together by :func:`iter_fleet`: each check runs as one query for a
-batch, and a batch's Assessments are all that is held at once. Measured (peak RSS of the
-process, CPU of the assessment and JSON), benchmark fleet, batches of 200 (the whole
-fleet) / 100 / 50 / 25: 379 / 313 / 276 / 251 MB, 4.7 / 4.2 / 4.0 / 4.8 s; a 3x fleet
-(600 workflows, busy machine), 600 / 200 / 100 / 50: 595 / 551 / 471 / 400 MB,
-19.5 / 20.6 / 21.1 / 24 s (a smaller batch runs each query again, and leaves more checks
-under the row threshold of :data:`assay.checks.query.MIN_ROWS`)."""
+FLEET_BATCH = 200
+"""Workflows whose checks run together by :func:`iter_fleet`: each check runs as one query
+for a batch (a query costs milliseconds to plan and scan whatever its size; below
+:data:`assay.checks.query.MIN_ROWS` records over a batch a check runs on the row
+evaluator), then the batch's workflows are worded and handed out one at a time, each
+Assessment dropped once the caller has it. Measured on the benchmark fleet (200
+workflows, warm store, new --as-of), batches of 200 / 50: assessment 4.7 / 5.2 s of
+CPU, and the query results of a batch are small (counts and the rows a result names)."""
 
 
 def iter_fleet(
@@ -156,14 +156,18 @@ def iter_fleet(
 def _batches(
     project: Project, ids: list[str], when: datetime, release: str | None, batch: int
 ) -> Iterator[Assessment]:
+    inputs = _Inputs(project)
     for start in range(0, len(ids), batch):
-        # The collector is paused while a batch is assessed (as in assess_fleet), never
-        # across a yield: the caller's code runs with it as the caller left it.
+        # The collector is paused while a batch is queried and while a workflow is worded
+        # (as in assess_fleet), never across a yield: the caller's code runs with it as
+        # the caller left it.
         with _collector_paused():
-            done = _assess_checked(project, ids[start : start + batch], when, release)
-        done.reverse()  # handed out one by one, each dropped from here as it goes
-        while done:
-            yield done.pop()
+            states = _queried(project, ids[start : start + batch], when, release)
+        states.reverse()  # worded one by one, each dropped from here as it goes
+        while states:
+            with _collector_paused():
+                done = _finished(project, states.pop(), inputs)
+            yield done
 
 
 def assess_many(
@@ -194,6 +198,17 @@ def _assess_checked(
 ) -> list[Assessment]:
     """Assess workflows once the workflows, the time and the class parameters are known to
     be good: every check of every applicable control, then each workflow's graph."""
+    inputs = _Inputs(project)
+    return [
+        _finished(project, state, inputs) for state in _queried(project, workflows, when, release)
+    ]
+
+
+def _queried(
+    project: Project, workflows: Sequence[str], when: datetime, release: str | None
+) -> list[_Workflow]:
+    """The workflows resolved, with the results of the checks that ran as queries for all
+    of them (on the evidence store): what :func:`_finished` completes, one by one."""
     states = [_Workflow(resolve(project, workflow, when, release)) for workflow in workflows]
     tasks: dict[tuple[str, str], list[tuple[_Workflow, CheckContext]]] = {}
     for state in states:
@@ -215,13 +230,17 @@ def _assess_checked(
             outcomes = check_kind(check).run_many(check, [ctx for _, ctx in items], policy)
             for (state, _), outcome in zip(items, outcomes, strict=True):
                 state.results[(control_id, check_id)] = outcome
-    out = []
-    inputs = _Inputs(project)
-    for state in states:
-        results = [] if state.resolved.prohibited else _evaluate_controls(project, state)
-        out.append(_freeze(project, state.resolved, results, inputs))
-        state.cache.clear()  # this workflow's records are no longer needed
-    return out
+    return states
+
+
+def _finished(project: Project, state: _Workflow, inputs: _Inputs) -> Assessment:
+    """One workflow's Assessment: the checks no query decided run on the row evaluator,
+    then its controls' graph."""
+    results = [] if state.resolved.prohibited else _evaluate_controls(project, state)
+    done = _freeze(project, state.resolved, results, inputs)
+    state.cache.clear()  # this workflow's records are no longer needed
+    state.results.clear()
+    return done
 
 
 def _queryable(project: Project) -> bool:

@@ -51,13 +51,21 @@ def test_workflows_are_assessed_only_when_asked_for(
     examples: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[list[str]] = []
-    original = evaluate._assess_checked
+    original = evaluate._queried
 
-    def logged(project: Any, workflows: Any, when: Any, release: Any) -> list[Assessment]:
+    def logged(project: Any, workflows: Any, when: Any, release: Any) -> Any:
         calls.append(list(workflows))
         return original(project, workflows, when, release)
 
-    monkeypatch.setattr(evaluate, "_assess_checked", logged)
+    monkeypatch.setattr(evaluate, "_queried", logged)
+    worded: list[str] = []
+    finish = evaluate._finished
+
+    def finished(project: Any, state: Any, inputs: Any) -> Assessment:
+        worded.append(state.resolved.workflow.id)
+        return finish(project, state, inputs)
+
+    monkeypatch.setattr(evaluate, "_finished", finished)
     project = load_project(examples, engine="rows")
     ids = sorted(project.workflows)
     items = iter_fleet(project, ids, parse_instant(AS_OF), batch=2)
@@ -65,8 +73,10 @@ def test_workflows_are_assessed_only_when_asked_for(
     got = []
     for index, assessment in enumerate(items):
         got.append(assessment.workflow.id)
-        # The batch holding this workflow, and none after it, has been assessed.
+        # The batch holding this workflow, and none after it, has been queried; this
+        # workflow, and none after it, has been worded.
         assert calls == [ids[start : start + 2] for start in range(0, index + 1, 2)]
+        assert worded == ids[: index + 1]
     assert got == ids
 
 
@@ -118,13 +128,13 @@ def test_the_gate_streams_json_with_the_bytes_of_the_whole_fleet(
         expected = format_json(assess_fleet(project, None, parse_instant(AS_OF)))
     monkeypatch.setattr(evaluate, "FLEET_BATCH", 1)  # one workflow at a time
     asked: list[int] = []
-    original = evaluate._assess_checked
+    original = evaluate._queried
 
-    def logged(project: Any, workflows: Any, when: Any, release: Any) -> list[Assessment]:
+    def logged(project: Any, workflows: Any, when: Any, release: Any) -> Any:
         asked.append(len(workflows))
         return original(project, workflows, when, release)
 
-    monkeypatch.setattr(evaluate, "_assess_checked", logged)
+    monkeypatch.setattr(evaluate, "_queried", logged)
     gate = ["gate", "--project", str(examples), "--all", "--as-of", AS_OF, "--engine", engine]
     capsys.readouterr()
     assert main([*gate, "--format", "json"]) == 1

@@ -153,29 +153,18 @@ def _cover(
     findings of linked records the conditions could not be evaluated on. ``linked``: the
     records whose key matches, in index order."""
     link = check.by
-    deadline = ctx.duration(check.deadline)
-    from_field = check.from_field or EVIDENCE_KINDS[check.evidence].TIME_FIELD
     to_field = check.to_field or EVIDENCE_KINDS[link.evidence].TIME_FIELD
     self_cover = link.evidence == check.evidence and link.key == link.source_key == "id"
     where = ctx.expression(check.id, "by.where")
     condition = ctx.expression(check.id, "assert")
     as_of = ctx.as_of
-    linked_words = kind_words(link.evidence)
-    within = (
-        f"within {duration_words(deadline)} of {from_field}{param_note(ctx, check.deadline)}"
-        if deadline is not None
-        else ""
-    )
-    verb = _verb(to_field)
     errors: list[Finding] = []
     key = getattr(src.data, link.source_key)
-    table = {key: list(linked)}
-    start = getattr(src.data, from_field)
-    due = deadline.after(start) if (deadline is not None and isinstance(start, datetime)) else None
+    due = _due(check, ctx, src)
     candidates = (
         [
             r
-            for r in table.get(key, ())
+            for r in linked
             if r.data.created_at <= as_of and ((t := r.time(to_field)) is None or t <= as_of)
         ]
         if key is not None
@@ -208,9 +197,47 @@ def _cover(
             errors.append(error_finding("assert", cand, err))
             continue
         usable.append(cand)
-    on_time = [
-        c for c in usable if due is None or ((t := c.time(to_field)) is not None and t <= due)
-    ]
+    on_time = next(
+        (c for c in usable if due is None or ((t := c.time(to_field)) is not None and t <= due)),
+        None,
+    )
+    outcome, finding = _word(check, ctx, src, on_time, usable[0] if usable else None, rejected)
+    return outcome, finding, errors
+
+
+def _due(check: CoveredCheck, ctx: CheckContext, src: Record) -> datetime | None:
+    """When ``src`` must be covered by: None without a deadline, or without a start."""
+    deadline = ctx.duration(check.deadline)
+    start = getattr(src.data, check.from_field or EVIDENCE_KINDS[check.evidence].TIME_FIELD)
+    return deadline.after(start) if (deadline is not None and isinstance(start, datetime)) else None
+
+
+def _word(
+    check: CoveredCheck,
+    ctx: CheckContext,
+    src: Record,
+    on_time: Record | None,
+    usable: Record | None,
+    rejected: _Rejected | None,
+) -> tuple[str, Finding]:
+    """The outcome and finding of ``src`` from what its candidates came to: the first that
+    covers it in time (``on_time``), the first that meets the conditions (``usable``), and
+    the first that did not count (``rejected``), each in index order."""
+    link = check.by
+    deadline = ctx.duration(check.deadline)
+    from_field = check.from_field or EVIDENCE_KINDS[check.evidence].TIME_FIELD
+    to_field = check.to_field or EVIDENCE_KINDS[link.evidence].TIME_FIELD
+    self_cover = link.evidence == check.evidence and link.key == link.source_key == "id"
+    linked_words = kind_words(link.evidence)
+    within = (
+        f"within {duration_words(deadline)} of {from_field}{param_note(ctx, check.deadline)}"
+        if deadline is not None
+        else ""
+    )
+    verb = _verb(to_field)
+    key = getattr(src.data, link.source_key)
+    start = getattr(src.data, from_field)
+    due = _due(check, ctx, src)
     name = label(src)
     pointers = [src.pointer_model()]
     noun = _noun(check) if self_cover else None
@@ -224,8 +251,8 @@ def _cover(
         subject = f"{name}: the {noun}{when}" + (f" on {topic}" if topic else "")
     else:
         subject = name
-    if on_time:
-        best = on_time[0]
+    if on_time is not None:
+        best = on_time
         t = best.time(to_field)
         if self_cover:
             done = f"was {verb}" if verb else f"has {to_field}"
@@ -243,9 +270,8 @@ def _cover(
                 message=message,
                 evidence=pointers + ([] if self_cover else [best.pointer_model()]),
             ),
-            errors,
         )
-    if deadline is not None and not isinstance(start, datetime) and not usable:
+    if deadline is not None and not isinstance(start, datetime) and usable is None:
         return (
             "pending",
             Finding(
@@ -253,7 +279,6 @@ def _cover(
                 message=f"{name} has no {from_field} yet, so its {linked_words} is not due",
                 evidence=pointers,
             ),
-            errors,
         )
     due_words = (
         f"; it was due {within}, by {fmt_time(due)}"
@@ -262,8 +287,8 @@ def _cover(
         if due is not None
         else ""
     )
-    if usable:
-        late = usable[0]
+    if usable is not None:
+        late = usable
         t = late.time(to_field)
         when = fmt_time(t) if t else "missing"
         if self_cover and verb:
@@ -283,9 +308,8 @@ def _cover(
                 message=message,
                 evidence=pointers + ([] if self_cover else [late.pointer_model()]),
             ),
-            errors,
         )
-    if due is not None and as_of < due:
+    if due is not None and ctx.as_of < due:
         return (
             "pending",
             Finding(
@@ -293,7 +317,6 @@ def _cover(
                 message=f"{name} has no {linked_words} yet; it is due {within}, by {fmt_time(due)}",
                 evidence=pointers,
             ),
-            errors,
         )
     cel: str | None = None
     if rejected is not None and self_cover:
@@ -307,7 +330,6 @@ def _cover(
         return (
             "fail",
             Finding(outcome="fail", message=text, evidence=pointers, condition=missed.condition),
-            errors,
         )
     if key is None:
         why = f"{link.source_key} is missing, so no {linked_words} can link to it"
@@ -323,7 +345,6 @@ def _cover(
     return (
         "fail",
         Finding(outcome="fail", message=f"{name}: {why}", evidence=pointers, condition=cel),
-        errors,
     )
 
 
@@ -373,7 +394,12 @@ def run_many(
     :mod:`assay.checks.query`): each matching record joined with its linked records, the
     conditions evaluated per pair, each record classed pass, fail or pending; counts, and
     the records (and the pairs whose conditions could not be evaluated) that rank first by
-    file and line, which :func:`_cover` then words exactly as on the row evaluator.
+    file and line, each with its first usable candidate. :func:`_word` words them exactly
+    as on the row evaluator: a pass or a late failure from that candidate (its deadline
+    checked again in Python), a pending record from nothing; a failure no candidate met
+    goes through :func:`_cover` on its candidates, for the reason none counted (their
+    conditions evaluated again: ~60 microseconds a record, most of a query's Python time
+    before passes were worded from the query).
 
     A business-day deadline keeps the clock time of its start in the start's own UTC
     offset, which the tables do not hold: those deadlines are worked out in Python, on the
@@ -435,7 +461,8 @@ def run_many(
             ]
             wanted += [
                 (i["c_blob"], link.evidence, i["c_ord"], i["c_path"])
-                for i in parts.get("e", [])
+                for e in "es"
+                for i in parts.get(e, [])
                 if i["c_blob"] is not None
             ]
         rebuilt = evidence.rebuild(wanted)
@@ -467,11 +494,19 @@ def _shown_keys(
         (wf, key)
         for wf, parts in found.items()
         for i in parts.get("s", [])
-        if (
+        if not _from_query(i)
+        and (
             key := getattr(rebuilt[(i["s_blob"], check.evidence, i["s_ord"])].data, link.source_key)
         )
         is not None
     }
+
+
+def _from_query(item: dict[str, Any]) -> bool:
+    """Whether a source row the query classed is worded from what the query found: a pass
+    or a late failure from its first usable candidate, a pending one from nothing; only a
+    failure that no candidate met needs its candidates checked again, for the reason."""
+    return item["cat"] != "fail" or item["c_blob"] is not None
 
 
 def _deadline_us(ctx: CheckContext, check: CoveredCheck) -> int | None:
@@ -496,8 +531,11 @@ def _query(
     link = check.by
     from_field = check.from_field or EVIDENCE_KINDS[check.evidence].TIME_FIELD
     to_field = check.to_field or EVIDENCE_KINDS[link.evidence].TIME_FIELD
+    index_time = EVIDENCE_KINDS[link.evidence].TIME_FIELD
     now = query.us(moment)
     q = query.quote
+    # `firsts`: each record's first usable candidate in index order (time, then id), one in
+    # time first: what covers it, or what came too late (its finding is worded from it).
     columns: dict[str, query.Param] = {
         "start_us": query.window_start(check),
         "dl_us": ("BIGINT", lambda c: _deadline_us(c, check)),
@@ -542,6 +580,7 @@ def _query(
                 SELECT s.wf, s.blob AS s_blob, s.ord AS s_ord, s.path AS s_path,
                     s.line AS s_line, s._due, r.blob AS c_blob, r.ord AS c_ord,
                     cf.path AS c_path, r.line AS c_line, {to} AS c_to,
+                    epoch_us(r.{q(index_time)}) AS c_t0, r.id AS c_id,
                     ({cw}) AS cw, ({ca}) AS ca
                 FROM s0 s
                 JOIN {table_name(link.evidence)} r
@@ -553,18 +592,27 @@ def _query(
             ) WHERE NOT (cw IS NOT NULL AND NOT cw)
         ),
         classed AS (
-            SELECT *, {pair} AS cat FROM pairs
+            SELECT *, {pair} AS cat,
+                (_due IS NULL OR (c_to IS NOT NULL AND c_to <= _due)) AS c_on_time
+            FROM pairs
         ),
         covered AS (
             SELECT wf, s_blob, s_ord,
                 count(*) FILTER (WHERE cat = 'use') AS usable,
-                count(*) FILTER (
-                    WHERE cat = 'use' AND (_due IS NULL OR (c_to IS NOT NULL AND c_to <= _due))
-                ) AS on_time
+                count(*) FILTER (WHERE cat = 'use' AND c_on_time) AS on_time
             FROM classed GROUP BY wf, s_blob, s_ord
+        ),
+        firsts AS (
+            SELECT * FROM (
+                SELECT wf, s_blob, s_ord, c_blob, c_ord, c_path, row_number() OVER (
+                    PARTITION BY wf, s_blob, s_ord ORDER BY c_on_time DESC, c_t0, c_id
+                ) AS k
+                FROM classed WHERE cat = 'use'
+            ) WHERE k = 1
         ),
         outcomes AS (
             SELECT s.wf, s.blob, s.ord, s.path, s.line,
+                b.c_blob, b.c_ord, b.c_path,
                 CASE
                     WHEN coalesce(c.on_time, 0) > 0 THEN 'pass'
                     WHEN s._has_deadline AND s._start IS NULL AND coalesce(c.usable, 0) = 0
@@ -575,6 +623,7 @@ def _query(
                 END AS outcome
             FROM s0 s LEFT JOIN covered c
                 ON c.wf = s.wf AND c.s_blob = s.blob AND c.s_ord = s.ord
+            LEFT JOIN firsts b ON b.wf = s.wf AND b.s_blob = s.blob AND b.s_ord = s.ord
             WHERE s._w
         ),
         errors AS (
@@ -601,7 +650,7 @@ def _query(
         SELECT wf, 'e', cat, s_blob, s_ord, s_path, c_blob, c_ord, c_path, rk
         FROM ranked_errors WHERE rk <= {query.FINDING_ROWS}
         UNION ALL
-        SELECT wf, 's', outcome, blob, ord, path, NULL, NULL, NULL, rk
+        SELECT wf, 's', outcome, blob, ord, path, c_blob, c_ord, c_path, rk
         FROM ranked WHERE rk <= {query.FINDING_ROWS}
     """
     names = ["wf", "part", "cat", "s_blob", "s_ord", "s_path", "c_blob", "c_ord", "c_path", "n"]
@@ -667,6 +716,7 @@ def _from_rows(
     shown_errors = parts.get("e", [])
     shown_sources = parts.get("s", [])  # those the result can list (see run_many)
     wf = ctx.workflow.workflow.id
+    to_field = check.to_field or EVIDENCE_KINDS[link.evidence].TIME_FIELD
 
     def source(item: dict[str, Any]) -> Record:
         return rebuilt[(item["s_blob"], check.evidence, item["s_ord"])]
@@ -698,8 +748,23 @@ def _from_rows(
             raise query.Mismatch(f"the conditions on {cand}")
     for item in shown_sources:
         src = source(item)
-        key = getattr(src.data, link.source_key)
-        outcome, finding, _ = _cover(check, ctx, src, linked.get((wf, key), []))
+        if _from_query(item):
+            first = (
+                None
+                if item["c_blob"] is None
+                else rebuilt[(item["c_blob"], link.evidence, item["c_ord"])]
+            )
+            if first is not None:
+                # The deadline in Python's own words (business days, UTC offsets) must
+                # agree with the query's.
+                due, t = _due(check, ctx, src), first.time(to_field)
+                if (due is None or (t is not None and t <= due)) != (item["cat"] == "pass"):
+                    raise query.Mismatch(f"{first} and the deadline of {src}")
+            on_time = first if item["cat"] == "pass" else None
+            outcome, finding = _word(check, ctx, src, on_time, first, None)
+        else:
+            key = getattr(src.data, link.source_key)
+            outcome, finding, _ = _cover(check, ctx, src, linked.get((wf, key), []))
         if outcome != item["cat"]:
             raise query.Mismatch(f"{src} is {outcome}, not {item['cat']}")
         findings.append(finding)
