@@ -12,7 +12,7 @@ import hashlib
 import importlib.util
 import sys
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -21,7 +21,7 @@ import pytest
 import yaml
 from projectkit import Kit, check, control, copy_project, drift, risk_class, workflow
 
-from assay.checks import query
+from assay.checks import covered, query
 from assay.cli.main import main
 from assay.evaluate import assess_fleet
 from assay.load.project import load_project
@@ -80,6 +80,30 @@ def test_every_scenario_on_both_engines(folder: Path, queries: list[str], tmp_pa
     expected, got = _both(_copy(folder, tmp_path), when)
     assert got == expected
     assert queries
+
+
+@pytest.mark.parametrize("shift_days", [-3650, 3650], ids=["python-earlier", "python-later"])
+def test_a_covered_record_the_deadline_in_python_disagrees_on_runs_on_rows(
+    shift_days: int, queries: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A covered check words a pass or a late failure from the first candidate its query
+    found, but only when Python's own deadline for the record agrees on whether that
+    candidate was in time: here Python's deadline is moved ten years (what a gap between
+    the two would look like), so the query's pass (or late failure) is not confirmed, and
+    those workflows run on the row evaluator, which words them with the same deadline."""
+    root = _copy(ROOT / "examples", tmp_path)
+    as_of = parse_instant(AS_OF)
+    unmoved, _ = _both(root, as_of)
+    original = covered._due
+
+    def moved(check: Any, ctx: Any, src: Any) -> datetime | None:
+        due = original(check, ctx, src)
+        return None if due is None else due + timedelta(days=shift_days)
+
+    monkeypatch.setattr(covered, "_due", moved)
+    expected, got = _both(root, as_of)
+    assert expected != unmoved  # the moved deadline changes findings
+    assert got == expected
 
 
 def _generator() -> ModuleType:
