@@ -981,6 +981,9 @@ class StoredEvidence:
     """(workflow, kind) pairs whose records stay in memory (a fleet is assessed a workflow
     at a time, and a check asks for one kind)."""
 
+    REBUILT = 50_000
+    """Records rebuilt for queries' findings that stay in memory (~1 KB each)."""
+
     def __init__(self, store: EvidenceStore, report: SyncReport):
         self.store = store
         self.report = report
@@ -989,6 +992,8 @@ class StoredEvidence:
         self._counts: dict[tuple[str, str], int] | None = None
         self._count_one: tuple[str, dict[str, int]] | None = None
         self._later: tuple[datetime, dict[str, dict[str, int]], frozenset[str] | None] | None = None
+        self._rebuilt: dict[tuple[int, str, int, str], Record] = {}
+        self._rebuilt_from = store.recovered
 
     @property
     def files(self) -> list[EvidenceFile]:
@@ -1166,15 +1171,36 @@ class StoredEvidence:
         self, rows: Iterable[tuple[int, str, int, str]]
     ) -> dict[tuple[int, str, int], Record]:
         """The records of the rows (blob, kind, order, path) a query found, as the loader
-        makes them, keyed by (blob, kind, order): only these lines are read."""
+        makes them, keyed by (blob, kind, order): only these lines are read.
+
+        The records of recent calls are kept (up to :data:`REBUILT`): the checks of a
+        batch name the same records (the first of a workflow's files), and a record
+        rebuilt once also keeps its evidence pointer."""
+        if self.store.recovered != self._rebuilt_from:
+            self._rebuilt.clear()  # another database: blob numbers may mean other files
+            self._rebuilt_from = self.store.recovered
+        kept = self._rebuilt
         wanted = list(dict.fromkeys(rows))
-        decoded = self.store.lines((blob, kind, order) for blob, kind, order, _ in wanted)
-        out: dict[tuple[int, str, int], Record] = {}
-        for blob, kind, order, path in wanted:
-            row = decoded[(blob, kind, order)]
-            source = SourceFile(path, self.store.infos[blob].sha256)
-            out[(blob, kind, order)] = Record(row.r, source, row.l, row.p)
-        return out
+        missing = [w for w in wanted if w not in kept]
+        if len(kept) + len(missing) > self.REBUILT:
+            kept.clear()
+            missing = wanted
+        if missing:
+            decoded = self.store.lines((blob, kind, order) for blob, kind, order, _ in missing)
+            if self.store.recovered != self._rebuilt_from:
+                # Recovered while reading: what was kept is of the database before.
+                kept.clear()
+                self._rebuilt_from = self.store.recovered
+                missing = wanted
+                decoded = self.store.lines((blob, kind, order) for blob, kind, order, _ in wanted)
+            for blob, kind, order, path in missing:
+                row = decoded[(blob, kind, order)]
+                source = SourceFile(path, self.store.infos[blob].sha256)
+                kept[(blob, kind, order, path)] = Record(row.r, source, row.l, row.p)
+        return {
+            (blob, kind, order): kept[(blob, kind, order, path)]
+            for blob, kind, order, path in wanted
+        }
 
     def close(self) -> None:
         self._indexes.clear()
