@@ -1,8 +1,9 @@
 """A JSON gate report written as the workflows are assessed.
 
-The gate's assessments come lazily (:func:`assay.evaluate.iter_fleet`, a batch of
-workflows at a time); each is written and dropped before the next batch is assessed, so
-the gate's memory is bounded by a batch, not by the fleet. The bytes are those of
+The gate's assessments come lazily (:func:`assay.evaluate.iter_fleet`: a batch of
+workflows queried at a time, each workflow worded when asked for); each is written and
+dropped before the next is made, so the gate's memory is bounded by a batch's query
+results and one Assessment, not by the fleet. The bytes are those of
 :func:`assay.formats.json.format_json` over the whole fleet.
 """
 
