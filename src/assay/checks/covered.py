@@ -201,7 +201,8 @@ def _cover(
         (c for c in usable if due is None or ((t := c.time(to_field)) is not None and t <= due)),
         None,
     )
-    outcome, finding = _word(check, ctx, src, on_time, usable[0] if usable else None, rejected)
+    first = usable[0] if usable else None
+    outcome, finding = _word(check, ctx, src, due, on_time, first, rejected)
     return outcome, finding, errors
 
 
@@ -216,13 +217,15 @@ def _word(
     check: CoveredCheck,
     ctx: CheckContext,
     src: Record,
+    due: datetime | None,
     on_time: Record | None,
     usable: Record | None,
     rejected: _Rejected | None,
 ) -> tuple[str, Finding]:
-    """The outcome and finding of ``src`` from what its candidates came to: the first that
-    covers it in time (``on_time``), the first that meets the conditions (``usable``), and
-    the first that did not count (``rejected``), each in index order."""
+    """The outcome and finding of ``src``, due by ``due`` (:func:`_due`), from what its
+    candidates came to: the first that covers it in time (``on_time``), the first that
+    meets the conditions (``usable``), and the first that did not count (``rejected``),
+    each in index order."""
     link = check.by
     deadline = ctx.duration(check.deadline)
     from_field = check.from_field or EVIDENCE_KINDS[check.evidence].TIME_FIELD
@@ -237,7 +240,6 @@ def _word(
     verb = _verb(to_field)
     key = getattr(src.data, link.source_key)
     start = getattr(src.data, from_field)
-    due = _due(check, ctx, src)
     name = label(src)
     pointers = [src.pointer_model()]
     noun = _noun(check) if self_cover else None
@@ -749,6 +751,7 @@ def _from_rows(
     for item in shown_sources:
         src = source(item)
         if _from_query(item):
+            due = _due(check, ctx, src)
             first = (
                 None
                 if item["c_blob"] is None
@@ -757,11 +760,11 @@ def _from_rows(
             if first is not None:
                 # The deadline in Python's own words (business days, UTC offsets) must
                 # agree with the query's.
-                due, t = _due(check, ctx, src), first.time(to_field)
+                t = first.time(to_field)
                 if (due is None or (t is not None and t <= due)) != (item["cat"] == "pass"):
                     raise query.Mismatch(f"{first} and the deadline of {src}")
             on_time = first if item["cat"] == "pass" else None
-            outcome, finding = _word(check, ctx, src, on_time, first, None)
+            outcome, finding = _word(check, ctx, src, due, on_time, first, None)
         else:
             key = getattr(src.data, link.source_key)
             outcome, finding, _ = _cover(check, ctx, src, linked.get((wf, key), []))

@@ -1204,6 +1204,7 @@ class StoredEvidence:
 
     def close(self) -> None:
         self._indexes.clear()
+        self._rebuilt.clear()
         self.store.close()
 
 
