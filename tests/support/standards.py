@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,17 +34,35 @@ def _main_checkout(checkout: Path) -> Path | None:
     return gitdir.parent.parent.parent
 
 
+def _origin_checkout(checkout: Path) -> Path | None:
+    """The checkout this one was cloned from, when its ``origin`` is a folder on this
+    machine: a clean clone made elsewhere (``git clone . "$(mktemp -d)"``) finds its
+    origin's neighbours."""
+    try:
+        url = subprocess.run(
+            ["git", "-C", os.fspath(checkout), "config", "--get", "remote.origin.url"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    origin = Path(url.removeprefix("file://"))
+    return origin if url and origin.is_absolute() and origin.is_dir() else None
+
+
 def standards_dir() -> Path:
     """The standards folder named by ``ASSAY_STANDARDS``, else the one beside the checkout
-    (or beside the main checkout of this worktree). Its absence fails the test: a skip
-    would let outputs that no longer validate pass unseen."""
+    (or beside the main checkout of this worktree, or beside the checkout it was cloned
+    from). Its absence fails the test: a skip would let outputs that no longer validate
+    pass unseen."""
     override = os.environ.get("ASSAY_STANDARDS")
-    main = _main_checkout(CHECKOUT)
-    candidates = (
-        [Path(override)]
-        if override
-        else [STANDARDS, *([main.parent / "shared" / "standards"] if main else [])]
-    )
+    if override:
+        candidates = [Path(override)]
+    else:
+        related = (_main_checkout(CHECKOUT), _origin_checkout(CHECKOUT))
+        candidates = [STANDARDS, *(c.parent / "shared" / "standards" for c in related if c)]
     for candidate in candidates:
         if candidate.is_dir():
             return candidate
