@@ -24,6 +24,7 @@ from projectkit import Kit, check, control, copy_project, drift, risk_class, wor
 from assay.checks import covered, query
 from assay.cli.main import main
 from assay.evaluate import assess_fleet
+from assay.evidence.store import StoredEvidence
 from assay.load.project import load_project
 from assay.models.time import parse_instant
 
@@ -195,3 +196,67 @@ def test_hostile_input_still_exits_2_with_location_through_the_store(
 ) -> None:
     monkeypatch.setenv("ASSAY_ENGINE", "duckdb")
     HOSTILE.test_hostile_input(kit, case)
+
+
+def test_the_closest_miss_of_a_check_nothing_counts_for_is_found_by_a_query(
+    kit: Kit, queries: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When none of a workflow's records count, each kind names the closest miss: the
+    newest visible record by the check's time field (undated ones last, ties by id). The
+    query path finds it with one query for every such workflow, without rebuilding the
+    workflow's records; it must name the record the row evaluator names."""
+    old = {"created_at": "2026-04-01T00:00:00Z"}
+    evidence = [
+        drift("d-1", "2026-04-02T00:00:00Z", breach=True, **old),
+        drift("d-3", "2026-04-20T00:00:00Z", triaged_at="2026-04-21T00:00:00Z"),
+        drift("d-2", "2026-04-20T00:00:00Z", triaged_at="2026-04-21T00:00:00Z"),
+        drift("d-0", "2026-04-10T00:00:00Z", triaged_at="2026-04-15T00:00:00Z"),
+        drift("d-undated", "2026-05-30T00:00:00Z"),
+        drift("d-future", "2026-06-02T00:00:00Z"),  # after the as-of time: not visible
+        drift("d-late", "2026-05-02T00:00:00Z", created_at="2026-06-05T00:00:00Z"),
+        drift("d-other", "2026-05-31T00:00:00Z", workflow="wf2"),
+    ]
+    week = {"window": "7d", "where": "r.breach"}
+    checks = [
+        check("aggregate", "drift_log", "few", function="count", op=">=", threshold=1, **week),
+        check("every", "drift_log", "all", assert_="r.value < r.threshold", **week),
+        check("fresh", "drift_log", "new", max_age="7d", time_field="triaged_at", where="r.breach"),
+        check("fresh", "drift_log", "triaged", max_age="3d", time_field="triaged_at"),
+        check(
+            "covered",
+            "drift_log",
+            "covers",
+            by={"evidence": "drift_log", "key": "id"},
+            deadline="1d",
+            allow_empty=False,
+            **week,
+        ),
+    ]
+    kit.setup(
+        controls=[control("C-1", *checks)],
+        classes=[risk_class("high", 3, ["C-1"])],
+        workflows=[workflow(), workflow("wf2"), workflow("wf3")],
+        evidence=evidence,
+    )
+    loaded: list[tuple[str, str]] = []
+    every_record = StoredEvidence.records
+
+    def spied(self: StoredEvidence, workflow: str, kind: str) -> Any:
+        loaded.append((workflow, kind))
+        return every_record(self, workflow, kind)
+
+    monkeypatch.setattr(StoredEvidence, "records", spied)
+    expected, got = _both(kit.root, parse_instant("2026-06-01T00:00:00Z"))
+    assert got == expected
+    assert any("QUALIFY row_number()" in sql for sql in queries)
+    # No workflow's drift logs were all rebuilt to pick one (other kinds may be: the
+    # workflow's resolution reads its reviews).
+    assert [kind for _, kind in loaded if kind == "drift_log"] == []
+    wf = expected[0]
+    # By run_at, the newest visible record; by triaged_at, d-undated ranks below every dated
+    # record, and d-3 beats d-2 (the same time) on its id.
+    assert wf.count("the closest drift log, d-undated (run_at 2026-05-30") == 3
+    assert "the closest drift log, d-3 (triaged_at 2026-04-21" in wf
+    assert "d-future" not in wf and "d-late" not in wf
+    assert expected[1].count("the closest drift log, d-other") == 5  # every check
+    assert "closest" not in expected[2]  # no drift log at all

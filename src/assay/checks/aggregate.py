@@ -458,6 +458,10 @@ def run_many(
         rows = [i for items in found.values() for i in items if i["part"] != "g"]
         rows += [i for items in latest.values() for i in items]
         rebuilt = query.records(evidence, check.evidence, rows)
+        if not check.allow_empty:
+            counted = {wf for wf, items in found.items() if any(i["part"] == "g" for i in items)}
+            empty = [ctx for ctx in group.contexts if ctx.workflow.workflow.id not in counted]
+            query.find_closest(evidence, check, empty)
         for ctx in group.contexts:
             wf = ctx.workflow.workflow.id
             items = found.get(wf, [])

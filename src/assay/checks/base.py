@@ -80,6 +80,10 @@ class CheckContext:
     cache: dict[Any, Any] = field(default_factory=dict)
     """Shared by the controls of one workflow's assessment: visible records and selections
     are computed once (several checks often look at the same records the same way)."""
+    closest: dict[str, Record | None] = field(default_factory=dict)
+    """Per check id: the record :func:`closest_miss` names when none of that check's records
+    counted, found by a query (:func:`assay.checks.query.find_closest`) so that the
+    workflow's records of the kind need not all be rebuilt to pick one."""
     variables: dict[str, Any] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -288,11 +292,19 @@ def closest_miss(
     check "found none" although records exist. None when every record counted."""
     taken = {id(r) for r in counted}
     field_name = check.time_field or EVIDENCE_KINDS[check.evidence].TIME_FIELD
-    others = [r for r in ctx.visible(check.evidence) if id(r) not in taken]
-    if not others:
-        return None
     as_of = ctx.as_of
-    closest = max(others, key=lambda r: ((t := r.time(field_name)) is not None, t or as_of, r.id))
+    if not taken and check.id in ctx.closest:
+        found = ctx.closest[check.id]
+        if found is None:
+            return None
+        closest = found
+    else:
+        others = [r for r in ctx.visible(check.evidence) if id(r) not in taken]
+        if not others:
+            return None
+        closest = max(
+            others, key=lambda r: ((t := r.time(field_name)) is not None, t or as_of, r.id)
+        )
     moment = closest.time(field_name)
     start = ctx.window_start(check.window)
     where = ctx.expression(check.id, "where")

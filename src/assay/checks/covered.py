@@ -477,6 +477,10 @@ def run_many(
                     linked[(wf, record.data.id)] = [record]
         else:
             linked = _linked(evidence, check, _shown_keys(found, rebuilt, check))
+        if not check.allow_empty:
+            query.find_closest(
+                evidence, check, [c for c in group.contexts if not _counted(found, c)]
+            )
         for ctx in group.contexts:
             wf = ctx.workflow.workflow.id
             try:
@@ -484,6 +488,12 @@ def run_many(
             except query.Mismatch:
                 done[id(ctx)] = None
     return [done.get(id(ctx)) for ctx in contexts]
+
+
+def _counted(found: dict[str, dict[str, list[dict[str, Any]]]], ctx: CheckContext) -> bool:
+    """Whether any record of the workflow counted (passed, failed or is pending)."""
+    parts = found.get(ctx.workflow.workflow.id, {})
+    return any(i["cat"] != "e" and int(i["n"]) for i in parts.get("n", []))
 
 
 def _shown_keys(

@@ -170,6 +170,13 @@ def run_many(
         rebuilt = query.records(
             evidence, check.evidence, [r for f in found.values() for r in f.all_rows()]
         )
+        if not check.allow_empty:
+            empty = [
+                ctx
+                for ctx in group.contexts
+                if found.get(ctx.workflow.workflow.id, query.Found()).count("ae", "f", "p") == 0
+            ]
+            query.find_closest(evidence, check, empty)
         for ctx in group.contexts:
             facts = found.get(ctx.workflow.workflow.id, query.Found())
             try:

@@ -43,24 +43,39 @@ def _newer_unmatched(
 
 def run(check: FreshCheck, ctx: CheckContext, policy: SourcePointer) -> CheckResult:
     """Pass when the newest matching record is recent enough."""
-    max_age = _max_age(check, ctx)
+    _max_age(check, ctx)  # a bad `max_age` is the error, whatever the records
     records, errors = ctx.select(check)
     field = check.time_field or EVIDENCE_KINDS[check.evidence].TIME_FIELD
     dated = [(t, r) for r in records if (t := r.time(field)) is not None]
     findings = list(errors)
-    kind = kind_words(check.evidence)
     if not dated:
-        closest = closest_miss(check, ctx, [r for _, r in dated])
-        summary = f"Expected a {kind} no older than {duration_words(max_age)}; found none" + (
-            " that counts." if closest is not None else "."
-        )
-        findings.append(Finding(outcome="fail", message=f"no {kind} counts"))
-        if closest is not None:
-            findings.append(closest)
-        return result(check, policy, records=0, findings=findings, summary=summary, failed=True)
+        return _none_counts(check, ctx, policy, findings, 0)
     newest_time, newest = max(dated, key=lambda item: (item[0], item[1].id))
     skipped = _newer_unmatched(check, ctx, field, newest_time)
     return _result(check, ctx, policy, len(dated), newest, skipped, findings, 0)
+
+
+def _none_counts(
+    check: FreshCheck,
+    ctx: CheckContext,
+    policy: SourcePointer,
+    findings: list[Finding],
+    unshown: int,
+) -> CheckResult:
+    """No dated record matches: the result names the closest miss; ``findings`` so far
+    (the errors of `where`)."""
+    max_age = _max_age(check, ctx)
+    kind = kind_words(check.evidence)
+    closest = closest_miss(check, ctx, [])
+    summary = f"Expected a {kind} no older than {duration_words(max_age)}; found none" + (
+        " that counts." if closest is not None else "."
+    )
+    findings = [*findings, Finding(outcome="fail", message=f"no {kind} counts")]
+    if closest is not None:
+        findings.append(closest)
+    return result(
+        check, policy, records=0, findings=findings, summary=summary, failed=True, unshown=unshown
+    )
 
 
 def _max_age(check: FreshCheck, ctx: CheckContext) -> Duration:
@@ -158,6 +173,7 @@ def run_many(
     field = check.time_field or EVIDENCE_KINDS[check.evidence].TIME_FIELD
     ft = f"epoch_us(r.{query.quote(field)})"
     for group in groups:
+        none_count: list[tuple[CheckContext, list[Finding], int]] = []
         w = group.sql["where"].text if where is not None else "TRUE"
         source = query.selection(
             check, moment,
@@ -207,11 +223,15 @@ def run_many(
                 continue
             error_count = int(wrong[0]["total"]) if wrong else 0
             if newest is None:
-                continue  # none counts: the row evaluator names the closest miss
+                none_count.append((ctx, errors, error_count - len(errors)))
+                continue
             skipped = _one(items, rebuilt, "later") if where is not None else None
             done[id(ctx)] = _result(
                 check, ctx, policy, count, newest, skipped, errors, error_count - len(errors)
             )
+        query.find_closest(evidence, check, [ctx for ctx, _, _ in none_count])
+        for ctx, errors, unshown in none_count:
+            done[id(ctx)] = _none_counts(check, ctx, policy, errors, unshown)
     return [done.get(id(ctx)) for ctx in contexts]
 
 

@@ -304,6 +304,48 @@ def records(
     return {(blob, order): rebuilt[(blob, k, order)] for blob, k, order, _ in keys}
 
 
+def find_closest(evidence: StoredEvidence, check: Any, contexts: Sequence[CheckContext]) -> None:
+    """For workflows none of whose records counted: the record
+    :func:`assay.checks.base.closest_miss` names (the newest visible record of the kind by
+    the check's time field, undated ones last, then by id), one query for all of them, set
+    on each context. A workflow whose two first tie (the same id twice) is left to
+    ``closest_miss`` itself, which goes by the row evaluator's order."""
+    if not contexts:
+        return
+    field_name, default = time_field(check)
+    column = dict(record_sql_type(check.evidence).fields).get(field_name)
+    if column is None or column.name != "timestamp":
+        return  # `closest_miss` reads no time from it: no order to reproduce here
+    now = us(as_of(contexts))
+    ft = f"epoch_us(r.{quote(field_name)})"
+    workflows = ", ".join(text(ctx.workflow.workflow.id) for ctx in contexts)
+    sql = f"""
+        WITH vis AS (
+            SELECT r.workflow AS wf, r.blob AS blob, r.ord AS ord, f.path AS path,
+                {ft} IS NOT NULL AS dated, coalesce({ft}, {now}) AS ft, r.id AS id
+            FROM {table_name(check.evidence)} r JOIN files f ON f.blob = r.blob
+            WHERE r.workflow IN ({workflows}) AND epoch_us(r.{quote(default)}) <= {now}
+                AND epoch_us(r.created_at) <= {now}
+        )
+        SELECT wf, blob, ord, path, dated, ft, id FROM vis
+        QUALIFY row_number() OVER (PARTITION BY wf ORDER BY dated DESC, ft DESC, id DESC) <= 2
+    """
+    found = query(evidence, sql, ["wf", "blob", "ord", "path", "dated", "ft", "id"])
+    chosen: dict[str, dict[str, Any]] = {}
+    for wf, rows in found.items():
+        rows.sort(key=lambda i: (i["dated"], i["ft"], i["id"]), reverse=True)
+        ranks = [(i["dated"], i["ft"], i["id"]) for i in rows]
+        if len(ranks) < 2 or ranks[0] != ranks[1]:
+            chosen[wf] = rows[0]
+    rebuilt = records(evidence, check.evidence, chosen.values())
+    for ctx in contexts:
+        wf = ctx.workflow.workflow.id
+        if wf in chosen:
+            ctx.closest[check.id] = rebuilt[(chosen[wf]["blob"], chosen[wf]["ord"])]
+        elif wf not in found:
+            ctx.closest[check.id] = None  # no visible record of the kind at all
+
+
 @dataclass
 class Found:
     """What a classifying query found for one workflow: rows per category, with a count of
