@@ -96,6 +96,32 @@ def test_one_workflow_rebuilds_that_workflows_records_only(kit: Kit) -> None:
         assert set(evidence._indexes) == {("b", "drift_log")}  # the file list needs no records
 
 
+def test_the_records_kept_between_workflows_are_bounded_in_number(
+    kit: Kit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fleet asks for one workflow's records after another: what stays in memory is
+    bounded by records, not only by (workflow, kind) pairs, and the pair asked for last
+    always stays; a pair let go is rebuilt the same when asked again."""
+    names = ["a", "b", "c"]
+    setup(kit, names)
+    for w in names:
+        records = [drift(f"{w}{i}", f"2026-05-{i + 1:02d}T00:00:00Z", workflow=w) for i in range(3)]
+        kit.dump(f"evidence/{w}.jsonl", records)
+    monkeypatch.setattr(StoredEvidence, "KEEP_RECORDS", 5)
+    with load_project(kit.root, engine="duckdb") as project:
+        evidence = _stored(project)
+        first = [r.id for r in evidence.records("a", "drift_log")]
+        assert first == ["a0", "a1", "a2"]
+        evidence.records("b", "drift_log")  # 6 records: "a" goes
+        assert list(evidence._indexes) == [("b", "drift_log")]
+        monkeypatch.setattr(StoredEvidence, "KEEP_RECORDS", 6)
+        evidence.records("c", "drift_log")
+        assert list(evidence._indexes) == [("b", "drift_log"), ("c", "drift_log")]
+        assert [r.id for r in evidence.records("a", "drift_log")] == first
+        assert list(evidence._indexes) == [("c", "drift_log"), ("a", "drift_log")]
+        assert evidence._kept == 6
+
+
 def test_the_engine_is_chosen_by_size_unless_asked(kit: Kit) -> None:
     setup(kit, evidence=[drift("d1", "2026-05-01T00:00:00Z")])
     assert isinstance(load_project(kit.root).evidence, EvidenceIndex)

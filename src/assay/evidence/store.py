@@ -981,13 +981,18 @@ class StoredEvidence:
     """(workflow, kind) pairs whose records stay in memory (a fleet is assessed a workflow
     at a time, and a check asks for one kind)."""
 
+    KEEP_RECORDS = 50_000
+    """At most this many of their records (~1 KB each) stay, the pair asked for last
+    always: a fleet's large kinds must not pile up in memory, pair after pair."""
+
     REBUILT = 50_000
     """Records rebuilt for queries' findings that stay in memory (~1 KB each)."""
 
     def __init__(self, store: EvidenceStore, report: SyncReport):
         self.store = store
         self.report = report
-        self._indexes: dict[tuple[str, str], EvidenceIndex] = {}
+        self._indexes: dict[tuple[str, str], tuple[EvidenceIndex, int]] = {}
+        self._kept = 0  # records the indexes hold
         self._files: dict[str, set[str]] | None = None
         self._counts: dict[tuple[str, str], int] | None = None
         self._count_one: tuple[str, dict[str, int]] | None = None
@@ -1001,13 +1006,18 @@ class StoredEvidence:
 
     def _index(self, workflow: str, kind: str) -> EvidenceIndex:
         key = (workflow, kind)
-        index = self._indexes.pop(key, None)
-        if index is None:
+        kept = self._indexes.pop(key, None)
+        if kept is None:
             index = EvidenceIndex(self.store.batches([workflow], [kind]))
-            while len(self._indexes) >= self.KEEP:
-                del self._indexes[next(iter(self._indexes))]
-        self._indexes[key] = index  # most recently used last
-        return index
+            size = len(index.records(workflow, kind))
+            self._kept += size
+            while self._indexes and (
+                len(self._indexes) >= self.KEEP or self._kept > self.KEEP_RECORDS
+            ):
+                self._kept -= self._indexes.pop(next(iter(self._indexes)))[1]
+            kept = (index, size)
+        self._indexes[key] = kept  # most recently used last
+        return kept[0]
 
     def records(self, workflow: str, kind: str) -> Sequence[Record]:
         return self._index(workflow, kind).records(workflow, kind)
@@ -1204,6 +1214,7 @@ class StoredEvidence:
 
     def close(self) -> None:
         self._indexes.clear()
+        self._kept = 0
         self._rebuilt.clear()
         self.store.close()
 
