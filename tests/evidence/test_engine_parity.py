@@ -260,3 +260,41 @@ def test_the_closest_miss_of_a_check_nothing_counts_for_is_found_by_a_query(
     assert "d-future" not in wf and "d-late" not in wf
     assert expected[1].count("the closest drift log, d-other") == 5  # every check
     assert "closest" not in expected[2]  # no drift log at all
+
+
+def test_the_newest_records_a_result_names_are_settled_by_id_at_a_tie(
+    kit: Kit, queries: list[str]
+) -> None:
+    """A query keeps a group's few newest records by time alone, one more than it shows:
+    when records of the same instant straddle the cut, the ones named are those the row
+    evaluator names (by id), not whichever the engine's top-N kept."""
+    ids = ["d-e", "d-b", "d-h", "d-a", "d-g", "d-c", "d-f", "d-d"]  # file order is no order
+    evidence = [drift(i, "2026-05-20T00:00:00Z") for i in ids]
+    evidence += [drift("d-old", "2026-05-10T00:00:00Z")]
+    month = {"window": "30d"}
+    kit.setup(
+        controls=[
+            control(
+                "C-1",
+                check(
+                    "aggregate",
+                    "drift_log",
+                    "many",
+                    function="count",
+                    op=">=",
+                    threshold=1,
+                    **month,
+                ),
+                check("every", "drift_log", "low", assert_="r.value < r.threshold", **month),
+            )
+        ],
+        classes=[risk_class("high", 3, ["C-1"])],
+        workflows=[workflow()],
+        evidence=evidence,
+    )
+    expected, got = _both(kit.root, parse_instant("2026-06-01T00:00:00Z"))
+    assert got == expected
+    assert sum("arg_max" in sql for sql in queries) == 2  # the top-N ran in both queries
+    for newest in ("d-h", "d-g", "d-f"):
+        assert f'"record_id":"{newest}"' in expected[0]
+    assert '"record_id":"d-a"' not in expected[0]

@@ -446,15 +446,28 @@ def run_many(
             SELECT wf, 'g' AS part, label, NULL AS blob, NULL AS ord, NULL AS path,
                 count(*) AS n, min(tt) AS first, max(tt) AS last, any_value({gap}) AS gap,
                 {"list(v ORDER BY t, id)" if valued else "NULL"} AS vals,
-                {"bool_or(v IS NULL)" if valued else "FALSE"} AS nulls
+                {"bool_or(v IS NULL)" if valued else "FALSE"} AS nulls,
+                {query.newest_column(3)} AS latest
             FROM members m GROUP BY wf, label
             UNION ALL
-            SELECT wf, 'e', NULL, blob, ord, path, total, NULL, NULL, NULL, NULL, NULL
+            SELECT wf, 'e', NULL, blob, ord, path, total, NULL, NULL, NULL, NULL, NULL, NULL
             FROM errors WHERE rk <= {query.FINDING_ROWS}
         """
         names = ["wf", "part", "label", "blob", "ord", "path", "n", "first", "last", "gap"]
-        found = query.query(evidence, sql, [*names, "vals", "nulls"])
-        latest = query.newest_rows(evidence, with_clause, "members", ["wf", "label"], 3)
+        found = query.query(evidence, sql, [*names, "vals", "nulls", "latest"])
+        latest = query.settle_newest(
+            evidence,
+            {
+                (i["wf"], i["label"]): i["latest"]
+                for f in found.values()
+                for i in f
+                if i["part"] == "g"
+            },
+            3,
+            with_clause=with_clause,
+            table="members",
+            keys=["wf", "label"],
+        )
         rows = [i for items in found.values() for i in items if i["part"] != "g"]
         rows += [i for items in latest.values() for i in items]
         rebuilt = query.records(evidence, check.evidence, rows)

@@ -370,30 +370,35 @@ class Found:
 ROW_FIELDS = ("blob", "ord", "path", "line", "t", "id")
 
 
-def newest_rows(
+def newest_column(limit: int, extra: Sequence[str] = ()) -> str:
+    """An aggregate over rows with the columns of :data:`ROW_FIELDS` (and ``extra``): the
+    ``limit`` newest of a group (by time; one more, to see a tie at the cut), packed, for
+    :func:`settle_newest`. A top-N by time alone is cheap (DuckDB's ``arg_max(x, t, n)``
+    keeps a heap), and as a column of a query's grouped part it costs no second scan."""
+    fields = [*ROW_FIELDS, *extra]
+    packed = "{" + ", ".join(f"{text(f)}: {f}" for f in fields) + "}"
+    return f"arg_max({packed}, t, {limit + 1})"
+
+
+def settle_newest(
     evidence: StoredEvidence,
+    packed: dict[tuple[Any, ...], list[Any]],
+    limit: int,
+    *,
     with_clause: str,
     table: str,
     keys: Sequence[str],
-    limit: int,
     extra: Sequence[str] = (),
 ) -> dict[tuple[Any, ...], list[dict[str, Any]]]:
-    """The ``limit`` newest rows (by time, then id) of each group of ``keys`` in ``table``
-    (a CTE of ``with_clause`` with the columns of :data:`ROW_FIELDS`), oldest first.
-
-    A top-N by time alone is cheap (DuckDB's ``arg_max(x, t, n)`` keeps a heap); ties at
-    the cut are then settled exactly by a second look at the rows of that instant."""
+    """The ``limit`` newest rows (by time, then id) of each group of ``keys``, oldest first,
+    from what :func:`newest_column` found for it (``packed``). Ties at the cut are settled
+    exactly by a second look at the rows of that instant in ``table`` (a CTE of
+    ``with_clause``)."""
     fields = [*ROW_FIELDS, *extra]
-    packed = "{" + ", ".join(f"{text(f)}: {f}" for f in fields) + "}"
-    group = ", ".join(keys)
-    sql = (
-        f"WITH {with_clause} SELECT {group}, arg_max({packed}, t, {limit + 1}) "
-        f"FROM {table} GROUP BY {group}"
-    )
     out: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     ties: list[tuple[tuple[Any, ...], int]] = []
-    for row in evidence.engine.query(sql):
-        key, items = tuple(row[: len(keys)]), [dict(x) for x in row[len(keys)]]
+    for key, found in packed.items():
+        items = [dict(x) for x in found]
         items.sort(key=lambda i: (i["t"], i["id"]), reverse=True)
         if len(items) > limit and items[limit - 1]["t"] == items[limit]["t"]:
             ties.append((key, items[limit - 1]["t"]))
@@ -408,6 +413,7 @@ def newest_rows(
             + f" AND t >= {cut})"
             for key, cut in ties
         )
+        group = ", ".join(keys)
         sql = f"WITH {with_clause} SELECT {group}, {', '.join(fields)} FROM {table} WHERE {match}"
         tied: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
         for row in evidence.engine.query(sql):
@@ -455,35 +461,47 @@ def classify(
         sel AS MATERIALIZED (
             SELECT * FROM (SELECT *, {category} AS cat FROM ({source})) WHERE cat IS NOT NULL
         )"""
+    pooled, latest = with_clause, ""
+    if newest:
+        pool = ", ".join(text(c) for c in newest)
+        pooled += f", pooled AS (SELECT * FROM sel WHERE cat IN ({pool}))"
+        latest = f"""
+        UNION ALL
+        SELECT wf, 'latest', NULL, NULL, NULL, NULL, NULL, NULL,
+            {newest_column(newest_limit, ["cat"])}
+        FROM pooled GROUP BY wf"""
     sql = f"""
-        WITH {with_clause},
+        WITH {pooled},
         marked AS (SELECT * FROM (SELECT *, {rank_class} AS cls FROM sel) WHERE cls IS NOT NULL),
         ranked AS (
             SELECT *, rank() OVER (PARTITION BY wf, cls ORDER BY path, coalesce(line, 0)) AS rk
             FROM marked
         )
         SELECT wf, 'n' AS part, cat, NULL AS blob, NULL AS ord, NULL AS path, NULL AS line,
-            count(*) AS rk
+            count(*) AS rk, NULL AS latest
         FROM sel GROUP BY wf, cat
         UNION ALL
-        SELECT wf, 'row', cat, blob, ord, path, line, rk
-        FROM ranked WHERE rk <= {FINDING_ROWS}
+        SELECT wf, 'row', cat, blob, ord, path, line, rk, NULL
+        FROM ranked WHERE rk <= {FINDING_ROWS}{latest}
     """
-    names = ["wf", "part", "cat", "blob", "ord", "path", "line", "rk"]
+    names = ["wf", "part", "cat", "blob", "ord", "path", "line", "rk", "latest"]
     out: dict[str, Found] = {ctx.workflow.workflow.id: Found() for ctx in group.contexts}
+    packed: dict[tuple[Any, ...], list[Any]] = {}
     for wf, items in query(evidence, sql, names).items():
         found = out[wf]
         for item in items:
             if item["part"] == "n":
                 found.counts[item["cat"]] = int(item["rk"])
+            elif item["part"] == "latest":
+                packed[(wf,)] = item["latest"]
             else:
                 found.rows.append(item)
     if newest:
-        pool = ", ".join(text(c) for c in newest)
-        pooled = f"{with_clause}, pooled AS (SELECT * FROM sel WHERE cat IN ({pool}))"
-        for (wf,), items in newest_rows(
-            evidence, pooled, "pooled", ["wf"], newest_limit, ["cat"]
-        ).items():
+        settled = settle_newest(
+            evidence, packed, newest_limit, with_clause=pooled, table="pooled", keys=["wf"],
+            extra=["cat"],
+        )  # fmt: skip
+        for (wf,), items in settled.items():
             out[wf].latest = items
     return out
 
