@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from projectkit import copy_project
+from projectkit import Kit, check, control, copy_project, drift, risk_class, workflow
 
 from assay.checks import query
 from assay.cli.main import main
@@ -138,6 +138,38 @@ def test_the_examples_on_spark_match_duckdb(spark_queries: list[str], tmp_path: 
         got = [a.model_dump_json() for a in assess_fleet(project, None, as_of)]
     assert got == expected
     assert len(spark_queries) > 30
+
+
+def test_a_closest_miss_and_a_tie_at_the_cut_on_spark_match_duckdb(
+    kit: Kit, spark_queries: list[str]
+) -> None:
+    """The queries that name a check's closest miss (a window function over the kind's
+    rows, QUALIFY in DuckDB) and settle the newest records at a tie give DuckDB's result."""
+    tied = [drift(i, "2026-05-20T00:00:00Z") for i in ["d-e", "d-b", "d-h", "d-a", "d-g"]]
+    month = {"window": "30d"}
+    kit.setup(
+        controls=[
+            control(
+                "C-1",
+                check(
+                    "aggregate", "drift_log", "n", function="count", op=">=", threshold=1, **month
+                ),
+                check("fresh", "drift_log", "f", max_age="7d", time_field="triaged_at"),
+            )
+        ],
+        classes=[risk_class("high", 3, ["C-1"])],
+        workflows=[workflow(), workflow("wf2")],
+        evidence=[*tied, drift("d-x", "2026-01-20T00:00:00Z", workflow="wf2")],
+    )
+    as_of = parse_instant("2026-06-01T00:00:00Z")
+    with load_project(kit.root, engine="duckdb") as stored:
+        expected = [a.model_dump_json() for a in assess_fleet(stored, None, as_of)]
+    with load_project(kit.root, engine="spark") as project:
+        got = [a.model_dump_json() for a in assess_fleet(project, None, as_of)]
+    assert got == expected
+    assert any("QUALIFY" in sql for sql in spark_queries)
+    assert expected[0].count("the closest drift log, d-h") == 1  # fresh: undated, by id
+    assert expected[1].count("the closest drift log, d-x") == 2
 
 
 def _generator() -> Any:
