@@ -15,6 +15,8 @@ In one run, each measurement ``--repeat`` times (median reported, the slowest ru
   recorded (``.assay/results/``, see ``src/assay/cli/replay.py``);
 * **warm fleet gate, new --as-of**: unchanged evidence, but an ``--as-of`` a few seconds on
   (another each repeat), so the gate assesses again on the warm evidence store;
+* **warm fleet gate, an earlier --as-of**: the same, asked about the fleet as it stood
+  180 days before (most of its evidence created later, many checks counting nothing);
 * **one workflow**: ``assay gate --workflow W``, warm: replayed, and with a new ``--as-of``;
 * **incremental**: ``assay gate --workflow W`` after one new evidence file landed in W's
   folder (removed again afterwards, and the cache settled before the next repeat);
@@ -60,6 +62,7 @@ from _fleet_common import (  # noqa: E402
 )
 
 # The targets of the evidence-engine work, on the 2-core development machine.
+EARLIER_DAYS = 180  # how far back the earlier --as-of lies
 TARGET_COLD = 1.5  # x the floor
 TARGET_WARM = 0.3  # x the floor
 TARGET_ONE_S = 0.3  # one workflow, and an incremental re-gate: whole process
@@ -352,6 +355,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         when = datetime.fromisoformat(args.as_of) + timedelta(seconds=i + 1)
         return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
+    def earlier(i: int) -> str:
+        """An --as-of months back (and a few seconds on each repeat): what an auditor asks."""
+        when = datetime.fromisoformat(args.as_of) - timedelta(days=EARLIER_DAYS, seconds=-i)
+        return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
     extra = NewFile(root, workflow)
     extra.remove()
     one = ("--workflow", workflow)
@@ -371,6 +379,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         figures["warm-assessed"] = measure(
             "warm fleet gate, new --as-of", lambda i: gate_command(root, later(i)), repeat
+        )
+        figures["warm-earlier"] = measure(
+            f"warm fleet gate, --as-of {EARLIER_DAYS}d back",
+            lambda i: gate_command(root, earlier(i)),
+            repeat,
         )
         run_child(gate_command(root, args.as_of, *one))  # the gate asked once: recorded
         figures["one"] = measure(
@@ -435,7 +448,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"<= {TARGET_COLD} x floor: {verdict(s / floor, TARGET_COLD)}; "
                 f"<= {TARGET_FLEET_MB:.0f} MB: {verdict(mb, TARGET_FLEET_MB)}"
             )
-        elif key in ("warm", "warm-assessed"):
+        elif key in ("warm", "warm-assessed", "warm-earlier"):
             target = (
                 f"<= {TARGET_WARM} x floor: {verdict(s / floor, TARGET_WARM)}; "
                 f"<= {TARGET_FLEET_MB:.0f} MB: {verdict(mb, TARGET_FLEET_MB)}"
