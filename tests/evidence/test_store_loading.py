@@ -7,9 +7,21 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
-from projectkit import WF, Kit, check, control, copy_project, drift, incident, risk_class, workflow
+from projectkit import (
+    WF,
+    Kit,
+    check,
+    control,
+    copy_project,
+    drift,
+    incident,
+    postmortem,
+    risk_class,
+    workflow,
+)
 
 from assay.errors import InputErrors
 from assay.evaluate import assess
@@ -120,6 +132,46 @@ def test_the_records_kept_between_workflows_are_bounded_in_number(
         assert [r.id for r in evidence.records("a", "drift_log")] == first
         assert list(evidence._indexes) == [("c", "drift_log"), ("a", "drift_log")]
         assert evidence._kept == 6
+
+
+def test_a_workflows_key_table_is_built_once_however_few_records_the_store_keeps(
+    kit: Kit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two `covered` checks look their candidates up by the same key with another kind read
+    in between: the store (keeping one record here) lets the candidates go, but the
+    workflow's checks share the key table, so it is built once."""
+    by = {"evidence": "postmortem", "key": "incident_id"}
+    covered = {"by": by, "deadline": "30d", "window": "365d"}
+    kit.setup(
+        controls=[
+            control(
+                "C-1",
+                check("covered", "incident", "first", **covered),
+                check("present", "drift_log", "drift", min=1),
+                check("covered", "incident", "again", **covered),
+            )
+        ],
+        classes=[risk_class("high", 3, ["C-1"])],
+        evidence=[
+            incident("i1", "2026-05-01T00:00:00Z"),
+            postmortem("p1", "i1", "2026-05-03T00:00:00Z"),
+            drift("d1", "2026-05-02T00:00:00Z"),
+        ],
+    )
+    monkeypatch.setattr(StoredEvidence, "KEEP_RECORDS", 1)
+    asked: list[str] = []
+    build = EvidenceIndex.__init__
+
+    def counted(self: EvidenceIndex, batches: Any) -> None:
+        batches = list(batches)
+        asked.extend(r.kind for batch in batches for r in batch)
+        build(self, batches)
+
+    monkeypatch.setattr(EvidenceIndex, "__init__", counted)
+    with load_project(kit.root, engine="duckdb") as project:
+        result = assess(project, WF, parse_instant("2026-06-01T00:00:00Z")).control("C-1")
+    assert [c.status for c in result.checks] == ["pass", "pass", "pass"]
+    assert asked.count("postmortem") == 1
 
 
 def test_the_engine_is_chosen_by_size_unless_asked(kit: Kit) -> None:

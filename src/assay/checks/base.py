@@ -132,6 +132,18 @@ class CheckContext:
         self.cache[key] = head
         return head
 
+    def by_key(self, kind: str, field_name: str) -> dict[Any, list[Record]]:
+        """This workflow's records of a kind by the value of a field (every record, visible
+        or not), kept for the workflow's other checks: the store may let the records go
+        between two asks when the kind is large."""
+        key = ("by_key", kind, field_name)
+        table = self.cache.get(key)
+        if table is None:
+            table = self.cache[key] = self.project.evidence.by_key(
+                self.workflow.workflow.id, kind, field_name
+            )
+        return table
+
     def window_start(self, window: Any) -> datetime | None:
         span = self.duration(window)
         return span.before(self.as_of) if span is not None else None

@@ -96,7 +96,7 @@ def run(check: CoveredCheck, ctx: CheckContext, policy: SourcePointer) -> CheckR
     table = (
         {getattr(r.data, link.key): [r] for r in sources}
         if self_cover
-        else ctx.project.evidence.by_key(ctx.workflow.workflow.id, link.evidence, link.key)
+        else ctx.by_key(link.evidence, link.key)
     )
     counts = {"pass": 0, "fail": 0, "pending": 0}
     for src in sources:
