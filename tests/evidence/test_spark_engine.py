@@ -14,6 +14,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -128,15 +129,18 @@ def test_spark_reads_a_list_index_and_a_missing_key_as_duckdb_does(spark: Any) -
 # -- whole Assessments --------------------------------------------------------------------
 
 
+def _assessed(root: Path, engine: str, as_of: datetime) -> list[str]:
+    """Every workflow's Assessment JSON, on ``engine``."""
+    with load_project(root, engine=engine) as project:
+        assert project.evidence.engine.name == engine  # type: ignore[attr-defined]
+        return [a.model_dump_json() for a in assess_fleet(project, None, as_of)]
+
+
 def test_the_examples_on_spark_match_duckdb(spark_queries: list[str], tmp_path: Path) -> None:
     root = _copy(ROOT / "examples", tmp_path)
     as_of = parse_instant(AS_OF)
-    with load_project(root, engine="duckdb") as stored:
-        expected = [a.model_dump_json() for a in assess_fleet(stored, None, as_of)]
-    with load_project(root, engine="spark") as project:
-        assert project.evidence.engine.name == "spark"  # type: ignore[attr-defined]
-        got = [a.model_dump_json() for a in assess_fleet(project, None, as_of)]
-    assert got == expected
+    expected = _assessed(root, "duckdb", as_of)
+    assert _assessed(root, "spark", as_of) == expected
     assert len(spark_queries) > 30
 
 
@@ -162,11 +166,8 @@ def test_a_closest_miss_and_a_tie_at_the_cut_on_spark_match_duckdb(
         evidence=[*tied, drift("d-x", "2026-01-20T00:00:00Z", workflow="wf2")],
     )
     as_of = parse_instant("2026-06-01T00:00:00Z")
-    with load_project(kit.root, engine="duckdb") as stored:
-        expected = [a.model_dump_json() for a in assess_fleet(stored, None, as_of)]
-    with load_project(kit.root, engine="spark") as project:
-        got = [a.model_dump_json() for a in assess_fleet(project, None, as_of)]
-    assert got == expected
+    expected = _assessed(kit.root, "duckdb", as_of)
+    assert _assessed(kit.root, "spark", as_of) == expected
     assert any("QUALIFY" in sql for sql in spark_queries)
     assert expected[0].count("the closest drift log, d-h") == 1  # fresh: undated, by id
     assert expected[1].count("the closest drift log, d-x") == 2
