@@ -8,7 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import BaseModel
 
-from assay.models.duration import DURATION_PATTERN, Duration, add_months
+from assay.models.duration import (
+    DURATION_PATTERN,
+    MAX_CALENDAR_MONTHS,
+    Duration,
+    _shortest_span,
+    add_months,
+)
 
 
 def at(text: str) -> datetime:
@@ -135,3 +141,15 @@ def test_schema_pattern_accepts_calendar_units() -> None:
     assert "12mo" in schema["description"]
     assert Model.model_validate({"span": "12mo"}).span == Duration(12, "mo")
     assert Model.model_validate({"span": "1y"}).model_dump(mode="json") == {"span": "1y"}
+
+
+@pytest.mark.parametrize("months", [*range(1, 31), 48, 100, 1199, 1200, 4799, 4800, 4801, 12000])
+def test_the_shortest_span_is_the_fewest_days_over_the_calendar_cycle(months: int) -> None:
+    """The running-sum form agrees with moving every first of the month of a 400-year cycle
+    (the Gregorian calendar repeats after it) by ``months`` and keeping the shortest move;
+    past the longest duration accepted (1200mo) too, where the cycle wraps."""
+    firsts = [add_months(datetime(2000, 1, 1), shift) for shift in range(400 * 12)]
+    expected = min(add_months(first, months) - first for first in firsts)
+    assert _shortest_span(months) == expected
+    if months <= MAX_CALENDAR_MONTHS:
+        assert Duration(months, "mo").as_timedelta() == expected

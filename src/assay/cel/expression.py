@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from . import _native as cel
@@ -270,7 +271,17 @@ def _check_list_sizes(context: Mapping[str, Any]) -> None:
 def compile_expression(source: str, *, allowed_variables: frozenset[str]) -> Expression:
     """Compile CEL ``source``; raise ExpressionSyntaxError for bad syntax, unknown variables,
     or an expression beyond the size and cost bounds (:data:`MAX_SOURCE_CHARS`,
-    :data:`MAX_NESTING`, :data:`MAX_NODES`, :data:`MAX_DEPTH`, :data:`MAX_COST`)."""
+    :data:`MAX_NESTING`, :data:`MAX_NODES`, :data:`MAX_DEPTH`, :data:`MAX_COST`).
+
+    An expression is compiled once per process for the variables it may use: the policies
+    repeat conditions across controls and classes, and the chains a check splits compile
+    their parts again (a quarter of a gate's compiles are repeats). What it compiles to
+    depends on nothing else, and it holds no state that changes its answers."""
+    return _compile(source, allowed_variables)
+
+
+@lru_cache(maxsize=4096)
+def _compile(source: str, allowed_variables: frozenset[str]) -> Expression:
     _check_size(source)
     try:
         program = cel.compile(source)

@@ -32,6 +32,7 @@ reaching before year 1 holds all.
 from __future__ import annotations
 
 import calendar
+import itertools
 import re
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -250,15 +251,30 @@ def add_months(start: datetime, months: int) -> datetime:
     return start.replace(year=year, month=month, day=day)
 
 
+_CYCLE_MONTHS = 400 * 12
+"""The Gregorian calendar repeats after 400 years (146,097 days)."""
+
+
+@lru_cache(maxsize=1)
+def _month_days() -> tuple[int, ...]:
+    """Running day counts over two 400-year cycles from January 2000: entry ``i`` is the days
+    from 1 January 2000 to the first of month ``i``."""
+    lengths: list[int] = []
+    for year in range(2000, 2800):
+        february = 29 if calendar.isleap(year) else 28
+        lengths += (31, february, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+    return (0, *itertools.accumulate(lengths))
+
+
 @lru_cache(maxsize=64)
 def _shortest_span(months: int) -> timedelta:
     """The fewest days ``months`` calendar months can cover, over a whole 400-year cycle of
-    the Gregorian calendar (which repeats after it)."""
-    base = datetime(2000, 1, 1)
-    return min(
-        add_months(first, months) - first
-        for first in (add_months(base, shift) for shift in range(400 * 12))
-    )
+    the Gregorian calendar (which repeats after it): the shortest run of ``months``
+    consecutive month lengths, from running sums (a window of the cycle read twice)."""
+    cycles, rest = divmod(months, _CYCLE_MONTHS)
+    days = _month_days()
+    shortest = min(days[first + rest] - days[first] for first in range(_CYCLE_MONTHS))
+    return timedelta(days=cycles * days[_CYCLE_MONTHS] + shortest)
 
 
 def add_business_days(start: datetime, days: int) -> datetime:
