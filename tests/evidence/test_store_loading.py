@@ -381,3 +381,40 @@ def test_the_stores_own_reader_is_bounded_and_reads_regular_files_only(kit: Kit)
             read(rel, limit)
         assert expected in caught.value.message
         assert caught.value.location.file == rel
+
+
+def test_records_created_after_the_as_of_are_counted_and_none_asks_nothing(
+    kit: Kit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each stored blob knows when its newest record was created: a gate at a time after
+    every record's creation does not scan every kind's rows for late ones, and a gate just
+    before one still counts it in its file (created exactly at the as-of is not after)."""
+    setup(kit, ["a", "b"])
+    kit.dump("evidence/a.jsonl", [drift("d1", "2026-05-01T00:00:00Z", workflow="a")])
+    kit.dump(
+        "evidence/b.jsonl",
+        [
+            drift("d2", "2026-05-02T00:00:00Z", workflow="b"),
+            drift("d3", "2026-05-03T00:00:00Z", workflow="b", created_at="2026-06-01T00:00:00Z"),
+        ],
+    )
+    asked: list[str] = []
+    with load_project(kit.root, engine="duckdb") as project:
+        evidence = _stored(project)
+        query = evidence.engine.query
+        monkeypatch.setattr(
+            evidence.engine, "query", lambda sql, *a: asked.append(sql) or query(sql, *a)
+        )
+
+        def after_as_of(workflow: str, as_of: str) -> dict[str, int | None]:
+            digest = assess(project, workflow, parse_instant(as_of)).inputs
+            return {d.path: d.after_as_of for d in digest if d.path.startswith("evidence/")}
+
+        assert after_as_of("b", "2026-05-31T23:59:59.999999Z") == {"evidence/b.jsonl": 1}
+        assert after_as_of("a", "2026-05-31T23:59:59Z") == {"evidence/a.jsonl": 0}
+        late = [sql for sql in asked if "created_at) >" in sql]
+        assert len(late) == 1  # b's; a's only file holds nothing created that late
+        asked.clear()
+        assert after_as_of("b", "2026-06-01T00:00:00Z") == {"evidence/b.jsonl": 0}
+        assert after_as_of("a", "2026-07-01T00:00:00Z") == {"evidence/a.jsonl": 0}
+        assert not [sql for sql in asked if "created_at) >" in sql]

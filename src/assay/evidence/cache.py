@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 CACHE_DIR_NAME = ".assay"
-STORE_LAYOUT = 4
+STORE_LAYOUT = 5
 """Bumped whenever the store's tables change shape in a way the columns do not show."""
 
 LOCK_TIMEOUT_S = 120.0

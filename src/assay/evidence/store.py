@@ -702,6 +702,7 @@ class _Encoded:
     records: int
     workflows: tuple[str, ...]
     objects: tuple[StoredObject, ...]
+    newest_us: int | None
 
 
 def _pending(memo: dict[str, _Encoded]) -> Iterable[str]:
@@ -945,15 +946,25 @@ def _plan_files(
                 info = by_sha.get(sha)
                 owners = tuple(sorted({r.data.workflow for r in records}))
                 stored = () if info is not None else write_objects(objects, sha, records)
-                encoded = memo[sha] = _Encoded(len(records), owners, stored)
+                newest = max((r.data.created_at for r in records), default=None)
+                encoded = memo[sha] = _Encoded(
+                    len(records), owners, stored, None if newest is None else _us(newest)
+                )
                 del records
             info = by_sha.get(sha)
             if info is None:
-                info = BlobInfo(next_id, sha, encoded.records, encoded.workflows)
+                info = BlobInfo(next_id, sha, encoded.records, encoded.workflows, encoded.newest_us)
                 next_id += 1
                 by_sha[sha] = by_id[info.id] = info
                 new_blobs.append(
-                    NewBlob(info.id, sha, encoded.records, encoded.workflows, encoded.objects)
+                    NewBlob(
+                        info.id,
+                        sha,
+                        encoded.records,
+                        encoded.workflows,
+                        encoded.objects,
+                        encoded.newest_us,
+                    )
                 )
         size = len(data) if data is not None else st.st_size
         report.files.append(
@@ -1058,7 +1069,7 @@ class StoredEvidence:
             f"SELECT {_text(kind)} AS kind, r.blob, r.ord, f.path, r.line, "
             f"epoch_us(r.created_at) AS c FROM {table_name(kind)} r "
             f"JOIN files f ON f.blob = r.blob WHERE epoch_us(r.created_at) > {cut}"
-            for kind in self._kinds()
+            for kind in (self._kinds() if self._any_created_after(cut, None) else ())
         ]
         late = self.loose().created_after(limit)
         if parts:
@@ -1101,7 +1112,7 @@ class StoredEvidence:
             f"SELECT r.workflow, f.path, count(*) FROM {table_name(kind)} r "
             f"JOIN files f ON f.blob = r.blob WHERE epoch_us(r.created_at) > {cut}{only} "
             "GROUP BY r.workflow, f.path"
-            for kind in self._kinds()
+            for kind in (self._kinds() if self._any_created_after(cut, scope) else ())
         ]
         for owner, path, n in self.engine.query(" UNION ALL ".join(parts)) if parts else ():
             per = counts.setdefault(owner, {})
@@ -1112,6 +1123,17 @@ class StoredEvidence:
                     per = counts.setdefault(r.data.workflow, {})
                     per[r.source.path] = per.get(r.source.path, 0) + 1
         return counts
+
+    def _any_created_after(self, cut: int, scope: frozenset[str] | None) -> bool:
+        """Whether a stored blob (with records of ``scope``'s workflows, or of any) may hold
+        a record created after ``cut`` (epoch microseconds): when none does, a gate has
+        nothing to ask the engine (a scan of every kind's rows, tens of milliseconds)."""
+        return any(
+            (info.newest_us is None or info.newest_us > cut)
+            and info.records
+            and (scope is None or not scope.isdisjoint(info.workflows))
+            for info in self.store.infos.values()
+        )
 
     def _kinds(self) -> list[str]:
         """The kinds the stored files hold records of."""

@@ -8,8 +8,8 @@ One database file under the project's cache folder holds:
   writer came in between;
 * ``files``: the stat of every evidence file when it was last seen and the blob (content)
   it held, as git's index does;
-* ``blobs``: one row per distinct file content (SHA-256), with its record count and the
-  workflows its records are for;
+* ``blobs``: one row per distinct file content (SHA-256), with its record count, the
+  workflows its records are for and when its newest record was created;
 * ``objects``: the object files of each blob (one per kind), with their checksum;
 * ``duplicates``: every record whose (workflow, kind, id) an earlier record of the project
   already has, with where that one is: worked out when the files change (for the ids of the
@@ -128,6 +128,9 @@ class BlobInfo:
     sha256: str
     records: int
     workflows: tuple[str, ...]
+    newest_us: int | None = None
+    """The latest ``created_at`` of its records (epoch microseconds); None without records.
+    A gate asks which records were created after a time: blobs created before it hold none."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +154,8 @@ class NewBlob:
     records: int
     workflows: tuple[str, ...]
     objects: tuple[StoredObject, ...]
+    newest_us: int | None = None
+    """As :attr:`BlobInfo.newest_us`."""
 
 
 class DuckDBEngine:
@@ -226,7 +231,7 @@ class DuckDBEngine:
             )
             con.execute(
                 "CREATE TABLE blobs (id INTEGER PRIMARY KEY, sha256 VARCHAR NOT NULL UNIQUE, "
-                "records INTEGER NOT NULL, workflows VARCHAR[] NOT NULL)"
+                "records INTEGER NOT NULL, workflows VARCHAR[] NOT NULL, newest_us BIGINT)"
             )
             con.execute(
                 "CREATE TABLE objects (blob INTEGER NOT NULL, kind VARCHAR NOT NULL, "
@@ -272,8 +277,8 @@ class DuckDBEngine:
         return {row[0]: FileEntry(*row) for row in rows}
 
     def blob_infos(self) -> dict[str, BlobInfo]:
-        rows = self._read("SELECT id, sha256, records, workflows FROM blobs")
-        return {row[1]: BlobInfo(row[0], row[1], row[2], tuple(row[3])) for row in rows}
+        rows = self._read("SELECT id, sha256, records, workflows, newest_us FROM blobs")
+        return {row[1]: BlobInfo(row[0], row[1], row[2], tuple(row[3]), row[4]) for row in rows}
 
     def next_blob_id(self) -> int:
         (value,) = self._read("SELECT coalesce(max(id), 0) + 1 FROM blobs")[0]
@@ -323,7 +328,10 @@ class DuckDBEngine:
             for blob in blobs:
                 for obj in blob.objects:
                     by_kind.setdefault(obj.kind, []).append((blob.id, obj))
-            self._insert("blobs", [(b.id, b.sha256, b.records, list(b.workflows)) for b in blobs])
+            self._insert(
+                "blobs",
+                [(b.id, b.sha256, b.records, list(b.workflows), b.newest_us) for b in blobs],
+            )
             self._insert(
                 "objects",
                 [
