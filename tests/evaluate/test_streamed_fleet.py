@@ -155,18 +155,22 @@ def test_the_gate_streams_json_with_the_bytes_of_the_whole_fleet(
 def test_the_streamed_report_is_kept_for_the_replay_only_when_it_can_be_recorded(
     examples: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from assay.cli import stream
+    from assay.cli import replay, stream
 
     project = load_project(examples, engine="rows")
     fleet = assess_fleet(project, sorted(project.workflows), parse_instant(AS_OF))
     expected = format_json(fleet)
     capsys.readouterr()
-    code, kept = stream.stream_json(iter(fleet), None, keep=True)
-    assert code == 1 and capsys.readouterr().out == expected
-    assert kept is not None and kept.text == expected and kept.target is None
-    assert stream.stream_json(iter(fleet), None, keep=False)[1] is None
+    with stream.stream_json(iter(fleet), None, keep=True) as (code, kept):
+        assert code == 1 and capsys.readouterr().out == expected
+        assert kept is not None and kept.target is None
+        assert isinstance(kept.text, replay.Spool)  # in a file, not in memory
+        assert b"".join(kept.chunks()).decode() == expected
+        assert kept.length() == len(expected.encode())
+    with stream.stream_json(iter(fleet), None, keep=False) as (code, kept):
+        assert kept is None
     assert capsys.readouterr().out == expected
     monkeypatch.setattr(stream, "MAX_ENTRY_BYTES", len(expected.encode()) // 2)
-    code, kept = stream.stream_json(iter(fleet), None, keep=True)
-    assert code == 1 and capsys.readouterr().out == expected  # written whole all the same
-    assert kept is None  # too large to be recorded
+    with stream.stream_json(iter(fleet), None, keep=True) as (code, kept):
+        assert code == 1 and capsys.readouterr().out == expected  # written whole all the same
+        assert kept is None  # too large to be recorded

@@ -365,7 +365,8 @@ def gate(
         )
         recorded = replay.lookup()
         if recorded is not None:
-            replay.emit(recorded)
+            with recorded:
+                replay.emit(recorded)
             return recorded.exit_code
     started_ns = time.time_ns()
     from ..formats import Format, get_formatter
@@ -389,9 +390,9 @@ def gate(
 
         (path,) = [target for _, target in targets]
         ordered = assess_many(project, sorted(ids), when, release, lazy=True)
-        exit_code, streamed = stream_json(ordered, path, keep=replay is not None)
-        if replay is not None and streamed is not None:
-            _record(replay, project, exit_code, (streamed,), started_ns)
+        with stream_json(ordered, path, keep=replay is not None) as (exit_code, streamed):
+            if replay is not None and streamed is not None:
+                _record(replay, project, exit_code, (streamed,), started_ns)
         return exit_code
     assessments = list(assess_many(project, ids, when, release))
     prefix = repository_prefix(project_dir)

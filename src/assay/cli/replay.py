@@ -32,14 +32,16 @@ What makes a replay safe:
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import os
 import stat
 import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import orjson
 
@@ -56,21 +58,69 @@ to trust its stat (coarse filesystem clocks tick in seconds)."""
 
 _SUFFIX = ".gate"
 _DIGEST_BYTES = 64  # the trailing SHA-256, hex
+_CHUNK = 1 << 20
+
+
+class Spool:
+    """An output's UTF-8 bytes held in a file (a fleet's JSON report is hundreds of
+    megabytes for a thousand workflows): read a chunk at a time, never whole."""
+
+    def __init__(self, handle: IO[bytes], offset: int, length: int):
+        self._handle = handle
+        self._offset = offset
+        self.length = length
+
+    def chunks(self) -> Iterator[bytes]:
+        self._handle.seek(self._offset)
+        remaining = self.length
+        while remaining:
+            chunk = self._handle.read(min(_CHUNK, remaining))
+            if not chunk:
+                raise OSError("the recorded output ends early")
+            remaining -= len(chunk)
+            yield chunk
 
 
 @dataclass(frozen=True)
 class Output:
-    """One output of the gate: text for standard output (``target`` None) or a file."""
+    """One output of the gate: text for standard output (``target`` None) or a file; the
+    text in memory, or its bytes in a file (:class:`Spool`)."""
 
     target: str | None
-    text: str
+    text: str | Spool
     color: bool = False
+
+    def chunks(self) -> Iterator[bytes]:
+        """The output in UTF-8, a chunk at a time."""
+        if isinstance(self.text, Spool):
+            return self.text.chunks()
+        return _utf8_chunks(self.text)
+
+    def length(self) -> int:
+        """Its length in UTF-8 bytes."""
+        if isinstance(self.text, Spool):
+            return self.text.length
+        return len(self.text) if self.text.isascii() else _utf8_length(self.text)
 
 
 @dataclass(frozen=True)
 class Recorded:
+    """A recorded gate; a looked-up one reads its outputs from the record's file, kept open
+    (the very file whose checksum was verified) until :meth:`close`."""
+
     exit_code: int
     outputs: tuple[Output, ...]
+    handle: IO[bytes] | None = field(default=None, compare=False, repr=False)
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+
+    def __enter__(self) -> Recorded:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _stat_key(st: os.stat_result) -> list[int]:
@@ -96,9 +146,8 @@ def _code_fingerprint() -> str:
 
 def _utf8_chunks(text: str) -> Iterator[bytes]:
     """``text`` in UTF-8, a megabyte of characters at a time (never a second whole copy)."""
-    step = 1 << 20
-    for at in range(0, len(text), step):
-        yield text[at : at + step].encode("utf-8")
+    for at in range(0, len(text), _CHUNK):
+        yield text[at : at + _CHUNK].encode("utf-8")
 
 
 def _utf8_length(text: str) -> int:
@@ -132,42 +181,63 @@ class GateReplay:
 
     # -- replaying -------------------------------------------------------------------
     def lookup(self) -> Recorded | None:
-        """The recorded outputs, when every input is still what the gate read; else None."""
+        """The recorded outputs, when every input is still what the gate read; else None.
+        The entry is checked a chunk at a time and its outputs are read from it when
+        emitted: a replay holds a chunk of the report, never the report."""
         identity = self.cache.identity()
         if identity is None:
             return None
         try:
-            with open(self.path, "rb") as handle:
-                if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                    return None
-                data = handle.read(MAX_ENTRY_BYTES + 1)
+            handle = open(self.path, "rb")  # noqa: SIM115 - handed to the Recorded
         except OSError:
             return None
-        if len(data) > MAX_ENTRY_BYTES or len(data) <= _DIGEST_BYTES:
-            return None
-        # A view, not slices: the entry of a fleet gate holds tens of megabytes of report.
-        body = memoryview(data)[:-_DIGEST_BYTES]
-        if hashlib.sha256(body).hexdigest().encode() != data[-_DIGEST_BYTES:]:
-            return None
-        header_end = data.find(b"\n")
         try:
-            header = orjson.loads(body[:header_end])
-            if header["format"] != ENTRY_FORMAT or header["key"] != self.key:
-                return None
-            if header["identity"] != identity or not self._unchanged(header):
-                return None
-            if time.time_ns() < header["clock_ns"]:
-                # The loader refuses evidence that postdates the machine's clock, which only
-                # moves on, except when it is set back: then the gate decides afresh.
-                return None
-            outputs, at = [], header_end + 1
-            for item in header["outputs"]:
-                text = str(body[at : at + item["length"]], "utf-8")
-                at += item["length"]
-                outputs.append(Output(item["target"], text, item["color"]))
-            return Recorded(int(header["exit_code"]), tuple(outputs))
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            found = self._read(handle, identity)
+        except (OSError, ValueError, KeyError, TypeError):
+            found = None
+        if found is None:
+            handle.close()
+        return found
+
+    def _read(self, handle: IO[bytes], identity: str) -> Recorded | None:
+        st = os.fstat(handle.fileno())
+        if not stat.S_ISREG(st.st_mode):
             return None
+        if st.st_size > MAX_ENTRY_BYTES or st.st_size <= _DIGEST_BYTES:
+            return None
+        body = st.st_size - _DIGEST_BYTES
+        head = handle.readline(body)
+        if not head.endswith(b"\n"):
+            return None
+        digest = hashlib.sha256(head)
+        remaining = body - len(head)
+        while remaining:
+            chunk = handle.read(min(_CHUNK, remaining))
+            if not chunk:
+                return None
+            digest.update(chunk)
+            remaining -= len(chunk)
+        if handle.read(_DIGEST_BYTES + 1) != digest.hexdigest().encode():
+            return None
+        header = orjson.loads(head)
+        if header["format"] != ENTRY_FORMAT or header["key"] != self.key:
+            return None
+        if header["identity"] != identity or not self._unchanged(header):
+            return None
+        if time.time_ns() < header["clock_ns"]:
+            # The loader refuses evidence that postdates the machine's clock, which only
+            # moves on, except when it is set back: then the gate decides afresh.
+            return None
+        outputs, at = [], len(head)
+        for item in header["outputs"]:
+            length = int(item["length"])
+            if length < 0:
+                return None
+            outputs.append(Output(item["target"], Spool(handle, at, length), item["color"]))
+            at += length
+        if at != body:
+            return None
+        return Recorded(int(header["exit_code"]), tuple(outputs), handle)
 
     def _unchanged(self, header: Mapping[str, object]) -> bool:
         folders = header["folders"]
@@ -201,9 +271,12 @@ class GateReplay:
 
         for output in recorded.outputs:
             if output.target is None:
-                click.echo(output.text, nl=False, color=output.color or None)
+                decode = codecs.getincrementaldecoder("utf-8")().decode
+                for chunk in output.chunks():
+                    click.echo(decode(chunk), nl=False, color=output.color or None)
+                click.echo(decode(b"", True), nl=False, color=output.color or None)
             else:
-                write_atomic(output.target, output.text)
+                write_atomic(output.target, output.chunks())
 
     # -- recording -------------------------------------------------------------------
     def record(
@@ -260,9 +333,7 @@ class GateReplay:
             return False
         # A fleet's report is tens of megabytes: it is encoded a chunk at a time as it is
         # written and hashed, never whole (an ASCII text's length is its UTF-8 one).
-        lengths = [
-            len(o.text) if o.text.isascii() else _utf8_length(o.text) for o in recorded.outputs
-        ]
+        lengths = [o.length() for o in recorded.outputs]
         header = {
             "format": ENTRY_FORMAT,
             "key": self.key,
@@ -285,7 +356,7 @@ class GateReplay:
                 digest = hashlib.sha256(head)
                 out.write(head)
                 for output in recorded.outputs:
-                    for blob in _utf8_chunks(output.text):
+                    for blob in output.chunks():
                         digest.update(blob)
                         out.write(blob)
                 out.write(digest.hexdigest().encode())
@@ -370,4 +441,4 @@ class _Unsettled(Exception):
     """A folder changed too recently for its stat to be trusted."""
 
 
-__all__ = ["GateReplay", "Output", "Recorded"]
+__all__ = ["GateReplay", "Output", "Recorded", "Spool"]

@@ -9,9 +9,11 @@ results and one Assessment, not by the fleet. The bytes are those of
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import tempfile
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -20,15 +22,17 @@ import click
 from ..fileio import write_atomic
 from ..formats.json import json_chunks
 from ..models.assessment import Assessment, Verdict
-from .replay import MAX_ENTRY_BYTES, Output
+from .replay import MAX_ENTRY_BYTES, Output, Spool
 
 
+@contextmanager
 def stream_json(
     ordered: Iterable[Assessment], path: Path | None, *, keep: bool
-) -> tuple[int, Output | None]:
+) -> Iterator[tuple[int, Output | None]]:
     """Write the JSON report of ``ordered`` (in report order) to ``path`` (standard output
-    when None); the fleet's exit code, and with ``keep`` the output as the gate's replay
-    records it (None when it is too large to record)."""
+    when None); gives the fleet's exit code, and with ``keep`` the output as the gate's
+    replay records it (None when it is too large to record), readable until the context
+    ends."""
     verdicts: list[Verdict] = []
 
     def noted(items: Iterable[Assessment]) -> Iterator[Assessment]:
@@ -36,35 +40,34 @@ def stream_json(
             verdicts.append(item.verdict)
             yield item
 
-    # A copy for the replay record goes to a temporary file, not to memory: it is read
-    # back only when it is small enough to be recorded at all.
-    copy: IO[bytes] | None = tempfile.TemporaryFile() if keep else None  # noqa: SIM115
-    # The cyclic collector is paused for the whole report, as for a fleet assessed at
-    # once: the assessments and their dicts are freed by reference counting, and each
-    # collection would rescan the batch still alive.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        chunks = _copied(json_chunks(noted(ordered)), copy)
-        if path is None:
-            for chunk in chunks:
-                # As bytes, written as they are: no decoding, and no scan for colour codes
-                # to strip (JSON escapes every control character; a fleet's report is
-                # tens of megabytes).
-                click.echo(chunk, nl=False)
-        else:
-            write_atomic(path, chunks)
+    # A copy for the replay record goes to a temporary file, not to memory, and is recorded
+    # from there a chunk at a time: a thousand workflows make a report of hundreds of
+    # megabytes.
+    with tempfile.TemporaryFile() if keep else contextlib.nullcontext() as copy:
+        # The cyclic collector is paused for the whole report, as for a fleet assessed at
+        # once: the assessments and their dicts are freed by reference counting, and each
+        # collection would rescan the batch still alive.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            chunks = _copied(json_chunks(noted(ordered)), copy)
+            if path is None:
+                for chunk in chunks:
+                    # As bytes, written as they are: no decoding, and no scan for colour
+                    # codes to strip (JSON escapes every control character; a fleet's
+                    # report is tens of megabytes).
+                    click.echo(chunk, nl=False)
+            else:
+                write_atomic(path, chunks)
+        finally:
+            if enabled:
+                gc.enable()
         exit_code = Verdict.worst(verdicts).exit_code
         output = None
         if copy is not None and copy.tell() < MAX_ENTRY_BYTES:  # else too large to record
-            copy.seek(0)
-            output = Output(None if path is None else str(path), copy.read().decode(), False)
-        return exit_code, output
-    finally:
-        if enabled:
-            gc.enable()
-        if copy is not None:
-            copy.close()
+            target = None if path is None else str(path)
+            output = Output(target, Spool(copy, 0, copy.tell()), False)
+        yield exit_code, output
 
 
 def _copied(chunks: Iterable[bytes], copy: IO[bytes] | None) -> Iterator[bytes]:
