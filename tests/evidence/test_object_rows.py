@@ -82,3 +82,24 @@ def test_a_row_the_index_does_not_hold_or_a_cut_pack_gives_none(tmp_path: Path) 
     (pack,) = (tmp_path / ObjectFiles.PACKS).glob("*.drift_log.jsonl")
     pack.write_bytes(pack.read_bytes()[:-40])
     assert ObjectFiles(tmp_path).read_rows("sha", "drift_log", index, [ORDERS[59]]) is None
+
+
+def test_a_run_of_rows_is_read_in_bounded_pieces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """However many adjacent rows are asked for, one read holds at most ``_RUN`` bytes
+    (or a single longer row): the rows read are the same."""
+    objects, index = _object(tmp_path, LINES, ORDERS)
+    monkeypatch.setattr(cache, "_RUN", 5000)
+    sizes: list[int] = []
+    pread = cache.os.pread
+
+    def counted(fd: int, n: int, at: int) -> bytes:
+        sizes.append(n)
+        return pread(fd, n, at)
+
+    monkeypatch.setattr(cache.os, "pread", counted)
+    found = objects.read_rows("sha", "drift_log", index, ORDERS)
+    assert found == dict(zip(ORDERS, LINES, strict=True))
+    longest = max(len(line) + 1 for line in LINES)
+    assert len(sizes) > 1 and max(sizes) <= max(5000, longest)

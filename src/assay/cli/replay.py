@@ -195,6 +195,9 @@ class GateReplay:
             found = self._read(handle, identity)
         except (OSError, ValueError, KeyError, TypeError):
             found = None
+        except BaseException:
+            handle.close()
+            raise
         if found is None:
             handle.close()
         return found

@@ -35,6 +35,8 @@ IDENTITY_NAME = "identity"
 _GAP = 4096
 """Rows of one object at most this many bytes apart are read together (the bytes between
 are read and dropped: cheaper than another read)."""
+_RUN = 1 << 20
+"""... up to this many bytes in one read (a run never costs the memory of a whole object)."""
 _TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
     "# This file is a cache directory tag created by Assay.\n"
@@ -299,7 +301,11 @@ class ObjectFiles:
             first = 0
             while first < len(spans):
                 last = first
-                while last + 1 < len(spans) and spans[last + 1][1] - spans[last][2] <= _GAP:
+                while (
+                    last + 1 < len(spans)
+                    and spans[last + 1][1] - spans[last][2] <= _GAP
+                    and spans[last + 1][2] - spans[first][1] <= _RUN
+                ):
                     last += 1
                 begin, stop = spans[first][1], spans[last][2]
                 data = os.pread(fd, stop - begin, offset + begin)
