@@ -320,3 +320,20 @@ def test_a_replay_holds_a_chunk_of_a_large_report_never_the_report(
     assert target.stat().st_size > 16 << 20
     assert peak < 4 << 20, peak
     assert target.read_text(encoding="utf-8") == ("{" + '"k": "é", ' * 100_000 + "}\n") * 16
+
+
+def test_a_record_cut_short_after_it_was_checked_is_an_error_naming_the_output(
+    tmp_path: Path,
+) -> None:
+    """Records are replaced by rename, never changed in place; if one is cut short between
+    its check and its replay anyway, writing it fails with words, not half a report."""
+    from assay.errors import UsageError
+
+    spool_file = tmp_path / "entry"
+    spool_file.write_bytes(b"header\nshort")
+    target = tmp_path / "report.json"
+    with open(spool_file, "rb") as handle:
+        output = replay.Output(str(target), replay.Spool(handle, 7, 100))
+        with pytest.raises(UsageError, match="report.json: the recorded output ends early"):
+            replay.GateReplay.emit(replay.Recorded(1, (output,)))
+    assert not target.exists()

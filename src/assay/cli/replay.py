@@ -33,6 +33,7 @@ What makes a replay safe:
 from __future__ import annotations
 
 import codecs
+import errno
 import hashlib
 import os
 import stat
@@ -76,7 +77,7 @@ class Spool:
         while remaining:
             chunk = self._handle.read(min(_CHUNK, remaining))
             if not chunk:
-                raise OSError("the recorded output ends early")
+                raise OSError(errno.EIO, "the recorded output ends early")
             remaining -= len(chunk)
             yield chunk
 
@@ -334,8 +335,8 @@ class GateReplay:
             self.path.parent.mkdir(mode=0o700, exist_ok=True)
         except OSError:
             return False
-        # A fleet's report is tens of megabytes: it is encoded a chunk at a time as it is
-        # written and hashed, never whole (an ASCII text's length is its UTF-8 one).
+        # A fleet's report is tens to hundreds of megabytes: it is written and hashed a
+        # chunk at a time, never whole.
         lengths = [o.length() for o in recorded.outputs]
         header = {
             "format": ENTRY_FORMAT,
