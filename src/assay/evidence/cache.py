@@ -22,6 +22,7 @@ import time
 import zlib
 from array import array
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -162,6 +163,20 @@ class CacheLock:
             self._fd = -1
 
 
+@dataclass(slots=True)
+class NewObject:
+    """An object being written (see :meth:`ObjectFiles.begin`)."""
+
+    kind: str
+    pack: str
+    number: int
+    """The object's number in its pack: what each of its rows starts with."""
+    start: int
+    """Its first byte in the pack."""
+    length: int = 0
+    crc: int = 0
+
+
 class ObjectFiles:
     """The canonical JSON Lines of each stored blob and kind (one row a line: the object's
     number in its pack, the row's order, line and pointer in the evidence file, and the
@@ -204,20 +219,48 @@ class ObjectFiles:
             held = self._open[name] = (open(self.folder / self.PACKS / name, "xb"), [0, 0])
         return name, *held
 
-    def next_number(self, kind: str) -> int:
-        """The number the next object of ``kind`` will have in this ingest's pack."""
-        return self._pack(f"{kind}.jsonl")[2][1]
+    def begin(self, kind: str) -> NewObject:
+        """Start the next object of ``kind`` in this ingest's pack: its rows are given by
+        :meth:`append` (numbered ``number``), in as many parts as the caller likes, and it
+        is whole at :meth:`end`. One object of a kind is written at a time."""
+        name, _, state = self._pack(f"{kind}.jsonl")
+        number = state[1]
+        state[1] += 1
+        return NewObject(kind, name, number, state[0])
+
+    def append(self, obj: NewObject, data: bytes) -> None:
+        """Append ``data`` (whole rows) to the object ``obj``."""
+        _, out, state = self._pack(f"{obj.kind}.jsonl")
+        out.write(data)
+        state[0] += len(data)
+        obj.length += len(data)
+        obj.crc = zlib.crc32(data, obj.crc)
+
+    def end(self, obj: NewObject) -> str:
+        """Finish the object ``obj``; returns its locator."""
+        _, out, _ = self._pack(f"{obj.kind}.jsonl")
+        out.flush()  # the engine reads the pack as soon as the database refers to it
+        return f"{obj.pack}:{obj.number}:{obj.start}:crc32:{obj.crc:08x}:{obj.length}"
 
     def write(self, kind: str, data: bytes) -> str:
-        """Append one object of ``kind`` (its rows, numbered :meth:`next_number`) to this
-        ingest's pack; returns its locator."""
-        name, out, state = self._pack(f"{kind}.jsonl")
-        start, number = state
-        out.write(data)
-        out.flush()  # the engine reads the pack as soon as the database refers to it
-        state[0] += len(data)
-        state[1] += 1
-        return f"{name}:{number}:{start}:{_checksum(data)}"
+        """Append one object of ``kind`` to this ingest's pack; returns its locator."""
+        obj = self.begin(kind)
+        self.append(obj, data)
+        return self.end(obj)
+
+    def mark(self) -> dict[str, tuple[int, int]]:
+        """Where this ingest's packs end now, for :meth:`rewind`."""
+        return {name: (state[0], state[1]) for name, (_, state) in self._open.items()}
+
+    def rewind(self, mark: dict[str, tuple[int, int]]) -> None:
+        """Drop what was written to this ingest's packs since ``mark`` (objects begun and
+        never used: nothing refers to them yet)."""
+        for name, (out, state) in self._open.items():
+            size, count = mark.get(name, (0, 0))
+            out.flush()
+            out.truncate(size)
+            out.seek(size)
+            state[0], state[1] = size, count
 
     def write_index(self, entries: array[int], obj: str) -> str:
         """Store where each row of the object ``obj`` (a locator) is: (its order in the

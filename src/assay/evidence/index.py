@@ -251,20 +251,23 @@ def _record_id(record: Record) -> str:
 
 
 def validate_json_lines(
-    data: bytes, source: SourceFile, workflows: set[str]
+    data: bytes, source: SourceFile, workflows: set[str], first_line: int = 1
 ) -> tuple[list[Record], list[AssayError]]:
     """The hot path for JSON Lines: decode each line straight into its Struct and keep it;
     any line that is not plainly valid goes through :func:`validate_records` for a worded,
     located error. Same result as the general path, a fraction of the per-record cost.
     Duplicate keys are refused without a per-record walk (see
-    :mod:`assay.evidence.readers.duplicates`)."""
-    whole = _whole_file(data, source, workflows)
+    :mod:`assay.evidence.readers.duplicates`).
+
+    ``data`` may be a part of a file, whole lines from line ``first_line`` on: a line is
+    validated on its own, so a large file can be validated a part at a time."""
+    whole = _whole_file(data, source, workflows, first_line)
     if whole is not None:
         count = len(whole)
 
         def every_line() -> list[RawRecord]:
             lines = data.split(b"\n")[:count]
-            return [RawRecord(line, n, "", None) for n, line in enumerate(lines, 1)]
+            return [RawRecord(line, n, "", None) for n, line in enumerate(lines, first_line)]
 
         return _finish(whole, every_line, data.count(b'"'), b"\\" in data, [], source, workflows)
     records: list[Record] = []
@@ -273,7 +276,7 @@ def validate_json_lines(
     decode = codec.decode_json
     needs_pydantic = codec.NEEDS_PYDANTIC
     slow_quotes = 0
-    for number, line in enumerate(data.split(b"\n"), start=1):
+    for number, line in enumerate(data.split(b"\n"), start=first_line):
         if not line or line.isspace():
             continue
         raw = RawRecord(line, number, "", None)
@@ -404,7 +407,9 @@ def _has_duplicate_key(text: str) -> bool:
     return False
 
 
-def _whole_file(data: bytes, source: SourceFile, workflows: set[str]) -> list[Record] | None:
+def _whole_file(
+    data: bytes, source: SourceFile, workflows: set[str], first_line: int
+) -> list[Record] | None:
     """The common case in one C call: every line a record, every record plainly valid,
     of a kind pydantic need not see, for a known workflow. None when anything is off."""
     try:
@@ -418,7 +423,8 @@ def _whole_file(data: bytes, source: SourceFile, workflows: set[str]) -> list[Re
         return None
     if not set(map(_WORKFLOW, decoded)) <= workflows:
         return None
-    return list(map(Record, decoded, repeat(source), range(1, lines + 1), repeat("")))
+    numbers = range(first_line, first_line + lines)
+    return list(map(Record, decoded, repeat(source), numbers, repeat("")))
 
 
 _DATA = operator.attrgetter("data")

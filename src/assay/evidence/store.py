@@ -39,7 +39,7 @@ import time
 import weakref
 import zlib
 from array import array
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import accumulate, repeat
@@ -53,7 +53,7 @@ from ..models import codec
 from ..models.time import LATEST
 from ..parsing.files import read_regular
 from ..parsing.yamlsafe import check_size
-from .cache import CacheDir, CacheLock, LockTimeout, ObjectFiles, code_fingerprint
+from .cache import CacheDir, CacheLock, LockTimeout, NewObject, ObjectFiles, code_fingerprint
 from .engines.base import EngineBusy, StoreCorrupt, table_name
 from .engines.columns import layout_fingerprint
 from .engines.duckdb import BlobInfo, DuckDBEngine, FileEntry, NewBlob, StoredObject
@@ -432,48 +432,90 @@ _LINE = operator.attrgetter("line")
 _POINTER = operator.attrgetter("pointer")
 _DATA = operator.attrgetter("data")
 _KIND = operator.attrgetter("kind")
+_WORKFLOW = operator.attrgetter("workflow")
+_CREATED = operator.attrgetter("created_at")
 
 
 def write_objects(
     objects: ObjectFiles, sha256: str, records: Sequence[Record]
 ) -> tuple[StoredObject, ...]:
     """Encode a valid file's records into one object per kind, appended to this ingest's
-    packs. Every kind's rows are encoded in one call and indexed with C-level maps: a
-    fleet has a million rows."""
-    datas = list(map(_DATA, records))
-    kinds = list(map(_KIND, datas))
-    distinct = set(kinds)
-    by_kind: dict[str, list[int]] = {}
-    if len(distinct) > 1:
-        for order, kind in enumerate(kinds):
-            by_kind.setdefault(kind, []).append(order)
-    out = []
-    for kind in sorted(distinct):
-        orders = by_kind.get(kind) or list(range(len(records)))
-        chosen = records if kind not in by_kind else [records[i] for i in orders]
-        number = objects.next_number(kind)
-        rows = list(
-            map(
-                PackedRow,
-                repeat(number),
-                orders,
-                map(_LINE, chosen),
-                map(_POINTER, chosen),
-                map(_DATA, chosen),
+    packs."""
+    writer = ObjectWriter(objects)
+    writer.add(records)
+    return writer.finish()
+
+
+class ObjectWriter:
+    """One evidence file's objects, one per kind, written as its records come: a large
+    JSON Lines file is validated and written a part at a time, so its records are never
+    all in memory. Every kind's rows of a part are encoded in one call and indexed with
+    C-level maps: a fleet has a million rows."""
+
+    def __init__(self, objects: ObjectFiles):
+        self._objects = objects
+        self._open: dict[str, tuple[NewObject, array[int]]] = {}
+        """Per kind: its object, and its row index so far (see ObjectFiles.write_index)."""
+        self.records = 0
+        self.workflows: set[str] = set()
+        self.newest: datetime | None = None
+
+    def add(self, records: Sequence[Record]) -> None:
+        """Append the next valid records of the file, in its order."""
+        if not records:
+            return
+        datas = list(map(_DATA, records))
+        kinds = list(map(_KIND, datas))
+        distinct = set(kinds)
+        by_kind: dict[str, list[int]] = {}
+        if len(distinct) > 1:
+            for order, kind in enumerate(kinds, self.records):
+                by_kind.setdefault(kind, []).append(order)
+        first = self.records
+        for kind in sorted(distinct):
+            orders = by_kind.get(kind) or list(range(first, first + len(records)))
+            chosen = records if kind not in by_kind else [records[i - first] for i in orders]
+            held = self._open.get(kind)
+            if held is None:
+                held = self._open[kind] = (self._objects.begin(kind), array("q"))
+            obj, entries = held
+            rows = list(
+                map(
+                    PackedRow,
+                    repeat(obj.number),
+                    orders,
+                    map(_LINE, chosen),
+                    map(_POINTER, chosen),
+                    map(_DATA, chosen),
+                )
             )
-        )
-        data = _ENCODE_LINES(rows)
-        lines = data.split(b"\n")
-        lines.pop()  # after the last newline
-        entries = array("q", bytes(24 * len(lines)))
-        entries[0::3] = array("q", orders)
-        entries[1::3] = array("q", accumulate(map((1).__add__, map(len, lines[:-1])), initial=0))
-        entries[2::3] = array("q", map(zlib.crc32, lines))
-        digest = objects.write(kind, data)
-        index = objects.write_index(entries, digest)
-        path, _ = objects.locate(digest)
-        out.append(StoredObject(kind, path, digest, len(rows), index))
-    return tuple(out)
+            data = _ENCODE_LINES(rows)
+            lines = data.split(b"\n")
+            lines.pop()  # after the last newline
+            part = array("q", bytes(24 * len(lines)))
+            part[0::3] = array("q", orders)
+            sizes = map((1).__add__, map(len, lines[:-1]))
+            part[1::3] = array("q", accumulate(sizes, initial=obj.length))
+            part[2::3] = array("q", map(zlib.crc32, lines))
+            entries.extend(part)
+            self._objects.append(obj, data)
+        self.records += len(records)
+        self.workflows.update(map(_WORKFLOW, datas))
+        newest = max(map(_CREATED, datas))
+        if self.newest is None or newest > self.newest:
+            self.newest = newest
+
+    def finish(self) -> tuple[StoredObject, ...]:
+        """The file's objects, whole, with their row indexes written."""
+        out = []
+        for kind in sorted(self._open):
+            obj, entries = self._open[kind]
+            digest = self._objects.end(obj)
+            index = self._objects.write_index(entries, digest)
+            path, _ = self._objects.locate(digest)
+            out.append(StoredObject(kind, path, digest, len(entries) // 3, index))
+        self._open.clear()
+        return tuple(out)
 
 
 def open_store(
@@ -705,6 +747,50 @@ class _Encoded:
     newest_us: int | None
 
 
+PART_BYTES = 8 << 20
+"""A JSON Lines file is validated and stored in parts of about this size: its records
+(several times its size in memory) are never all held at once."""
+
+
+def encode_json_lines(
+    data: bytes, source: SourceFile, workflows: set[str], limits: ReaderLimits, objects: ObjectFiles
+) -> _Encoded | None:
+    """Validate a JSON Lines file and write its objects, a part at a time, exactly as
+    :func:`validate_file` and :func:`write_objects` would do with the whole file. None,
+    with nothing of it left in the packs, when some part has errors or a time past the
+    calendar: the caller then reads the whole file again the usual way (its records are
+    held: an error is worded with every other error of the file, and a time past the
+    calendar keeps the file in memory)."""
+    mark = objects.mark()
+    writer = ObjectWriter(objects)
+    line = 1
+    try:
+        check_size(data, source.path, limits.max_evidence_bytes)
+        for part in _parts(data):
+            records, errors = validate_json_lines(part, source, workflows, line)
+            if errors or any_time_beyond(records, LATEST):
+                objects.rewind(mark)
+                return None
+            writer.add(records)
+            line += part.count(b"\n")
+    except AssayError:
+        objects.rewind(mark)
+        return None
+    newest = None if writer.newest is None else _us(writer.newest)
+    return _Encoded(writer.records, tuple(sorted(writer.workflows)), writer.finish(), newest)
+
+
+def _parts(data: bytes) -> Iterator[bytes]:
+    """``data`` in parts of whole lines of about :data:`PART_BYTES` each (all of it in one
+    part when it is smaller)."""
+    start = 0
+    while start < len(data):
+        cut = data.find(b"\n", start + PART_BYTES)
+        end = len(data) if cut < 0 else cut + 1
+        yield data if start == 0 and end == len(data) else data[start:end]
+        start = end
+
+
 def _pending(memo: dict[str, _Encoded]) -> Iterable[str]:
     """The packs of the objects written this run (kept by a prune even before the database
     refers to them)."""
@@ -918,6 +1004,11 @@ def _plan_files(
             encoded = memo.get(sha)
             if encoded is not None and not all(o.path.is_file() for o in encoded.objects):
                 encoded = None  # pruned by another writer meanwhile: encode it again
+            if encoded is None and suffix in JSON_LINES and by_sha.get(sha) is None:
+                encoded = encode_json_lines(data, SourceFile(rel, sha), workflows, limits, objects)
+                if encoded is not None:
+                    memo[sha] = encoded
+                    report.parsed.append(rel)
             if encoded is None:
                 source = SourceFile(rel, sha)
                 try:

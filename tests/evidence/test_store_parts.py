@@ -1,0 +1,148 @@
+"""A large JSON Lines file is validated and stored a part at a time: the same rows, the
+same lines, the same errors as read whole, and never all of its records in memory."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tracemalloc
+from pathlib import Path
+
+import pytest
+from projectkit import WF, Kit, check, control, copy_project, drift, incident, risk_class, workflow
+
+from assay.errors import InputErrors
+from assay.evaluate import assess
+from assay.evidence import store
+from assay.evidence.cache import ObjectFiles
+from assay.evidence.index import EvidenceIndex, SourceFile
+from assay.evidence.readers import ReaderLimits
+from assay.load.project import load_project
+from assay.models.time import parse_instant
+
+ROOT = Path(__file__).resolve().parents[2]
+AS_OF = parse_instant("2026-11-20T12:00:00Z")
+
+
+def _packs(root: Path) -> dict[str, list[bytes]]:
+    """The store's pack files' contents, by kind (pack names are unique per ingest)."""
+    out: dict[str, list[bytes]] = {}
+    for pack in sorted((root / ".assay").rglob("pack/*")):
+        suffix = pack.name.split(".", 1)[1]
+        out.setdefault(suffix, []).append(pack.read_bytes())
+    return {suffix: sorted(contents) for suffix, contents in out.items()}
+
+
+def test_the_examples_stored_in_small_parts_give_the_same_rows_and_assessments(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    copy_project(ROOT / "examples", whole)
+    copy_project(ROOT / "examples", parts)
+    rows = load_project(whole, engine="rows")
+    assert isinstance(rows.evidence, EvidenceIndex)
+    expected = [assess(rows, w, AS_OF).model_dump_json() for w in rows.workflows]
+    load_project(whole, engine="duckdb").close()
+
+    monkeypatch.setattr(store, "PART_BYTES", 1500)  # every JSON Lines file in many parts
+    with load_project(parts, engine="duckdb") as project:
+        got = [assess(project, w, AS_OF).model_dump_json() for w in project.workflows]
+    assert got == expected
+    assert _packs(parts) == _packs(whole)  # byte for byte: rows, numbers, offsets, checksums
+
+
+def _project(kit: Kit) -> Kit:
+    return kit.setup(
+        controls=[
+            control("C-1", check("present", "drift_log", min=1)),
+            control("C-2", check("present", "incident", min=1)),
+        ],
+        classes=[risk_class("high", 3, ["C-1", "C-2"])],
+        workflows=[workflow(WF)],
+    )
+
+
+def _mixed(count: int) -> str:
+    """Drift runs and incidents interleaved, with blank lines, a CRLF line ending and no
+    newline at the end: line numbers that are not record numbers."""
+    lines = []
+    for i in range(count):
+        item = (
+            incident(f"I-{i}", "2026-05-01T00:00:00Z")
+            if i % 3 == 0
+            else drift(f"d-{i}", f"2026-05-{1 + i % 28:02d}T00:00:00Z")
+        )
+        lines.append(json.dumps(item))
+        if i % 7 == 0:
+            lines.append("")
+    return "\n".join(lines[:10]) + "\r\n" + "\n".join(lines[10:])
+
+
+def test_a_file_of_two_kinds_in_parts_keeps_every_records_line(
+    kit: Kit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _project(kit)
+    kit.write("evidence/mixed.jsonl", _mixed(120))
+    rows = load_project(kit.root, engine="rows")
+    assert isinstance(rows.evidence, EvidenceIndex)
+    monkeypatch.setattr(store, "PART_BYTES", 700)
+    with load_project(kit.root, engine="duckdb") as project:
+        for kind in ("drift_log", "incident"):
+            stored = project.evidence.records(WF, kind)
+            assert [(r.id, r.line) for r in stored] == [
+                (r.id, r.line) for r in rows.evidence.records(WF, kind)
+            ]
+            assert max(r.line or 0 for r in stored) > 100
+        assert assess(project, WF, AS_OF) == assess(rows, WF, AS_OF)
+
+
+def test_an_error_in_a_later_part_is_worded_at_its_line_and_nothing_of_the_file_is_stored(
+    kit: Kit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _project(kit)
+    kit.dump("evidence/good.jsonl", [drift("good-1", "2026-05-01T00:00:00Z")])
+    lines = [json.dumps(drift(f"bad-{i}", "2026-05-02T00:00:00Z")) for i in range(200)]
+    lines[150] = json.dumps(drift("bad-150", "2026-05-02T00:00:00Z", value="high"))
+    kit.write("evidence/bad.jsonl", "\n".join(lines) + "\n")
+    with pytest.raises(InputErrors) as whole:
+        load_project(kit.root, engine="rows")
+    monkeypatch.setattr(store, "PART_BYTES", 2000)
+    with pytest.raises(InputErrors) as parts:
+        load_project(kit.root, engine="duckdb")
+    worded = [(e.location.file, e.location.line, e.message) for e in parts.value.errors]
+    assert worded == [(e.location.file, e.location.line, e.message) for e in whole.value.errors]
+    assert [line for _, line, _ in worded] == [151]
+    stored = b"".join(b"".join(c) for c in _packs(kit.root).values())
+    assert b"good-1" in stored
+    assert b"bad-" not in stored  # the parts stored before the error were taken back
+
+
+def _drift_lines(count: int) -> bytes:
+    lines = (json.dumps(drift(f"d-{i}", "2026-05-01T00:00:00Z")) for i in range(count))
+    return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.mark.parametrize(("part", "bound"), [(256 << 10, 1.0), (1 << 40, None)])
+def test_a_large_file_is_never_all_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, part: int, bound: float | None
+) -> None:
+    """Its records take several times its size: in parts, the largest allocation at any
+    time is well under the file itself. Read whole (the second case), the same measure is
+    several times over it: what the bound would catch."""
+    data = _drift_lines(20_000)
+    monkeypatch.setattr(store, "PART_BYTES", part)
+    objects = ObjectFiles(tmp_path)
+    source = SourceFile("evidence/big.jsonl", hashlib.sha256(data).hexdigest())
+    tracemalloc.start()
+    try:
+        encoded = store.encode_json_lines(data, source, {WF}, ReaderLimits(10**9, 10**9), objects)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        objects.close()
+    assert encoded is not None
+    assert encoded.records == 20_000
+    if bound is not None:
+        assert peak < bound * len(data)
+    else:
+        assert peak > 3 * len(data)
