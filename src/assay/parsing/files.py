@@ -67,13 +67,17 @@ def read_regular(path: Path, display: str, max_bytes: int | None = None) -> byte
         limit = info.st_size if max_bytes is None else max_bytes
         chunks: list[bytes] = []
         remaining = limit + 1  # one byte more tells a file that grew since fstat
+        # The file's size in one read (one more byte to see the end): a file read in
+        # pieces and joined would be in memory twice, for a moment.
+        step = info.st_size + 1
         while remaining > 0:
-            chunk = os.read(fd, min(remaining, 1 << 24))
+            chunk = os.read(fd, min(remaining, step))
             if not chunk:
                 break
             chunks.append(chunk)
             remaining -= len(chunk)
-        data = b"".join(chunks)
+            step = 1 << 24
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         if max_bytes is not None and len(data) > max_bytes:
             raise InputError(
                 f"file is larger than the limit of {max_bytes} bytes (it grew while read)",
