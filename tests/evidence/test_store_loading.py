@@ -367,18 +367,23 @@ def test_the_stores_own_reader_is_bounded_and_reads_regular_files_only(kit: Kit)
     from assay.evidence.store import disk_reader
 
     kit.root.mkdir(parents=True, exist_ok=True)
-    read = disk_reader(kit.root)
+    reads = disk_reader(kit.root)
     (kit.root / "big.jsonl").write_bytes(b"x" * 100)
     os.mkfifo(kit.root / "pipe.jsonl")  # a plain read would block for ever
     (kit.root / "zero.jsonl").symlink_to("/dev/zero")  # ... or read for ever
-    assert read("big.jsonl", 100) == b"x" * 100
+    assert reads.read("big.jsonl", 100) == b"x" * 100
+    assert b"".join(reads.stream("big.jsonl", 100)) == b"x" * 100
     for rel, limit, expected in [
         ("big.jsonl", 99, "larger than the limit of 99 bytes"),
         ("pipe.jsonl", None, "found a named pipe (FIFO)"),
         ("zero.jsonl", 1 << 20, "found a character device"),
     ]:
         with pytest.raises(InputError) as caught:
-            read(rel, limit)
+            reads.read(rel, limit)
+        assert expected in caught.value.message
+        assert caught.value.location.file == rel
+        with pytest.raises(InputError) as caught:
+            list(reads.stream(rel, limit))
         assert expected in caught.value.message
         assert caught.value.location.file == rel
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ from assay.evaluate import assess
 from assay.evidence import store
 from assay.evidence.cache import ObjectFiles
 from assay.evidence.index import EvidenceIndex, SourceFile
-from assay.evidence.readers import ReaderLimits
+from assay.load import discover
 from assay.load.project import load_project
 from assay.models.time import parse_instant
 
@@ -78,14 +80,18 @@ def _mixed(count: int) -> str:
     return "\n".join(lines[:10]) + "\r\n" + "\n".join(lines[10:])
 
 
+@pytest.mark.parametrize("streamed", [False, True])
 def test_a_file_of_two_kinds_in_parts_keeps_every_records_line(
-    kit: Kit, monkeypatch: pytest.MonkeyPatch
+    kit: Kit, monkeypatch: pytest.MonkeyPatch, streamed: bool
 ) -> None:
     _project(kit)
     kit.write("evidence/mixed.jsonl", _mixed(120))
     rows = load_project(kit.root, engine="rows")
     assert isinstance(rows.evidence, EvidenceIndex)
     monkeypatch.setattr(store, "PART_BYTES", 700)
+    if streamed:  # read from disk a part at a time, never whole
+        monkeypatch.setattr(store, "STREAM_BYTES", 1000)
+        monkeypatch.setattr(discover, "read_regular", _refused)
     with load_project(kit.root, engine="duckdb") as project:
         for kind in ("drift_log", "incident"):
             stored = project.evidence.records(WF, kind)
@@ -96,9 +102,21 @@ def test_a_file_of_two_kinds_in_parts_keeps_every_records_line(
         assert assess(project, WF, AS_OF) == assess(rows, WF, AS_OF)
 
 
+_READ_REGULAR = discover.read_regular
+
+
+def _refused(path: Path, display: str, max_bytes: int | None = None) -> bytes:
+    """Reads as the source does, but never the large evidence file whole."""
+    assert display != "evidence/mixed.jsonl", f"{display} read whole"
+    return _READ_REGULAR(path, display, max_bytes)
+
+
+@pytest.mark.parametrize("streamed", [False, True])
 def test_an_error_in_a_later_part_is_worded_at_its_line_and_nothing_of_the_file_is_stored(
-    kit: Kit, monkeypatch: pytest.MonkeyPatch
+    kit: Kit, monkeypatch: pytest.MonkeyPatch, streamed: bool
 ) -> None:
+    if streamed:
+        monkeypatch.setattr(store, "STREAM_BYTES", 1000)
     _project(kit)
     kit.dump("evidence/good.jsonl", [drift("good-1", "2026-05-01T00:00:00Z")])
     lines = [json.dumps(drift(f"bad-{i}", "2026-05-02T00:00:00Z")) for i in range(200)]
@@ -135,7 +153,7 @@ def test_a_large_file_is_never_all_in_memory(
     source = SourceFile("evidence/big.jsonl", hashlib.sha256(data).hexdigest())
     tracemalloc.start()
     try:
-        encoded = store.encode_json_lines(data, source, {WF}, ReaderLimits(10**9, 10**9), objects)
+        encoded = store.encode_json_lines(store._parts(data), source, {WF}, objects)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -146,3 +164,97 @@ def test_a_large_file_is_never_all_in_memory(
         assert peak < bound * len(data)
     else:
         assert peak > 3 * len(data)
+
+
+def test_a_file_that_changes_between_its_hash_and_its_parts_is_refused(
+    kit: Kit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hashed, then read again to be validated: if the bytes differ, the gate cannot say
+    which content it assessed. It stops, naming the file, and stores nothing of it."""
+    _project(kit)
+    kit.write("evidence/big.jsonl", _drift_lines(40).decode())
+    monkeypatch.setattr(store, "STREAM_BYTES", 1000)
+    monkeypatch.setattr(store, "PART_BYTES", 700)
+    real = discover.stream_regular
+    calls = []
+
+    def stream(path: Path, display: str, max_bytes: int | None = None) -> Iterator[bytes]:
+        calls.append(display)
+        if len(calls) == 2:  # a writer appends between the two reads
+            with path.open("ab") as out:
+                out.write(_drift_lines(1).replace(b"d-0", b"late"))
+        return real(path, display, max_bytes)
+
+    monkeypatch.setattr(discover, "stream_regular", stream)
+    with pytest.raises(InputErrors) as caught:
+        load_project(kit.root, engine="duckdb")
+    assert calls == ["evidence/big.jsonl"] * 2
+    (error,) = caught.value.errors
+    assert error.location is not None and error.location.file == "evidence/big.jsonl"
+    assert "changed while it was read" in error.message
+    assert b"d-1" not in b"".join(b"".join(c) for c in _packs(kit.root).values())
+    # Written by then, it loads next time.
+    monkeypatch.setattr(discover, "stream_regular", real)
+    with load_project(kit.root, engine="duckdb") as project:
+        assert len(project.evidence.records(WF, "drift_log")) == 41
+
+
+class _SmallPieces:
+    """Reads files below ``root``, streamed in pieces of 64 KiB (the disk reader's are
+    8 MiB: a test file would fit in one)."""
+
+    def __init__(self, root: Path):
+        self._root = root
+
+    def read(self, rel: str, max_bytes: int | None = None) -> bytes:
+        return (self._root / rel).read_bytes()
+
+    def stream(self, rel: str, max_bytes: int | None = None) -> Iterator[bytes]:
+        with (self._root / rel).open("rb") as file:
+            while piece := file.read(64 << 10):
+                yield piece
+
+
+def test_a_streamed_file_is_never_all_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hashed a piece at a time, then validated and stored a part at a time: the largest
+    allocation at any time is a small share of the file (read whole it is the file)."""
+    data = _drift_lines(20_000)
+    (tmp_path / "big.jsonl").write_bytes(data)
+    monkeypatch.setattr(store, "PART_BYTES", 256 << 10)
+    reads = _SmallPieces(tmp_path)
+    objects = ObjectFiles(tmp_path / "cache")
+    tracemalloc.start()
+    try:
+        _, sha, size = store._hashed(reads, "big.jsonl", 10**9, True)
+        source = SourceFile("big.jsonl", sha)
+        encoded = store._encode_stream(reads, "big.jsonl", 10**9, source, {WF}, objects)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        store._hashed(reads, "big.jsonl", 10**9, False)
+        _, whole = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        objects.close()
+    assert (size, sha) == (len(data), hashlib.sha256(data).hexdigest())
+    assert encoded is not None and encoded.records == 20_000
+    assert peak < len(data) / 2
+    assert whole >= len(data)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_parts_of_pieces_are_whole_lines_and_lose_nothing(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = random.Random(seed)
+    monkeypatch.setattr(store, "PART_BYTES", rng.choice([1, 5, 40]))
+    lines = [b"x" * rng.choice([0, 1, 3, 30, 120]) for _ in range(rng.randrange(0, 40))]
+    data = b"\n".join(lines) + rng.choice([b"", b"\n"])
+    cuts = sorted(rng.sample(range(1, max(len(data), 2)), min(len(data) // 4, 10)))
+    pieces = [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
+    parts = list(store._line_parts(p for p in pieces if p))
+    assert b"".join(parts) == data
+    assert all(part.endswith(b"\n") for part in parts[:-1])
+    assert all(len(part) >= store.PART_BYTES for part in parts[:-1])
+    assert b"".join(store._parts(data)) == data

@@ -44,14 +44,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import accumulate, repeat
 from pathlib import Path, PurePosixPath
-from typing import Any, Union
+from typing import Any, Protocol, Union
 
 import msgspec
 
 from ..errors import AssayError, ErrorCode, InputError, Location
 from ..models import codec
 from ..models.time import LATEST
-from ..parsing.files import read_regular
+from ..parsing.files import read_regular, stream_regular
 from ..parsing.yamlsafe import check_size
 from .cache import CacheDir, CacheLock, LockTimeout, NewObject, ObjectFiles, code_fingerprint
 from .engines.base import EngineBusy, StoreCorrupt, table_name
@@ -116,10 +116,14 @@ class SyncReport:
     """False when the store ran in memory (no writable cache folder, or it was busy)."""
 
 
-Read = Callable[[str, "int | None"], bytes]
-"""Reads an evidence file by its path relative to the project root, bounded: the
-project's file source (which refuses paths leading outside the project and words every
-problem with the file it is about)."""
+class Reads(Protocol):
+    """How the store reads evidence files, by their path relative to the project root,
+    bounded: the project's file source (which refuses paths leading outside the project and
+    words every problem with the file it is about)."""
+
+    def read(self, rel: str, max_bytes: int | None = None) -> bytes: ...
+
+    def stream(self, rel: str, max_bytes: int | None = None) -> Iterator[bytes]: ...
 
 
 def _limit(suffix: str, limits: ReaderLimits) -> int:
@@ -131,15 +135,22 @@ def _limit(suffix: str, limits: ReaderLimits) -> int:
     )
 
 
-def disk_reader(root: Path) -> Read:
+def disk_reader(root: Path) -> Reads:
     """Bounded reads of regular files below ``root`` (tests and tools; the loader passes
     its project's source, which also keeps every path inside the project): never more
     than ``max_bytes``, never a device, a pipe or a symbolic link to one."""
+    return _DiskReads(root)
 
-    def read(rel: str, max_bytes: int | None = None) -> bytes:
-        return read_regular(Path(os.path.realpath(root / rel)), rel, max_bytes)
 
-    return read
+class _DiskReads:
+    def __init__(self, root: Path):
+        self._root = root
+
+    def read(self, rel: str, max_bytes: int | None = None) -> bytes:
+        return read_regular(Path(os.path.realpath(self._root / rel)), rel, max_bytes)
+
+    def stream(self, rel: str, max_bytes: int | None = None) -> Iterator[bytes]:
+        return stream_regular(Path(os.path.realpath(self._root / rel)), rel, max_bytes)
 
 
 def validate_file(
@@ -526,16 +537,16 @@ def open_store(
     *,
     cache: CacheDir | None,
     rehash: bool = False,
-    read: Read | None = None,
+    reads: Reads | None = None,
 ) -> tuple[EvidenceStore, SyncReport]:
     """Bring the store up to date with the evidence files ``paths`` and open it; files are
-    read through ``read`` (default: plainly, below ``root``).
+    read through ``reads`` (default: plainly, below ``root``).
 
     ``cache`` None runs in memory (nothing kept); an unwritable or busy cache folder does
     the same. Validation errors are in the report, never raised; the store holds only
     valid files."""
     items = _items(root, paths)
-    reader = read or disk_reader(root)
+    reader = reads or disk_reader(root)
     if cache is not None and not cache.prepare():
         cache = None
     if cache is not None:
@@ -554,7 +565,7 @@ def open_store(
                 finally:
                     lock.close()
                 return open_store(
-                    root, paths, workflows, limits, cache=folder, rehash=True, read=reader
+                    root, paths, workflows, limits, cache=folder, rehash=True, reads=reader
                 )[0]
 
             store._rebuild = rebuild
@@ -602,7 +613,7 @@ def _sync_cached(
     limits: ReaderLimits,
     cache: CacheDir,
     rehash: bool,
-    reader: Read,
+    reader: Reads,
 ) -> tuple[EvidenceStore, SyncReport]:
     fingerprint = _fingerprint(cache)
     rebuilt = False
@@ -751,22 +762,42 @@ PART_BYTES = 8 << 20
 """A JSON Lines file is validated and stored in parts of about this size: its records
 (several times its size in memory) are never all held at once."""
 
+STREAM_BYTES = 4 * PART_BYTES
+"""A JSON Lines file larger than this is not even read whole: it is hashed, then read
+again a part at a time (and hashed again, to be sure it is the content hashed)."""
+
+
+def _hashed(reader: Reads, rel: str, limit: int, streamed: bool) -> tuple[bytes | None, str, int]:
+    """The file's bytes (None when ``streamed``: only hashed), SHA-256 and size."""
+    if not streamed:
+        return _read_whole(reader, rel, limit)
+    digest = hashlib.sha256()
+    size = 0
+    for chunk in reader.stream(rel, limit):
+        digest.update(chunk)
+        size += len(chunk)
+    return None, digest.hexdigest(), size
+
+
+def _read_whole(reader: Reads, rel: str, limit: int) -> tuple[bytes, str, int]:
+    data = reader.read(rel, limit)
+    return data, hashlib.sha256(data).hexdigest(), len(data)
+
 
 def encode_json_lines(
-    data: bytes, source: SourceFile, workflows: set[str], limits: ReaderLimits, objects: ObjectFiles
+    parts: Iterable[bytes], source: SourceFile, workflows: set[str], objects: ObjectFiles
 ) -> _Encoded | None:
-    """Validate a JSON Lines file and write its objects, a part at a time, exactly as
-    :func:`validate_file` and :func:`write_objects` would do with the whole file. None,
-    with nothing of it left in the packs, when some part has errors or a time past the
-    calendar: the caller then reads the whole file again the usual way (its records are
-    held: an error is worded with every other error of the file, and a time past the
-    calendar keeps the file in memory)."""
+    """Validate a JSON Lines file given as ``parts`` of whole lines and write its objects, a
+    part at a time, exactly as :func:`validate_file` and :func:`write_objects` would do
+    with the whole file. None, with nothing of it left in the packs, when some part has
+    errors or a time past the calendar (or cannot be read): the caller then reads the whole
+    file the usual way (its records are held: an error is worded with every other error of
+    the file, and a time past the calendar keeps the file in memory)."""
     mark = objects.mark()
     writer = ObjectWriter(objects)
     line = 1
     try:
-        check_size(data, source.path, limits.max_evidence_bytes)
-        for part in _parts(data):
+        for part in parts:
             records, errors = validate_json_lines(part, source, workflows, line)
             if errors or any_time_beyond(records, LATEST):
                 objects.rewind(mark)
@@ -780,6 +811,42 @@ def encode_json_lines(
     return _Encoded(writer.records, tuple(sorted(writer.workflows)), writer.finish(), newest)
 
 
+def _encode_stream(
+    reader: Reads,
+    rel: str,
+    limit: int,
+    source: SourceFile,
+    workflows: set[str],
+    objects: ObjectFiles,
+) -> _Encoded | None:
+    """:func:`encode_json_lines` over the file read again a piece at a time; InputError
+    when what it read is not the content hashed before (``source.sha256``): the file
+    changed in between, and the gate cannot tell which content it assessed."""
+    digest = hashlib.sha256()
+    chunks = reader.stream(rel, limit)
+
+    def hashed() -> Iterator[bytes]:
+        for chunk in chunks:
+            digest.update(chunk)
+            yield chunk
+
+    mark = objects.mark()
+    try:
+        encoded = encode_json_lines(_line_parts(hashed()), source, workflows, objects)
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()  # a file left part read is closed now, not when collected
+    if encoded is not None and digest.hexdigest() != source.sha256:
+        objects.rewind(mark)
+        raise InputError(
+            "the file changed while it was read; run again once it is written",
+            location=Location(rel),
+            code=ErrorCode.IO,
+        )
+    return encoded
+
+
 def _parts(data: bytes) -> Iterator[bytes]:
     """``data`` in parts of whole lines of about :data:`PART_BYTES` each (all of it in one
     part when it is smaller)."""
@@ -789,6 +856,29 @@ def _parts(data: bytes) -> Iterator[bytes]:
         end = len(data) if cut < 0 else cut + 1
         yield data if start == 0 and end == len(data) else data[start:end]
         start = end
+
+
+def _line_parts(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The bytes of ``chunks`` (pieces of any size) in parts of whole lines, each the
+    first to reach :data:`PART_BYTES` (the last one: what is left). A line longer than a
+    part is held until its end; each byte is looked at once, however long the line."""
+    held: list[bytes] = []  # the current part so far (no line of it ended yet)
+    size = 0
+    for chunk in chunks:
+        start = 0
+        while start < len(chunk):
+            # The part ends at the first newline that makes it PART_BYTES long.
+            cut = chunk.find(b"\n", start + max(PART_BYTES - size - 1, 0))
+            if cut < 0:
+                held.append(chunk[start:] if start else chunk)
+                size += len(chunk) - start
+                break
+            held.append(chunk[start : cut + 1])
+            yield b"".join(held)
+            held, size = [], 0
+            start = cut + 1
+    if held:
+        yield b"".join(held)
 
 
 def _pending(memo: dict[str, _Encoded]) -> Iterable[str]:
@@ -911,7 +1001,7 @@ def _plan(
     report: SyncReport,
     objects: ObjectFiles,
     memo: dict[str, _Encoded],
-    reader: Read,
+    reader: Reads,
 ) -> tuple[list[FileEntry], list[NewBlob]]:
     """Decide for every file whether its stored blob stands; read, hash and validate the
     others. Fills ``report``; returns the new file index and the blobs to store.
@@ -938,7 +1028,7 @@ def _plan_files(
     report: SyncReport,
     objects: ObjectFiles,
     memo: dict[str, _Encoded],
-    reader: Read,
+    reader: Reads,
 ) -> tuple[list[FileEntry], list[NewBlob]]:
     new_entries: list[FileEntry] = []
     new_blobs: list[NewBlob] = []
@@ -975,7 +1065,10 @@ def _plan_files(
         entry = entries.get(rel)
         info = by_id.get(entry.blob) if entry is not None else None
         data: bytes | None = None
+        sha: str | None = None
+        size: int | None = None  # bytes read, when the file was read
         limit = _limit(suffix, limits)
+        streamed = suffix in JSON_LINES and st.st_size > STREAM_BYTES
         if (
             info is None
             or rehash
@@ -984,32 +1077,45 @@ def _plan_files(
             or st.st_size > limit  # a lower limit than when it was stored: read, refused
         ):
             try:
-                data = reader(rel, limit)
+                data, sha, size = _hashed(reader, rel, limit, streamed)
             except AssayError as err:
                 report.errors.append(err)
                 continue
             report.hashed.append(rel)
-            sha = hashlib.sha256(data).hexdigest()
             info = by_sha.get(sha)
         if info is not None and not workflows.issuperset(info.workflows):
             info = None  # evidence for a workflow the project no longer has: word it again
         if info is None:
-            if data is None:
+            if sha is None:
                 try:
-                    data = reader(rel, limit)
+                    data, sha, size = _hashed(reader, rel, limit, streamed)
                 except AssayError as err:
                     report.errors.append(err)
                     continue
-                sha = hashlib.sha256(data).hexdigest()
             encoded = memo.get(sha)
             if encoded is not None and not all(o.path.is_file() for o in encoded.objects):
                 encoded = None  # pruned by another writer meanwhile: encode it again
             if encoded is None and suffix in JSON_LINES and by_sha.get(sha) is None:
-                encoded = encode_json_lines(data, SourceFile(rel, sha), workflows, limits, objects)
+                source = SourceFile(rel, sha)
+                try:
+                    encoded = (
+                        encode_json_lines(_parts(data), source, workflows, objects)
+                        if data is not None
+                        else _encode_stream(reader, rel, limit, source, workflows, objects)
+                    )
+                except AssayError as err:  # it changed while read
+                    report.errors.append(err)
+                    continue
                 if encoded is not None:
                     memo[sha] = encoded
                     report.parsed.append(rel)
             if encoded is None:
+                if data is None:  # read a part at a time, it has errors: read it whole
+                    try:
+                        data, sha, size = _read_whole(reader, rel, limit)
+                    except AssayError as err:
+                        report.errors.append(err)
+                        continue
                 source = SourceFile(rel, sha)
                 try:
                     records, errors = validate_file(data, source, suffix, workflows, limits)
@@ -1057,7 +1163,8 @@ def _plan_files(
                         encoded.newest_us,
                     )
                 )
-        size = len(data) if data is not None else st.st_size
+        if size is None:
+            size = st.st_size
         report.files.append(
             EvidenceFile(rel, path, info.sha256, info.records, info.id, size, _full_key(st))
         )

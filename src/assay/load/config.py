@@ -86,6 +86,12 @@ class BundledSource:
             return self._inner.read(rel, max_bytes)
         return self._bundled.read(inside, max_bytes)
 
+    def stream(self, rel: str, max_bytes: int | None = None) -> Iterator[bytes]:
+        inside = self._inside(rel)
+        if inside is None:
+            return self._inner.stream(rel, max_bytes)
+        return self._bundled.stream(inside, max_bytes)
+
     def allow(self, folders: Sequence[str]) -> None:
         self._inner.allow(folders)
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from ..errors import ErrorCode, InputError, Location
-from ..parsing.files import describe_os_error, read_regular
+from ..parsing.files import describe_os_error, read_regular, stream_regular
 
 EntryKind = Literal["file", "folder"] | None
 Role = Literal["config", "policy", "workflow", "waiver", "evidence", "ledger"]
@@ -52,6 +52,11 @@ class FileSource(Protocol):
     def read(self, rel: str, max_bytes: int | None = None) -> bytes:
         """The bytes of file ``rel``; InputError (code IO) naming it when it cannot be read,
         (code SIZE) when it is larger than ``max_bytes``, checked before reading."""
+        ...
+
+    def stream(self, rel: str, max_bytes: int | None = None) -> Iterator[bytes]:
+        """The bytes of file ``rel`` in pieces (of a few MiB), checked and bounded as
+        :meth:`read` reads: a large file need not be in memory all at once."""
         ...
 
     def allow(self, folders: Sequence[str]) -> None:
@@ -200,6 +205,9 @@ class DiskSource:
     def read(self, rel: str, max_bytes: int | None = None) -> bytes:
         return read_regular(self._resolve(rel), rel, max_bytes)
 
+    def stream(self, rel: str, max_bytes: int | None = None) -> Iterator[bytes]:
+        return stream_regular(self._resolve(rel), rel, max_bytes)
+
 
 def outside_error(rel: str) -> InputError:
     return InputError(
@@ -252,6 +260,11 @@ class MemorySource:
                 code=ErrorCode.SIZE,
             )
         return data
+
+    def stream(self, rel: str, max_bytes: int | None = None) -> Iterator[bytes]:
+        data = self.read(rel, max_bytes)
+        for start in range(0, len(data), 1 << 23):
+            yield data[start : start + (1 << 23)]
 
     def allow(self, folders: Sequence[str]) -> None:
         """Nothing lies outside a project held in memory."""

@@ -737,7 +737,7 @@ class _Loader:
                 limits,
                 cache=CacheDir.for_project(self.root),
                 rehash=self.rehash,
-                read=self.source.read,
+                reads=self.source,
             )
         except StoreCorrupt as err:
             # Damage is repaired by rebuilding; this is a cache that could not be built at

@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import ErrorCode, InputError, Location
@@ -47,6 +48,18 @@ def read_regular(path: Path, display: str, max_bytes: int | None = None) -> byte
     """The bytes of regular file ``path`` (shown as ``display``); InputError (code IO, or
     SIZE over ``max_bytes``) for anything else. ``path`` should already be resolved: a
     symbolic link as its last component is refused (ELOOP), not followed."""
+    # The file's size in one read (one more byte to see the end): a file read in pieces
+    # and joined would be in memory twice, for a moment.
+    chunks = list(stream_regular(path, display, max_bytes, first=None))
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def stream_regular(
+    path: Path, display: str, max_bytes: int | None = None, *, first: int | None = 1 << 23
+) -> Iterator[bytes]:
+    """The bytes of regular file ``path`` in pieces of at most 8 MiB (the first one
+    ``first`` bytes; None: the file's size), checked and bounded as :func:`read_regular`
+    reads: a large file need not be in memory all at once."""
     try:
         fd = os.open(path, _FLAGS | getattr(os, "O_NOFOLLOW", 0))
     except IsADirectoryError:
@@ -65,26 +78,21 @@ def read_regular(path: Path, display: str, max_bytes: int | None = None) -> byte
                 code=ErrorCode.SIZE,
             )
         limit = info.st_size if max_bytes is None else max_bytes
-        chunks: list[bytes] = []
         remaining = limit + 1  # one byte more tells a file that grew since fstat
-        # The file's size in one read (one more byte to see the end): a file read in
-        # pieces and joined would be in memory twice, for a moment.
-        step = info.st_size + 1
+        step = info.st_size + 1 if first is None else first
         while remaining > 0:
             chunk = os.read(fd, min(remaining, step))
             if not chunk:
                 break
-            chunks.append(chunk)
             remaining -= len(chunk)
-            step = 1 << 24
-        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        if max_bytes is not None and len(data) > max_bytes:
-            raise InputError(
-                f"file is larger than the limit of {max_bytes} bytes (it grew while read)",
-                location=Location(display),
-                code=ErrorCode.SIZE,
-            )
-        return data
+            if max_bytes is not None and remaining <= 0:
+                raise InputError(
+                    f"file is larger than the limit of {max_bytes} bytes (it grew while read)",
+                    location=Location(display),
+                    code=ErrorCode.SIZE,
+                )
+            yield chunk
+            step = 1 << 23 if first is not None else 1 << 24
     except OSError as err:
         raise _io_error(display, f"cannot read file: {describe_os_error(err)}") from None
     finally:
