@@ -9,6 +9,7 @@ import random
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from projectkit import WF, Kit, check, control, copy_project, drift, incident, risk_class, workflow
@@ -258,3 +259,65 @@ def test_parts_of_pieces_are_whole_lines_and_lose_nothing(
     assert all(part.endswith(b"\n") for part in parts[:-1])
     assert all(len(part) >= store.PART_BYTES for part in parts[:-1])
     assert b"".join(store._parts(data)) == data
+
+
+def _document(count: int, bad: int | None = None) -> str:
+    """A `.json` document of drift runs and incidents, pretty-printed: records span lines."""
+    items = [
+        incident(f"I-{i}", "2026-05-01T00:00:00Z")
+        if i % 3 == 0
+        else drift(f"d-{i}", f"2026-05-{1 + i % 28:02d}T00:00:00Z", value=0.5 if i != bad else "x")
+        for i in range(count)
+    ]
+    return json.dumps(items, indent=2)
+
+
+def test_a_json_document_in_batches_keeps_every_records_line_and_pointer(
+    kit: Kit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _project(kit)
+    kit.write("evidence/mixed.json", _document(90))
+    rows = load_project(kit.root, engine="rows")
+    assert isinstance(rows.evidence, EvidenceIndex)
+    monkeypatch.setattr(store, "PART_BYTES", 900)
+    batches = []
+    real = store.validate_json_records
+
+    def validate(chunks: list[Any], *args: Any) -> Any:
+        batches.append(len(chunks))
+        return real(chunks, *args)
+
+    monkeypatch.setattr(store, "validate_json_records", validate)
+    with load_project(kit.root, engine="duckdb") as project:
+        assert len(batches) > 10 and sum(batches) == 90
+        for kind in ("drift_log", "incident"):
+            stored = project.evidence.records(WF, kind)
+            assert [(r.id, r.line, r.pointer) for r in stored] == [
+                (r.id, r.line, r.pointer) for r in rows.evidence.records(WF, kind)
+            ]
+        assert max(r.line or 0 for r in stored) > 1000
+        assert assess(project, WF, AS_OF) == assess(rows, WF, AS_OF)
+
+
+def test_an_error_in_a_later_batch_of_a_json_document_is_worded_as_read_whole(
+    kit: Kit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _project(kit)
+    kit.write("evidence/bad.json", _document(90, bad=80))
+    with pytest.raises(InputErrors) as whole:
+        load_project(kit.root, engine="rows")
+    monkeypatch.setattr(store, "PART_BYTES", 900)
+    with pytest.raises(InputErrors) as parts:
+        load_project(kit.root, engine="duckdb")
+    worded = [
+        (e.location.file, e.location.line, e.location.column, e.location.pointer, e.message)
+        for e in parts.value.errors
+        if e.location is not None
+    ]
+    assert worded == [
+        (e.location.file, e.location.line, e.location.column, e.location.pointer, e.message)
+        for e in whole.value.errors
+        if e.location is not None
+    ]
+    assert [pointer for *_, pointer, _ in worded] == ["/80/value"]
+    assert b"d-1" not in b"".join(b"".join(c) for c in _packs(kit.root).values())

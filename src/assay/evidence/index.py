@@ -300,26 +300,36 @@ def validate_json_document(
     """A `.json` evidence file (one record or a list of them) on the JSON Lines hot path:
     split into raw records by msgspec, each decoded into its Struct; same rules, same
     errors, same duplicate-key refusal."""
-    chunks = json_reader.chunks(data, source.path)
+    return validate_json_records(json_reader.chunks(data, source.path), source, workflows)
+
+
+def validate_json_records(
+    chunks: Iterable[RawRecord], source: SourceFile, workflows: set[str]
+) -> tuple[list[Record], list[AssayError]]:
+    """The raw records of a `.json` document, or some of them (each is validated on its
+    own, so a large document can be validated a batch at a time)."""
     records: list[Record] = []
     raws: list[RawRecord] = []
     slow: list[RawRecord] = []
     decode = codec.decode_json
     needs_pydantic = codec.NEEDS_PYDANTIC
-    slow_quotes = 0
+    quotes = 0
+    escapes = False
     for raw in chunks:
+        # Between records a document holds only brackets, commas and spaces: every quote
+        # and backslash of it is in a record.
+        escapes = escapes or b"\\" in raw.data
         try:
             record = decode(raw.data)
         except codec.DecodeError:
             record = None
         if record is None or record.kind in needs_pydantic or record.workflow not in workflows:
             slow.append(raw)
-            slow_quotes += raw.data.count(b'"')
             continue
         records.append(Record(record, source, raw.line, raw.pointer))
         raws.append(raw)
-    quotes = data.count(b'"') - slow_quotes
-    return _finish(records, lambda: raws, quotes, b"\\" in data, slow, source, workflows)
+        quotes += raw.data.count(b'"')
+    return _finish(records, lambda: raws, quotes, escapes, slow, source, workflows)
 
 
 def _finish(

@@ -64,11 +64,15 @@ from .index import (
     any_time_beyond,
     validate_json_document,
     validate_json_lines,
+    validate_json_records,
     validate_records,
 )
-from .readers import ReaderLimits, reader_for, supported_suffixes
+from .readers import RawRecord, ReaderLimits, reader_for, supported_suffixes
+from .readers import json as json_reader
 
 JSON_LINES = (".jsonl", ".ndjson")
+IN_PARTS = (*JSON_LINES, ".json")
+"""The evidence files validated and stored a part at a time."""
 RACY_NS = 2_000_000_000
 """A file changed less than this before its stat was taken may change again within the
 same timestamp: it is hashed again next time (coarse file-system clocks tick in seconds)."""
@@ -789,21 +793,63 @@ def encode_json_lines(
 ) -> _Encoded | None:
     """Validate a JSON Lines file given as ``parts`` of whole lines and write its objects, a
     part at a time, exactly as :func:`validate_file` and :func:`write_objects` would do
-    with the whole file. None, with nothing of it left in the packs, when some part has
-    errors or a time past the calendar (or cannot be read): the caller then reads the whole
-    file the usual way (its records are held: an error is worded with every other error of
-    the file, and a time past the calendar keeps the file in memory)."""
+    with the whole file (see :func:`_encode_parts`)."""
+
+    def validated() -> Iterator[tuple[list[Record], list[AssayError]]]:
+        line = 1
+        for part in parts:
+            yield validate_json_lines(part, source, workflows, line)
+            line += part.count(b"\n")
+
+    return _encode_parts(validated(), objects, round_trip=False)
+
+
+def encode_json_document(
+    data: bytes, source: SourceFile, workflows: set[str], objects: ObjectFiles
+) -> _Encoded | None:
+    """:func:`encode_json_lines` for a `.json` document: its records are validated and
+    written in batches of about :data:`PART_BYTES` of raw JSON (msgspec parses the whole
+    document first, into raw records that refer to its bytes)."""
+
+    def validated() -> Iterator[tuple[list[Record], list[AssayError]]]:
+        batch: list[RawRecord] = []
+        size = 0
+        for raw in json_reader.iter_chunks(data, source.path):
+            batch.append(raw)
+            size += len(raw.data)
+            if size >= PART_BYTES:
+                yield validate_json_records(batch, source, workflows)
+                batch, size = [], 0
+        if batch:
+            yield validate_json_records(batch, source, workflows)
+
+    return _encode_parts(validated(), objects, round_trip=True)
+
+
+def _encode_parts(
+    validated: Iterable[tuple[list[Record], list[AssayError]]],
+    objects: ObjectFiles,
+    *,
+    round_trip: bool,
+) -> _Encoded | None:
+    """Write the ``validated`` parts of one file (its records and errors, part by part) as
+    they come. None, with nothing of the file left in the packs, when some part has errors,
+    a value that does not read back from its canonical JSON (``round_trip``) or a time past
+    the calendar, or cannot be read: the caller then reads the whole file the usual way
+    (its records are held: an error is worded with every other error of the file, and such
+    values keep the file in memory)."""
     mark = objects.mark()
     writer = ObjectWriter(objects)
-    line = 1
     try:
-        for part in parts:
-            records, errors = validate_json_lines(part, source, workflows, line)
-            if errors or any_time_beyond(records, LATEST):
+        for records, errors in validated:
+            if (
+                errors
+                or (round_trip and not _round_trips(records))
+                or any_time_beyond(records, LATEST)
+            ):
                 objects.rewind(mark)
                 return None
             writer.add(records)
-            line += part.count(b"\n")
     except AssayError:
         objects.rewind(mark)
         return None
@@ -1095,14 +1141,15 @@ def _plan_files(
             encoded = memo.get(sha)
             if encoded is not None and not all(o.path.is_file() for o in encoded.objects):
                 encoded = None  # pruned by another writer meanwhile: encode it again
-            if encoded is None and suffix in JSON_LINES and by_sha.get(sha) is None:
+            if encoded is None and suffix in IN_PARTS and by_sha.get(sha) is None:
                 source = SourceFile(rel, sha)
                 try:
-                    encoded = (
-                        encode_json_lines(_parts(data), source, workflows, objects)
-                        if data is not None
-                        else _encode_stream(reader, rel, limit, source, workflows, objects)
-                    )
+                    if data is None:
+                        encoded = _encode_stream(reader, rel, limit, source, workflows, objects)
+                    elif suffix == ".json":
+                        encoded = encode_json_document(data, source, workflows, objects)
+                    else:
+                        encoded = encode_json_lines(_parts(data), source, workflows, objects)
                 except AssayError as err:  # it changed while read
                     report.errors.append(err)
                     continue

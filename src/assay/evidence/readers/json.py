@@ -31,6 +31,11 @@ def read(data: bytes, file: str, limits: ReaderLimits) -> Iterator[RawRecord]:
 def chunks(data: bytes, file: str) -> list[RawRecord]:
     """The records of a JSON document as raw JSON bytes, each with its line, column and
     JSON pointer; InputError (located) when the document is not JSON or not records."""
+    return list(iter_chunks(data, file))
+
+
+def iter_chunks(data: bytes, file: str) -> Iterator[RawRecord]:
+    """:func:`chunks` one at a time (the document is parsed before the first)."""
     body = data.lstrip(_WHITESPACE)
     if body.startswith(b"\xef\xbb\xbf"):
         raise InputError(
@@ -45,14 +50,14 @@ def chunks(data: bytes, file: str) -> list[RawRecord]:
         except (msgspec.DecodeError, msgspec.ValidationError) as err:
             raise decode_error(err, data, file) from None
         line, column = line_column(data, len(data) - len(body))
-        return [RawRecord(body.rstrip(_WHITESPACE), line, "", None, column)]
+        yield RawRecord(body.rstrip(_WHITESPACE), line, "", None, column)
+        return
     try:
         items = _LIST.decode(data)
     except RecursionError:
         raise depth_error(data, file) from None
     except (msgspec.DecodeError, msgspec.ValidationError) as err:
         raise decode_error(err, data, file) from None
-    out: list[RawRecord] = []
     position = data.index(b"[") + 1
     line = data.count(b"\n", 0, position) + 1
     line_start = data.rfind(b"\n", 0, position) + 1
@@ -66,10 +71,10 @@ def chunks(data: bytes, file: str) -> list[RawRecord]:
             line += gap
             line_start = data.rfind(b"\n", position, found) + 1
         # The column counts bytes (characters for ASCII, as machine exports usually are).
-        out.append(RawRecord(raw, line, f"/{index}", None, found - line_start + 1))
+        record = RawRecord(raw, line, f"/{index}", None, found - line_start + 1)
         position = found + len(raw)
         inner = raw.count(b"\n")
         if inner:
             line += inner
             line_start = found + raw.rfind(b"\n") + 1
-    return out
+        yield record
