@@ -223,7 +223,7 @@ def test_a_streamed_file_is_never_all_in_memory(
     allocation at any time is a small share of the file (read whole it is the file)."""
     data = _drift_lines(20_000)
     (tmp_path / "big.jsonl").write_bytes(data)
-    monkeypatch.setattr(store, "PART_BYTES", 256 << 10)
+    monkeypatch.setattr(store, "PART_BYTES", 128 << 10)
     reads = _SmallPieces(tmp_path)
     objects = ObjectFiles(tmp_path / "cache")
     tracemalloc.start()
