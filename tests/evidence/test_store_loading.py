@@ -219,6 +219,27 @@ def test_duplicates_are_reported_as_without_the_store(kit: Kit) -> None:
     load_project(kit.root, engine="duckdb").close()
 
 
+def test_a_copy_of_an_evidence_file_is_a_duplicate_of_every_record(kit: Kit) -> None:
+    """Both files have one content, so the store holds its records once: each of them is
+    still there twice for the project, and a gate counting them must not pass."""
+    setup(kit)
+    kit.dump(
+        "evidence/a.jsonl",
+        [drift("d1", "2026-05-01T00:00:00Z"), drift("d2", "2026-05-02T00:00:00Z")],
+    )
+    load_project(kit.root, engine="duckdb").close()  # a warm store without the copy
+    shutil.copy(kit.root / "evidence/a.jsonl", kit.root / "evidence/b.jsonl")
+    expected = _errors(kit.root, "rows")
+    assert [(file, line) for file, line, *_ in expected] == [
+        ("evidence/b.jsonl", 1),
+        ("evidence/b.jsonl", 2),
+    ]
+    assert _errors(kit.root, "duckdb") == expected  # the copy added to the store
+    assert _errors(kit.root, "duckdb") == expected  # and again, nothing changed
+    shutil.rmtree(kit.root / ".assay")
+    assert _errors(kit.root, "duckdb") == expected  # built with both files at once
+
+
 def test_a_file_with_errors_still_takes_part_in_the_duplicate_check(kit: Kit) -> None:
     setup(kit, evidence=[drift("d1", "2026-05-01T00:00:00Z")])
     kit.write(

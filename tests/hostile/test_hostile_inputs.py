@@ -1069,10 +1069,24 @@ HOSTILE.update(
 )
 
 
+def copied_evidence_in_the_store(kit: Kit) -> Expect:
+    """A byte-identical copy of an evidence file doubles every record (a count of them must
+    not pass); the store holds the shared content once and must still see it twice."""
+    kit.write("evidence/z-incidents.jsonl", kit.text("evidence/incidents.jsonl"))
+    return Expect(
+        "evidence/z-incidents.jsonl",
+        1,
+        None,
+        "duplicate incident id",
+        argv=(*GATE, "--engine", "duckdb"),
+    )
+
+
 CASES: dict[str, Callable[[Kit], Expect]] = {
     fn.__name__: fn
     for fn in (
         malformed_yaml,
+        copied_evidence_in_the_store,
         duplicate_key_policy,
         duplicate_key_workflow,
         duplicate_key_yaml_evidence,

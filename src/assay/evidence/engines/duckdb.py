@@ -455,10 +455,18 @@ class DuckDBEngine:
                 f"WHERE r.workflow IN {_literal_list(workflows)}"
             )
         # First whether any of them has an id twice at all (a grouped scan, no join):
-        # usually not, and a new file then costs no ordering of records.
-        twice = con.execute(
-            f"SELECT 1 FROM ({keyed}) GROUP BY workflow, id HAVING count(*) > 1 LIMIT 1"
+        # usually not, and a new file then costs no ordering of records. A blob holds
+        # each record once however many files have its content: when some file is a copy
+        # of another, every record of their blob is there twice, so the scan cannot tell.
+        shared = con.execute(
+            "SELECT 1 FROM files WHERE blob <> 0 GROUP BY blob HAVING count(*) > 1 LIMIT 1"
         ).fetchall()
+        twice = (
+            shared
+            or con.execute(
+                f"SELECT 1 FROM ({keyed}) GROUP BY workflow, id HAVING count(*) > 1 LIMIT 1"
+            ).fetchall()
+        )
         if not twice:
             return
         con.execute(
