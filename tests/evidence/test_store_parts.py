@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import shutil
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 from projectkit import WF, Kit, check, control, copy_project, drift, incident, risk_class, workflow
 
-from assay.errors import InputErrors
+from assay.errors import InputError, InputErrors, Location
 from assay.evaluate import assess
 from assay.evidence import store
 from assay.evidence.cache import ObjectFiles
@@ -112,28 +113,116 @@ def _refused(path: Path, display: str, max_bytes: int | None = None) -> bytes:
     return _READ_REGULAR(path, display, max_bytes)
 
 
+@pytest.mark.parametrize("good", ["a-good", "z-good"])  # its pack begun before, or after
 @pytest.mark.parametrize("streamed", [False, True])
 def test_an_error_in_a_later_part_is_worded_at_its_line_and_nothing_of_the_file_is_stored(
-    kit: Kit, monkeypatch: pytest.MonkeyPatch, streamed: bool
+    kit: Kit, monkeypatch: pytest.MonkeyPatch, streamed: bool, good: str
 ) -> None:
     if streamed:
         monkeypatch.setattr(store, "STREAM_BYTES", 1000)
     _project(kit)
-    kit.dump("evidence/good.jsonl", [drift("good-1", "2026-05-01T00:00:00Z")])
+    kit.dump(f"evidence/{good}.jsonl", [drift("good-1", "2026-05-01T00:00:00Z")])
     lines = [json.dumps(drift(f"bad-{i}", "2026-05-02T00:00:00Z")) for i in range(200)]
     lines[150] = json.dumps(drift("bad-150", "2026-05-02T00:00:00Z", value="high"))
     kit.write("evidence/bad.jsonl", "\n".join(lines) + "\n")
     with pytest.raises(InputErrors) as whole:
         load_project(kit.root, engine="rows")
     monkeypatch.setattr(store, "PART_BYTES", 2000)
+    for _ in range(3):  # read again every run: nothing piles up
+        with pytest.raises(InputErrors) as parts:
+            load_project(kit.root, engine="duckdb")
+        worded = [
+            (e.location.file, e.location.line, e.location.column, e.location.pointer, e.message)
+            for e in parts.value.errors
+            if e.location is not None
+        ]
+        assert worded == [
+            (e.location.file, e.location.line, e.location.column, e.location.pointer, e.message)
+            for e in whole.value.errors
+            if e.location is not None
+        ]
+        assert [line for _, line, *_ in worded] == [151]
+        packs = sorted((kit.root / ".assay").rglob("pack/*"))
+        assert sorted(p.name.split(".", 1)[1] for p in packs) == ["drift_log.jsonl", "idx"]
+        (drift_pack,) = (p for p in packs if p.name.endswith(".drift_log.jsonl"))
+        (row,) = drift_pack.read_bytes().splitlines()  # the good file's row, and only it
+        assert b"good-1" in row
+
+
+def test_a_time_past_the_calendar_in_a_later_part_refuses_the_project_as_read_whole(
+    kit: Kit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _project(kit)
+    lines = [json.dumps(drift(f"d-{i}", "2026-05-02T00:00:00Z")) for i in range(100)]
+    lines[90] = json.dumps(drift("d-90", "9500-05-02T00:00:00Z"))
+    kit.write("evidence/late.jsonl", "\n".join(lines) + "\n")
+    with pytest.raises(InputErrors) as whole:
+        load_project(kit.root, engine="rows")
+    monkeypatch.setattr(store, "PART_BYTES", 2000)
     with pytest.raises(InputErrors) as parts:
         load_project(kit.root, engine="duckdb")
-    worded = [(e.location.file, e.location.line, e.message) for e in parts.value.errors]
-    assert worded == [(e.location.file, e.location.line, e.message) for e in whole.value.errors]
-    assert [line for _, line, _ in worded] == [151]
-    stored = b"".join(b"".join(c) for c in _packs(kit.root).values())
-    assert b"good-1" in stored
-    assert b"bad-" not in stored  # the parts stored before the error were taken back
+    assert [str(e) for e in parts.value.errors] == [str(e) for e in whole.value.errors]
+    assert any("9000" in str(e) for e in whole.value.errors)
+
+
+def test_what_a_blob_records_of_its_file_is_the_same_in_parts(
+    kit: Kit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The newest record and the only record of a second workflow in the first part: the
+    blob still knows them (the store skips queries and owners by them)."""
+    kit.setup(
+        controls=[control("C-1", check("present", "drift_log", min=1))],
+        classes=[risk_class("high", 3, ["C-1"])],
+        workflows=[workflow(WF), workflow("wf2")],
+    )
+    items = [drift("new", "2026-10-01T00:00:00Z", workflow="wf2")]
+    items += [drift(f"d-{i}", f"2026-05-{1 + i % 28:02d}T00:00:00Z") for i in range(100)]
+    kit.dump("evidence/drift.jsonl", items)
+
+    def infos() -> list[Any]:
+        with load_project(kit.root, engine="duckdb") as project:
+            engine = project.evidence.store.engine
+            return sorted(
+                (i.sha256, i.records, i.workflows, i.newest_us)
+                for i in engine.blob_infos().values()
+            )
+
+    whole = infos()
+    shutil.rmtree(kit.root / ".assay")
+    monkeypatch.setattr(store, "PART_BYTES", 700)
+    assert infos() == whole
+    assert [(n, workflows) for _, n, workflows, _ in whole if n] == [(101, ("wf", "wf2"))]
+
+
+def test_a_file_that_cannot_be_read_to_its_end_is_refused_and_leaves_nothing(
+    kit: Kit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _project(kit)
+    kit.dump("evidence/a-good.jsonl", [drift("good-1", "2026-05-01T00:00:00Z")])
+    kit.write("evidence/big.jsonl", _drift_lines(60).decode())
+    monkeypatch.setattr(store, "STREAM_BYTES", 1000)
+    monkeypatch.setattr(store, "PART_BYTES", 700)
+    real = discover.stream_regular
+    calls = []
+
+    def stream(path: Path, display: str, max_bytes: int | None = None) -> Iterator[bytes]:
+        calls.append(display)
+        for n, piece in enumerate(real(path, display, max_bytes)):
+            if len(calls) == 2 and n == 0:
+                yield piece[:3000]
+                raise InputError("cannot read file: input/output error", location=Location(display))
+            yield piece
+
+    monkeypatch.setattr(discover, "stream_regular", stream)
+    monkeypatch.setattr(discover, "read_regular", _refused_big)
+    with pytest.raises(InputErrors) as caught:
+        load_project(kit.root, engine="duckdb")
+    assert [(e.location and e.location.file, e.message) for e in caught.value.errors] == [
+        ("evidence/big.jsonl", "cannot read file: input/output error")
+    ]
+    (drift_pack,) = (kit.root / ".assay").rglob("pack/*.drift_log.jsonl")
+    (row,) = drift_pack.read_bytes().splitlines()  # the good file's row, and only it
+    assert b"good-1" in row
 
 
 def _drift_lines(count: int) -> bytes:
@@ -165,6 +254,12 @@ def test_a_large_file_is_never_all_in_memory(
         assert peak < bound * len(data)
     else:
         assert peak > 3 * len(data)
+
+
+def _refused_big(path: Path, display: str, max_bytes: int | None = None) -> bytes:
+    if display == "evidence/big.jsonl":
+        raise InputError("cannot read file: input/output error", location=Location(display))
+    return _READ_REGULAR(path, display, max_bytes)
 
 
 def test_a_file_that_changes_between_its_hash_and_its_parts_is_refused(

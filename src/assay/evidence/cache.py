@@ -254,9 +254,15 @@ class ObjectFiles:
 
     def rewind(self, mark: dict[str, tuple[int, int]]) -> None:
         """Drop what was written to this ingest's packs since ``mark`` (objects begun and
-        never used: nothing refers to them yet)."""
-        for name, (out, state) in self._open.items():
-            size, count = mark.get(name, (0, 0))
+        never used: nothing refers to them yet). A pack begun since is deleted: a file with
+        errors is read again every run, and must not leave an empty pack each time."""
+        for name, (out, state) in list(self._open.items()):
+            if name not in mark:
+                out.close()
+                (self.folder / self.PACKS / name).unlink(missing_ok=True)
+                del self._open[name]
+                continue
+            size, count = mark[name]
             out.flush()
             out.truncate(size)
             out.seek(size)

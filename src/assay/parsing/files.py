@@ -57,9 +57,10 @@ def read_regular(path: Path, display: str, max_bytes: int | None = None) -> byte
 def stream_regular(
     path: Path, display: str, max_bytes: int | None = None, *, first: int | None = 1 << 23
 ) -> Iterator[bytes]:
-    """The bytes of regular file ``path`` in pieces of at most 8 MiB (the first one
-    ``first`` bytes; None: the file's size), checked and bounded as :func:`read_regular`
-    reads: a large file need not be in memory all at once."""
+    """The bytes of regular file ``path`` in pieces of at most 8 MiB, the first one at
+    most ``first`` bytes (None: the file's size in one piece, then 16 MiB ones should it
+    have grown), checked and bounded as :func:`read_regular` reads: a large file need not
+    be in memory all at once."""
     try:
         fd = os.open(path, _FLAGS | getattr(os, "O_NOFOLLOW", 0))
     except IsADirectoryError:
