@@ -285,3 +285,65 @@ def test_a_gate_imports_neither_pyspark_nor_sqlglot_unless_asked(tmp_path: Path)
         )  # fmt: skip
         modules = set(json.loads(run.stdout.strip().splitlines()[-1]))
         assert not {m for m in modules if m.split(".")[0] in ("pyspark", "py4j", "sqlglot")}
+
+
+class _Conf:
+    def __init__(self) -> None:
+        self.set_to: dict[str, str] = {}
+
+    def set(self, key: str, value: str) -> None:
+        self.set_to[key] = value
+
+
+class _Frame:
+    def collect(self) -> list[tuple[int]]:
+        return [(1,)]
+
+
+class _ShortOfMemory:
+    """A Spark session whose first ``failures`` queries fail building a broadcast join."""
+
+    def __init__(self, failures: int) -> None:
+        self.conf = _Conf()
+        self.failures = failures
+        self.asked = 0
+
+    def sql(self, text: str, args: Any = None) -> _Frame:
+        self.asked += 1
+        if self.asked <= self.failures:
+            raise RuntimeError(
+                "org.apache.spark.SparkException: Not enough memory to build and broadcast "
+                "the table to all worker nodes. As a workaround, you can either disable "
+                "broadcast by setting spark.sql.autoBroadcastJoinThreshold to -1"
+            )
+        return _Frame()
+
+
+class _NoTables:
+    def query(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
+        return []
+
+
+def _engine(session: _ShortOfMemory) -> SparkEngine:
+    engine = SparkEngine(lambda: _NoTables(), scratch=Path("/nonexistent"))  # type: ignore[arg-type, return-value]
+    engine._session = session  # type: ignore[assignment]
+    return engine
+
+
+def test_a_broadcast_that_runs_out_of_memory_is_run_again_without_broadcasting() -> None:
+    session = _ShortOfMemory(failures=1)
+    assert _engine(session).query("SELECT 1 AS x") == [(1,)]
+    assert session.asked == 2
+    assert session.conf.set_to == {
+        "spark.sql.autoBroadcastJoinThreshold": "-1",
+        "spark.sql.adaptive.autoBroadcastJoinThreshold": "-1",
+    }
+
+
+def test_a_query_that_fails_again_without_broadcasting_fails_closed() -> None:
+    from assay.evidence.engines.base import StoreCorrupt
+
+    session = _ShortOfMemory(failures=2)
+    with pytest.raises(StoreCorrupt, match="Not enough memory to build and broadcast"):
+        _engine(session).query("SELECT 1 AS x")
+    assert session.asked == 2

@@ -135,6 +135,9 @@ def session() -> SparkSession:
         raise UsageError(f"--engine spark: Spark did not start: {_first_line(err)}") from None
 
 
+_BROADCAST_FAILED = "Not enough memory to build and broadcast the table"
+
+
 def _first_line(err: BaseException) -> str:
     java = getattr(err, "java_exception", None)  # py4j: the JVM's own message says what
     text = str(java.toString() if java is not None else err).strip()
@@ -341,13 +344,23 @@ class SparkEngine:
         self._register(sql)
         text = to_spark(sql, self._views)
         self.queries += 1
-        try:
-            frame = self.spark.sql(text, args=list(params) if params else None)
-            rows = frame.collect()
-        except Exception as err:
-            if type(err).__name__ in ("ParseException", "AnalysisException"):
-                raise  # a query Spark cannot read is a bug in the translation: never hidden
-            raise StoreCorrupt(f"Spark could not run a query: {_first_line(err)}") from None
+        for attempt in range(2):
+            try:
+                frame = self.spark.sql(text, args=list(params) if params else None)
+                rows = frame.collect()
+                break
+            except Exception as err:
+                if type(err).__name__ in ("ParseException", "AnalysisException"):
+                    raise  # a query Spark cannot read is a bug in the translation: never hidden
+                message = _first_line(err)
+                if attempt == 0 and _BROADCAST_FAILED in message:
+                    # The driver ran short of memory building a broadcast join (seen in a
+                    # 2 GB local driver on a small fleet): Spark's own advice is to join
+                    # without broadcasting, which needs no table in one JVM's memory.
+                    self.spark.conf.set("spark.sql.autoBroadcastJoinThreshold", "-1")
+                    self.spark.conf.set("spark.sql.adaptive.autoBroadcastJoinThreshold", "-1")
+                    continue
+                raise StoreCorrupt(f"Spark could not run a query: {message}") from None
         return [tuple(_python(value) for value in row) for row in rows]
 
     def temp_table(
