@@ -8,7 +8,7 @@ import json
 import random
 import shutil
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +93,7 @@ def test_a_file_of_two_kinds_in_parts_keeps_every_records_line(
     monkeypatch.setattr(store, "PART_BYTES", 700)
     if streamed:  # read from disk a part at a time, never whole
         monkeypatch.setattr(store, "STREAM_BYTES", 1000)
-        monkeypatch.setattr(discover, "read_regular", _refused)
+        monkeypatch.setattr(discover, "read_regular", _never_whole("mixed.jsonl"))
     with load_project(kit.root, engine="duckdb") as project:
         for kind in ("drift_log", "incident"):
             stored = project.evidence.records(WF, kind)
@@ -105,12 +105,27 @@ def test_a_file_of_two_kinds_in_parts_keeps_every_records_line(
 
 
 _READ_REGULAR = discover.read_regular
+_IO_ERROR = "cannot read file: input/output error"
 
 
-def _refused(path: Path, display: str, max_bytes: int | None = None) -> bytes:
-    """Reads as the source does, but never the large evidence file whole."""
-    assert display != "evidence/mixed.jsonl", f"{display} read whole"
-    return _READ_REGULAR(path, display, max_bytes)
+def _never_whole(name: str) -> Callable[[Path, str, int | None], bytes]:
+    """The source's whole-file read, failing for evidence file ``name`` (as a disk would):
+    a test of a file read in parts fails if that file is read whole."""
+
+    def read(path: Path, display: str, max_bytes: int | None = None) -> bytes:
+        if display == f"evidence/{name}":
+            raise InputError(_IO_ERROR, location=Location(display))
+        return _READ_REGULAR(path, display, max_bytes)
+
+    return read
+
+
+def _worded(errors: InputErrors) -> list[tuple[Any, ...]]:
+    return [
+        (e.location.file, e.location.line, e.location.column, e.location.pointer, e.message)
+        for e in errors.errors
+        if e.location is not None
+    ]
 
 
 @pytest.mark.parametrize("good", ["a-good", "z-good"])  # its pack begun before, or after
@@ -131,16 +146,8 @@ def test_an_error_in_a_later_part_is_worded_at_its_line_and_nothing_of_the_file_
     for _ in range(3):  # read again every run: nothing piles up
         with pytest.raises(InputErrors) as parts:
             load_project(kit.root, engine="duckdb")
-        worded = [
-            (e.location.file, e.location.line, e.location.column, e.location.pointer, e.message)
-            for e in parts.value.errors
-            if e.location is not None
-        ]
-        assert worded == [
-            (e.location.file, e.location.line, e.location.column, e.location.pointer, e.message)
-            for e in whole.value.errors
-            if e.location is not None
-        ]
+        worded = _worded(parts.value)
+        assert worded == _worded(whole.value)
         assert [line for _, line, *_ in worded] == [151]
         packs = sorted((kit.root / ".assay").rglob("pack/*"))
         assert sorted(p.name.split(".", 1)[1] for p in packs) == ["drift_log.jsonl", "idx"]
@@ -210,15 +217,15 @@ def test_a_file_that_cannot_be_read_to_its_end_is_refused_and_leaves_nothing(
         for n, piece in enumerate(real(path, display, max_bytes)):
             if len(calls) == 2 and n == 0:
                 yield piece[:3000]
-                raise InputError("cannot read file: input/output error", location=Location(display))
+                raise InputError(_IO_ERROR, location=Location(display))
             yield piece
 
     monkeypatch.setattr(discover, "stream_regular", stream)
-    monkeypatch.setattr(discover, "read_regular", _refused_big)
+    monkeypatch.setattr(discover, "read_regular", _never_whole("big.jsonl"))
     with pytest.raises(InputErrors) as caught:
         load_project(kit.root, engine="duckdb")
     assert [(e.location and e.location.file, e.message) for e in caught.value.errors] == [
-        ("evidence/big.jsonl", "cannot read file: input/output error")
+        ("evidence/big.jsonl", _IO_ERROR)
     ]
     (drift_pack,) = (kit.root / ".assay").rglob("pack/*.drift_log.jsonl")
     (row,) = drift_pack.read_bytes().splitlines()  # the good file's row, and only it
@@ -243,7 +250,7 @@ def test_a_large_file_is_never_all_in_memory(
     source = SourceFile("evidence/big.jsonl", hashlib.sha256(data).hexdigest())
     tracemalloc.start()
     try:
-        encoded = store.encode_json_lines(store._parts(data), source, {WF}, objects)
+        encoded = store.encode_json_lines(store._line_parts([data]), source, {WF}, objects)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -254,12 +261,6 @@ def test_a_large_file_is_never_all_in_memory(
         assert peak < bound * len(data)
     else:
         assert peak > 3 * len(data)
-
-
-def _refused_big(path: Path, display: str, max_bytes: int | None = None) -> bytes:
-    if display == "evidence/big.jsonl":
-        raise InputError("cannot read file: input/output error", location=Location(display))
-    return _READ_REGULAR(path, display, max_bytes)
 
 
 def test_a_file_that_changes_between_its_hash_and_its_parts_is_refused(
@@ -353,7 +354,14 @@ def test_parts_of_pieces_are_whole_lines_and_lose_nothing(
     assert b"".join(parts) == data
     assert all(part.endswith(b"\n") for part in parts[:-1])
     assert all(len(part) >= store.PART_BYTES for part in parts[:-1])
-    assert b"".join(store._parts(data)) == data
+    # Where a part ends depends on the bytes only, not on how they came.
+    assert list(store._line_parts([data])) == parts
+
+
+def test_a_file_smaller_than_a_part_is_its_own_part_not_a_copy() -> None:
+    data = _drift_lines(3)
+    (part,) = store._line_parts([data])
+    assert part is data
 
 
 def _document(count: int, bad: int | None = None) -> str:
@@ -404,15 +412,7 @@ def test_an_error_in_a_later_batch_of_a_json_document_is_worded_as_read_whole(
     monkeypatch.setattr(store, "PART_BYTES", 900)
     with pytest.raises(InputErrors) as parts:
         load_project(kit.root, engine="duckdb")
-    worded = [
-        (e.location.file, e.location.line, e.location.column, e.location.pointer, e.message)
-        for e in parts.value.errors
-        if e.location is not None
-    ]
-    assert worded == [
-        (e.location.file, e.location.line, e.location.column, e.location.pointer, e.message)
-        for e in whole.value.errors
-        if e.location is not None
-    ]
+    worded = _worded(parts.value)
+    assert worded == _worded(whole.value)
     assert [pointer for *_, pointer, _ in worded] == ["/80/value"]
     assert b"d-1" not in b"".join(b"".join(c) for c in _packs(kit.root).values())

@@ -893,17 +893,6 @@ def _encode_stream(
     return encoded
 
 
-def _parts(data: bytes) -> Iterator[bytes]:
-    """``data`` in parts of whole lines of about :data:`PART_BYTES` each (all of it in one
-    part when it is smaller)."""
-    start = 0
-    while start < len(data):
-        cut = data.find(b"\n", start + PART_BYTES)
-        end = len(data) if cut < 0 else cut + 1
-        yield data if start == 0 and end == len(data) else data[start:end]
-        start = end
-
-
 def _line_parts(chunks: Iterable[bytes]) -> Iterator[bytes]:
     """The bytes of ``chunks`` (pieces of any size) in parts of whole lines, each the
     first to reach :data:`PART_BYTES` (the last one: what is left). A line longer than a
@@ -920,11 +909,16 @@ def _line_parts(chunks: Iterable[bytes]) -> Iterator[bytes]:
                 size += len(chunk) - start
                 break
             held.append(chunk[start : cut + 1])
-            yield b"".join(held)
+            yield _joined(held)
             held, size = [], 0
             start = cut + 1
     if held:
-        yield b"".join(held)
+        yield _joined(held)
+
+
+def _joined(pieces: list[bytes]) -> bytes:
+    # One piece is given as it is: a file smaller than a part is never copied.
+    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
 
 def _pending(memo: dict[str, _Encoded]) -> Iterable[str]:
@@ -1149,7 +1143,8 @@ def _plan_files(
                     elif suffix == ".json":
                         encoded = encode_json_document(data, source, workflows, objects)
                     else:
-                        encoded = encode_json_lines(_parts(data), source, workflows, objects)
+                        parts = _line_parts([data])
+                        encoded = encode_json_lines(parts, source, workflows, objects)
                 except AssayError as err:  # it changed while read
                     report.errors.append(err)
                     continue

@@ -57,10 +57,9 @@ def read_regular(path: Path, display: str, max_bytes: int | None = None) -> byte
 def stream_regular(
     path: Path, display: str, max_bytes: int | None = None, *, first: int | None = 1 << 23
 ) -> Iterator[bytes]:
-    """The bytes of regular file ``path`` in pieces of at most 8 MiB, the first one at
-    most ``first`` bytes (None: the file's size in one piece, then 16 MiB ones should it
-    have grown), checked and bounded as :func:`read_regular` reads: a large file need not
-    be in memory all at once."""
+    """The bytes of regular file ``path`` in pieces of at most 8 MiB after the first, which
+    is at most ``first`` bytes (None: the file's size), checked and bounded as
+    :func:`read_regular` reads: a large file need not be in memory all at once."""
     try:
         fd = os.open(path, _FLAGS | getattr(os, "O_NOFOLLOW", 0))
     except IsADirectoryError:
@@ -93,7 +92,7 @@ def stream_regular(
                     code=ErrorCode.SIZE,
                 )
             yield chunk
-            step = 1 << 23 if first is not None else 1 << 24
+            step = 1 << 23
     except OSError as err:
         raise _io_error(display, f"cannot read file: {describe_os_error(err)}") from None
     finally:
