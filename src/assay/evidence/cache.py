@@ -240,7 +240,7 @@ class ObjectFiles:
         """Finish the object ``obj``; returns its locator."""
         _, out, _ = self._pack(f"{obj.kind}.jsonl")
         out.flush()  # the engine reads the pack as soon as the database refers to it
-        return f"{obj.pack}:{obj.number}:{obj.start}:crc32:{obj.crc:08x}:{obj.length}"
+        return f"{obj.pack}:{obj.number}:{obj.start}:{_checksum_of(obj.crc, obj.length)}"
 
     def write(self, kind: str, data: bytes) -> str:
         """Append one object of ``kind`` to this ingest's pack; returns its locator."""
@@ -402,7 +402,11 @@ class ObjectFiles:
 
 
 def _checksum(data: bytes) -> str:
-    return f"crc32:{zlib.crc32(data):08x}:{len(data)}"
+    return _checksum_of(zlib.crc32(data), len(data))
+
+
+def _checksum_of(crc: int, length: int) -> str:
+    return f"crc32:{crc:08x}:{length}"
 
 
 def code_fingerprint() -> str:
